@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Prepares this machine for kc: a Docker engine that can run privileged
+# systemd containers, and the tools kc needs to build artifacts from source
+# when release downloads cannot be reached. Safe to run any number of times:
+# a second run finds everything in place and changes nothing.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+wrapper_dest=/usr/local/libexec/kc/runc-capfilter
+daemon_json=/etc/docker/daemon.json
+dockerd_log=/var/log/kc-dockerd.log
+
+say() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [[ $(id -u) -eq 0 ]]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    die "'$*' needs root; run this script as root or install sudo"; fi
+}
+
+apt_updated=0
+apt_install() {
+  command -v apt-get >/dev/null || die "missing $*, and this is not a Debian-like system: install them by hand"
+  if [[ $apt_updated -eq 0 ]]; then as_root apt-get update -qq; apt_updated=1; fi
+  say "installing $*"
+  as_root env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# --- tools kc uses on the host -------------------------------------------------
+ensure_host_packages() {
+  local want=() pkg
+  command -v dockerd >/dev/null || want+=(docker.io)
+  command -v jq >/dev/null || want+=(jq)
+  command -v debootstrap >/dev/null || want+=(debootstrap)
+  command -v gcc >/dev/null || want+=(gcc libc6-dev)
+  for pkg in libseccomp-dev pkg-config; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || want+=("$pkg")
+  done
+  if [[ ${#want[@]} -gt 0 ]]; then apt_install "${want[@]}"; fi
+}
+
+# --- the Docker engine ----------------------------------------------------------
+docker_answers() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+systemd_is_init() { [[ $(ps -p 1 -o comm= 2>/dev/null) == systemd ]]; }
+
+start_dockerd() {
+  if systemd_is_init; then
+    as_root systemctl start docker
+  else
+    say "starting dockerd (log: $dockerd_log)"
+    as_root bash -c "nohup dockerd >>'$dockerd_log' 2>&1 </dev/null &"
+  fi
+  local i
+  for i in $(seq 1 60); do docker_answers && return 0; sleep 1; done
+  tail -n 20 "$dockerd_log" >&2 || true
+  die "dockerd did not answer within 60s"
+}
+
+stop_dockerd() {
+  if systemd_is_init; then as_root systemctl stop docker; return; fi
+  local pid
+  pid=$(pgrep -x dockerd || true)
+  [[ -n $pid ]] || return 0
+  as_root kill "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.5; done
+}
+
+# --- capabilities ----------------------------------------------------------------
+# Prints the capabilities the kernel knows but this host's bounding set lacks.
+missing_capabilities() {
+  local last bnd i
+  last=$(cat /proc/sys/kernel/cap_last_cap)
+  bnd=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)
+  for ((i = 0; i <= last; i++)); do
+    if (( ((16#$bnd) >> i & 1) == 0 )); then printf '%s ' "$i"; fi
+  done
+}
+
+# Installs the runc wrapper as dockerd's default runtime. Returns 0 when the
+# daemon configuration changed (so dockerd must be restarted).
+install_capfilter_runtime() {
+  local real_runc tmp changed=1
+  real_runc=$(command -v runc || true)
+  [[ -n $real_runc ]] || die "runc not found: install Debian's runc package"
+  tmp=$(mktemp)
+  sed "s|@REAL_RUNC@|$real_runc|" "$here/runc-capfilter" >"$tmp"
+  if ! cmp -s "$tmp" "$wrapper_dest" 2>/dev/null; then
+    as_root install -D -m 0755 "$tmp" "$wrapper_dest"
+    changed=0
+  fi
+  local current='{}'
+  [[ -s $daemon_json ]] && current=$(cat "$daemon_json")
+  jq --arg path "$wrapper_dest" \
+    '.runtimes["kc-runc"] = {path: $path} | .["default-runtime"] = "kc-runc"' <<<"$current" >"$tmp"
+  if ! jq -e --slurpfile want "$tmp" '. == $want[0]' <<<"$current" >/dev/null; then
+    as_root install -D -m 0644 "$tmp" "$daemon_json"
+    changed=0
+  fi
+  rm -f "$tmp"
+  return $changed
+}
+
+ensure_docker() {
+  local missing restart=0
+  missing=$(missing_capabilities)
+  if [[ -n $missing ]]; then
+    say "this host's capability bounding set lacks capabilities [${missing% }]: using the runc-capfilter runtime"
+    if install_capfilter_runtime; then restart=1; fi
+  fi
+  if docker_answers; then
+    if [[ $restart -eq 1 ]]; then say "restarting dockerd for the new runtime"; stop_dockerd; start_dockerd; fi
+  else
+    start_dockerd
+  fi
+  say "Docker engine $(docker version --format '{{.Server.Version}}') is ready"
+}
+
+# --- what source builds need ------------------------------------------------------
+check_build_tools() {
+  local go_version
+  if ! command -v go >/dev/null; then
+    say "warning: Go is not installed. kc downloads release binaries where it can; offline it builds them"
+    say "         from source and then needs Go 1.26 or newer (https://go.dev/dl)."
+    return
+  fi
+  go_version=$(go env GOVERSION | sed 's/^go//')
+  if [[ $(printf '%s\n' 1.26 "$go_version" | sort -V | head -n1) != 1.26 ]]; then
+    say "warning: Go $go_version is too old to build Kubernetes from source; install Go 1.26 or newer."
+  else
+    say "Go $go_version found (used when release downloads are unreachable)"
+  fi
+  local node_major
+  node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  [[ $node_major -ge 20 ]] || die "kc needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))"
+}
+
+ensure_host_packages
+ensure_docker
+check_build_tools

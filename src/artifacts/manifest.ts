@@ -1,0 +1,247 @@
+/**
+ * Every version kc ships, in one place. Bumping a component means changing
+ * its line here (and its checksum), nothing else.
+ *
+ * Each binary artifact has two sources:
+ *  - `release`: the project's official download, checked against a sha256
+ *    (pinned here, or published by the project beside the file);
+ *  - `source`: a build from its Go module with the local Go toolchain,
+ *    stamped with the same version, for machines that cannot reach the
+ *    release sites.
+ */
+
+export const KUBERNETES_VERSION = 'v1.37.2';
+export const ETCD_VERSION = 'v3.7.3';
+export const CONTAINERD_VERSION = 'v2.2.9';
+export const RUNC_VERSION = 'v1.4.3';
+export const CNI_PLUGINS_VERSION = 'v1.9.1';
+export const CRICTL_VERSION = 'v1.37.0';
+export const COREDNS_VERSION = 'v1.14.6';
+export const PAUSE_VERSION = '3.10.2';
+
+export const ARCH = 'amd64';
+
+/** How to check a download: a digest pinned here, or the checksum file the project publishes beside it. */
+export type Checksum = { sha256: string } | { sha256Url: string };
+
+export interface ReleaseSource {
+  url: string;
+  checksum: Checksum;
+  /** For archives: the paths inside to extract, mapped to the binary name kc installs. */
+  extract?: Record<string, string>;
+}
+
+export interface GoBuild {
+  kind: 'go';
+  /** Modules to require, by path, at their versions. */
+  modules: Record<string, string>;
+  /** Packages to build (full import paths), mapped to the binary each becomes. */
+  packages: Record<string, string>;
+  /** -X flags that stamp the version into the binary. */
+  versionVars?: Record<string, string>;
+  /**
+   * Modules whose go.mod replaces siblings with local directories that the
+   * module proxy does not ship (k8s.io/kubernetes's `./staging/...`): each such
+   * replace is pointed at the same module path at this version instead.
+   */
+  localReplacesAt?: { module: string; version: string };
+  cgo?: boolean;
+  tags?: string[];
+}
+
+export interface CBuild {
+  kind: 'c';
+  /** A Go module whose tree holds the C source (so it comes through the module proxy). */
+  module: string;
+  version: string;
+  /** Source file inside the module, and the binary it becomes. */
+  file: string;
+  binary: string;
+  defines?: Record<string, string>;
+}
+
+export interface Artifact {
+  name: string;
+  version: string;
+  /** Binaries this artifact provides, installed into the node image's /usr/local/bin (or `installDir`). */
+  binaries: string[];
+  installDir?: string;
+  /** One release download per binary (or one archive for all). */
+  release: ReleaseSource[];
+  source: GoBuild | CBuild;
+}
+
+const k8sRelease = (binary: string): ReleaseSource => ({
+  url: `https://dl.k8s.io/release/${KUBERNETES_VERSION}/bin/linux/${ARCH}/${binary}`,
+  checksum: { sha256Url: `https://dl.k8s.io/release/${KUBERNETES_VERSION}/bin/linux/${ARCH}/${binary}.sha256` },
+});
+
+const versionStamp = (pkg: string, version: string): Record<string, string> => {
+  const [major, minor] = version.replace(/^v/, '').split('.');
+  return {
+    [`${pkg}.gitVersion`]: version,
+    [`${pkg}.gitMajor`]: major ?? '',
+    [`${pkg}.gitMinor`]: minor ?? '',
+    [`${pkg}.gitTreeState`]: 'clean',
+    [`${pkg}.buildDate`]: '1970-01-01T00:00:00Z',
+  };
+};
+
+export const KUBERNETES_BINARIES = [
+  'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy', 'kubectl',
+];
+
+const CNI_PLUGINS = ['bridge', 'host-local', 'loopback', 'portmap'];
+const CNI_PLUGIN_PACKAGE: Record<string, string> = {
+  bridge: 'plugins/main/bridge',
+  'host-local': 'plugins/ipam/host-local',
+  loopback: 'plugins/main/loopback',
+  portmap: 'plugins/meta/portmap',
+};
+
+export const ARTIFACTS: Artifact[] = [
+  {
+    name: 'kubernetes',
+    version: KUBERNETES_VERSION,
+    binaries: KUBERNETES_BINARIES,
+    release: KUBERNETES_BINARIES.map(k8sRelease),
+    source: {
+      kind: 'go',
+      modules: { 'k8s.io/kubernetes': KUBERNETES_VERSION },
+      packages: Object.fromEntries(KUBERNETES_BINARIES.map((b) => [`k8s.io/kubernetes/cmd/${b}`, b])),
+      versionVars: {
+        ...versionStamp('k8s.io/component-base/version', KUBERNETES_VERSION),
+        ...versionStamp('k8s.io/client-go/pkg/version', KUBERNETES_VERSION),
+      },
+      // Each staging module (k8s.io/api, k8s.io/client-go, ...) is published as its v0.x twin.
+      localReplacesAt: { module: 'k8s.io/kubernetes', version: `v0.${KUBERNETES_VERSION.slice('v1.'.length)}` },
+    },
+  },
+  {
+    name: 'etcd',
+    version: ETCD_VERSION,
+    binaries: ['etcd', 'etcdctl'],
+    release: [{
+      url: `https://github.com/etcd-io/etcd/releases/download/${ETCD_VERSION}/etcd-${ETCD_VERSION}-linux-${ARCH}.tar.gz`,
+      checksum: { sha256Url: `https://github.com/etcd-io/etcd/releases/download/${ETCD_VERSION}/SHA256SUMS` },
+      extract: {
+        [`etcd-${ETCD_VERSION}-linux-${ARCH}/etcd`]: 'etcd',
+        [`etcd-${ETCD_VERSION}-linux-${ARCH}/etcdctl`]: 'etcdctl',
+      },
+    }],
+    source: {
+      kind: 'go',
+      modules: { 'go.etcd.io/etcd/server/v3': ETCD_VERSION, 'go.etcd.io/etcd/etcdctl/v3': ETCD_VERSION },
+      packages: { 'go.etcd.io/etcd/server/v3': 'etcd', 'go.etcd.io/etcd/etcdctl/v3': 'etcdctl' },
+    },
+  },
+  {
+    name: 'containerd',
+    version: CONTAINERD_VERSION,
+    binaries: ['containerd', 'containerd-shim-runc-v2', 'ctr'],
+    release: [{
+      url: `https://github.com/containerd/containerd/releases/download/${CONTAINERD_VERSION}/containerd-${CONTAINERD_VERSION.slice(1)}-linux-${ARCH}.tar.gz`,
+      checksum: { sha256Url: `https://github.com/containerd/containerd/releases/download/${CONTAINERD_VERSION}/containerd-${CONTAINERD_VERSION.slice(1)}-linux-${ARCH}.tar.gz.sha256sum` },
+      extract: { 'bin/containerd': 'containerd', 'bin/containerd-shim-runc-v2': 'containerd-shim-runc-v2', 'bin/ctr': 'ctr' },
+    }],
+    source: {
+      kind: 'go',
+      modules: { 'github.com/containerd/containerd/v2': CONTAINERD_VERSION },
+      packages: Object.fromEntries(['containerd', 'containerd-shim-runc-v2', 'ctr'].map((b) => [`github.com/containerd/containerd/v2/cmd/${b}`, b])),
+      versionVars: { 'github.com/containerd/containerd/v2/version.Version': CONTAINERD_VERSION },
+    },
+  },
+  {
+    name: 'runc',
+    version: RUNC_VERSION,
+    binaries: ['runc'],
+    release: [{
+      url: `https://github.com/opencontainers/runc/releases/download/${RUNC_VERSION}/runc.${ARCH}`,
+      checksum: { sha256Url: `https://github.com/opencontainers/runc/releases/download/${RUNC_VERSION}/runc.sha256sum` },
+    }],
+    source: {
+      kind: 'go',
+      modules: { 'github.com/opencontainers/runc': RUNC_VERSION },
+      packages: { 'github.com/opencontainers/runc': 'runc' },
+      versionVars: { 'main.version': RUNC_VERSION.slice(1) },
+      cgo: true,
+      tags: ['seccomp'],
+    },
+  },
+  {
+    name: 'cni-plugins',
+    version: CNI_PLUGINS_VERSION,
+    binaries: CNI_PLUGINS,
+    installDir: '/opt/cni/bin',
+    release: [{
+      url: `https://github.com/containernetworking/plugins/releases/download/${CNI_PLUGINS_VERSION}/cni-plugins-linux-${ARCH}-${CNI_PLUGINS_VERSION}.tgz`,
+      checksum: { sha256Url: `https://github.com/containernetworking/plugins/releases/download/${CNI_PLUGINS_VERSION}/cni-plugins-linux-${ARCH}-${CNI_PLUGINS_VERSION}.tgz.sha256` },
+      extract: Object.fromEntries(CNI_PLUGINS.map((p) => [`./${p}`, p])),
+    }],
+    source: {
+      kind: 'go',
+      modules: { 'github.com/containernetworking/plugins': CNI_PLUGINS_VERSION },
+      packages: Object.fromEntries(CNI_PLUGINS.map((p) => [`github.com/containernetworking/plugins/${CNI_PLUGIN_PACKAGE[p]}`, p])),
+      versionVars: { 'github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion': CNI_PLUGINS_VERSION },
+    },
+  },
+  {
+    name: 'crictl',
+    version: CRICTL_VERSION,
+    binaries: ['crictl'],
+    release: [{
+      url: `https://github.com/kubernetes-sigs/cri-tools/releases/download/${CRICTL_VERSION}/crictl-${CRICTL_VERSION}-linux-${ARCH}.tar.gz`,
+      checksum: { sha256Url: `https://github.com/kubernetes-sigs/cri-tools/releases/download/${CRICTL_VERSION}/crictl-${CRICTL_VERSION}-linux-${ARCH}.tar.gz.sha256` },
+      extract: { crictl: 'crictl' },
+    }],
+    source: {
+      kind: 'go',
+      modules: { 'sigs.k8s.io/cri-tools': CRICTL_VERSION },
+      packages: { 'sigs.k8s.io/cri-tools/cmd/crictl': 'crictl' },
+      versionVars: { 'sigs.k8s.io/cri-tools/pkg/version.Version': CRICTL_VERSION },
+    },
+  },
+  {
+    name: 'coredns',
+    version: COREDNS_VERSION,
+    binaries: ['coredns'],
+    release: [{
+      url: `https://github.com/coredns/coredns/releases/download/${COREDNS_VERSION}/coredns_${COREDNS_VERSION.slice(1)}_linux_${ARCH}.tgz`,
+      checksum: { sha256Url: `https://github.com/coredns/coredns/releases/download/${COREDNS_VERSION}/coredns_${COREDNS_VERSION.slice(1)}_linux_${ARCH}.tgz.sha256` },
+      extract: { coredns: 'coredns' },
+    }],
+    source: {
+      kind: 'go',
+      modules: { 'github.com/coredns/coredns': COREDNS_VERSION },
+      packages: { 'github.com/coredns/coredns': 'coredns' },
+    },
+  },
+  {
+    name: 'pause',
+    version: PAUSE_VERSION,
+    binaries: ['pause'],
+    // The pause binary has no release download of its own: it ships only inside
+    // registry.k8s.io/pause, which needs a registry. kc compiles the same C file.
+    release: [],
+    source: {
+      kind: 'c',
+      module: 'k8s.io/kubernetes',
+      version: KUBERNETES_VERSION,
+      file: 'build/pause/linux/pause.c',
+      binary: 'pause',
+      defines: { VERSION: `"${PAUSE_VERSION}"` },
+    },
+  },
+];
+
+/** Images that pods need, built from artifacts above and preloaded into every node's containerd. */
+export const POD_IMAGES = {
+  pause: `registry.k8s.io/pause:${PAUSE_VERSION}`,
+  coredns: `registry.k8s.io/coredns/coredns:${COREDNS_VERSION}`,
+} as const;
+
+export function artifactByName(name: string): Artifact {
+  const found = ARTIFACTS.find((a) => a.name === name);
+  if (!found) throw new Error(`no artifact named "${name}" in the manifest`);
+  return found;
+}

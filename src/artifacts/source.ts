@@ -1,0 +1,138 @@
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { run } from '../util/exec.js';
+import type { Artifact, CBuild, GoBuild } from './manifest.js';
+
+/** Source builds need a toolchain; say exactly which and how to get it. */
+export class ToolchainMissingError extends Error {
+  constructor(tool: string, hint: string) {
+    super(`building from source needs ${tool}, which is not available: ${hint}`);
+    this.name = 'ToolchainMissingError';
+  }
+}
+
+export interface SourceBuildOptions {
+  /** Folder for the build module (go.mod/go.sum) and the build log; kept between builds. */
+  workDir: string;
+}
+
+interface ModuleInfo {
+  Dir?: string;
+  GoMod?: string;
+  Error?: string;
+}
+
+async function goEnv(name: string): Promise<string> {
+  try {
+    return (await run('go', ['env', name])).trim();
+  } catch {
+    throw new ToolchainMissingError('Go 1.26 or newer', 'install it from https://go.dev/dl or your package manager');
+  }
+}
+
+async function downloadModule(module: string, version: string, workDir: string): Promise<ModuleInfo> {
+  const output = await run('go', ['mod', 'download', '-json', `${module}@${version}`], { cwd: workDir });
+  const info = JSON.parse(output) as ModuleInfo;
+  if (info.Error) throw new Error(`cannot download Go module ${module}@${version}: ${info.Error}`);
+  return info;
+}
+
+/** The `replace X => ./dir` lines of a go.mod: siblings the module proxy does not ship. */
+export function localReplaces(goMod: string): string[] {
+  const modules: string[] = [];
+  for (const line of goMod.split('\n')) {
+    const match = /^\s*(?:replace\s+)?(\S+)(?:\s+\S+)?\s+=>\s+\.\.?\//.exec(line);
+    if (match?.[1]) modules.push(match[1]);
+  }
+  return modules;
+}
+
+/** The go.mod of the throw-away module that requires what we build, as a dependency. */
+export function renderBuildModule(name: string, goVersion: string, build: GoBuild, replaces: Record<string, string>): string {
+  const lines = [`module kc.build/${name}`, '', `go ${goVersion}`, '', 'require ('];
+  for (const [module, version] of Object.entries(build.modules)) lines.push(`\t${module} ${version}`);
+  lines.push(')');
+  const replaceEntries = Object.entries(replaces);
+  if (replaceEntries.length > 0) {
+    lines.push('', 'replace (');
+    for (const [module, target] of replaceEntries) lines.push(`\t${module} => ${target}`);
+    lines.push(')');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The -ldflags of a build: stripped, and stamped with the real version. */
+export function goLdflags(build: GoBuild): string {
+  const stamps = Object.entries(build.versionVars ?? {}).map(([name, value]) => `-X ${name}=${value}`);
+  return ['-s', '-w', ...stamps].join(' ');
+}
+
+/** The binary name `go build -o dir/` gives a package: its last path element, skipping a /vN suffix. */
+export function defaultBinaryName(importPath: string): string {
+  const parts = importPath.split('/');
+  const last = parts[parts.length - 1] ?? importPath;
+  return /^v\d+$/.test(last) && parts.length > 1 ? (parts[parts.length - 2] ?? last) : last;
+}
+
+async function buildGo(artifact: Artifact, build: GoBuild, binDir: string, options: SourceBuildOptions): Promise<void> {
+  const goVersion = (await goEnv('GOVERSION')).replace(/^go/, '');
+  await mkdir(options.workDir, { recursive: true });
+  const replaces: Record<string, string> = {};
+  if (build.localReplacesAt) {
+    const { module, version } = build.localReplacesAt;
+    const parentVersion = build.modules[module];
+    if (!parentVersion) throw new Error(`${artifact.name}: localReplacesAt names ${module}, which is not built`);
+    const info = await downloadModule(module, parentVersion, options.workDir);
+    for (const replaced of localReplaces(await readFile(info.GoMod ?? '', 'utf8'))) {
+      replaces[replaced] = `${replaced} ${version}`;
+    }
+  }
+  await writeFile(join(options.workDir, 'go.mod'), renderBuildModule(artifact.name, goVersion, build, replaces));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    GOFLAGS: '-mod=mod -buildvcs=false',
+    CGO_ENABLED: build.cgo ? '1' : '0',
+  };
+  const common = ['build', '-trimpath', '-ldflags', goLdflags(build)];
+  if (build.tags?.length) common.push('-tags', build.tags.join(','));
+  const logFile = join(options.workDir, 'build.log');
+  // Packages whose binary keeps Go's default name build in one invocation (Go
+  // links them in parallel); the others one by one with an explicit -o.
+  const entries = Object.entries(build.packages);
+  const together = entries.filter(([pkg, binary]) => defaultBinaryName(pkg) === binary).map(([pkg]) => pkg);
+  if (together.length > 0) {
+    await run('go', [...common, '-o', `${binDir}/`, ...together], { cwd: options.workDir, env, logFile });
+  }
+  for (const [pkg, binary] of entries.filter(([pkg, binary]) => defaultBinaryName(pkg) !== binary)) {
+    await run('go', [...common, '-o', join(binDir, binary), pkg], { cwd: options.workDir, env, logFile });
+  }
+}
+
+async function buildC(build: CBuild, binDir: string, options: SourceBuildOptions): Promise<void> {
+  await mkdir(options.workDir, { recursive: true });
+  const info = await downloadModule(build.module, build.version, options.workDir);
+  if (!info.Dir) throw new Error(`Go module ${build.module}@${build.version} has no source folder`);
+  const source = join(options.workDir, basename(build.file));
+  await copyFile(join(info.Dir, build.file), source);
+  const defines = Object.entries(build.defines ?? {}).map(([name, value]) => `-D${name}=${value}`);
+  const output = join(binDir, build.binary);
+  try {
+    await run('cc', ['-Os', '-static', '-Wall', ...defines, '-o', output, source], {
+      cwd: options.workDir,
+      logFile: join(options.workDir, 'build.log'),
+    });
+  } catch (error) {
+    if ((error as Error).message.startsWith('cannot run')) {
+      throw new ToolchainMissingError('a C compiler with static libc (gcc, libc6-dev)', 'run scripts/setup-host.sh');
+    }
+    throw error;
+  }
+  await run('strip', [output]);
+}
+
+/** Builds an artifact from source into binDir. */
+export async function buildFromSource(artifact: Artifact, binDir: string, options: SourceBuildOptions): Promise<void> {
+  const build = artifact.source;
+  if (build.kind === 'go') await buildGo(artifact, build, binDir, options);
+  else await buildC(build, binDir, options);
+}

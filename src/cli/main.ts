@@ -1,0 +1,42 @@
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { CommandError } from '../util/exec.js';
+import { buildNodeImageCommand } from './build-node-image.js';
+import { UsageError, withGlobalOptions } from './options.js';
+import { versionCommand } from './version.js';
+
+/** Prints an error the way a user can act on it, and sets a non-zero exit code. */
+function reportError(error: unknown): void {
+  if (error instanceof CommandError && error.outputTail) {
+    process.stderr.write(`ERROR: ${error.message}\n--- last lines of output ---\n${error.outputTail}\n`);
+  } else if (error instanceof Error) {
+    process.stderr.write(`ERROR: ${error.message}\n`);
+    if (process.env.KC_DEBUG && !(error instanceof UsageError)) process.stderr.write(`${error.stack ?? ''}\n`);
+  } else {
+    process.stderr.write(`ERROR: ${String(error)}\n`);
+  }
+  process.exitCode = error instanceof UsageError ? 2 : 1;
+}
+
+export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
+  const cli = withGlobalOptions(yargs(argv))
+    .scriptName('kc')
+    .usage('kc: highly available Kubernetes clusters from Docker containers\n\nUsage: $0 <command> [options]')
+    .command('build', 'Build images', (y) => y.command(buildNodeImageCommand).demandCommand(1, 'Say what to build: kc build node-image'))
+    .command(versionCommand)
+    .demandCommand(1, 'Say what to do; kc --help lists the commands')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('help', 'h')
+    .version(false)
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((message, error) => {
+      throw error ?? new UsageError(message);
+    });
+  try {
+    await cli.parseAsync();
+  } catch (error) {
+    reportError(error);
+  }
+}

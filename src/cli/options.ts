@@ -1,0 +1,37 @@
+import type { Argv } from 'yargs';
+import { DockerEngine } from '../docker/engine.js';
+import { createProgress, type Progress, type Verbosity } from '../util/progress.js';
+
+/** Options every command accepts. */
+export interface GlobalOptions {
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export function withGlobalOptions<T>(yargs: Argv<T>): Argv<T & GlobalOptions> {
+  return yargs
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'Print only errors and results', global: true })
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'Print more detail', global: true })
+    .conflicts('quiet', 'verbose');
+}
+
+export function verbosity(options: GlobalOptions): Verbosity {
+  if (options.quiet) return 'quiet';
+  return options.verbose ? 'verbose' : 'normal';
+}
+
+export function progressFor(options: GlobalOptions): Progress {
+  return createProgress(verbosity(options));
+}
+
+export function engine(): DockerEngine {
+  return new DockerEngine();
+}
+
+/** An error the user caused or can fix: printed without a stack trace. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

@@ -1,0 +1,75 @@
+import type { ClusterSpec, NodeRole } from '../config/types.js';
+import { formatCidr, nthAddress, nthSubnet, parseCidr } from '../util/ipv4.js';
+
+/** Port every API server listens on inside the cluster, and HAProxy on the lb node. */
+export const API_SERVER_PORT = 6443;
+
+/**
+ * Where each kind of node sits in the cluster's /24: fixed addresses, so that
+ * certificates, etcd membership and kubeconfigs stay valid across restarts.
+ */
+const ADDRESS_OFFSET: Record<NodeRole, number> = { lb: 2, master: 10, worker: 100 };
+export const MAX_CONTROL_PLANES = ADDRESS_OFFSET.worker - ADDRESS_OFFSET.master;
+export const MAX_WORKERS = 254 - ADDRESS_OFFSET.worker;
+
+export interface NodePlan {
+  /** Container name and hostname, e.g. `kc-master-0`; peers address each other by it. */
+  name: string;
+  role: NodeRole;
+  index: number;
+  ip: string;
+  /** The worker's slice of the pod range (workers only). */
+  podSubnet?: string;
+}
+
+export interface ClusterPlan {
+  spec: ClusterSpec;
+  network: { name: string; subnet: string; gateway: string };
+  lb: NodePlan;
+  masters: NodePlan[];
+  workers: NodePlan[];
+  /** The `kubernetes` service's ClusterIP: first address of the service range. */
+  kubernetesServiceIP: string;
+  /** CoreDNS's ClusterIP. */
+  dnsServiceIP: string;
+  /** API server URL as seen from inside the cluster network (through HAProxy). */
+  internalApiServerUrl: string;
+  clusterDomain: string;
+}
+
+export function nodeName(cluster: string, role: NodeRole, index: number): string {
+  return role === 'lb' ? `${cluster}-lb` : `${cluster}-${role}-${index}`;
+}
+
+/** Lays out the cluster on the given /24. Pure: the same inputs give the same plan. */
+export function planCluster(spec: ClusterSpec, nodeSubnet: string): ClusterPlan {
+  const subnet = parseCidr(nodeSubnet);
+  if (subnet.prefix > 24) throw new Error(`node subnet ${nodeSubnet} is smaller than a /24`);
+  const node = (role: NodeRole, index: number): NodePlan => ({
+    name: nodeName(spec.name, role, index),
+    role,
+    index,
+    ip: nthAddress(subnet, ADDRESS_OFFSET[role] + (role === 'lb' ? 0 : index)),
+  });
+  const pods = parseCidr(spec.podSubnet);
+  const services = parseCidr(spec.serviceSubnet);
+  const lb = node('lb', 0);
+  return {
+    spec,
+    network: { name: `kc-${spec.name}`, subnet: formatCidr(subnet), gateway: nthAddress(subnet, 1) },
+    lb,
+    masters: Array.from({ length: spec.controlPlanes }, (_, i) => node('master', i)),
+    workers: Array.from({ length: spec.workers }, (_, i) => ({
+      ...node('worker', i),
+      podSubnet: formatCidr(nthSubnet(pods, 24, i + 1)),
+    })),
+    kubernetesServiceIP: nthAddress(services, 1),
+    dnsServiceIP: nthAddress(services, 10),
+    internalApiServerUrl: `https://${lb.name}:${API_SERVER_PORT}`,
+    clusterDomain: 'cluster.local',
+  };
+}
+
+export function allNodes(plan: ClusterPlan): NodePlan[] {
+  return [plan.lb, ...plan.masters, ...plan.workers];
+}

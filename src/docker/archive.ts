@@ -1,0 +1,37 @@
+import tar from 'tar-stream';
+import type { NodeFile } from '../components/types.js';
+
+/**
+ * Packs files into a tar archive for Docker's archive API. Paths are
+ * absolute on the node; parent folders are created by Docker as needed.
+ * Fixed timestamps keep the archive for the same files the same.
+ */
+export async function packFiles(files: NodeFile[]): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (chunk: unknown) => {
+    chunks.push(chunk as Buffer);
+  });
+  const finished = new Promise<void>((resolve, reject) => {
+    pack.on('end', resolve);
+    pack.on('error', reject);
+  });
+  const folders = new Set<string>();
+  for (const file of files) {
+    for (const folder of parentFolders(file.path)) {
+      if (folders.has(folder)) continue;
+      folders.add(folder);
+      pack.entry({ name: folder, type: 'directory', mode: 0o755, mtime: new Date(0) });
+    }
+    const content = typeof file.content === 'string' ? Buffer.from(file.content) : file.content;
+    pack.entry({ name: file.path.replace(/^\//, ''), mode: file.mode ?? 0o644, mtime: new Date(0) }, content);
+  }
+  pack.finalize();
+  await finished;
+  return Buffer.concat(chunks);
+}
+
+function parentFolders(path: string): string[] {
+  const parts = path.replace(/^\//, '').split('/').slice(0, -1);
+  return parts.map((_, i) => `${parts.slice(0, i + 1).join('/')}/`);
+}

@@ -1,0 +1,371 @@
+import Docker from 'dockerode';
+import { PassThrough, type Readable } from 'node:stream';
+
+/** Labels on every resource kc creates: they say which cluster owns it. */
+export const LABEL_CLUSTER = 'dev.kc.cluster';
+export const LABEL_ROLE = 'dev.kc.role';
+
+export class DockerUnavailableError extends Error {
+  constructor(cause: string) {
+    super(
+      `cannot reach the Docker engine (${cause}). Start it, or run scripts/setup-host.sh, which installs and starts one.`,
+    );
+    this.name = 'DockerUnavailableError';
+  }
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ContainerSpec {
+  name: string;
+  hostname: string;
+  image: string;
+  labels: Record<string, string>;
+  network: string;
+  ip: string;
+  /** Other names peers may use for this node on the cluster network. */
+  aliases?: string[];
+  privileged: boolean;
+  /** Named volumes: volume name → mount path. */
+  volumes?: Record<string, string>;
+  /** Bind mounts: host path → container path (read-only when suffixed with `:ro`). */
+  binds?: string[];
+  tmpfs?: Record<string, string>;
+  /** Container port (e.g. `6443/tcp`) → host address and port (port 0: any free port). */
+  ports?: Record<string, { hostIp: string; hostPort: number }>;
+  env?: string[];
+}
+
+export interface NetworkSpec {
+  name: string;
+  subnet: string;
+  gateway: string;
+  labels: Record<string, string>;
+}
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  state: string;
+  labels: Record<string, string>;
+}
+
+/**
+ * The one place kc talks to the container engine (kind's "provider"): every
+ * Docker call goes through here, so the rest of kc reads as plain steps.
+ */
+export class DockerEngine {
+  readonly client: Docker;
+
+  constructor(client: Docker = new Docker()) {
+    this.client = client;
+  }
+
+  async ensureReachable(): Promise<string> {
+    try {
+      const version = await this.client.version();
+      return version.Version;
+    } catch (error) {
+      throw new DockerUnavailableError((error as Error).message);
+    }
+  }
+
+  // --- images -----------------------------------------------------------------
+
+  async imageLabels(tag: string): Promise<Record<string, string> | undefined> {
+    try {
+      const info = await this.client.getImage(tag).inspect();
+      return info.Config?.Labels ?? {};
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async imageSize(tag: string): Promise<number> {
+    return (await this.client.getImage(tag).inspect()).Size;
+  }
+
+  /** Pulls an image; resolves false (rather than throwing) when no registry answers. */
+  async tryPull(tag: string): Promise<boolean> {
+    try {
+      const stream = await this.client.pull(tag);
+      await this.followProgress(stream);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Builds an image from a tar build context; the build output goes to onOutput line by line. */
+  async buildImage(
+    context: Readable,
+    options: { tag: string; buildArgs?: Record<string, string>; labels?: Record<string, string> },
+    onOutput: (line: string) => void = () => undefined,
+  ): Promise<void> {
+    const stream = await this.client.buildImage(context, {
+      t: options.tag,
+      buildargs: options.buildArgs ?? {},
+      labels: options.labels ?? {},
+      rm: true,
+      forcerm: true,
+    });
+    await this.followProgress(stream, (event) => {
+      if (typeof event.stream === 'string') {
+        for (const line of event.stream.split('\n')) if (line.trim()) onOutput(line);
+      }
+    });
+  }
+
+  /** Imports a root filesystem tarball as an image (a base made from Debian packages). */
+  async importImage(rootfs: Readable, tag: string): Promise<void> {
+    const [repo, imageTag] = splitTag(tag);
+    const stream = await this.client.importImage(rootfs, { repo, tag: imageTag });
+    await this.followProgress(stream);
+  }
+
+  /** `docker save` of one image, as a stream of its archive. */
+  async saveImage(tag: string): Promise<Readable> {
+    return (await this.client.getImage(tag).get()) as unknown as Readable;
+  }
+
+  async removeImage(tag: string): Promise<void> {
+    try {
+      await this.client.getImage(tag).remove({ force: true });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  private followProgress(stream: NodeJS.ReadableStream, onEvent?: (event: ProgressEvent) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.modem.followProgress(
+        stream,
+        (error: Error | null, events: ProgressEvent[]) => {
+          if (error) return reject(error);
+          const failed = events.find((e) => e.error || e.errorDetail);
+          if (failed) return reject(new Error(failed.error ?? failed.errorDetail?.message ?? 'docker reported an error'));
+          resolve();
+        },
+        (event: ProgressEvent) => onEvent?.(event),
+      );
+    });
+  }
+
+  // --- networks -----------------------------------------------------------------
+
+  async createNetwork(spec: NetworkSpec): Promise<void> {
+    await this.client.createNetwork({
+      Name: spec.name,
+      Driver: 'bridge',
+      CheckDuplicate: true,
+      Labels: spec.labels,
+      IPAM: { Driver: 'default', Config: [{ Subnet: spec.subnet, Gateway: spec.gateway }] },
+      Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'true' },
+    });
+  }
+
+  /** Every IPv4 subnet any Docker network uses: new clusters must not overlap them. */
+  async usedSubnets(): Promise<string[]> {
+    const networks = await this.client.listNetworks();
+    return networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? '')).filter((s) => s.includes('.'));
+  }
+
+  async listNetworks(labels: Record<string, string>): Promise<{ id: string; name: string; labels: Record<string, string> }[]> {
+    const networks = await this.client.listNetworks({ filters: { label: labelFilters(labels) } });
+    return networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} }));
+  }
+
+  async removeNetwork(idOrName: string): Promise<void> {
+    try {
+      await this.client.getNetwork(idOrName).remove();
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  // --- volumes --------------------------------------------------------------------
+
+  async createVolume(name: string, labels: Record<string, string>): Promise<void> {
+    await this.client.createVolume({ Name: name, Labels: labels });
+  }
+
+  async listVolumes(labels: Record<string, string>): Promise<string[]> {
+    const result = await this.client.listVolumes({ filters: { label: labelFilters(labels) } });
+    return (result.Volumes ?? []).map((v) => v.Name);
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.client.getVolume(name).remove({ force: true });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  // --- containers -------------------------------------------------------------------
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    const portBindings: Docker.PortMap = {};
+    const exposed: Record<string, object> = {};
+    for (const [port, binding] of Object.entries(spec.ports ?? {})) {
+      exposed[port] = {};
+      portBindings[port] = [{ HostIp: binding.hostIp, HostPort: binding.hostPort === 0 ? '' : String(binding.hostPort) }];
+    }
+    const hostConfig: Docker.HostConfig & { CgroupnsMode: 'private' | 'host' } = {
+      Privileged: spec.privileged,
+      // A private cgroup namespace makes the node's cgroup look like a root
+      // to systemd inside, on cgroup v1 and v2 hosts alike.
+      CgroupnsMode: 'private',
+      SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+      Tmpfs: spec.tmpfs ?? {},
+      Binds: [
+        ...Object.entries(spec.volumes ?? {}).map(([volume, path]) => `${volume}:${path}`),
+        ...(spec.binds ?? []),
+      ],
+      PortBindings: portBindings,
+      RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 1 },
+      NetworkMode: spec.network,
+    };
+    const container: Docker.Container = await this.client.createContainer({
+      name: spec.name,
+      Hostname: spec.hostname,
+      Image: spec.image,
+      Labels: spec.labels,
+      Env: spec.env ?? [],
+      Tty: true, // systemd writes its status to the console; kind does the same
+      ExposedPorts: exposed,
+      HostConfig: hostConfig,
+      NetworkingConfig: {
+        EndpointsConfig: {
+          [spec.network]: { IPAMConfig: { IPv4Address: spec.ip }, Aliases: spec.aliases ?? [] },
+        },
+      },
+    });
+    return container.id;
+  }
+
+  async startContainer(idOrName: string): Promise<void> {
+    await this.client.getContainer(idOrName).start();
+  }
+
+  async stopContainer(idOrName: string, timeoutSeconds = 10): Promise<void> {
+    try {
+      await this.client.getContainer(idOrName).stop({ t: timeoutSeconds });
+    } catch (error) {
+      if (!isNotFound(error) && !isNotModified(error)) throw error;
+    }
+  }
+
+  async removeContainer(idOrName: string): Promise<void> {
+    try {
+      await this.client.getContainer(idOrName).remove({ force: true, v: true });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
+    const containers = await this.client.listContainers({ all: true, filters: { label: labelFilters(labels) } });
+    return containers.map((c) => ({
+      id: c.Id,
+      name: (c.Names[0] ?? '').replace(/^\//, ''),
+      state: c.State,
+      labels: c.Labels ?? {},
+    }));
+  }
+
+  async inspectContainer(idOrName: string): Promise<Docker.ContainerInspectInfo | undefined> {
+    try {
+      return await this.client.getContainer(idOrName).inspect();
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** The host port Docker published for a container port (e.g. `6443/tcp`). */
+  async publishedPort(idOrName: string, port: string): Promise<number> {
+    const info = await this.client.getContainer(idOrName).inspect();
+    const binding = info.NetworkSettings.Ports?.[port]?.[0];
+    if (!binding?.HostPort) throw new Error(`${idOrName} does not publish ${port}`);
+    return Number(binding.HostPort);
+  }
+
+  /** Runs a command in a container and collects its output. */
+  async exec(idOrName: string, command: string[], input?: string): Promise<ExecResult> {
+    const exec = await this.client.getContainer(idOrName).exec({
+      Cmd: command,
+      AttachStdout: true,
+      AttachStderr: true,
+      AttachStdin: input !== undefined,
+      Tty: false,
+    });
+    const stream = await exec.start({ hijack: true, stdin: input !== undefined });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    stdout.on('data', (c: Buffer) => out.push(c));
+    stderr.on('data', (c: Buffer) => err.push(c));
+    this.client.modem.demuxStream(stream, stdout, stderr);
+    if (input !== undefined) stream.end(input);
+    await new Promise<void>((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', reject);
+    });
+    const info = await exec.inspect();
+    return {
+      exitCode: info.ExitCode ?? -1,
+      stdout: Buffer.concat(out).toString('utf8'),
+      stderr: Buffer.concat(err).toString('utf8'),
+    };
+  }
+
+  /** Like exec, but a non-zero exit is an error that carries the command's output. */
+  async execOrThrow(idOrName: string, command: string[], input?: string): Promise<string> {
+    const result = await this.exec(idOrName, command, input);
+    if (result.exitCode !== 0) {
+      const output = `${result.stdout}${result.stderr}`.trimEnd().split('\n').slice(-20).join('\n');
+      throw new Error(`on ${idOrName}, \`${command.join(' ')}\` exited with ${result.exitCode}:\n${output}`);
+    }
+    return result.stdout;
+  }
+
+  /** Extracts a tar archive into a folder of the container (Docker's archive API). */
+  async putArchive(idOrName: string, archive: Buffer, path = '/'): Promise<void> {
+    await this.client.getContainer(idOrName).putArchive(archive, { path });
+  }
+}
+
+interface ProgressEvent {
+  stream?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+function labelFilters(labels: Record<string, string>): string[] {
+  return Object.entries(labels).map(([k, v]) => (v === '' ? k : `${k}=${v}`));
+}
+
+function splitTag(tag: string): [string, string] {
+  const at = tag.lastIndexOf(':');
+  return at > tag.lastIndexOf('/') ? [tag.slice(0, at), tag.slice(at + 1)] : [tag, 'latest'];
+}
+
+function statusCode(error: unknown): number | undefined {
+  return (error as { statusCode?: number } | undefined)?.statusCode;
+}
+
+export function isNotFound(error: unknown): boolean {
+  return statusCode(error) === 404;
+}
+
+function isNotModified(error: unknown): boolean {
+  return statusCode(error) === 304;
+}

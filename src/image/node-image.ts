@@ -1,0 +1,92 @@
+import { join } from 'node:path';
+import { ARTIFACTS, KUBERNETES_VERSION } from '../artifacts/manifest.js';
+import { ArtifactCache } from '../artifacts/cache.js';
+import { resolveArtifacts, type ResolvedArtifact, type SourceChoice } from '../artifacts/resolve.js';
+import { DEFAULT_NODE_IMAGE } from '../config/defaults.js';
+import type { DockerEngine } from '../docker/engine.js';
+import { cacheDir, projectRoot } from '../util/paths.js';
+import type { Progress } from '../util/progress.js';
+import { ensureBaseImage } from './base.js';
+import { contextDigest, contextStream, fileEntry, folderFiles, type ContextFile } from './context.js';
+import { ensurePodImage, POD_IMAGE_LIST, savePodImages } from './pod-images.js';
+
+export const LABEL_NODE_IMAGE_INPUTS = 'dev.kc.node-image.inputs';
+export const LABEL_KUBERNETES_VERSION = 'dev.kc.kubernetes-version';
+
+export interface NodeImageOptions {
+  engine: DockerEngine;
+  progress: Progress;
+  tag?: string;
+  source?: SourceChoice;
+}
+
+export interface NodeImageResult {
+  tag: string;
+  /** True when the image had to be built (inputs changed or no image yet). */
+  built: boolean;
+  /** Artifacts that were downloaded or built during this run (empty on a warm run). */
+  producedArtifacts: string[];
+  sizeBytes: number;
+}
+
+/** Artifacts that go into the pod images rather than onto the node's PATH. */
+const POD_IMAGE_ARTIFACTS = new Set(POD_IMAGE_LIST.map((i) => i.artifact));
+
+async function artifactFiles(resolved: ResolvedArtifact[]): Promise<ContextFile[]> {
+  const files: ContextFile[] = [];
+  for (const { artifact, entry } of resolved) {
+    if (POD_IMAGE_ARTIFACTS.has(artifact.name)) continue;
+    const folder = artifact.installDir === '/opt/cni/bin' ? 'cni' : 'bin';
+    for (const binary of artifact.binaries) {
+      const file = await fileEntry(join(entry.binDir, binary), `${folder}/${binary}`);
+      file.sha256 = entry.record.binaries[binary];
+      files.push(file);
+    }
+  }
+  return files;
+}
+
+/** `kc build node-image`: base image, artifacts, pod images, then the node image itself. */
+export async function buildNodeImage(options: NodeImageOptions): Promise<NodeImageResult> {
+  const { engine, progress } = options;
+  const tag = options.tag ?? DEFAULT_NODE_IMAGE;
+  await progress.step('Docker engine', async (note) => note(await engine.ensureReachable()));
+  const base = await progress.step('Base image', (note) => ensureBaseImage(engine, note));
+  const cache = new ArtifactCache(cacheDir());
+  const resolved = await resolveArtifacts(ARTIFACTS, { cache, choice: options.source ?? 'auto' }, progress);
+  const imagesDir = join(cache.root, 'images');
+  await progress.step('Pod images', async (note) => {
+    const how: string[] = [];
+    for (const image of POD_IMAGE_LIST) how.push(`${image.name} ${await ensurePodImage(engine, image, resolved)}`);
+    await savePodImages(engine, POD_IMAGE_LIST, imagesDir);
+    note(how.join(', '));
+  });
+  const context: ContextFile[] = [
+    await fileEntry(join(projectRoot(), 'node-image', 'Dockerfile'), 'Dockerfile'),
+    ...(await folderFiles(join(projectRoot(), 'node-image', 'files'), 'files')),
+    ...(await artifactFiles(resolved)),
+    ...(await Promise.all(POD_IMAGE_LIST.map((i) => fileEntry(join(imagesDir, `${i.name}.tar`), `images/${i.name}.tar`)))),
+  ];
+  const built = await progress.step(`Node image ${tag}`, async (note) => {
+    const baseId = (await engine.client.getImage(base).inspect()).Id;
+    const podImageIds = await Promise.all(POD_IMAGE_LIST.map(async (i) => (await engine.client.getImage(i.tag).inspect()).Id));
+    // Image archives differ byte-wise between saves; their image IDs do not.
+    const digest = await contextDigest(
+      context.filter((f) => !f.target.startsWith('images/')),
+      [baseId, ...podImageIds],
+    );
+    const labels = await engine.imageLabels(tag);
+    if (labels?.[LABEL_NODE_IMAGE_INPUTS] === digest) {
+      note('up to date');
+      return false;
+    }
+    await engine.buildImage(contextStream(context), {
+      tag,
+      buildArgs: { BASE_IMAGE: base },
+      labels: { [LABEL_NODE_IMAGE_INPUTS]: digest, [LABEL_KUBERNETES_VERSION]: KUBERNETES_VERSION },
+    });
+    return true;
+  });
+  const producedArtifacts = resolved.filter((r) => !r.cached).map((r) => r.artifact.name);
+  return { tag, built, producedArtifacts, sizeBytes: await engine.imageSize(tag) };
+}

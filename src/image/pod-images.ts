@@ -1,0 +1,66 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { ResolvedArtifact } from '../artifacts/resolve.js';
+import { POD_IMAGES } from '../artifacts/manifest.js';
+import type { DockerEngine } from '../docker/engine.js';
+import { projectRoot } from '../util/paths.js';
+import { contextDigest, contextStream, fileEntry, type ContextFile } from './context.js';
+
+const LABEL_INPUTS = 'dev.kc.inputs';
+
+export interface PodImage {
+  /** Short name, also the archive's file name. */
+  name: string;
+  tag: string;
+  /** The artifact and binary the image wraps when kc builds it itself. */
+  artifact: string;
+  binary: string;
+}
+
+export const POD_IMAGE_LIST: PodImage[] = [
+  { name: 'pause', tag: POD_IMAGES.pause, artifact: 'pause', binary: 'pause' },
+  { name: 'coredns', tag: POD_IMAGES.coredns, artifact: 'coredns', binary: 'coredns' },
+];
+
+async function podImageContext(image: PodImage, artifacts: ResolvedArtifact[]): Promise<ContextFile[]> {
+  const resolved = artifacts.find((a) => a.artifact.name === image.artifact);
+  if (!resolved) throw new Error(`pod image ${image.name} needs artifact ${image.artifact}, which was not resolved`);
+  const binary = await fileEntry(join(resolved.entry.binDir, image.binary), image.binary);
+  binary.sha256 = resolved.entry.record.binaries[image.binary];
+  return [await fileEntry(join(projectRoot(), 'images', image.name, 'Dockerfile'), 'Dockerfile'), binary];
+}
+
+/**
+ * Makes sure a pod image exists in Docker: kept from before when its inputs
+ * have not changed, else pulled, else built from kc's own artifact. Returns
+ * how it was obtained.
+ */
+export async function ensurePodImage(
+  engine: DockerEngine,
+  image: PodImage,
+  artifacts: ResolvedArtifact[],
+): Promise<'cached' | 'pulled' | 'built'> {
+  const context = await podImageContext(image, artifacts);
+  const digest = await contextDigest(context);
+  const labels = await engine.imageLabels(image.tag);
+  if (labels && (labels[LABEL_INPUTS] === digest || labels[LABEL_INPUTS] === undefined)) return 'cached';
+  if (!labels && (await engine.tryPull(image.tag))) return 'pulled';
+  await engine.buildImage(contextStream(context), { tag: image.tag, labels: { [LABEL_INPUTS]: digest } });
+  return 'built';
+}
+
+/** Writes `docker save` archives of the pod images into a folder, for the node image to carry. */
+export async function savePodImages(engine: DockerEngine, images: PodImage[], folder: string): Promise<string[]> {
+  await mkdir(folder, { recursive: true });
+  const paths: string[] = [];
+  for (const image of images) {
+    const path = join(folder, `${image.name}.tar`);
+    const partial = `${path}.partial`;
+    await pipeline(await engine.saveImage(image.tag), createWriteStream(partial));
+    await rename(partial, path);
+    paths.push(path);
+  }
+  return paths;
+}

@@ -1,0 +1,39 @@
+/** A certificate and its private key, PEM-encoded. */
+export interface CertKey {
+  certPem: string;
+  keyPem: string;
+}
+
+/**
+ * Everything secret a cluster needs. Generated once per cluster by
+ * `generateClusterPki`, stored under kc's state directory (mode 0600), and
+ * handed out piecemeal: each node receives only the parts it needs.
+ */
+export interface ClusterPki {
+  /** The one cluster CA that signs every certificate below. */
+  ca: CertKey;
+  /** CN=admin, O=system:masters: the user kc writes into the user's kubeconfig. */
+  admin: CertKey;
+  /** CN=system:kube-controller-manager. */
+  kubeControllerManager: CertKey;
+  /** CN=system:kube-scheduler. */
+  kubeScheduler: CertKey;
+  /** CN=system:kube-proxy, O=system:node-proxier. */
+  kubeProxy: CertKey;
+  /** Serving certificate of every kube-apiserver (SANs: lb, masters, 127.0.0.1, localhost, service IP, kubernetes.*). */
+  apiServer: CertKey;
+  /** Client certificate the API servers present to kubelets (CN=kube-apiserver). */
+  apiServerKubeletClient: CertKey;
+  /** Key pair that signs and verifies service-account tokens. */
+  serviceAccount: { publicKeyPem: string; privateKeyPem: string };
+  /** etcd serving certificate per master, keyed by node name. */
+  etcdServer: Record<string, CertKey>;
+  /** etcd peer certificate per master, keyed by node name. */
+  etcdPeer: Record<string, CertKey>;
+  /** Client certificate for etcd (used by kube-apiserver and etcdctl). */
+  etcdClient: CertKey;
+  /** Kubelet certificate per worker, keyed by node name (client and serving). */
+  kubelets: Record<string, CertKey>;
+  /** 32 random bytes, base64: the key of the encryption-at-rest provider. */
+  encryptionKey: string;
+}

@@ -1,0 +1,188 @@
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ArtifactCache } from '../../src/artifacts/cache.js';
+import { ARTIFACTS, KUBERNETES_VERSION, type Artifact } from '../../src/artifacts/manifest.js';
+import { ChecksumMismatchError, digestFromChecksumFile, ReleaseUnreachableError } from '../../src/artifacts/release.js';
+import { resolveArtifact, sourceOrder } from '../../src/artifacts/resolve.js';
+import { defaultBinaryName, goLdflags, localReplaces, renderBuildModule } from '../../src/artifacts/source.js';
+
+const sha256 = (data: string) => createHash('sha256').update(data).digest('hex');
+
+describe('manifest', () => {
+  it('names every artifact once and gives each binary a source', () => {
+    const names = ARTIFACTS.map((a) => a.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const artifact of ARTIFACTS) {
+      expect(artifact.binaries.length).toBeGreaterThan(0);
+      if (artifact.source.kind === 'go') {
+        expect(Object.values(artifact.source.packages).sort()).toEqual([...artifact.binaries].sort());
+      }
+      for (const release of artifact.release) {
+        expect(release.url).toMatch(/^https:\/\//);
+        expect(release.url).toContain(artifact.version.replace(/^v/, ''));
+      }
+    }
+  });
+
+  it('stamps Kubernetes binaries with the pinned version, not v0.0.0', () => {
+    const k8s = ARTIFACTS.find((a) => a.name === 'kubernetes');
+    if (k8s?.source.kind !== 'go') throw new Error('kubernetes must be a Go build');
+    const flags = goLdflags(k8s.source);
+    expect(flags).toContain(`-X k8s.io/component-base/version.gitVersion=${KUBERNETES_VERSION}`);
+    expect(flags).toContain(`-X k8s.io/client-go/pkg/version.gitVersion=${KUBERNETES_VERSION}`);
+    expect(k8s.source.localReplacesAt).toEqual({ module: 'k8s.io/kubernetes', version: 'v0.37.2' });
+  });
+
+  it('offers one release download per binary, or archives that extract every binary', () => {
+    for (const artifact of ARTIFACTS.filter((a) => a.release.length > 0)) {
+      const fromArchives = artifact.release.flatMap((r) => Object.values(r.extract ?? {}));
+      const direct = artifact.release.filter((r) => !r.extract).length;
+      expect(fromArchives.length + direct, artifact.name).toBe(artifact.binaries.length);
+    }
+  });
+});
+
+describe('source builds', () => {
+  it('points k8s.io/kubernetes staging replaces at their published twins', () => {
+    const goMod = [
+      'module k8s.io/kubernetes',
+      'replace (',
+      '\tk8s.io/api => ./staging/src/k8s.io/api',
+      '\tk8s.io/client-go => ./staging/src/k8s.io/client-go',
+      '\tgithub.com/foo/bar => github.com/foo/bar v1.2.3',
+      ')',
+      'replace k8s.io/kubectl => ./staging/src/k8s.io/kubectl',
+    ].join('\n');
+    expect(localReplaces(goMod)).toEqual(['k8s.io/api', 'k8s.io/client-go', 'k8s.io/kubectl']);
+    const rendered = renderBuildModule('kubernetes', '1.26.8', { kind: 'go', modules: { 'k8s.io/kubernetes': 'v1.37.2' }, packages: {} }, {
+      'k8s.io/api': 'k8s.io/api v0.37.2',
+    });
+    expect(rendered).toContain('\tk8s.io/kubernetes v1.37.2');
+    expect(rendered).toContain('\tk8s.io/api => k8s.io/api v0.37.2');
+  });
+
+  it('knows the binary name go build gives a package', () => {
+    expect(defaultBinaryName('k8s.io/kubernetes/cmd/kubelet')).toBe('kubelet');
+    expect(defaultBinaryName('go.etcd.io/etcd/server/v3')).toBe('server');
+    expect(defaultBinaryName('github.com/opencontainers/runc')).toBe('runc');
+  });
+});
+
+describe('choice of source', () => {
+  const withRelease = ARTIFACTS.find((a) => a.release.length > 0) as Artifact;
+  const sourceOnly = ARTIFACTS.find((a) => a.release.length === 0) as Artifact;
+
+  it('auto prefers the release and falls back to source', () => {
+    expect(sourceOrder('auto', withRelease)).toEqual(['release', 'source']);
+    expect(sourceOrder('auto', sourceOnly)).toEqual(['source']);
+    expect(sourceOrder('release', withRelease)).toEqual(['release']);
+    expect(sourceOrder('source', withRelease)).toEqual(['source']);
+  });
+});
+
+describe('checksum files', () => {
+  it('reads bare digests and sha256sum lines', () => {
+    const digest = 'a'.repeat(64);
+    expect(digestFromChecksumFile(`${digest}\n`, 'kubectl')).toBe(digest);
+    expect(digestFromChecksumFile(`${'b'.repeat(64)}  other.tgz\n${digest}  ./etcd.tar.gz\n`, 'etcd.tar.gz')).toBe(digest);
+    expect(digestFromChecksumFile('not a digest', 'x')).toBeUndefined();
+  });
+});
+
+/** A real HTTP server on loopback that serves release files, some deliberately corrupted. */
+describe('release downloads and the cache', () => {
+  let server: Server;
+  let base: string;
+  let root: string;
+  const files: Record<string, string> = {};
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'kc-cache-test-'));
+    server = createServer((req, res) => {
+      const body = files[req.url ?? ''];
+      if (body === undefined) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    if (typeof address !== 'object' || !address) throw new Error('no address');
+    base = `http://127.0.0.1:${address.port}`;
+  });
+
+  afterAll(async () => {
+    server.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const fakeArtifact = (name: string, body: string, published: string): Artifact => {
+    files[`/${name}/tool`] = body;
+    files[`/${name}/tool.sha256`] = `${published}\n`;
+    return {
+      name,
+      version: 'v1.0.0',
+      binaries: ['tool'],
+      release: [{ url: `${base}/${name}/tool`, checksum: { sha256Url: `${base}/${name}/tool.sha256` } }],
+      source: { kind: 'go', modules: {}, packages: {} },
+    };
+  };
+
+  it('downloads, checks and caches a release; the second time it downloads nothing', async () => {
+    const cache = new ArtifactCache(root);
+    const artifact = fakeArtifact('good', '#!/bin/sh\necho good\n', sha256('#!/bin/sh\necho good\n'));
+    const first = await resolveArtifact(artifact, { cache, choice: 'auto' });
+    expect(first.cached).toBe(false);
+    expect(first.entry.record.source).toBe('release');
+    expect(await readFile(join(first.entry.binDir, 'tool'), 'utf8')).toContain('echo good');
+    delete files['/good/tool'];
+    const second = await resolveArtifact(artifact, { cache, choice: 'auto' });
+    expect(second.cached).toBe(true);
+    expect(second.entry.binDir).toBe(first.entry.binDir);
+  });
+
+  it('refuses a corrupted download with a clear error and caches nothing', async () => {
+    const cache = new ArtifactCache(root);
+    const artifact = fakeArtifact('corrupt', 'tampered bytes', sha256('the real bytes'));
+    const attempt = resolveArtifact(artifact, { cache, choice: 'auto' });
+    await expect(attempt).rejects.toBeInstanceOf(ChecksumMismatchError);
+    await expect(resolveArtifact(artifact, { cache, choice: 'auto' })).rejects.toThrow(
+      /checksum mismatch for .*corrupt\/tool: expected sha256 [0-9a-f]{64}, got [0-9a-f]{64}/,
+    );
+    expect(await cache.lookup(artifact, 'release')).toBeUndefined();
+    const left = await readdir(join(root, 'artifacts', 'corrupt', 'v1.0.0')).catch(() => []);
+    expect(left).toEqual([]);
+  });
+
+  it('treats an unreachable release site as unreachable, not as a bad file', async () => {
+    const cache = new ArtifactCache(root);
+    // A port that was just free: nothing listens there, so the connection is refused.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const artifact: Artifact = {
+      name: 'offline',
+      version: 'v1.0.0',
+      binaries: ['tool'],
+      release: [{ url: `http://127.0.0.1:${port}/tool`, checksum: { sha256: 'a'.repeat(64) } }],
+      source: { kind: 'go', modules: {}, packages: {} },
+    };
+    await expect(resolveArtifact(artifact, { cache, choice: 'release' })).rejects.toBeInstanceOf(ReleaseUnreachableError);
+  });
+
+  it('ignores an incomplete cache entry (no record: a crash mid-write)', async () => {
+    const cache = new ArtifactCache(root);
+    const artifact = fakeArtifact('partial', 'x', sha256('x'));
+    const dir = cache.entryDir(artifact, 'release');
+    await rm(dir, { recursive: true, force: true });
+    await import('node:fs/promises').then((fs) => fs.mkdir(join(dir, 'bin'), { recursive: true }));
+    await writeFile(join(dir, 'bin', 'tool'), 'x');
+    expect(await cache.lookup(artifact, 'release')).toBeUndefined();
+  });
+});
