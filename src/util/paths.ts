@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /** kc's cache (downloads, source builds): safe to delete, refilled on demand. */
 export function cacheDir(): string {
@@ -14,6 +15,12 @@ export function stateDir(): string {
 
 /** The folder kc is installed in (holds node-image/ and images/). */
 export function projectRoot(): string {
-  // This file is dist/src/util/paths.js once built.
-  return fileURLToPath(new URL('../../../', import.meta.url));
+  // Built, this file is dist/src/util/paths.js; under vitest it is src/util/paths.ts.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'node-image', 'Dockerfile'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find kc\'s installation folder (node-image/Dockerfile)');
+    dir = parent;
+  }
+  return dir;
 }

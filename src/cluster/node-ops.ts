@@ -1,0 +1,56 @@
+import type { ComponentBundle } from '../components/types.js';
+import { packFiles } from '../docker/archive.js';
+import type { DockerEngine } from '../docker/engine.js';
+import type { NodePlan } from './plan.js';
+import { waitUntil } from './wait.js';
+
+/** Puts a bundle's files onto a node in one tar archive through Docker's archive API. */
+export async function deliverFiles(engine: DockerEngine, node: NodePlan, bundle: ComponentBundle): Promise<void> {
+  if (bundle.files.length === 0) return;
+  await engine.putArchive(node.name, await packFiles(bundle.files));
+}
+
+/** Enables and starts units without waiting on them: readiness is checked by what they serve. */
+export async function startUnits(engine: DockerEngine, node: NodePlan, units: string[]): Promise<void> {
+  if (units.length === 0) return;
+  await engine.execOrThrow(node.name, ['systemctl', 'daemon-reload']);
+  await engine.execOrThrow(node.name, ['systemctl', 'enable', '--now', '--no-block', ...units]);
+}
+
+/** The last lines of a unit's journal, for error messages. */
+export async function journalTail(engine: DockerEngine, node: NodePlan, unit: string, lines = 30): Promise<string> {
+  const result = await engine.exec(node.name, ['journalctl', '--no-pager', '-o', 'cat', '-n', String(lines), '-u', unit]);
+  return `--- ${node.name}: journal of ${unit} (last ${lines} lines) ---\n${result.stdout.trimEnd()}`;
+}
+
+/** Waits for systemd to finish booting a node ("running", or "degraded" with the failed units named). */
+export async function waitForBoot(engine: DockerEngine, node: NodePlan, timeoutMs: number): Promise<string[]> {
+  let failed: string[] = [];
+  await waitUntil(
+    `systemd to boot on ${node.name}`,
+    async () => {
+      const state = (await engine.exec(node.name, ['systemctl', 'is-system-running'])).stdout.trim();
+      if (state === 'running') return true;
+      if (state === 'degraded') {
+        const list = await engine.exec(node.name, ['systemctl', 'list-units', '--failed', '--plain', '--no-legend']);
+        failed = list.stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
+        return true;
+      }
+      return state || 'no answer';
+    },
+    { timeoutMs, intervalMs: 250 },
+  );
+  return failed;
+}
+
+/** Waits for a unit to be active; on timeout the error carries the unit's journal. */
+export async function waitForUnit(engine: DockerEngine, node: NodePlan, unit: string, timeoutMs: number): Promise<void> {
+  await waitUntil(
+    `${unit} on ${node.name}`,
+    async () => {
+      const state = (await engine.exec(node.name, ['systemctl', 'is-active', unit])).stdout.trim();
+      return state === 'active' || state;
+    },
+    { timeoutMs, intervalMs: 500, onTimeout: () => journalTail(engine, node, unit) },
+  );
+}
