@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 // every cluster needs most of this machine.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/summary-reporter.ts'],
     projects: [
       {
         test: {

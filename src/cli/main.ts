@@ -2,6 +2,11 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CommandError } from '../util/exec.js';
 import { buildNodeImageCommand } from './build-node-image.js';
+import { createClusterCommand } from './create-cluster.js';
+import { deleteClusterCommand, deleteClustersCommand } from './delete-cluster.js';
+import { getClustersCommand, getNodesCommand } from './get.js';
+import { exportKubeconfigCommand, getKubeconfigCommand } from './kubeconfig.js';
+import { loadDockerImageCommand, loadImageArchiveCommand } from './load.js';
 import { UsageError, withGlobalOptions } from './options.js';
 import { versionCommand } from './version.js';
 
@@ -23,6 +28,17 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .scriptName('kc')
     .usage('kc: highly available Kubernetes clusters from Docker containers\n\nUsage: $0 <command> [options]')
     .command('build', 'Build images', (y) => y.command(buildNodeImageCommand).demandCommand(1, 'Say what to build: kc build node-image'))
+    .command('create', 'Create a cluster', (y) => y.command(createClusterCommand).demandCommand(1, 'Say what to create: kc create cluster'))
+    .command('delete', 'Delete clusters', (y) =>
+      y.command(deleteClusterCommand).command(deleteClustersCommand).demandCommand(1, 'Say what to delete: kc delete cluster'),
+    )
+    .command('get', 'List clusters, nodes, kubeconfigs', (y) =>
+      y.command(getClustersCommand).command(getNodesCommand).command(getKubeconfigCommand).demandCommand(1, 'Say what to get: clusters, nodes or kubeconfig'),
+    )
+    .command('export', 'Export kubeconfigs', (y) => y.command(exportKubeconfigCommand).demandCommand(1, 'Say what to export: kc export kubeconfig'))
+    .command('load', 'Load images into nodes without a registry', (y) =>
+      y.command(loadDockerImageCommand).command(loadImageArchiveCommand).demandCommand(1, 'Say what to load: docker-image or image-archive'),
+    )
     .command(versionCommand)
     .demandCommand(1, 'Say what to do; kc --help lists the commands')
     .strict()

@@ -1,0 +1,52 @@
+import type { CommandModule } from 'yargs';
+import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
+import { LABEL_CLUSTER, LABEL_ROLE } from '../docker/engine.js';
+import { listClusterNames } from '../cluster/list.js';
+import { checkedName } from './delete-cluster.js';
+import { engine, type GlobalOptions } from './options.js';
+
+interface GetClustersArgs extends GlobalOptions {
+  json: boolean;
+}
+
+export const getClustersCommand: CommandModule<GlobalOptions, GetClustersArgs> = {
+  command: 'clusters',
+  describe: 'List kc clusters',
+  builder: (yargs) => yargs.option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+  handler: async (args) => {
+    const names = await listClusterNames(engine());
+    if (args.json) process.stdout.write(`${JSON.stringify(names)}\n`);
+    else if (names.length === 0) process.stderr.write('No kc clusters found.\n');
+    else process.stdout.write(`${names.join('\n')}\n`);
+  },
+};
+
+interface GetNodesArgs extends GlobalOptions {
+  name: string;
+  json: boolean;
+}
+
+export const getNodesCommand: CommandModule<GlobalOptions, GetNodesArgs> = {
+  command: 'nodes',
+  describe: "List a cluster's node containers",
+  builder: (yargs) =>
+    yargs
+      .option('name', { type: 'string', default: DEFAULT_CLUSTER_NAME, describe: 'Cluster name' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+  handler: async (args) => {
+    const name = checkedName(args.name);
+    const containers = await engine().listContainers({ [LABEL_CLUSTER]: name });
+    const nodes = containers
+      .map((c) => ({ name: c.name, role: c.labels[LABEL_ROLE] ?? '', state: c.state }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify(nodes)}\n`);
+      return;
+    }
+    if (nodes.length === 0) {
+      process.stderr.write(`No nodes found for cluster "${name}".\n`);
+      return;
+    }
+    process.stdout.write(`${nodes.map((n) => `${n.name}\t${n.role}\t${n.state}`).join('\n')}\n`);
+  },
+};

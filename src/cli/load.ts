@@ -1,0 +1,55 @@
+import { readFile } from 'node:fs/promises';
+import type { CommandModule } from 'yargs';
+import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
+import { importArchive, loadDockerImages, workerNodes } from '../cluster/load.js';
+import { checkedName } from './delete-cluster.js';
+import { engine, progressFor, UsageError, type GlobalOptions } from './options.js';
+
+interface LoadArgs extends GlobalOptions {
+  name: string;
+  nodes?: string;
+}
+
+interface LoadDockerImageArgs extends LoadArgs {
+  images: string[];
+}
+
+interface LoadArchiveArgs extends LoadArgs {
+  file: string;
+}
+
+const nodeOptions = {
+  name: { type: 'string', default: DEFAULT_CLUSTER_NAME, describe: 'Cluster name' },
+  nodes: { type: 'string', describe: 'Comma-separated worker names (default: every worker)' },
+} as const;
+
+function nodeList(nodes: string | undefined): string[] | undefined {
+  return nodes?.split(',').map((n) => n.trim()).filter(Boolean);
+}
+
+export const loadDockerImageCommand: CommandModule<GlobalOptions, LoadDockerImageArgs> = {
+  command: 'docker-image <images..>',
+  describe: "Load images from the host's Docker into the cluster's nodes",
+  builder: (yargs) => yargs.options(nodeOptions).positional('images', { type: 'string', array: true, demandOption: true }),
+  handler: async (args) => {
+    const docker = engine();
+    const nodes = await workerNodes(docker, checkedName(args.name), nodeList(args.nodes));
+    await progressFor(args).step(`Loading ${args.images.join(', ')} into ${nodes.length} nodes`, () =>
+      loadDockerImages(docker, nodes, args.images),
+    );
+  },
+};
+
+export const loadImageArchiveCommand: CommandModule<GlobalOptions, LoadArchiveArgs> = {
+  command: 'image-archive <file>',
+  describe: 'Load an image archive (docker save format) into the cluster\'s nodes',
+  builder: (yargs) => yargs.options(nodeOptions).positional('file', { type: 'string', demandOption: true }),
+  handler: async (args) => {
+    const archive = await readFile(args.file).catch(() => {
+      throw new UsageError(`cannot read image archive ${args.file}`);
+    });
+    const docker = engine();
+    const nodes = await workerNodes(docker, checkedName(args.name), nodeList(args.nodes));
+    await progressFor(args).step(`Loading ${args.file} into ${nodes.length} nodes`, () => importArchive(docker, nodes, archive));
+  },
+};

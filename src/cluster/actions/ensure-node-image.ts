@@ -1,0 +1,21 @@
+import { DEFAULT_NODE_IMAGE } from '../../config/defaults.js';
+import { buildNodeImage } from '../../image/node-image.js';
+import { silentProgress } from '../../util/progress.js';
+import type { Action } from '../context.js';
+
+/** Uses the node image if present; builds kc's default one when missing (there is no registry to pull it from). */
+export const ensureNodeImage: Action = {
+  title: 'Ensuring node image',
+  async run(ctx, note) {
+    const image = ctx.spec.nodeImage;
+    if (await ctx.engine.imageLabels(image)) {
+      note(image);
+      return;
+    }
+    if (image !== DEFAULT_NODE_IMAGE) {
+      throw new Error(`node image ${image} does not exist: build it with \`kc build node-image --image ${image}\``);
+    }
+    note(`building ${image}; kc build node-image shows each step`);
+    await buildNodeImage({ engine: ctx.engine, progress: silentProgress, tag: image });
+  },
+};

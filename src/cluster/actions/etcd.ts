@@ -1,0 +1,39 @@
+import { PATHS } from '../../components/paths.js';
+import { etcdBundle } from '../../components/etcd.js';
+import { requirePki, requirePlan, waitBudgetMs, type Action } from '../context.js';
+import { deliverFiles, journalTail, startUnits } from '../node-ops.js';
+import { waitUntil } from '../wait.js';
+
+/** Starts etcd on every master at once (each waits for its peers), then checks the whole cluster's health. */
+export const startEtcd: Action = {
+  title: 'Starting etcd cluster',
+  async run(ctx, note) {
+    const plan = requirePlan(ctx);
+    const pki = requirePki(ctx);
+    await Promise.all(
+      plan.masters.map(async (master) => {
+        const bundle = etcdBundle(plan, master, pki);
+        await deliverFiles(ctx.engine, master, bundle);
+        await startUnits(ctx.engine, master, bundle.units);
+      }),
+    );
+    const first = plan.masters[0];
+    if (!first) throw new Error('internal: no masters');
+    const etcdctl = [
+      'etcdctl',
+      `--endpoints=${plan.masters.map((m) => `https://${m.name}:2379`).join(',')}`,
+      `--cacert=${PATHS.etcdPki}/ca.crt`,
+      `--cert=${PATHS.etcdPki}/server.crt`,
+      `--key=${PATHS.etcdPki}/server.key`,
+    ];
+    await waitUntil(
+      `etcd on ${plan.masters.map((m) => m.name).join(', ')} to be healthy`,
+      async () => {
+        const result = await ctx.engine.exec(first.name, [...etcdctl, 'endpoint', 'health']);
+        return result.exitCode === 0 || `${result.stdout}${result.stderr}`.trim().split('\n').pop() || 'unhealthy';
+      },
+      { timeoutMs: waitBudgetMs(ctx), intervalMs: 500, onTimeout: () => journalTail(ctx.engine, first, 'etcd.service') },
+    );
+    note(`${plan.masters.length} members`);
+  },
+};

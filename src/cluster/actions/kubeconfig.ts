@@ -1,0 +1,30 @@
+import { contextName, mergeIntoKubeconfigFile } from '../kubeconfig-file.js';
+import { hostApiServerUrl } from '../api.js';
+import { requirePki, requirePlan, type Action } from '../context.js';
+import { saveState } from '../state.js';
+
+export const writeKubeconfig: Action = {
+  title: 'Writing kubeconfig',
+  async run(ctx, note) {
+    const plan = requirePlan(ctx);
+    const pki = requirePki(ctx);
+    const context = contextName(plan.spec.name);
+    await mergeIntoKubeconfigFile(ctx.kubeconfigPath, {
+      contextName: context,
+      clusterName: context,
+      userName: context,
+      server: hostApiServerUrl(plan.spec.apiServerAddress, ctx.apiServerHostPort ?? 0),
+      caPem: pki.ca.certPem,
+      certPem: pki.admin.certPem,
+      keyPem: pki.admin.keyPem,
+    });
+    await saveState({
+      plan,
+      pki,
+      apiServerHostPort: ctx.apiServerHostPort,
+      kubeconfigPath: ctx.kubeconfigPath,
+      createdAt: new Date().toISOString(),
+    });
+    note(`context ${context} in ${ctx.kubeconfigPath}`);
+  },
+};

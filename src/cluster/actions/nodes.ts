@@ -1,0 +1,58 @@
+import { existsSync } from 'node:fs';
+import { LABEL_CLUSTER, LABEL_ROLE, type ContainerSpec } from '../../docker/engine.js';
+import { requirePlan, waitBudgetMs, type Action, type CreateContext } from '../context.js';
+import { waitForBoot } from '../node-ops.js';
+import { allNodes, API_SERVER_PORT, type NodePlan } from '../plan.js';
+
+export function containerdVolume(node: NodePlan): string {
+  return `${node.name}-containerd`;
+}
+
+function containerSpec(ctx: CreateContext, node: NodePlan): ContainerSpec {
+  const plan = requirePlan(ctx);
+  const labels = { [LABEL_CLUSTER]: plan.spec.name, [LABEL_ROLE]: node.role };
+  const spec: ContainerSpec = {
+    name: node.name,
+    hostname: node.name,
+    image: plan.spec.nodeImage,
+    labels,
+    network: plan.network.name,
+    ip: node.ip,
+    privileged: true,
+    tmpfs: { '/run': 'rw,nosuid,nodev,mode=755', '/tmp': 'rw,nosuid,nodev' },
+    // Kernel modules the host has loaded stay usable (kube-proxy and Weave probe them).
+    binds: existsSync('/lib/modules') ? ['/lib/modules:/lib/modules:ro'] : [],
+  };
+  if (node.role === 'worker') {
+    // containerd's overlayfs snapshots cannot live on the container's own overlay root.
+    spec.volumes = { [containerdVolume(node)]: '/var/lib/containerd' };
+  }
+  if (node.role === 'lb') {
+    spec.ports = { [`${API_SERVER_PORT}/tcp`]: { hostIp: plan.spec.apiServerAddress, hostPort: plan.spec.apiServerPort } };
+  }
+  return spec;
+}
+
+async function startNode(ctx: CreateContext, node: NodePlan): Promise<void> {
+  const spec = containerSpec(ctx, node);
+  if (spec.volumes) {
+    for (const volume of Object.keys(spec.volumes)) await ctx.engine.createVolume(volume, spec.labels);
+  }
+  await ctx.engine.createContainer(spec);
+  await ctx.engine.startContainer(node.name);
+}
+
+/** Creates and boots every node container in parallel; systemd must reach `running` in each. */
+export const startNodes: Action = {
+  title: 'Starting nodes',
+  async run(ctx, note) {
+    const plan = requirePlan(ctx);
+    const nodes = allNodes(plan);
+    await Promise.all(nodes.map((node) => startNode(ctx, node)));
+    const degraded = await Promise.all(nodes.map((node) => waitForBoot(ctx.engine, node, waitBudgetMs(ctx))));
+    const failedUnits = degraded.flat();
+    if (failedUnits.length > 0) ctx.progress.info(`   note: failed units at boot: ${[...new Set(failedUnits)].join(', ')}`);
+    ctx.apiServerHostPort = await ctx.engine.publishedPort(plan.lb.name, `${API_SERVER_PORT}/tcp`);
+    note(`${plan.masters.length} masters, ${plan.workers.length} workers, lb on ${plan.spec.apiServerAddress}:${ctx.apiServerHostPort}`);
+  },
+};

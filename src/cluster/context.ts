@@ -1,0 +1,40 @@
+import type { ClusterSpec } from '../config/types.js';
+import type { DockerEngine } from '../docker/engine.js';
+import type { ClusterPki } from '../pki/types.js';
+import type { Progress } from '../util/progress.js';
+import type { ClusterPlan } from './plan.js';
+
+/** What the create pipeline's actions share: filled in step by step. */
+export interface CreateContext {
+  engine: DockerEngine;
+  progress: Progress;
+  spec: ClusterSpec;
+  /** Where the admin context goes: $KUBECONFIG's first file or ~/.kube/config. */
+  kubeconfigPath: string;
+  plan?: ClusterPlan;
+  pki?: ClusterPki;
+  apiServerHostPort?: number;
+  /** Set once the pipeline created something that must be cleaned up on failure. */
+  createdAnything: boolean;
+}
+
+/** One named step of `kc create cluster` (kind's "actions"): small, and shown as one progress line. */
+export interface Action {
+  title: string;
+  run(ctx: CreateContext, note: (detail: string) => void): Promise<void>;
+}
+
+export function requirePlan(ctx: CreateContext): ClusterPlan {
+  if (!ctx.plan) throw new Error('internal: the cluster has not been planned yet');
+  return ctx.plan;
+}
+
+export function requirePki(ctx: CreateContext): ClusterPki {
+  if (!ctx.pki) throw new Error('internal: the cluster PKI has not been generated yet');
+  return ctx.pki;
+}
+
+/** Remaining time of the user's --wait budget, for each wait in turn. */
+export function waitBudgetMs(ctx: CreateContext): number {
+  return ctx.spec.waitSeconds * 1000;
+}

@@ -1,0 +1,84 @@
+import type { ClusterSpec } from '../config/types.js';
+import type { DockerEngine } from '../docker/engine.js';
+import type { Progress } from '../util/progress.js';
+import { installAddons } from './actions/addons.js';
+import { startControlPlane } from './actions/control-plane.js';
+import { ensureNodeImage } from './actions/ensure-node-image.js';
+import { startEtcd } from './actions/etcd.js';
+import { writeKubeconfig } from './actions/kubeconfig.js';
+import { configureLoadBalancer } from './actions/load-balancer.js';
+import { createNetwork } from './actions/network.js';
+import { startNodes } from './actions/nodes.js';
+import { planAndGeneratePki } from './actions/plan.js';
+import { waitForReady } from './actions/wait-ready.js';
+import { startWorkers } from './actions/workers.js';
+import type { Action, CreateContext } from './context.js';
+import { deleteCluster } from './delete.js';
+
+/**
+ * The create pipeline, in order. Workers start right after the nodes boot:
+ * their kubelets retry until the control plane answers, so the two overlap.
+ */
+export const CREATE_ACTIONS: Action[] = [
+  ensureNodeImage,
+  planAndGeneratePki,
+  createNetwork,
+  startNodes,
+  configureLoadBalancer,
+  startWorkers,
+  startEtcd,
+  startControlPlane,
+  installAddons,
+  waitForReady,
+  writeKubeconfig,
+];
+
+export class CreateStepError extends Error {
+  constructor(readonly step: string, cause: Error, cleanedUp: boolean) {
+    super(
+      `creating the cluster failed at "${step}": ${cause.message}` +
+        (cleanedUp ? '\nEverything created so far was removed (use --retain to keep it for debugging).' : ''),
+    );
+    this.name = 'CreateStepError';
+  }
+}
+
+export interface CreateOptions {
+  engine: DockerEngine;
+  progress: Progress;
+  spec: ClusterSpec;
+  kubeconfigPath: string;
+  actions?: Action[];
+}
+
+export interface CreateResult {
+  context: CreateContext;
+  /** Seconds each step took, in order: for the summary and the benchmark. */
+  stepSeconds: Record<string, number>;
+  totalSeconds: number;
+}
+
+/** Runs every action; on failure removes what was created (unless --retain) and names the failed step. */
+export async function createCluster(options: CreateOptions): Promise<CreateResult> {
+  const ctx: CreateContext = {
+    engine: options.engine,
+    progress: options.progress,
+    spec: options.spec,
+    kubeconfigPath: options.kubeconfigPath,
+    createdAnything: false,
+  };
+  const stepSeconds: Record<string, number> = {};
+  const started = Date.now();
+  for (const action of options.actions ?? CREATE_ACTIONS) {
+    const stepStarted = Date.now();
+    try {
+      await options.progress.step(action.title, (note) => action.run(ctx, note));
+    } catch (error) {
+      const cleanUp = ctx.createdAnything && !ctx.spec.retain;
+      if (cleanUp) await deleteCluster({ engine: ctx.engine, name: ctx.spec.name, kubeconfigPath: ctx.kubeconfigPath });
+      throw new CreateStepError(action.title, error as Error, cleanUp);
+    }
+    stepSeconds[action.title] = (Date.now() - stepStarted) / 1000;
+  }
+  return { context: ctx, stepSeconds, totalSeconds: (Date.now() - started) / 1000 };
+}

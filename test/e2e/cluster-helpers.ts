@@ -1,0 +1,75 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { ArtifactCache } from '../../src/artifacts/cache.js';
+import { artifactByName } from '../../src/artifacts/manifest.js';
+import { DockerEngine } from '../../src/docker/engine.js';
+import { cacheDir } from '../../src/util/paths.js';
+import { run } from '../../src/util/exec.js';
+
+const execFileAsync = promisify(execFile);
+
+/** The real kubectl kc built or downloaded (same version as the cluster), used from the host. */
+export async function kubectlPath(): Promise<string> {
+  const cache = new ArtifactCache(cacheDir());
+  const artifact = artifactByName('kubernetes');
+  const entry = (await cache.lookup(artifact, 'release')) ?? (await cache.lookup(artifact, 'source'));
+  if (!entry) throw new Error('kubectl is not in kc\'s cache: run kc build node-image first');
+  return join(entry.binDir, 'kubectl');
+}
+
+export function kubectlFor(kubeconfig: string, context: string) {
+  return async (args: string[], input?: string): Promise<string> => {
+    const bin = await kubectlPath();
+    if (input !== undefined) {
+      return run(bin, ['--kubeconfig', kubeconfig, '--context', context, ...args], { input });
+    }
+    const { stdout } = await execFileAsync(bin, ['--kubeconfig', kubeconfig, '--context', context, ...args], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return stdout;
+  };
+}
+
+export async function startPortForward(kubeconfig: string, context: string, target: string, remotePort: number): Promise<{ port: number; child: ChildProcess }> {
+  const bin = await kubectlPath();
+  const child = spawn(bin, ['--kubeconfig', kubeconfig, '--context', context, 'port-forward', target, `:${remotePort}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`port-forward did not start: ${output}`)), 60_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`port-forward exited with ${code}: ${output}`)));
+  });
+  return { port, child };
+}
+
+/** Builds the test web server into a FROM-scratch image: a workload that needs no registry. */
+export async function buildWebImage(tag: string): Promise<void> {
+  const dir = fileURLToPath(new URL('../fixtures/webserver/', import.meta.url));
+  await run('go', ['build', '-trimpath', '-o', join(dir, 'kc-web'), '.'], {
+    cwd: dir,
+    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' },
+  });
+  const engine = new DockerEngine();
+  const { contextStream, fileEntry } = await import('../../src/image/context.js');
+  await engine.buildImage(contextStream([await fileEntry(join(dir, 'Dockerfile'), 'Dockerfile'), await fileEntry(join(dir, 'kc-web'), 'kc-web')]), { tag });
+}
+
+export async function httpGet(url: string): Promise<string> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  const body = await response.text();
+  if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
+  return body;
+}

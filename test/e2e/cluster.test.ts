@@ -1,0 +1,156 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterStateDir } from '../../src/cluster/state.js';
+import { DockerEngine, LABEL_CLUSTER } from '../../src/docker/engine.js';
+import { PATHS } from '../../src/components/paths.js';
+import { kc } from './helpers.js';
+import { buildWebImage, httpGet, kubectlFor, startPortForward } from './cluster-helpers.js';
+
+const NAME = 'e2e';
+const CONTEXT = `kc-${NAME}`;
+const WEB_IMAGE = 'kc-e2e/web:1';
+const engine = new DockerEngine();
+let dir: string;
+let kubeconfig: string;
+let kubectl: ReturnType<typeof kubectlFor>;
+
+async function inNode(node: string, ...command: string[]): Promise<string> {
+  return engine.execOrThrow(node, command);
+}
+
+async function clusterResources(name: string) {
+  const labels = { [LABEL_CLUSTER]: name };
+  return {
+    containers: (await engine.listContainers(labels)).length,
+    networks: (await engine.listNetworks(labels)).length,
+    volumes: (await engine.listVolumes(labels)).length,
+  };
+}
+
+describe('kc create cluster (default topology: lb, 2 masters, 2 workers)', () => {
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kc-e2e-'));
+    kubeconfig = join(dir, 'kubeconfig');
+    kubectl = kubectlFor(kubeconfig, CONTEXT);
+    await kc(['delete', 'cluster', '--name', NAME, '--kubeconfig', kubeconfig]);
+    const created = await kc(['create', 'cluster', '--name', NAME, '--kubeconfig', kubeconfig]);
+    process.stderr.write(created.stderr);
+    expect(created.code, created.stderr).toBe(0);
+  });
+
+  afterAll(async () => {
+    await kc(['delete', 'cluster', '--name', NAME, '--kubeconfig', kubeconfig]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes a kubeconfig context (mode 0600) that reaches every Ready node through the lb', async () => {
+    expect((await stat(kubeconfig)).mode & 0o777).toBe(0o600);
+    const config = new k8s.KubeConfig();
+    config.loadFromFile(kubeconfig);
+    config.setCurrentContext(CONTEXT);
+    const nodes = await config.makeApiClient(k8s.CoreV1Api).listNode();
+    const names = nodes.items.map((n) => n.metadata?.name).sort();
+    expect(names).toEqual([`${NAME}-worker-0`, `${NAME}-worker-1`]);
+    for (const node of nodes.items) {
+      const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+      expect(ready?.status, node.metadata?.name).toBe('True');
+    }
+    expect((await kubectl(['get', '--raw', '/readyz'])).trim()).toBe('ok');
+  });
+
+  it('has controller-manager and scheduler holding their leader leases', async () => {
+    for (const lease of ['kube-controller-manager', 'kube-scheduler']) {
+      const holder = await kubectl(['-n', 'kube-system', 'get', 'lease', lease, '-o', 'jsonpath={.spec.holderIdentity}']);
+      expect(holder, lease).toMatch(new RegExp(`^${NAME}-master-\\d`));
+    }
+  });
+
+  it('stores Secrets encrypted in etcd', async () => {
+    await kubectl(['create', 'secret', 'generic', 'kc-secret', '--from-literal=password=plain-text-value']);
+    const raw = await inNode(
+      `${NAME}-master-0`,
+      'sh', '-c',
+      `etcdctl --endpoints=https://127.0.0.1:2379 --cacert=${PATHS.etcdPki}/ca.crt --cert=${PATHS.etcdPki}/server.crt --key=${PATHS.etcdPki}/server.key get /registry/secrets/default/kc-secret | od -c | head -20`,
+    );
+    const text = raw.replace(/\s+/g, '');
+    expect(text).toContain('k8s:enc:aescbc:v1:key1');
+    expect(text).not.toContain('plain-text-value');
+  });
+
+  it('runs a locally built image loaded without a registry; logs, exec and port-forward work', async () => {
+    await buildWebImage(WEB_IMAGE);
+    const loaded = await kc(['load', 'docker-image', WEB_IMAGE, '--name', NAME]);
+    expect(loaded.code, loaded.stderr).toBe(0);
+    await kubectl(['create', 'deployment', 'web', `--image=${WEB_IMAGE}`, '--replicas=2', '--port=8080']);
+    await kubectl(['rollout', 'status', 'deployment/web', '--timeout=180s']);
+    await kubectl(['exec', 'deploy/web', '--', '/kc-web', 'get', 'http://127.0.0.1:8080/from-exec']);
+    expect(await kubectl(['exec', 'deploy/web', '--', '/kc-web', 'get', 'http://127.0.0.1:8080/'])).toMatch(/^hello from web-/);
+    const logs = await kubectl(['logs', 'deploy/web']);
+    expect(logs).toContain('listening on :8080');
+    const forward = await startPortForward(kubeconfig, CONTEXT, 'deploy/web', 8080);
+    try {
+      expect(await httpGet(`http://127.0.0.1:${forward.port}/`)).toMatch(/^hello from web-/);
+    } finally {
+      forward.child.kill();
+    }
+  });
+
+  it('answers a Service from another pod, by DNS name through CoreDNS, and as a NodePort', async () => {
+    await kubectl(['expose', 'deployment', 'web', '--port=80', '--target-port=8080', '--type=NodePort']);
+    await kubectl(['run', 'client', `--image=${WEB_IMAGE}`, '--restart=Never', '--', 'serve']);
+    await kubectl(['wait', '--for=condition=Ready', 'pod/client', '--timeout=120s']);
+    const dns = await kubectl(['exec', 'client', '--', '/kc-web', 'lookup', 'web.default.svc.cluster.local']);
+    const clusterIp = (await kubectl(['get', 'service', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+    expect(dns.trim()).toBe(clusterIp);
+    expect(await kubectl(['exec', 'client', '--', '/kc-web', 'get', 'http://web.default.svc.cluster.local/'])).toMatch(/^hello from web-/);
+    expect(await kubectl(['exec', 'client', '--', '/kc-web', 'get', `http://${clusterIp}/`])).toMatch(/^hello from web-/);
+    const nodePort = (await kubectl(['get', 'service', 'web', '-o', 'jsonpath={.spec.ports[0].nodePort}'])).trim();
+    const workerIp = (await kubectl(['get', 'node', `${NAME}-worker-1`, '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}'])).trim();
+    expect(await httpGet(`http://${workerIp}:${nodePort}/`)).toMatch(/^hello from web-/);
+  });
+
+  it('keeps serving reads and writes through the lb with one API server stopped', async () => {
+    await inNode(`${NAME}-master-0`, 'systemctl', 'stop', 'kube-apiserver');
+    try {
+      for (let i = 0; i < 10; i++) {
+        expect(await kubectl(['get', 'nodes', '-o', 'name'])).toContain(`node/${NAME}-worker-0`);
+        await kubectl(['create', 'configmap', `ha-${i}`, `--from-literal=i=${i}`]);
+        expect((await kubectl(['get', 'configmap', `ha-${i}`, '-o', 'jsonpath={.data.i}'])).trim()).toBe(String(i));
+      }
+    } finally {
+      await inNode(`${NAME}-master-0`, 'systemctl', 'start', 'kube-apiserver');
+    }
+  });
+
+  it('refuses bad input with a clear error and creates nothing', async () => {
+    const before = await clusterResources('');
+    const cases: [string[], RegExp][] = [
+      [['create', 'cluster', '--name', 'Bad_Name'], /--name: "Bad_Name" is not valid; use lower-case letters/],
+      [['create', 'cluster', '--name', 'zero', '--workers', '0'], /--workers: 0 is not valid; use a whole number from 1/],
+      [['create', 'cluster', '--name', 'neg', '--workers', '-2'], /--workers: -2 is not valid/],
+      [['create', 'cluster', '--name', NAME, '--kubeconfig', join(dir, 'other')], /a cluster named "e2e" already exists: delete it with `kc delete cluster --name e2e`/],
+      [['create', 'cluster', '--bogus-flag'], /Unknown argument: bogus-flag/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await kc(args);
+      expect(result.code, args.join(' ')).not.toBe(0);
+      expect(result.stderr, args.join(' ')).toMatch(message);
+    }
+    expect(await clusterResources('')).toEqual(before);
+    for (const name of ['zero', 'neg']) expect(await clusterResources(name)).toEqual({ containers: 0, networks: 0, volumes: 0 });
+    expect((await clusterResources(NAME)).containers).toBe(5);
+  });
+
+  it('deletes every trace of the cluster, and a second delete is fine', async () => {
+    const deleted = await kc(['delete', 'cluster', '--name', NAME, '--kubeconfig', kubeconfig]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(await clusterResources(NAME)).toEqual({ containers: 0, networks: 0, volumes: 0 });
+    await expect(stat(clusterStateDir(NAME))).rejects.toThrow();
+    expect(await readFile(kubeconfig, 'utf8')).not.toContain(CONTEXT);
+    const again = await kc(['delete', 'cluster', '--name', NAME, '--kubeconfig', kubeconfig]);
+    expect(again.code).toBe(0);
+  });
+});
