@@ -1,0 +1,67 @@
+import type { ClusterPlan, NodePlan } from '../cluster/plan.js';
+import { API_SERVER_PORT } from '../cluster/plan.js';
+import { renderEncryptionConfig } from '../pki/encryption.js';
+import type { ClusterPki } from '../pki/types.js';
+import { caFile, MASTER_FILES, secretFile } from './control-plane-files.js';
+import { etcdClientUrls } from './etcd.js';
+import { PATHS } from './paths.js';
+import type { ComponentBundle } from './types.js';
+import { flags, unitFile } from './unit.js';
+
+export function serviceAccountIssuer(plan: ClusterPlan): string {
+  return `https://kubernetes.default.svc.${plan.clusterDomain}`;
+}
+
+/** kube-apiserver on one master, talking to every etcd member. */
+export function apiServerBundle(plan: ClusterPlan, master: NodePlan, pki: ClusterPki): ComponentBundle {
+  const command = [
+    `${PATHS.bin}/kube-apiserver`,
+    ...flags({
+      'advertise-address': master.ip,
+      'bind-address': '0.0.0.0',
+      'secure-port': API_SERVER_PORT,
+      'allow-privileged': true,
+      'authorization-mode': 'Node,RBAC',
+      'enable-admission-plugins': 'NodeRestriction',
+      'client-ca-file': MASTER_FILES.ca,
+      'tls-cert-file': MASTER_FILES.apiServerCert,
+      'tls-private-key-file': MASTER_FILES.apiServerKey,
+      'etcd-servers': etcdClientUrls(plan),
+      'etcd-cafile': MASTER_FILES.ca,
+      'etcd-certfile': MASTER_FILES.etcdClientCert,
+      'etcd-keyfile': MASTER_FILES.etcdClientKey,
+      'encryption-provider-config': MASTER_FILES.encryptionConfig,
+      'kubelet-certificate-authority': MASTER_FILES.ca,
+      'kubelet-client-certificate': MASTER_FILES.kubeletClientCert,
+      'kubelet-client-key': MASTER_FILES.kubeletClientKey,
+      // Nodes have fixed addresses on the cluster network; their names resolve only through Docker's DNS.
+      'kubelet-preferred-address-types': 'InternalIP,Hostname',
+      'service-account-issuer': serviceAccountIssuer(plan),
+      'service-account-key-file': MASTER_FILES.serviceAccountPublicKey,
+      'service-account-signing-key-file': MASTER_FILES.serviceAccountPrivateKey,
+      'service-cluster-ip-range': plan.spec.serviceSubnet,
+      'service-node-port-range': '30000-32767',
+    }),
+  ];
+  return {
+    files: [
+      caFile(pki),
+      { path: MASTER_FILES.apiServerCert, content: pki.apiServer.certPem },
+      secretFile(MASTER_FILES.apiServerKey, pki.apiServer.keyPem),
+      { path: MASTER_FILES.kubeletClientCert, content: pki.apiServerKubeletClient.certPem },
+      secretFile(MASTER_FILES.kubeletClientKey, pki.apiServerKubeletClient.keyPem),
+      { path: MASTER_FILES.etcdClientCert, content: pki.etcdClient.certPem },
+      secretFile(MASTER_FILES.etcdClientKey, pki.etcdClient.keyPem),
+      { path: MASTER_FILES.serviceAccountPublicKey, content: pki.serviceAccount.publicKeyPem },
+      secretFile(MASTER_FILES.serviceAccountPrivateKey, pki.serviceAccount.privateKeyPem),
+      secretFile(MASTER_FILES.encryptionConfig, renderEncryptionConfig(pki.encryptionKey)),
+      unitFile('kube-apiserver.service', {
+        description: 'Kubernetes API server',
+        command,
+        after: ['etcd.service'],
+        service: ['LimitNOFILE=65536'],
+      }),
+    ],
+    units: ['kube-apiserver.service'],
+  };
+}

@@ -1,0 +1,81 @@
+import { POD_IMAGES } from '../artifacts/manifest.js';
+import { PATHS } from './paths.js';
+import type { ComponentBundle } from './types.js';
+import { unitFile } from './unit.js';
+
+export const CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
+/** Kubernetes' images and containers live in this containerd namespace. */
+export const CRI_NAMESPACE = 'k8s.io';
+
+/**
+ * containerd 2.x configuration (schema version 3): runc with the systemd
+ * cgroup driver (kubelet uses the same), the sandbox image pinned so it is
+ * never pulled nor garbage-collected, and CNI from the standard folders.
+ */
+export function renderContainerdConfig(sandboxImage: string): string {
+  return `version = 3
+
+[plugins.'io.containerd.cri.v1.images']
+  snapshotter = 'overlayfs'
+
+[plugins.'io.containerd.cri.v1.images'.pinned_images]
+  sandbox = '${sandboxImage}'
+
+[plugins.'io.containerd.cri.v1.runtime']
+  enable_unprivileged_ports = true
+  enable_unprivileged_icmp = true
+
+[plugins.'io.containerd.cri.v1.runtime'.containerd]
+  default_runtime_name = 'runc'
+
+[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+  runtime_type = 'io.containerd.runc.v2'
+
+[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+  SystemdCgroup = true
+
+[plugins.'io.containerd.cri.v1.runtime'.cni]
+  bin_dirs = ['${PATHS.cniBinDir}']
+  conf_dir = '${PATHS.cniConfDir}'
+`;
+}
+
+/**
+ * containerd, plus a one-shot unit that imports the image archives baked into
+ * the node image (pause, CoreDNS, ...) so no pod ever needs a registry.
+ */
+export function containerdBundle(): ComponentBundle {
+  const importImages = [
+    '/bin/sh -c',
+    `'for archive in ${PATHS.imageArchives}/*.tar; do [ -e "$archive" ] || continue; ` +
+      `${PATHS.bin}/ctr --namespace ${CRI_NAMESPACE} images import --snapshotter overlayfs "$archive" || exit 1; done'`,
+  ];
+  return {
+    files: [
+      { path: PATHS.containerdConfig, content: renderContainerdConfig(POD_IMAGES.pause) },
+      unitFile('containerd.service', {
+        description: 'containerd container runtime',
+        command: [`${PATHS.bin}/containerd`, `--config=${PATHS.containerdConfig}`],
+        type: 'notify',
+        after: ['network.target'],
+        service: [
+          'ExecStartPre=-/sbin/modprobe overlay',
+          'Delegate=yes',
+          'KillMode=process',
+          'LimitNOFILE=infinity',
+          'LimitNPROC=infinity',
+          'LimitCORE=infinity',
+          'TasksMax=infinity',
+          'OOMScoreAdjust=-999',
+        ],
+      }),
+      unitFile('kc-import-images.service', {
+        description: 'Import the image archives baked into the kc node image into containerd',
+        command: importImages,
+        type: 'oneshot',
+        requires: ['containerd.service'],
+      }),
+    ],
+    units: ['containerd.service', 'kc-import-images.service'],
+  };
+}

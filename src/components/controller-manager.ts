@@ -1,0 +1,57 @@
+import type { ClusterPlan, NodePlan } from '../cluster/plan.js';
+import { renderKubeconfig } from '../pki/kubeconfig.js';
+import type { ClusterPki } from '../pki/types.js';
+import { caFile, LOCAL_API_SERVER, MASTER_FILES, secretFile } from './control-plane-files.js';
+import { PATHS } from './paths.js';
+import type { ComponentBundle } from './types.js';
+import { flags, unitFile } from './unit.js';
+
+/**
+ * kube-controller-manager on one master; leader election picks the one that
+ * acts. It signs CSRs with the cluster CA, so the CA key goes to masters only.
+ * Node pod ranges are kc's (one /24 per worker), not allocated here.
+ */
+export function controllerManagerBundle(plan: ClusterPlan, master: NodePlan, pki: ClusterPki): ComponentBundle {
+  const kubeconfig = renderKubeconfig({
+    contextName: 'default',
+    clusterName: plan.spec.name,
+    userName: 'system:kube-controller-manager',
+    server: LOCAL_API_SERVER,
+    caPem: pki.ca.certPem,
+    certPem: pki.kubeControllerManager.certPem,
+    keyPem: pki.kubeControllerManager.keyPem,
+  });
+  const command = [
+    `${PATHS.bin}/kube-controller-manager`,
+    ...flags({
+      'bind-address': '127.0.0.1',
+      'cluster-name': plan.spec.name,
+      kubeconfig: MASTER_FILES.controllerManagerKubeconfig,
+      'authentication-kubeconfig': MASTER_FILES.controllerManagerKubeconfig,
+      'authorization-kubeconfig': MASTER_FILES.controllerManagerKubeconfig,
+      'leader-elect': true,
+      'allocate-node-cidrs': false,
+      'cluster-cidr': plan.spec.podSubnet,
+      'service-cluster-ip-range': plan.spec.serviceSubnet,
+      'cluster-signing-cert-file': MASTER_FILES.ca,
+      'cluster-signing-key-file': MASTER_FILES.caKey,
+      'root-ca-file': MASTER_FILES.ca,
+      'service-account-private-key-file': MASTER_FILES.serviceAccountPrivateKey,
+      'use-service-account-credentials': true,
+    }),
+  ];
+  return {
+    files: [
+      caFile(pki),
+      secretFile(MASTER_FILES.caKey, pki.ca.keyPem),
+      secretFile(MASTER_FILES.serviceAccountPrivateKey, pki.serviceAccount.privateKeyPem),
+      secretFile(MASTER_FILES.controllerManagerKubeconfig, kubeconfig),
+      unitFile('kube-controller-manager.service', {
+        description: 'Kubernetes controller manager',
+        command,
+        after: ['kube-apiserver.service'],
+      }),
+    ],
+    units: ['kube-controller-manager.service'],
+  };
+}

@@ -1,0 +1,68 @@
+import type { ClusterPlan, NodePlan } from '../cluster/plan.js';
+import type { ClusterPki } from '../pki/types.js';
+import { PATHS } from './paths.js';
+import type { ComponentBundle } from './types.js';
+import { flags, unitFile } from './unit.js';
+
+export const ETCD_CLIENT_PORT = 2379;
+export const ETCD_PEER_PORT = 2380;
+
+/** The etcd files on a master: `ca.crt`, `server.{crt,key}` (also etcdctl's client pair), `peer.{crt,key}`. */
+export const ETCD_FILES = {
+  ca: `${PATHS.etcdPki}/ca.crt`,
+  serverCert: `${PATHS.etcdPki}/server.crt`,
+  serverKey: `${PATHS.etcdPki}/server.key`,
+  peerCert: `${PATHS.etcdPki}/peer.crt`,
+  peerKey: `${PATHS.etcdPki}/peer.key`,
+} as const;
+
+export function etcdClientUrls(plan: ClusterPlan): string {
+  return plan.masters.map((m) => `https://${m.name}:${ETCD_CLIENT_PORT}`).join(',');
+}
+
+/**
+ * One etcd member per master. Members advertise and find each other by node
+ * name, never by address: names are stable across container restarts, and
+ * so membership stays valid. Listen addresses must be IPs (etcd's rule).
+ */
+export function etcdBundle(plan: ClusterPlan, master: NodePlan, pki: ClusterPki): ComponentBundle {
+  const server = pki.etcdServer[master.name];
+  const peer = pki.etcdPeer[master.name];
+  if (!server || !peer) throw new Error(`internal: no etcd certificates for ${master.name}`);
+  const initialCluster = plan.masters.map((m) => `${m.name}=https://${m.name}:${ETCD_PEER_PORT}`).join(',');
+  const command = [
+    `${PATHS.bin}/etcd`,
+    ...flags({
+      name: master.name,
+      'data-dir': PATHS.etcdData,
+      'listen-client-urls': `https://${master.ip}:${ETCD_CLIENT_PORT},https://127.0.0.1:${ETCD_CLIENT_PORT}`,
+      'advertise-client-urls': `https://${master.name}:${ETCD_CLIENT_PORT}`,
+      'listen-peer-urls': `https://${master.ip}:${ETCD_PEER_PORT}`,
+      'initial-advertise-peer-urls': `https://${master.name}:${ETCD_PEER_PORT}`,
+      'initial-cluster': initialCluster,
+      'initial-cluster-token': `kc-${plan.spec.name}`,
+      'initial-cluster-state': 'new',
+      'client-cert-auth': true,
+      'trusted-ca-file': ETCD_FILES.ca,
+      'cert-file': ETCD_FILES.serverCert,
+      'key-file': ETCD_FILES.serverKey,
+      'peer-client-cert-auth': true,
+      'peer-trusted-ca-file': ETCD_FILES.ca,
+      'peer-cert-file': ETCD_FILES.peerCert,
+      'peer-key-file': ETCD_FILES.peerKey,
+      // Metrics and health on plain HTTP, loopback only: nothing secret, no certificate needed to probe.
+      'listen-metrics-urls': 'http://127.0.0.1:2381',
+    }),
+  ];
+  return {
+    files: [
+      { path: ETCD_FILES.ca, content: pki.ca.certPem },
+      { path: ETCD_FILES.serverCert, content: server.certPem },
+      { path: ETCD_FILES.serverKey, content: server.keyPem, mode: 0o600 },
+      { path: ETCD_FILES.peerCert, content: peer.certPem },
+      { path: ETCD_FILES.peerKey, content: peer.keyPem, mode: 0o600 },
+      unitFile('etcd.service', { description: 'etcd: the cluster store', command, type: 'notify', service: ['LimitNOFILE=65536'] }),
+    ],
+    units: ['etcd.service'],
+  };
+}

@@ -1,0 +1,18 @@
+import type { ClusterPlan, NodePlan } from '../cluster/plan.js';
+import type { ClusterPki } from '../pki/types.js';
+import { cniBridgeBundle } from './cni-bridge.js';
+import { containerdBundle } from './containerd.js';
+import { haproxyBundle } from './haproxy.js';
+import { kubeProxyBundle } from './kube-proxy.js';
+import { kubeletBundle } from './kubelet.js';
+import { mergeBundles, type ComponentBundle } from './types.js';
+
+export function lbBundle(plan: ClusterPlan): ComponentBundle {
+  return haproxyBundle(plan);
+}
+
+/** Everything a worker runs, in start order. The pod network's own files come with it when kc manages one on the node. */
+export function workerBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterPki): ComponentBundle {
+  const network = plan.spec.cni === 'bridge' ? [cniBridgeBundle(worker)] : [];
+  return mergeBundles(containerdBundle(), ...network, kubeletBundle(plan, worker, pki), kubeProxyBundle(plan, worker, pki));
+}

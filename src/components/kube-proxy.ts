@@ -1,0 +1,48 @@
+import { stringify } from 'yaml';
+import type { ClusterPlan, NodePlan } from '../cluster/plan.js';
+import { renderKubeconfig } from '../pki/kubeconfig.js';
+import type { ClusterPki } from '../pki/types.js';
+import { secretFile } from './control-plane-files.js';
+import { PATHS } from './paths.js';
+import type { ComponentBundle } from './types.js';
+import { flags, unitFile } from './unit.js';
+import { WORKER_FILES } from './worker-files.js';
+
+/**
+ * kube-proxy in iptables mode. `conntrack.maxPerCore: 0` leaves the host's
+ * conntrack table alone: the sysctl is not writable from a container.
+ */
+export function renderKubeProxyConfig(plan: ClusterPlan, worker: NodePlan): string {
+  return stringify({
+    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+    kind: 'KubeProxyConfiguration',
+    clientConnection: { kubeconfig: WORKER_FILES.kubeProxyKubeconfig },
+    mode: 'iptables',
+    clusterCIDR: plan.spec.podSubnet,
+    hostnameOverride: worker.name,
+    conntrack: { maxPerCore: 0 },
+  });
+}
+
+export function kubeProxyBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterPki): ComponentBundle {
+  const kubeconfig = renderKubeconfig({
+    contextName: 'default',
+    clusterName: plan.spec.name,
+    userName: 'system:kube-proxy',
+    server: plan.internalApiServerUrl,
+    caPem: pki.ca.certPem,
+    certPem: pki.kubeProxy.certPem,
+    keyPem: pki.kubeProxy.keyPem,
+  });
+  return {
+    files: [
+      secretFile(WORKER_FILES.kubeProxyKubeconfig, kubeconfig),
+      { path: WORKER_FILES.kubeProxyConfig, content: renderKubeProxyConfig(plan, worker) },
+      unitFile('kube-proxy.service', {
+        description: 'Kubernetes network proxy',
+        command: [`${PATHS.bin}/kube-proxy`, ...flags({ config: WORKER_FILES.kubeProxyConfig })],
+      }),
+    ],
+    units: ['kube-proxy.service'],
+  };
+}

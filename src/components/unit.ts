@@ -1,0 +1,53 @@
+import type { NodeFile } from './types.js';
+import { SYSTEMD_UNIT_DIR } from './types.js';
+
+export interface UnitSpec {
+  description: string;
+  /** Binary and its flags; flags render one per line so `systemctl cat` stays readable. */
+  command: string[];
+  /** Units this one starts after and requires. */
+  requires?: string[];
+  /** Units this one starts after without requiring them. */
+  after?: string[];
+  /** `notify` for daemons that tell systemd when they are ready (etcd). */
+  type?: 'simple' | 'notify' | 'oneshot';
+  /** Extra lines for the [Service] section. */
+  service?: string[];
+}
+
+/**
+ * A systemd unit that restarts its daemon forever: components start before
+ * their dependencies are up (kubelet before the API server, for one) and
+ * simply retry, which lets kc start every node at once.
+ */
+export function renderUnit(spec: UnitSpec): string {
+  const after = [...(spec.requires ?? []), ...(spec.after ?? [])];
+  const unit = [
+    '[Unit]',
+    `Description=${spec.description}`,
+    ...(after.length > 0 ? [`After=${after.join(' ')}`] : []),
+    ...(spec.requires?.length ? [`Requires=${spec.requires.join(' ')}`] : []),
+    // Never give up restarting: a component waiting for its peers is not broken.
+    'StartLimitIntervalSec=0',
+    '',
+    '[Service]',
+    `Type=${spec.type ?? 'simple'}`,
+    `ExecStart=${spec.command.join(' \\\n  ')}`,
+    ...(spec.type === 'oneshot' ? ['RemainAfterExit=yes'] : ['Restart=always', 'RestartSec=1']),
+    ...(spec.service ?? []),
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ];
+  return unit.join('\n');
+}
+
+export function unitFile(name: string, spec: UnitSpec): NodeFile {
+  return { path: `${SYSTEMD_UNIT_DIR}/${name}`, content: renderUnit(spec) };
+}
+
+/** `--name=value` flags from a record, in the record's order. */
+export function flags(values: Record<string, string | number | boolean>): string[] {
+  return Object.entries(values).map(([name, value]) => `--${name}=${String(value)}`);
+}
