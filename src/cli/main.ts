@@ -2,8 +2,10 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CommandError } from '../util/exec.js';
 import { buildNodeImageCommand } from './build-node-image.js';
+import { completionCommand } from './completion.js';
 import { createClusterCommand } from './create-cluster.js';
 import { deleteClusterCommand, deleteClustersCommand } from './delete-cluster.js';
+import { exportLogsCommand } from './export-logs.js';
 import { getClustersCommand, getNodesCommand } from './get.js';
 import { exportKubeconfigCommand, getKubeconfigCommand } from './kubeconfig.js';
 import { loadDockerImageCommand, loadImageArchiveCommand } from './load.js';
@@ -26,6 +28,9 @@ function reportError(error: unknown): void {
 export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
   const cli = withGlobalOptions(yargs(argv))
     .scriptName('kc')
+    // Options are read by their dashed names only; without this, an unknown
+    // --some-flag is reported twice (some-flag, someFlag).
+    .parserConfiguration({ 'camel-case-expansion': false })
     .usage('kc: highly available Kubernetes clusters from Docker containers\n\nUsage: $0 <command> [options]')
     .command('build', 'Build images', (y) => y.command(buildNodeImageCommand).demandCommand(1, 'Say what to build: kc build node-image'))
     .command('create', 'Create a cluster', (y) => y.command(createClusterCommand).demandCommand(1, 'Say what to create: kc create cluster'))
@@ -35,11 +40,14 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .command('get', 'List clusters, nodes, kubeconfigs', (y) =>
       y.command(getClustersCommand).command(getNodesCommand).command(getKubeconfigCommand).demandCommand(1, 'Say what to get: clusters, nodes or kubeconfig'),
     )
-    .command('export', 'Export kubeconfigs', (y) => y.command(exportKubeconfigCommand).demandCommand(1, 'Say what to export: kc export kubeconfig'))
+    .command('export', 'Export kubeconfigs and logs', (y) =>
+      y.command(exportKubeconfigCommand).command(exportLogsCommand).demandCommand(1, 'Say what to export: kc export kubeconfig or kc export logs'),
+    )
     .command('load', 'Load images into nodes without a registry', (y) =>
       y.command(loadDockerImageCommand).command(loadImageArchiveCommand).demandCommand(1, 'Say what to load: docker-image or image-archive'),
     )
     .command(versionCommand)
+    .command(completionCommand)
     .demandCommand(1, 'Say what to do; kc --help lists the commands')
     .strict()
     .recommendCommands()

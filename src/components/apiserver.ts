@@ -6,7 +6,7 @@ import { caFile, MASTER_FILES, secretFile } from './control-plane-files.js';
 import { etcdClientUrls } from './etcd.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
-import { flags, unitFile } from './unit.js';
+import { componentFlags, unitFile } from './unit.js';
 
 export function serviceAccountIssuer(plan: ClusterPlan): string {
   return `https://kubernetes.default.svc.${plan.clusterDomain}`;
@@ -16,7 +16,7 @@ export function serviceAccountIssuer(plan: ClusterPlan): string {
 export function apiServerBundle(plan: ClusterPlan, master: NodePlan, pki: ClusterPki): ComponentBundle {
   const command = [
     `${PATHS.bin}/kube-apiserver`,
-    ...flags({
+    ...componentFlags(plan.spec, 'apiserver', {
       'advertise-address': master.ip,
       'bind-address': '0.0.0.0',
       'secure-port': API_SERVER_PORT,
@@ -59,7 +59,6 @@ export function apiServerBundle(plan: ClusterPlan, master: NodePlan, pki: Cluste
         description: 'Kubernetes API server',
         command,
         after: ['etcd.service'],
-        service: ['LimitNOFILE=65536'],
       }),
     ],
     units: ['kube-apiserver.service'],

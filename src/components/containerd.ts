@@ -3,6 +3,9 @@ import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
 import { unitFile } from './unit.js';
 
+/** Installed by the node image; hands every call to runc after adapting what the host cannot grant. */
+export const RUNC_WRAPPER = '/usr/local/libexec/kc/runc-capfilter';
+
 export const CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
 /** Kubernetes' images and containers live in this containerd namespace. */
 export const CRI_NAMESPACE = 'k8s.io';
@@ -33,6 +36,8 @@ export function renderContainerdConfig(sandboxImage: string): string {
 
 [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
   SystemdCgroup = true
+  # kc's wrapper around runc: see node-image/Dockerfile and scripts/runc-capfilter.
+  BinaryName = '${RUNC_WRAPPER}'
 
 [plugins.'io.containerd.cri.v1.runtime'.cni]
   bin_dirs = ['${PATHS.cniBinDir}']

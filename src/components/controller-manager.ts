@@ -4,7 +4,7 @@ import type { ClusterPki } from '../pki/types.js';
 import { caFile, LOCAL_API_SERVER, MASTER_FILES, secretFile } from './control-plane-files.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
-import { flags, unitFile } from './unit.js';
+import { componentFlags, unitFile } from './unit.js';
 
 /**
  * kube-controller-manager on one master; leader election picks the one that
@@ -23,7 +23,7 @@ export function controllerManagerBundle(plan: ClusterPlan, master: NodePlan, pki
   });
   const command = [
     `${PATHS.bin}/kube-controller-manager`,
-    ...flags({
+    ...componentFlags(plan.spec, 'controllerManager', {
       'bind-address': '127.0.0.1',
       'cluster-name': plan.spec.name,
       kubeconfig: MASTER_FILES.controllerManagerKubeconfig,

@@ -2,7 +2,7 @@ import type { ClusterPlan, NodePlan } from '../cluster/plan.js';
 import type { ClusterPki } from '../pki/types.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
-import { flags, unitFile } from './unit.js';
+import { componentFlags, unitFile } from './unit.js';
 
 export const ETCD_CLIENT_PORT = 2379;
 export const ETCD_PEER_PORT = 2380;
@@ -32,7 +32,7 @@ export function etcdBundle(plan: ClusterPlan, master: NodePlan, pki: ClusterPki)
   const initialCluster = plan.masters.map((m) => `${m.name}=https://${m.name}:${ETCD_PEER_PORT}`).join(',');
   const command = [
     `${PATHS.bin}/etcd`,
-    ...flags({
+    ...componentFlags(plan.spec, 'etcd', {
       name: master.name,
       'data-dir': PATHS.etcdData,
       'listen-client-urls': `https://${master.ip}:${ETCD_CLIENT_PORT},https://127.0.0.1:${ETCD_CLIENT_PORT}`,
@@ -61,7 +61,7 @@ export function etcdBundle(plan: ClusterPlan, master: NodePlan, pki: ClusterPki)
       { path: ETCD_FILES.serverKey, content: server.keyPem, mode: 0o600 },
       { path: ETCD_FILES.peerCert, content: peer.certPem },
       { path: ETCD_FILES.peerKey, content: peer.keyPem, mode: 0o600 },
-      unitFile('etcd.service', { description: 'etcd: the cluster store', command, type: 'notify', service: ['LimitNOFILE=65536'] }),
+      unitFile('etcd.service', { description: 'etcd: the cluster store', command, type: 'notify' }),
     ],
     units: ['etcd.service'],
   };

@@ -20,7 +20,9 @@ export function renderHaproxyConfig(plan: ClusterPlan): string {
   return [
     'global',
     '  log stdout format raw local0 info',
-    '  maxconn 10000',
+    // HAProxy needs about two descriptors per connection and refuses to start
+    // when that exceeds the hard limit, which Docker hosts often set at 20000 or lower.
+    '  maxconn 4000',
     '',
     'defaults',
     '  mode tcp',

@@ -5,11 +5,11 @@ import type { ClusterPki } from '../pki/types.js';
 import { secretFile } from './control-plane-files.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
-import { flags, unitFile } from './unit.js';
+import { componentFlags, unitFile } from './unit.js';
 import { WORKER_FILES } from './worker-files.js';
 
 /**
- * kube-proxy in iptables mode. `conntrack.maxPerCore: 0` leaves the host's
+ * kube-proxy in the chosen mode (iptables by default). `conntrack.maxPerCore: 0` leaves the host's
  * conntrack table alone: the sysctl is not writable from a container.
  */
 export function renderKubeProxyConfig(plan: ClusterPlan, worker: NodePlan): string {
@@ -17,10 +17,11 @@ export function renderKubeProxyConfig(plan: ClusterPlan, worker: NodePlan): stri
     apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
     kind: 'KubeProxyConfiguration',
     clientConnection: { kubeconfig: WORKER_FILES.kubeProxyKubeconfig },
-    mode: 'iptables',
+    mode: plan.spec.kubeProxyMode,
     clusterCIDR: plan.spec.podSubnet,
     hostnameOverride: worker.name,
     conntrack: { maxPerCore: 0 },
+    ...(Object.keys(plan.spec.featureGates).length > 0 ? { featureGates: plan.spec.featureGates } : {}),
   });
 }
 
@@ -40,7 +41,7 @@ export function kubeProxyBundle(plan: ClusterPlan, worker: NodePlan, pki: Cluste
       { path: WORKER_FILES.kubeProxyConfig, content: renderKubeProxyConfig(plan, worker) },
       unitFile('kube-proxy.service', {
         description: 'Kubernetes network proxy',
-        command: [`${PATHS.bin}/kube-proxy`, ...flags({ config: WORKER_FILES.kubeProxyConfig })],
+        command: [`${PATHS.bin}/kube-proxy`, ...componentFlags(plan.spec, 'kubeProxy', { config: WORKER_FILES.kubeProxyConfig })],
       }),
     ],
     units: ['kube-proxy.service'],

@@ -6,7 +6,7 @@ import { CONTAINERD_SOCKET } from './containerd.js';
 import { secretFile } from './control-plane-files.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
-import { flags, unitFile } from './unit.js';
+import { componentFlags, unitFile } from './unit.js';
 import { WORKER_FILES } from './worker-files.js';
 
 /**
@@ -38,6 +38,7 @@ export function renderKubeletConfig(plan: ClusterPlan, worker: NodePlan): string
     evictionHard: { 'memory.available': '0%', 'nodefs.available': '0%', 'nodefs.inodesFree': '0%', 'imagefs.available': '0%' },
     // The node's /etc/resolv.conf is Docker's; kc-entrypoint rewrites it to an address pods can reach.
     resolvConf: '/etc/resolv.conf',
+    ...(Object.keys(plan.spec.featureGates).length > 0 ? { featureGates: plan.spec.featureGates } : {}),
   });
 }
 
@@ -55,7 +56,7 @@ export function kubeletBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterP
   });
   const command = [
     `${PATHS.bin}/kubelet`,
-    ...flags({
+    ...componentFlags(plan.spec, 'kubelet', {
       config: WORKER_FILES.kubeletConfig,
       kubeconfig: WORKER_FILES.kubeletKubeconfig,
       'node-ip': worker.ip,

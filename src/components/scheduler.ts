@@ -5,7 +5,7 @@ import type { ClusterPki } from '../pki/types.js';
 import { LOCAL_API_SERVER, MASTER_FILES, secretFile } from './control-plane-files.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
-import { flags, unitFile } from './unit.js';
+import { componentFlags, unitFile } from './unit.js';
 
 /** kube-scheduler on one master, configured by file; leader election picks the one that schedules. */
 export function schedulerBundle(plan: ClusterPlan, _master: NodePlan, pki: ClusterPki): ComponentBundle {
@@ -26,7 +26,7 @@ export function schedulerBundle(plan: ClusterPlan, _master: NodePlan, pki: Clust
   });
   const command = [
     `${PATHS.bin}/kube-scheduler`,
-    ...flags({
+    ...componentFlags(plan.spec, 'scheduler', {
       config: MASTER_FILES.schedulerConfig,
       'bind-address': '127.0.0.1',
       'authentication-kubeconfig': MASTER_FILES.schedulerKubeconfig,

@@ -1,3 +1,4 @@
+import type { ClusterSpec, Component } from '../config/types.js';
 import type { NodeFile } from './types.js';
 import { SYSTEMD_UNIT_DIR } from './types.js';
 
@@ -50,4 +51,29 @@ export function unitFile(name: string, spec: UnitSpec): NodeFile {
 /** `--name=value` flags from a record, in the record's order. */
 export function flags(values: Record<string, string | number | boolean>): string[] {
   return Object.entries(values).map(([name, value]) => `--${name}=${String(value)}`);
+}
+
+/** Components that take Kubernetes feature gates as a flag (kubelet and kube-proxy read them from their config files). */
+const GATES_AS_FLAG: readonly Component[] = ['apiserver', 'controllerManager', 'scheduler'];
+
+/** `A=true,B=false`, sorted so the same gates always render the same flag. */
+export function featureGatesValue(gates: Record<string, boolean>): string {
+  return Object.keys(gates).sort().map((gate) => `${gate}=${String(gates[gate])}`).join(',');
+}
+
+/**
+ * kc's own flags for a component, then the user's feature gates and extra
+ * arguments. A user flag with the same name replaces kc's instead of
+ * repeating it, so what the user asked for is what runs.
+ */
+export function componentFlags(
+  spec: ClusterSpec,
+  component: Component,
+  own: Record<string, string | number | boolean>,
+): string[] {
+  const gates: Record<string, string> = {};
+  if (GATES_AS_FLAG.includes(component) && Object.keys(spec.featureGates).length > 0) {
+    gates['feature-gates'] = featureGatesValue(spec.featureGates);
+  }
+  return flags({ ...own, ...gates, ...(spec.extraArgs[component] ?? {}) });
 }

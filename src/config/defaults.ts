@@ -1,8 +1,18 @@
 import { KUBERNETES_VERSION } from '../artifacts/manifest.js';
-import type { ClusterSpec } from './types.js';
+import type { ClusterSpec, NodeExtras, NodeRole } from './types.js';
 
 export const DEFAULT_CLUSTER_NAME = 'kc';
-export const DEFAULT_NODE_IMAGE = `kc/node:${KUBERNETES_VERSION}`;
+export const NODE_IMAGE_REPOSITORY = 'kc/node';
+export const DEFAULT_NODE_IMAGE = nodeImageFor(KUBERNETES_VERSION);
+
+/** The node image kc builds for a Kubernetes version (what `kubernetesVersion:` in a config file means). */
+export function nodeImageFor(kubernetesVersion: string): string {
+  return `${NODE_IMAGE_REPOSITORY}:${kubernetesVersion}`;
+}
+
+export function emptyNodeExtras(): NodeExtras {
+  return { extraPortMappings: [], extraMounts: [] };
+}
 
 export function defaultClusterSpec(overrides: Partial<ClusterSpec> = {}): ClusterSpec {
   return {
@@ -15,8 +25,22 @@ export function defaultClusterSpec(overrides: Partial<ClusterSpec> = {}): Cluste
     podSubnet: '10.244.0.0/16',
     serviceSubnet: '10.96.0.0/16',
     cni: 'bridge',
+    kubeProxyMode: 'iptables',
+    featureGates: {},
+    extraArgs: {},
+    nodeExtras: { masters: [], workers: [] },
     retain: false,
     waitSeconds: 600,
     ...overrides,
   };
+}
+
+/**
+ * A node's extras, empty when it has none. Tolerates specs saved by older kc
+ * versions (cluster.json) that have no `nodeExtras` at all.
+ */
+export function nodeExtrasFor(spec: ClusterSpec, role: NodeRole, index: number): NodeExtras {
+  if (role === 'lb') return emptyNodeExtras();
+  const byRole = spec.nodeExtras as ClusterSpec['nodeExtras'] | undefined;
+  return (role === 'master' ? byRole?.masters : byRole?.workers)?.[index] ?? emptyNodeExtras();
 }

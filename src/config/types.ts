@@ -1,7 +1,51 @@
 /** Which pod network kc installs. `none` leaves it to the user (like kind's disableDefaultCNI). */
 export type CniMode = 'weave' | 'bridge' | 'none';
 
-/** What the user asks for: flags and (later) a config file resolve to this. */
+/** kube-proxy's `mode`: how Service traffic is routed on each worker. */
+export type KubeProxyMode = 'iptables' | 'ipvs' | 'nftables';
+
+/** The components whose command-line flags a user can add to (config file key `extraArgs.<component>`). */
+export type Component = 'apiserver' | 'controllerManager' | 'scheduler' | 'kubelet' | 'kubeProxy' | 'etcd';
+
+/** Extra flags per component, without leading dashes: `{ apiserver: { v: '2' } }` means `--v=2`. */
+export type ExtraArgs = Partial<Record<Component, Record<string, string>>>;
+
+export type PortProtocol = 'TCP' | 'UDP' | 'SCTP';
+
+/** A node container port published on the host (Docker's `-p listenAddress:hostPort:containerPort/protocol`). */
+export interface PortMapping {
+  containerPort: number;
+  /** 0 lets Docker pick a free port. */
+  hostPort: number;
+  /** Host address to listen on; `0.0.0.0` (the default, as in kind) is every address. */
+  listenAddress: string;
+  protocol: PortProtocol;
+}
+
+/** A host directory or file bind-mounted into a node container. Both paths are absolute. */
+export interface Mount {
+  hostPath: string;
+  containerPath: string;
+  readOnly: boolean;
+}
+
+/** What one node gets beyond kc's own setup. Every field is filled in (empty lists when unused). */
+export interface NodeExtras {
+  extraPortMappings: PortMapping[];
+  extraMounts: Mount[];
+}
+
+/**
+ * Extras per node, by role and index: `masters[i]` belongs to `<name>-master-i`.
+ * A list may be shorter than the node count (later nodes get no extras);
+ * use `nodeExtrasFor()` from defaults.ts rather than indexing directly.
+ */
+export interface NodeExtrasByRole {
+  masters: NodeExtras[];
+  workers: NodeExtras[];
+}
+
+/** What the user asks for: defaults, the config file and flags resolve to this. */
 export interface ClusterSpec {
   /** Cluster name: prefix of every container, network and volume kc creates. */
   name: string;
@@ -20,6 +64,13 @@ export interface ClusterSpec {
   /** Service (ClusterIP) range; its first address is the `kubernetes` service. */
   serviceSubnet: string;
   cni: CniMode;
+  kubeProxyMode: KubeProxyMode;
+  /** Feature gates for every component (`--feature-gates` / the kubelet's `featureGates`); empty by default. */
+  featureGates: Record<string, boolean>;
+  /** Extra flags per component; they come after kc's own, so they win where both set one. Empty by default. */
+  extraArgs: ExtraArgs;
+  /** Extra port mappings and mounts per node; empty lists by default. */
+  nodeExtras: NodeExtrasByRole;
   /** Keep whatever was created when creation fails (for debugging). */
   retain: boolean;
   /** Seconds to wait for the cluster to become usable. */

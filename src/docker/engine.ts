@@ -341,6 +341,54 @@ export class DockerEngine {
   async putArchive(idOrName: string, archive: Buffer, path = '/'): Promise<void> {
     await this.client.getContainer(idOrName).putArchive(archive, { path });
   }
+
+  // --- diagnostics (kc export logs) ------------------------------------------------
+
+  /** What `docker version` reports about the engine (server side). */
+  async engineVersion(): Promise<Docker.DockerVersion> {
+    return this.client.version();
+  }
+
+  /** What `docker info` reports about the engine. */
+  async engineInfo(): Promise<Record<string, unknown>> {
+    return (await this.client.info()) as Record<string, unknown>;
+  }
+
+  /**
+   * A container's own output (`docker logs --timestamps`): for a node, what
+   * the entrypoint and systemd wrote to the console. Works on stopped
+   * containers too.
+   */
+  async containerLogs(idOrName: string): Promise<string> {
+    const container = this.client.getContainer(idOrName);
+    const info = await container.inspect();
+    const raw = await container.logs({ stdout: true, stderr: true, timestamps: true, follow: false });
+    const buffer = Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw));
+    return (info.Config.Tty ? buffer : demuxBuffer(buffer)).toString('utf8');
+  }
+}
+
+/**
+ * Joins the payloads of Docker's multiplexed stream format (8-byte header:
+ * stream type, 3 zero bytes, big-endian payload length), as `docker logs` of
+ * a container without a TTY returns it.
+ */
+export function demuxBuffer(buffer: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const type = buffer[offset];
+    if (type === undefined || type > 2 || buffer[offset + 1] !== 0 || buffer[offset + 2] !== 0 || buffer[offset + 3] !== 0) {
+      // Not framed after all: keep the rest as it is.
+      parts.push(buffer.subarray(offset));
+      return Buffer.concat(parts);
+    }
+    const length = buffer.readUInt32BE(offset + 4);
+    parts.push(buffer.subarray(offset + 8, offset + 8 + length));
+    offset += 8 + length;
+  }
+  if (offset < buffer.length) parts.push(buffer.subarray(offset));
+  return Buffer.concat(parts);
 }
 
 interface ProgressEvent {

@@ -64,6 +64,7 @@ export async function buildNodeImage(options: NodeImageOptions): Promise<NodeIma
   const context: ContextFile[] = [
     await fileEntry(join(projectRoot(), 'node-image', 'Dockerfile'), 'Dockerfile'),
     ...(await folderFiles(join(projectRoot(), 'node-image', 'files'), 'files')),
+    await fileEntry(join(projectRoot(), 'scripts', 'runc-capfilter'), 'runc-capfilter'),
     ...(await artifactFiles(resolved)),
     ...(await Promise.all(POD_IMAGE_LIST.map((i) => fileEntry(join(imagesDir, `${i.name}.tar`), `images/${i.name}.tar`)))),
   ];

@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { nodeExtrasFor } from '../../config/defaults.js';
+import type { NodeExtras } from '../../config/types.js';
 import { LABEL_CLUSTER, LABEL_ROLE, type ContainerSpec } from '../../docker/engine.js';
 import { requirePlan, waitBudgetMs, type Action, type CreateContext } from '../context.js';
 import { waitForBoot } from '../node-ops.js';
@@ -6,6 +8,16 @@ import { allNodes, API_SERVER_PORT, type NodePlan } from '../plan.js';
 
 export function containerdVolume(node: NodePlan): string {
   return `${node.name}-containerd`;
+}
+
+/** The user's extra port mappings and mounts for one node, in Docker's terms. */
+function extrasForDocker(extras: NodeExtras): Pick<ContainerSpec, 'ports' | 'binds'> {
+  const ports: NonNullable<ContainerSpec['ports']> = {};
+  for (const mapping of extras.extraPortMappings) {
+    ports[`${mapping.containerPort}/${mapping.protocol.toLowerCase()}`] = { hostIp: mapping.listenAddress, hostPort: mapping.hostPort };
+  }
+  const binds = extras.extraMounts.map((m) => `${m.hostPath}:${m.containerPath}${m.readOnly ? ':ro' : ''}`);
+  return { ports, binds };
 }
 
 function containerSpec(ctx: CreateContext, node: NodePlan): ContainerSpec {
@@ -23,12 +35,15 @@ function containerSpec(ctx: CreateContext, node: NodePlan): ContainerSpec {
     // Kernel modules the host has loaded stay usable (kube-proxy and Weave probe them).
     binds: existsSync('/lib/modules') ? ['/lib/modules:/lib/modules:ro'] : [],
   };
+  const extras = extrasForDocker(nodeExtrasFor(plan.spec, node.role, node.index));
+  spec.binds = [...(spec.binds ?? []), ...(extras.binds ?? [])];
+  spec.ports = extras.ports;
   if (node.role === 'worker') {
     // containerd's overlayfs snapshots cannot live on the container's own overlay root.
     spec.volumes = { [containerdVolume(node)]: '/var/lib/containerd' };
   }
   if (node.role === 'lb') {
-    spec.ports = { [`${API_SERVER_PORT}/tcp`]: { hostIp: plan.spec.apiServerAddress, hostPort: plan.spec.apiServerPort } };
+    spec.ports = { ...spec.ports, [`${API_SERVER_PORT}/tcp`]: { hostIp: plan.spec.apiServerAddress, hostPort: plan.spec.apiServerPort } };
   }
   return spec;
 }

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# kc action, step 2: create the cluster and merge its context into a
+# kubeconfig file. Outputs: kubeconfig (that file's path), context (kc-<name>).
+#
+# Inputs (environment): INPUT_CLUSTER_NAME, INPUT_CONFIG, INPUT_NODE_IMAGE,
+# INPUT_KUBERNETES_VERSION, INPUT_CONTROL_PLANES, INPUT_WORKERS, INPUT_WAIT,
+# INPUT_KUBECONFIG, INPUT_VERBOSE.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+
+kc=$(find_kc) || die "kc is not on PATH: run the action's setup step (setup.sh) first"
+
+name=${INPUT_CLUSTER_NAME:-kc}
+kubeconfig=$(kubeconfig_path)
+# The cluster's name always comes from cluster-name (it overrides a config
+# file's name:), so outputs and the cleanup step agree on it.
+args=(create cluster --name "$name" --kubeconfig "$kubeconfig")
+
+if [[ -n ${INPUT_CONFIG:-} ]]; then
+  [[ -f $INPUT_CONFIG ]] || die "config file '$INPUT_CONFIG' does not exist (relative paths start at $PWD)"
+  args+=(--config "$INPUT_CONFIG")
+fi
+
+if [[ -n ${INPUT_NODE_IMAGE:-} && -n ${INPUT_KUBERNETES_VERSION:-} ]]; then
+  die "give node-image or kubernetes-version, not both"
+elif [[ -n ${INPUT_NODE_IMAGE:-} ]]; then
+  args+=(--image "$INPUT_NODE_IMAGE")
+elif [[ -n ${INPUT_KUBERNETES_VERSION:-} ]]; then
+  # kc names its node images kc/node:<version> (what kubernetesVersion: means in a config file).
+  args+=(--image "kc/node:v${INPUT_KUBERNETES_VERSION#v}")
+fi
+
+if [[ -n ${INPUT_CONTROL_PLANES:-} ]]; then
+  whole_number control-planes "$INPUT_CONTROL_PLANES"
+  args+=(--control-planes "$INPUT_CONTROL_PLANES")
+fi
+if [[ -n ${INPUT_WORKERS:-} ]]; then
+  whole_number workers "$INPUT_WORKERS"
+  args+=(--workers "$INPUT_WORKERS")
+fi
+if [[ -n ${INPUT_WAIT:-} ]]; then
+  to_seconds "$INPUT_WAIT"
+  args+=(--wait "$wait_seconds")
+fi
+if is_true "${INPUT_VERBOSE:-false}"; then args+=(--verbose); fi
+
+say "kc ${args[*]}"
+"$kc" "${args[@]}"
+
+context=kc-$name
+set_output kubeconfig "$kubeconfig"
+set_output context "$context"
+# Later steps' kubectl finds the cluster without being told (kc made it the current context).
+set_env KUBECONFIG "$kubeconfig"
+say "cluster \"$name\" is ready: kubectl --kubeconfig $kubeconfig --context $context"

@@ -1,0 +1,452 @@
+/**
+ * The cluster config file of `kc create cluster --config FILE` (like kind's Cluster config).
+ *
+ *   apiVersion: kc.dev/v1alpha1          # required
+ *   kind: Cluster                        # required
+ *   name: dev                            # cluster name
+ *   controlPlanes: 3                     # masters; or a `nodes:` list (not both)
+ *   workers: 2
+ *   nodeImage: kc/node:v1.37.2           # or kubernetesVersion: v1.37.2 (means kc/node:v1.37.2); not both
+ *   networking:
+ *     podSubnet: 10.244.0.0/16
+ *     serviceSubnet: 10.96.0.0/16
+ *     apiServerAddress: 127.0.0.1
+ *     apiServerPort: 0                   # 0: any free port
+ *     cni: weave | bridge | none
+ *     kubeProxyMode: iptables | ipvs | nftables
+ *   featureGates: {SomeGate: true}       # for every component
+ *   extraArgs:                           # flags without dashes, per component:
+ *     apiserver: {v: "2"}                # apiserver, controllerManager, scheduler, kubelet, kubeProxy, etcd
+ *   nodes:                               # one entry per node, in order per role; at least one worker
+ *     - role: master                     # master | worker
+ *     - role: worker
+ *       extraPortMappings:               # containerPort required; hostPort 0 (any), listenAddress 0.0.0.0, protocol TCP by default
+ *         - {containerPort: 30080, hostPort: 8080, listenAddress: 127.0.0.1, protocol: TCP}
+ *       extraMounts:                     # absolute paths; readOnly false by default
+ *         - {hostPath: /tmp/data, containerPath: /data, readOnly: true}
+ *
+ * Every key is checked: an unknown key, a wrong type or a bad value is an error
+ * that names the file, line, field path, the value and what is allowed.
+ */
+import { readFile } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
+import { MAX_CONTROL_PLANES, MAX_WORKERS } from '../cluster/plan.js';
+import { emptyNodeExtras, nodeImageFor } from './defaults.js';
+import type { ClusterSpec, ExtraArgs, Mount, NodeExtras, PortMapping } from './types.js';
+import {
+  CNI_MODES,
+  COMPONENTS,
+  hostPortsCollide,
+  KUBE_PROXY_MODES,
+  PORT_PROTOCOLS,
+  validateApiServerAddress,
+  validateApiServerPort,
+  validateChoice,
+  validateClusterName,
+  validateControlPlanes,
+  validateCount,
+  validateImageReference,
+  validateIpv4,
+  validatePodSubnet,
+  validateServiceSubnet,
+  validateWorkers,
+  ValidationError,
+} from './validate.js';
+
+export const CONFIG_API_VERSION = 'kc.dev/v1alpha1';
+export const CONFIG_KIND = 'Cluster';
+
+/** What a config file asks for. */
+export interface ClusterConfigFile {
+  /** The file's name as the user gave it (prefix of every error). */
+  source: string;
+  /** Only the fields the file sets; defaults and flags fill in the rest. */
+  spec: Partial<ClusterSpec>;
+  /** Where in the file each set field came from, so errors found after merging with flags blame the file. */
+  fieldPaths: Partial<Record<keyof ClusterSpec, string>>;
+}
+
+export async function loadClusterConfig(path: string): Promise<ClusterConfigFile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (error as Error).message;
+    throw new ValidationError('--config', path, `${reason}: give the path of a cluster config file (see "Config file" in README.md)`);
+  }
+  return parseClusterConfig(text, path);
+}
+
+export function parseClusterConfig(text: string, source: string): ClusterConfigFile {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  const syntaxError = doc.errors[0];
+  if (syntaxError) throw yamlError(syntaxError, source);
+  try {
+    // An empty file (or a bare `~`) is null: reported as empty, not as a wrong type.
+    const root: unknown = doc.toJS();
+    return { source, ...readConfig(root ?? undefined) };
+  } catch (error) {
+    if (!(error instanceof FieldError)) throw error;
+    const line = lineOf(doc, lines, error.path);
+    return error.rethrowAt(line === undefined ? source : `${source}:${line}`);
+  }
+}
+
+// ---- errors -------------------------------------------------------------
+
+type Path = readonly (string | number)[];
+
+/** `nodes[1].extraPortMappings[0].hostPort`; odd keys (dots, spaces) are quoted: `featureGates["a.b"]`. */
+export function formatPath(path: Path): string {
+  if (path.length === 0) return 'document';
+  return path
+    .map((segment, i) => {
+      if (typeof segment === 'number') return `[${segment}]`;
+      if (!/^[A-Za-z0-9_-]+$/.test(segment)) return `[${JSON.stringify(segment)}]`;
+      return i === 0 ? segment : `.${segment}`;
+    })
+    .join('');
+}
+
+/** A problem at a path in the file; parseClusterConfig adds the file name and line. */
+class FieldError extends ValidationError {
+  constructor(readonly path: Path, value: unknown, allowed: string, problem?: string) {
+    super(formatPath(path), value, allowed, problem === undefined ? {} : { problem });
+  }
+
+  rethrowAt(location: string): never {
+    throw new ValidationError(this.field, this.value, this.allowed, { ...this.options, location });
+  }
+}
+
+function fail(path: Path, value: unknown, allowed: string): never {
+  throw new FieldError(path, value, allowed);
+}
+
+/** Runs one of validate.ts's checks on the value at `path`, so its error carries the path. */
+function check<T>(path: Path, value: unknown, validate: (field: string, value: unknown) => T): T {
+  try {
+    return validate(formatPath(path), value);
+  } catch (error) {
+    // A FieldError already knows its (deeper) path.
+    if (error instanceof ValidationError && !(error instanceof FieldError)) {
+      throw new FieldError(path, error.value, error.allowed, error.options.problem);
+    }
+    throw error;
+  }
+}
+
+/** Like check(), for a key that may be left out. */
+function optional<T>(path: Path, value: unknown, validate: (field: string, value: unknown) => T): T | undefined {
+  return value === undefined ? undefined : check(path, value, validate);
+}
+
+function yamlError(error: YAMLError, source: string): ValidationError {
+  const start = error.linePos?.[0];
+  // The yaml package appends " at line L, column C:" and a snippet; the location goes up front instead.
+  const [reason = error.message, snippet = ''] = error.message.split(/ at line \d+, column \d+:\n/);
+  return new ValidationError('YAML', undefined, `${reason}${snippet.trimEnd() ? `\n\n${snippet.trimEnd()}` : ''}`, {
+    location: start ? `${source}:${start.line}:${start.col}` : source,
+    problem: ' is not valid',
+  });
+}
+
+/** The line of the deepest node on `path` that exists; keys rather than values, since a nested map starts a line later. */
+function lineOf(doc: Document, lines: LineCounter, path: Path): number | undefined {
+  let node: unknown = doc.contents;
+  let offset = isNode(node) ? node.range?.[0] : undefined;
+  for (const segment of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+      if (!pair) break;
+      offset = isNode(pair.key) ? (pair.key.range?.[0] ?? offset) : offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      node = node.items[segment];
+      offset = isNode(node) ? (node.range?.[0] ?? offset) : offset;
+    } else {
+      break;
+    }
+  }
+  return offset === undefined ? undefined : lines.linePos(offset).line;
+}
+
+// ---- generic readers ----------------------------------------------------
+
+type Fields = Record<string, unknown>;
+
+function isFields(value: unknown): value is Fields {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A mapping whose keys are any of `keys`; anything else is a typo or a field kc does not have. */
+function readMap(value: unknown, path: Path, keys: readonly string[]): Fields {
+  if (!isFields(value)) fail(path, value, `use a mapping with keys ${keys.join(', ')}`);
+  for (const key of Object.keys(value)) {
+    if (!keys.includes(key)) {
+      const hint = closest(key, keys);
+      throw new FieldError([...path, key], value[key], `use one of ${keys.join(', ')}${hint ? ` (did you mean ${hint}?)` : ''}`, ' is not a known key');
+    }
+  }
+  return value;
+}
+
+/** A mapping with free-form keys (feature gates, flags). */
+function readRecord(value: unknown, path: Path, example: string): Fields {
+  if (!isFields(value)) fail(path, value, `use a mapping such as ${example}`);
+  return value;
+}
+
+function readList(value: unknown, path: Path, example: string): unknown[] {
+  if (!Array.isArray(value)) fail(path, value, `use a list such as ${example}`);
+  return value;
+}
+
+function readString(path: Path, value: unknown, example: string): string {
+  if (typeof value !== 'string' || value === '') fail(path, value, `use a string such as ${example}`);
+  return value;
+}
+
+function readBoolean(path: Path, value: unknown): boolean {
+  if (typeof value !== 'boolean') fail(path, value, 'use true or false');
+  return value;
+}
+
+/** A key in `keys` that is probably what the user meant: same letters ignoring case, or one or two typos off. */
+function closest(key: string, keys: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  return keys.find((k) => k.toLowerCase() === lower) ?? keys.find((k) => editDistance(lower, k.toLowerCase()) <= 2);
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+// ---- the config ---------------------------------------------------------
+
+const TOP_KEYS = ['apiVersion', 'kind', 'name', 'controlPlanes', 'workers', 'nodeImage', 'kubernetesVersion', 'networking', 'featureGates', 'extraArgs', 'nodes'];
+const NETWORKING_KEYS = ['podSubnet', 'serviceSubnet', 'apiServerAddress', 'apiServerPort', 'cni', 'kubeProxyMode'];
+const NODE_KEYS = ['role', 'extraPortMappings', 'extraMounts'];
+const NODE_ROLES = ['master', 'worker'] as const;
+const PORT_MAPPING_KEYS = ['containerPort', 'hostPort', 'listenAddress', 'protocol'];
+const MOUNT_KEYS = ['hostPath', 'containerPath', 'readOnly'];
+
+/** What the file sets, built up section by section. */
+type Parsed = Omit<ClusterConfigFile, 'source'>;
+
+function put<K extends keyof ClusterSpec>(out: Parsed, key: K, value: ClusterSpec[K] | undefined, path: string): void {
+  if (value === undefined) return;
+  out.spec[key] = value;
+  out.fieldPaths[key] = path;
+}
+
+function readConfig(root: unknown): Parsed {
+  if (root === undefined) {
+    throw new FieldError([], undefined, `start the file with apiVersion: ${CONFIG_API_VERSION} and kind: ${CONFIG_KIND}`, ' is empty');
+  }
+  const top = readMap(root, [], TOP_KEYS);
+  checkHeader(top);
+  const out: Parsed = { spec: {}, fieldPaths: {} };
+  put(out, 'name', optional(['name'], top.name, (f, v) => validateClusterName(v, f)), 'name');
+  readTopology(top, out);
+  readImage(top, out);
+  if (top.networking !== undefined) readNetworking(readMap(top.networking, ['networking'], NETWORKING_KEYS), out);
+  if (top.featureGates !== undefined) put(out, 'featureGates', readFeatureGates(top.featureGates), 'featureGates');
+  if (top.extraArgs !== undefined) put(out, 'extraArgs', readExtraArgs(top.extraArgs), 'extraArgs');
+  return out;
+}
+
+function checkHeader(top: Fields): void {
+  if (top.apiVersion !== CONFIG_API_VERSION) {
+    const kindHint = typeof top.apiVersion === 'string' && top.apiVersion.startsWith('kind.x-k8s.io') ? ' (kind config files do not apply as they are)' : '';
+    fail(['apiVersion'], top.apiVersion, `use apiVersion: ${CONFIG_API_VERSION}${kindHint}`);
+  }
+  if (top.kind !== CONFIG_KIND) fail(['kind'], top.kind, `use kind: ${CONFIG_KIND}`);
+}
+
+/** Node counts come either from controlPlanes/workers or from a nodes list, which also carries per-node extras. */
+function readTopology(top: Fields, out: Parsed): void {
+  if (top.nodes === undefined) {
+    put(out, 'controlPlanes', optional(['controlPlanes'], top.controlPlanes, validateControlPlanes), 'controlPlanes');
+    put(out, 'workers', optional(['workers'], top.workers, validateWorkers), 'workers');
+    return;
+  }
+  for (const key of ['controlPlanes', 'workers']) {
+    if (top[key] !== undefined) fail([key], top[key], 'a nodes list is also given: use either controlPlanes/workers or nodes, not both');
+  }
+  const nodeExtras = readNodes(top.nodes);
+  const roles = [...nodeExtras.masters.map(() => 'master'), ...nodeExtras.workers.map(() => 'worker')];
+  checkRoleCount(roles, 'master', MAX_CONTROL_PLANES, 'etcd and the control plane run on masters');
+  checkRoleCount(roles, 'worker', MAX_WORKERS, 'pods run on workers only');
+  put(out, 'controlPlanes', nodeExtras.masters.length, 'nodes');
+  put(out, 'workers', nodeExtras.workers.length, 'nodes');
+  put(out, 'nodeExtras', nodeExtras, 'nodes');
+}
+
+function checkRoleCount(roles: string[], role: string, max: number, why: string): void {
+  const count = roles.filter((r) => r === role).length;
+  if (count < 1) fail(['nodes'], roles, `list at least one node with role: ${role} (${why})`);
+  if (count > max) fail(['nodes'], `${count} nodes with role: ${role}`, `list at most ${max}`);
+}
+
+function readNodes(value: unknown): ClusterSpec['nodeExtras'] {
+  const list = readList(value, ['nodes'], '[{role: master}, {role: worker}]');
+  const result: ClusterSpec['nodeExtras'] = { masters: [], workers: [] };
+  const published: PublishedPort[] = [];
+  list.forEach((entry, i) => {
+    const path: Path = ['nodes', i];
+    const node = readMap(entry, path, NODE_KEYS);
+    const role = check([...path, 'role'], node.role, (field, v) => validateChoice(field, v, NODE_ROLES));
+    const extras = readNodeExtras(node, path, published);
+    (role === 'master' ? result.masters : result.workers).push(extras);
+  });
+  return result;
+}
+
+function readNodeExtras(node: Fields, path: Path, published: PublishedPort[]): NodeExtras {
+  const extras = emptyNodeExtras();
+  if (node.extraPortMappings !== undefined) {
+    const listPath = [...path, 'extraPortMappings'];
+    const list = readList(node.extraPortMappings, listPath, '[{containerPort: 80, hostPort: 8080}]');
+    extras.extraPortMappings = list.map((entry, i) => readPortMapping(entry, [...listPath, i], published));
+  }
+  if (node.extraMounts !== undefined) {
+    const listPath = [...path, 'extraMounts'];
+    const list = readList(node.extraMounts, listPath, '[{hostPath: /srv/data, containerPath: /data}]');
+    extras.extraMounts = list.map((entry, i) => readMount(entry, [...listPath, i]));
+  }
+  return extras;
+}
+
+/** Host ports taken so far by earlier mappings, to report a clash where it happens. */
+interface PublishedPort {
+  mapping: PortMapping;
+  path: Path;
+}
+
+function readPortMapping(value: unknown, path: Path, published: PublishedPort[]): PortMapping {
+  const fields = readMap(value, path, PORT_MAPPING_KEYS);
+  const mapping: PortMapping = {
+    containerPort: check([...path, 'containerPort'], fields.containerPort, (f, v) => validateCount(f, v, 1, 65535)),
+    hostPort: optional([...path, 'hostPort'], fields.hostPort, (f, v) => validateCount(f, v, 0, 65535, ' (0 lets Docker pick a free port)')) ?? 0,
+    listenAddress: optional([...path, 'listenAddress'], fields.listenAddress, (f, v) => validateIpv4(f, v, ' of this host, such as 127.0.0.1, or 0.0.0.0 for every address')) ?? '0.0.0.0',
+    protocol: optional([...path, 'protocol'], fields.protocol, (f, v) => validateChoice(f, v, PORT_PROTOCOLS)) ?? 'TCP',
+  };
+  const clash = published.find((earlier) => hostPortsCollide(earlier.mapping, mapping));
+  if (clash) {
+    fail([...path, 'hostPort'], mapping.hostPort, `${formatPath(clash.path)} already publishes host port ${mapping.hostPort}/${mapping.protocol} on ${clash.mapping.listenAddress}: give each mapping its own host port (or 0)`);
+  }
+  published.push({ mapping, path });
+  return mapping;
+}
+
+function readMount(value: unknown, path: Path): Mount {
+  const fields = readMap(value, path, MOUNT_KEYS);
+  return {
+    hostPath: readAbsolutePath([...path, 'hostPath'], fields.hostPath, '/srv/data'),
+    containerPath: readAbsolutePath([...path, 'containerPath'], fields.containerPath, '/data'),
+    readOnly: fields.readOnly === undefined ? false : readBoolean([...path, 'readOnly'], fields.readOnly),
+  };
+}
+
+/** Relative paths are refused rather than guessed at: relative to the file, or to where kc runs? */
+function readAbsolutePath(path: Path, value: unknown, example: string): string {
+  const text = readString(path, value, example);
+  if (!posix.isAbsolute(text)) fail(path, text, `use an absolute path such as ${example}`);
+  return text;
+}
+
+const KUBERNETES_VERSION_PATTERN = /^v\d+\.\d+\.\d+$/;
+
+function readImage(top: Fields, out: Parsed): void {
+  if (top.nodeImage !== undefined && top.kubernetesVersion !== undefined) {
+    fail(['kubernetesVersion'], top.kubernetesVersion, 'nodeImage is also given: use one or the other');
+  }
+  put(out, 'nodeImage', optional(['nodeImage'], top.nodeImage, validateImageReference), 'nodeImage');
+  if (top.kubernetesVersion === undefined) return;
+  const version = top.kubernetesVersion;
+  if (typeof version !== 'string' || !KUBERNETES_VERSION_PATTERN.test(version)) {
+    fail(['kubernetesVersion'], version, 'use a version such as v1.37.2 (kc runs the node image kc/node:<version>)');
+  }
+  put(out, 'nodeImage', nodeImageFor(version), 'kubernetesVersion');
+}
+
+/** The spec keeps the subnet as the user wrote it; the check only has to pass. */
+function subnetText(validate: (field: string, value: unknown) => unknown) {
+  return (field: string, value: unknown): string => {
+    validate(field, value);
+    return String(value);
+  };
+}
+
+function readNetworking(net: Fields, out: Parsed): void {
+  const at = (key: string): Path => ['networking', key];
+  const path = (key: string): string => formatPath(at(key));
+  put(out, 'podSubnet', optional(at('podSubnet'), net.podSubnet, subnetText(validatePodSubnet)), path('podSubnet'));
+  put(out, 'serviceSubnet', optional(at('serviceSubnet'), net.serviceSubnet, subnetText(validateServiceSubnet)), path('serviceSubnet'));
+  put(out, 'apiServerAddress', optional(at('apiServerAddress'), net.apiServerAddress, validateApiServerAddress), path('apiServerAddress'));
+  put(out, 'apiServerPort', optional(at('apiServerPort'), net.apiServerPort, validateApiServerPort), path('apiServerPort'));
+  put(out, 'cni', optional(at('cni'), net.cni, (f, v) => validateChoice(f, v, CNI_MODES)), path('cni'));
+  put(out, 'kubeProxyMode', optional(at('kubeProxyMode'), net.kubeProxyMode, (f, v) => validateChoice(f, v, KUBE_PROXY_MODES)), path('kubeProxyMode'));
+}
+
+/** Gate names are CamelCase as Kubernetes spells them; a lower-case one is a typo that every component would reject at start. */
+const GATE_PATTERN = /^[A-Z][A-Za-z0-9]*$/;
+
+function readFeatureGates(value: unknown): Record<string, boolean> {
+  const gates = readRecord(value, ['featureGates'], '{InPlacePodVerticalScaling: true}');
+  const result: Record<string, boolean> = {};
+  for (const [name, enabled] of Object.entries(gates)) {
+    if (!GATE_PATTERN.test(name)) {
+      throw new FieldError(['featureGates', name], enabled, 'use the gate name as Kubernetes spells it, e.g. InPlacePodVerticalScaling', ' is not a feature gate name');
+    }
+    result[name] = readBoolean(['featureGates', name], enabled);
+  }
+  return result;
+}
+
+const FLAG_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+function readExtraArgs(value: unknown): ExtraArgs {
+  const byComponent = readMap(value, ['extraArgs'], COMPONENTS);
+  const result: ExtraArgs = {};
+  for (const component of COMPONENTS) {
+    const flags = byComponent[component];
+    if (flags !== undefined) result[component] = readFlags(flags, ['extraArgs', component]);
+  }
+  return result;
+}
+
+function readFlags(value: unknown, path: Path): Record<string, string> {
+  const flags = readRecord(value, path, '{v: "2"}');
+  const result: Record<string, string> = {};
+  for (const [name, flagValue] of Object.entries(flags)) {
+    const flagPath = [...path, name];
+    if (!FLAG_PATTERN.test(name)) {
+      throw new FieldError(flagPath, flagValue, `write the flag name without leading dashes, e.g. v for --v`, ' is not a flag name');
+    }
+    // kc sets --feature-gates itself from featureGates; two sources would silently override each other.
+    if (name === 'feature-gates') fail(flagPath, flagValue, 'set feature gates with the top-level featureGates map');
+    result[name] = readFlagValue(flagPath, flagValue);
+  }
+  return result;
+}
+
+/** Flags are text on a command line; YAML numbers and booleans (`v: 2`) mean the same text. */
+function readFlagValue(path: Path, value: unknown): string {
+  if (typeof value === 'string') return value;
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') return String(value);
+  return fail(path, value, 'use a string, number or boolean (the flag\'s value, e.g. "2")');
+}

@@ -1,0 +1,154 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import {
+  defaultLogsDir,
+  engineInfoSummary,
+  exportableState,
+  KC_UNITS,
+  nodeCommands,
+  parseUnitList,
+  unitsToCollect,
+  versionScript,
+} from '../../src/cluster/logs.js';
+import { planCluster } from '../../src/cluster/plan.js';
+import type { ClusterState } from '../../src/cluster/state.js';
+import { defaultClusterSpec } from '../../src/config/defaults.js';
+import { demuxBuffer } from '../../src/docker/engine.js';
+import type { ClusterPki } from '../../src/pki/types.js';
+
+// `systemctl list-units --all --no-legend --plain --full PATTERNS` on a worker (kubelet crash-looping).
+const WORKER_UNITS = `
+containerd.service       loaded    active     running containerd container runtime
+kc-import-images.service loaded    active     exited  Import kc's pod images into containerd
+kube-proxy.service       loaded    active     running Kubernetes network proxy
+kubelet.service          loaded    activating auto-restart Kubernetes node agent
+`;
+// `systemctl list-unit-files --no-legend --full PATTERNS` on the same worker: HAProxy ships disabled.
+const WORKER_UNIT_FILES = `
+containerd.service       enabled  enabled
+haproxy.service          disabled enabled
+kc-import-images.service enabled  enabled
+kube-proxy.service       enabled  enabled
+kubelet.service          enabled  enabled
+`;
+const MASTER_UNITS = `
+● etcd.service                    loaded active running etcd: the cluster store
+  kube-apiserver.service          loaded active running Kubernetes API server
+  kube-controller-manager.service loaded failed failed  Kubernetes controller manager
+  kube-scheduler.service          loaded active running Kubernetes scheduler
+  containerd.service              not-found inactive dead containerd.service
+`;
+const LB_UNIT_FILES = 'haproxy.service enabled enabled\nhaproxy@.service static -\n';
+
+describe('choosing which units to collect', () => {
+  it('reads the unit name and load/file state, with or without the bullet of a failed unit', () => {
+    expect(parseUnitList(MASTER_UNITS).slice(0, 2)).toEqual([
+      { name: 'etcd.service', state: 'loaded' },
+      { name: 'kube-apiserver.service', state: 'loaded' },
+    ]);
+    expect(parseUnitList('\n\n')).toEqual([]);
+  });
+
+  it('collects the loaded kc units of a worker, in start order, and not the disabled HAProxy', () => {
+    expect(unitsToCollect(WORKER_UNITS, WORKER_UNIT_FILES)).toEqual(['containerd', 'kc-import-images', 'kubelet', 'kube-proxy']);
+  });
+
+  it('collects failed units but not units that are merely referenced (not-found)', () => {
+    expect(unitsToCollect(MASTER_UNITS)).toEqual(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
+  });
+
+  it('finds enabled unit files that systemd has not loaded (the lb before HAProxy started), ignoring other units', () => {
+    expect(unitsToCollect('', LB_UNIT_FILES)).toEqual(['haproxy']);
+    expect(unitsToCollect('ssh.service loaded active running OpenSSH\n', 'kubelet.service masked enabled\n')).toEqual([]);
+  });
+
+  it('knows every unit kc runs', () => {
+    expect([...KC_UNITS].sort()).toEqual(
+      ['containerd', 'etcd', 'haproxy', 'kc-import-images', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet'].sort(),
+    );
+  });
+});
+
+describe('what is collected on a node', () => {
+  it('writes the whole boot journal and one file per unit', () => {
+    const commands = nodeCommands('master', ['etcd', 'kube-apiserver']);
+    const byFile = Object.fromEntries(commands.map((c) => [c.file, c.command]));
+    expect(byFile['journal.log']).toEqual(['journalctl', '--no-pager', '-o', 'short-precise', '-b']);
+    expect(byFile['etcd.log']).toEqual(['journalctl', '--no-pager', '-o', 'short-precise', '-u', 'etcd.service']);
+    expect(byFile['kube-apiserver.log']).toBeDefined();
+    expect(byFile['systemd-units.txt']).toEqual(['systemctl', 'list-units', '--all', '--no-pager']);
+    expect(byFile['versions.txt']?.[0]).toBe('sh');
+    expect(Object.keys(byFile).some((f) => f.startsWith('crictl'))).toBe(false);
+  });
+
+  it('asks the CRI for containers, pods and images on workers only', () => {
+    const files = nodeCommands('worker', ['kubelet']).map((c) => c.file);
+    expect(files).toEqual(expect.arrayContaining(['crictl-ps.txt', 'crictl-pods.txt', 'crictl-images.txt', 'kubelet.log']));
+    const ps = nodeCommands('worker', []).find((c) => c.file === 'crictl-ps.txt');
+    expect(ps?.command.slice(-2)).toEqual(['ps', '-a']);
+    expect(nodeCommands('lb', []).map((c) => c.file)).not.toContain('crictl-ps.txt');
+  });
+
+  it('lists the versions of the binaries a node has and skips the missing ones', () => {
+    const script = versionScript([
+      ['echo', 'v1.2.3'],
+      ['kc-no-such-binary', '--version'],
+    ]);
+    const output = execFileSync('sh', ['-c', script], { encoding: 'utf8' });
+    expect(output).toBe('$ echo v1.2.3\nv1.2.3\n\n');
+    expect(versionScript()).toContain("echo '$ kubelet --version'");
+    expect(versionScript()).toContain('etcd --version');
+  });
+});
+
+describe('the cluster part of an export', () => {
+  const plan = planCluster(defaultClusterSpec({ name: 'demo' }), '172.30.7.0/24');
+  const state: ClusterState = {
+    plan,
+    pki: {
+      ca: { certPem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', keyPem: '-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----\n' },
+      encryptionKey: 'c2VjcmV0LWVuY3J5cHRpb24ta2V5',
+    } as unknown as ClusterPki,
+    apiServerHostPort: 40123,
+    kubeconfigPath: '/home/u/.kube/config',
+    createdAt: '2025-01-02T03:04:05.000Z',
+  };
+
+  it('has the spec and plan but no key, certificate or encryption key', () => {
+    const text = JSON.stringify(exportableState(state));
+    expect(JSON.parse(text)).toMatchObject({ plan: { spec: { name: 'demo' } }, apiServerHostPort: 40123, createdAt: state.createdAt });
+    expect(text).not.toContain('PRIVATE KEY');
+    expect(text).not.toContain('secret');
+    expect(text).not.toContain('c2VjcmV0');
+    expect(text).not.toContain('"pki"');
+  });
+
+  it('keeps only the useful, non-identifying fields of docker info', () => {
+    expect(engineInfoSummary({ ServerVersion: '27.5.1', CgroupVersion: '2', HttpProxy: 'http://user:pw@proxy', Labels: ['x'] })).toEqual({
+      ServerVersion: '27.5.1',
+      CgroupVersion: '2',
+    });
+  });
+
+  it('names the default folder after the cluster and the UTC time', () => {
+    expect(defaultLogsDir('demo', new Date('2025-01-02T03:04:05.678Z'))).toBe('kc-logs-demo-20250102T030405Z');
+  });
+});
+
+describe('demuxBuffer (docker logs of a container without a TTY)', () => {
+  const frame = (type: number, text: string) => {
+    const payload = Buffer.from(text);
+    const header = Buffer.alloc(8);
+    header[0] = type;
+    header.writeUInt32BE(payload.length, 4);
+    return Buffer.concat([header, payload]);
+  };
+
+  it('joins stdout and stderr payloads in order', () => {
+    expect(demuxBuffer(Buffer.concat([frame(1, 'out 1\n'), frame(2, 'err\n'), frame(1, 'out 2\n')])).toString()).toBe('out 1\nerr\nout 2\n');
+  });
+
+  it('leaves output that is not framed as it is', () => {
+    expect(demuxBuffer(Buffer.from('plain console output\n')).toString()).toBe('plain console output\n');
+  });
+});
