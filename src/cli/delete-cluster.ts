@@ -19,6 +19,10 @@ export function checkedName(name: string): string {
   }
 }
 
+function deletedSummary(result: Awaited<ReturnType<typeof deleteCluster>>): string {
+  return result.containers + result.networks === 0 && !result.state ? 'nothing to delete' : `${result.containers} containers`;
+}
+
 export const deleteClusterCommand: CommandModule<GlobalOptions, DeleteClusterArgs> = {
   command: 'cluster',
   describe: 'Delete a cluster: containers, network, volumes, state and its kubeconfig context',
@@ -31,26 +35,36 @@ export const deleteClusterCommand: CommandModule<GlobalOptions, DeleteClusterArg
     const progress = progressFor(args);
     await progress.step(`Deleting cluster "${name}"`, async (note) => {
       const result = await deleteCluster({ engine: engine(), name, kubeconfigPath: args.kubeconfig });
-      note(result.containers + result.networks === 0 && !result.state ? 'nothing to delete' : `${result.containers} containers`);
+      note(deletedSummary(result));
     });
   },
 };
 
 interface DeleteClustersArgs extends GlobalOptions {
+  names?: string[];
   all: boolean;
+  kubeconfig?: string;
 }
 
 export const deleteClustersCommand: CommandModule<GlobalOptions, DeleteClustersArgs> = {
-  command: 'clusters',
-  describe: 'Delete several clusters (--all: every kc cluster)',
-  builder: (yargs) => yargs.option('all', { type: 'boolean', default: false, describe: 'Delete every kc cluster' }),
+  command: 'clusters [names..]',
+  describe: 'Delete several clusters by name, or every kc cluster with --all',
+  builder: (yargs) =>
+    yargs
+      .positional('names', { type: 'string', array: true, describe: 'Cluster names' })
+      .option('all', { type: 'boolean', default: false, describe: 'Delete every kc cluster' })
+      .option('kubeconfig', { type: 'string', describe: 'Kubeconfig file to remove the contexts from' }),
   handler: async (args) => {
-    if (!args.all) throw new UsageError('say which clusters: kc delete clusters --all (or kc delete cluster --name NAME)');
+    const named = (args.names ?? []).map(checkedName);
+    if (args.all === named.length > 0) {
+      throw new UsageError('say which clusters: kc delete clusters NAME... or kc delete clusters --all (not both)');
+    }
     const progress = progressFor(args);
     const docker = engine();
-    for (const name of await listClusterNames(docker)) {
-      await progress.step(`Deleting cluster "${name}"`, async () => {
-        await deleteCluster({ engine: docker, name });
+    for (const name of args.all ? await listClusterNames(docker) : named) {
+      await progress.step(`Deleting cluster "${name}"`, async (note) => {
+        const result = await deleteCluster({ engine: docker, name, kubeconfigPath: args.kubeconfig });
+        note(deletedSummary(result));
       });
     }
   },

@@ -355,6 +355,19 @@ export class DockerEngine {
   }
 
   /**
+   * Memory a container uses, as `docker stats` reports it: usage minus the
+   * page cache the kernel can drop (cgroup v1 and v2 name that differently).
+   */
+  async memoryUsageBytes(idOrName: string): Promise<number> {
+    const stats = (await this.client.getContainer(idOrName).stats({ stream: false })) as {
+      memory_stats?: { usage?: number; stats?: { total_inactive_file?: number; inactive_file?: number } };
+    };
+    const memory = stats.memory_stats ?? {};
+    const inactive = memory.stats?.total_inactive_file ?? memory.stats?.inactive_file ?? 0;
+    return Math.max(0, (memory.usage ?? 0) - inactive);
+  }
+
+  /**
    * A container's own output (`docker logs --timestamps`): for a node, what
    * the entrypoint and systemd wrote to the console. Works on stopped
    * containers too.

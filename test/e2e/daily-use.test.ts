@@ -1,0 +1,181 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DockerEngine, LABEL_CLUSTER } from '../../src/docker/engine.js';
+import { buildWebImage, httpGet, kubectlFor } from './cluster-helpers.js';
+import { kc } from './helpers.js';
+
+/**
+ * Daily use: two small clusters side by side, one from a config file (extra
+ * port mapping, extra API server flag) and one from flags, and every command
+ * a kind user reaches for, checked against the real clusters.
+ */
+const FROM_FILE = 'daily-a';
+const FROM_FLAGS = 'daily-b';
+const WEB_IMAGE = 'kc-e2e/web:1';
+const NODE_PORT = 30080;
+const engine = new DockerEngine();
+const execFileAsync = promisify(execFile);
+let dir: string;
+let kubeconfig: string;
+let hostPort: number;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function expectOk(args: string[]): Promise<string> {
+  const result = await kc(args);
+  expect(result.code, `kc ${args.join(' ')}\n${result.stderr}`).toBe(0);
+  return result.stdout;
+}
+
+async function resources(name: string) {
+  const labels = { [LABEL_CLUSTER]: name };
+  return {
+    containers: (await engine.listContainers(labels)).length,
+    networks: (await engine.listNetworks(labels)).length,
+    volumes: (await engine.listVolumes(labels)).length,
+  };
+}
+
+describe('several clusters, config file, get / load / export commands', () => {
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kc-daily-'));
+    kubeconfig = join(dir, 'kubeconfig');
+    hostPort = await freePort();
+    for (const name of [FROM_FILE, FROM_FLAGS]) await kc(['delete', 'cluster', '--name', name, '--kubeconfig', kubeconfig]);
+    const config = join(dir, 'cluster.yaml');
+    await writeFile(
+      config,
+      [
+        'apiVersion: kc.dev/v1alpha1',
+        'kind: Cluster',
+        `name: ${FROM_FILE}`,
+        'nodes:',
+        '  - role: master',
+        '  - role: worker',
+        '    extraPortMappings:',
+        `      - { containerPort: ${NODE_PORT}, hostPort: ${hostPort}, listenAddress: 127.0.0.1 }`,
+        'extraArgs:',
+        '  apiserver: { v: "3" }',
+        '',
+      ].join('\n'),
+    );
+    // Both at once: they must not disturb each other (networks, ports, kubeconfig).
+    const created = await Promise.all([
+      kc(['create', 'cluster', '--config', config, '--kubeconfig', kubeconfig]),
+      kc(['create', 'cluster', '--name', FROM_FLAGS, '--control-planes', '1', '--workers', '1', '--kubeconfig', kubeconfig]),
+    ]);
+    for (const result of created) expect(result.code, result.stderr).toBe(0);
+    await buildWebImage(WEB_IMAGE);
+  });
+
+  afterAll(async () => {
+    for (const name of [FROM_FILE, FROM_FLAGS]) await kc(['delete', 'cluster', '--name', name, '--kubeconfig', kubeconfig]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists both clusters and their nodes, as text and as JSON', async () => {
+    const names = JSON.parse(await expectOk(['get', 'clusters', '--json'])) as string[];
+    expect(names).toEqual(expect.arrayContaining([FROM_FILE, FROM_FLAGS]));
+    expect((await expectOk(['get', 'clusters'])).split('\n')).toEqual(expect.arrayContaining([FROM_FILE, FROM_FLAGS]));
+    const nodes = JSON.parse(await expectOk(['get', 'nodes', '--name', FROM_FILE, '--json'])) as { name: string; role: string; state: string }[];
+    expect(nodes.map((n) => `${n.name}:${n.role}:${n.state}`)).toEqual([
+      `${FROM_FILE}-lb:lb:running`,
+      `${FROM_FILE}-master-0:master:running`,
+      `${FROM_FILE}-worker-0:worker:running`,
+    ]);
+  });
+
+  it('keeps the clusters apart: own networks and subnets, own API ports, own contexts', async () => {
+    const subnets = await Promise.all(
+      [FROM_FILE, FROM_FLAGS].map(async (name) =>
+        (await execFileAsync('docker', ['network', 'inspect', `kc-${name}`, '-f', '{{(index .IPAM.Config 0).Subnet}}'])).stdout.trim()),
+    );
+    expect(subnets[0]).toMatch(/^\d+\.\d+\.\d+\.0\/24$/);
+    expect(subnets[0]).not.toBe(subnets[1]);
+    for (const name of [FROM_FILE, FROM_FLAGS]) {
+      const kubectl = kubectlFor(kubeconfig, `kc-${name}`);
+      expect((await kubectl(['get', 'nodes', '-o', 'name'])).trim()).toBe(`node/${name}-worker-0`);
+    }
+    const servers = await Promise.all(
+      [FROM_FILE, FROM_FLAGS].map(async (name) => /server: (\S+)/.exec(await expectOk(['get', 'kubeconfig', '--name', name]))?.[1]),
+    );
+    expect(servers[0]).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(servers[0]).not.toBe(servers[1]);
+  });
+
+  it('applies the config file: extra API server flags and a worker port published on the host', async () => {
+    const unit = await engine.execOrThrow(`${FROM_FILE}-master-0`, ['systemctl', 'show', '-p', 'ExecStart', 'kube-apiserver']);
+    expect(unit).toContain('--v=3');
+    const kubectl = kubectlFor(kubeconfig, `kc-${FROM_FILE}`);
+    await expectOk(['load', 'docker-image', WEB_IMAGE, '--name', FROM_FILE]);
+    await kubectl(['create', 'deployment', 'web', `--image=${WEB_IMAGE}`, '--port=8080']);
+    await kubectl(['rollout', 'status', 'deployment/web', '--timeout=180s']);
+    await kubectl(['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web' },
+      spec: { type: 'NodePort', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080, nodePort: NODE_PORT }] },
+    }));
+    expect(await httpGet(`http://127.0.0.1:${hostPort}/`)).toMatch(/^hello from web-/);
+  });
+
+  it('gives an internal kubeconfig that works from a container on the cluster network', async () => {
+    const internal = await expectOk(['get', 'kubeconfig', '--name', FROM_FLAGS, '--internal']);
+    expect(internal).toContain(`server: https://${FROM_FLAGS}-lb:6443`);
+    const node = `${FROM_FLAGS}-worker-0`;
+    await engine.execOrThrow(node, ['sh', '-c', `cat > /tmp/internal.kubeconfig <<'EOF'\n${internal}EOF`]);
+    const nodes = await engine.execOrThrow(node, ['kubectl', '--kubeconfig', '/tmp/internal.kubeconfig', 'get', 'nodes', '-o', 'name']);
+    expect(nodes.trim()).toBe(`node/${node}`);
+  });
+
+  it('loads an image archive into a cluster, and a pod runs it with no registry', async () => {
+    const archive = join(dir, 'web.tar');
+    await execFileAsync('docker', ['save', '-o', archive, WEB_IMAGE]);
+    await expectOk(['load', 'image-archive', archive, '--name', FROM_FLAGS]);
+    const kubectl = kubectlFor(kubeconfig, `kc-${FROM_FLAGS}`);
+    await kubectl(['run', 'web', `--image=${WEB_IMAGE}`, '--image-pull-policy=Never', '--port=8080']);
+    await kubectl(['wait', '--for=condition=Ready', 'pod/web', '--timeout=120s']);
+    expect(await kubectl(['exec', 'web', '--', '/kc-web', 'get', 'http://127.0.0.1:8080/'])).toMatch(/^hello from web/);
+  });
+
+  it('exports logs as a folder and a tarball, without private keys', async () => {
+    const out = join(dir, 'logs');
+    const printed = await expectOk(['export', 'logs', out, '--name', FROM_FILE]);
+    expect(printed).toContain(`${out}.tar.gz`);
+    expect((await readdir(out)).sort()).toEqual(expect.arrayContaining([`${FROM_FILE}-lb`, `${FROM_FILE}-master-0`, `${FROM_FILE}-worker-0`]));
+    for (const file of ['etcd.log', 'kube-apiserver.log', 'versions.txt']) {
+      expect((await stat(join(out, `${FROM_FILE}-master-0`, file))).size, file).toBeGreaterThan(0);
+    }
+    expect(await readFile(join(out, `${FROM_FILE}-worker-0`, 'kubelet.log'), 'utf8')).toContain('kubelet');
+    const listing = (await execFileAsync('tar', ['tzf', `${out}.tar.gz`])).stdout;
+    expect(listing).toContain(`${FROM_FILE}-worker-0/kubelet.log`);
+    const { stdout: keys } = await execFileAsync('grep', ['-rl', 'PRIVATE KEY', out]).catch(() => ({ stdout: '' }));
+    expect(keys).toBe('');
+  });
+
+  it('is quiet with -q, and deletes several clusters in one command', async () => {
+    const quiet = await kc(['-q', 'delete', 'cluster', '--name', 'never-created']);
+    expect(quiet).toMatchObject({ code: 0, stderr: '' });
+    // By name rather than --all, so that running the tests never deletes a developer's own clusters.
+    await expectOk(['delete', 'clusters', FROM_FILE, FROM_FLAGS, '--kubeconfig', kubeconfig]);
+    for (const name of [FROM_FILE, FROM_FLAGS]) expect(await resources(name)).toEqual({ containers: 0, networks: 0, volumes: 0 });
+    const names = JSON.parse(await expectOk(['get', 'clusters', '--json'])) as string[];
+    expect(names).not.toContain(FROM_FILE);
+    expect(names).not.toContain(FROM_FLAGS);
+    expect(await readFile(kubeconfig, 'utf8')).not.toContain(`kc-${FROM_FILE}`);
+  });
+});
