@@ -240,6 +240,19 @@ export const POD_IMAGES = {
   coredns: `registry.k8s.io/coredns/coredns:${COREDNS_VERSION}`,
 } as const;
 
+/**
+ * Weave Net (`--cni weave`), from its maintained fork github.com/rajch/weave
+ * (upstream weaveworks/weave is archived; its last release is 2.8.1). The fork
+ * publishes its images on Docker Hub as rajchaudhuri/weave-kube and
+ * rajchaudhuri/weave-npc. kc cannot build them (the module proxy does not
+ * serve github.com/rajch/weave), so they come from a registry or `docker load`.
+ */
+export const WEAVE_VERSION = '2.9.0';
+export const WEAVE_IMAGES = {
+  kube: `rajchaudhuri/weave-kube:${WEAVE_VERSION}`,
+  npc: `rajchaudhuri/weave-npc:${WEAVE_VERSION}`,
+} as const;
+
 export function artifactByName(name: string): Artifact {
   const found = ARTIFACTS.find((a) => a.name === name);
   if (!found) throw new Error(`no artifact named "${name}" in the manifest`);

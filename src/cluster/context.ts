@@ -11,6 +11,8 @@ export interface CreateContext {
   spec: ClusterSpec;
   /** Where the admin context goes: $KUBECONFIG's first file or ~/.kube/config. */
   kubeconfigPath: string;
+  /** The /24 the cluster's network got: node addresses are laid out on it. */
+  nodeSubnet?: string;
   plan?: ClusterPlan;
   pki?: ClusterPki;
   apiServerHostPort?: number;
@@ -21,6 +23,8 @@ export interface CreateContext {
 /** One named step of `kc create cluster` (kind's "actions"): small, and shown as one progress line. */
 export interface Action {
   title: string;
+  /** When present and false, the step is skipped (not shown): for steps only some clusters need. */
+  when?(ctx: CreateContext): boolean;
   run(ctx: CreateContext, note: (detail: string) => void): Promise<void>;
 }
 

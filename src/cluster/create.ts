@@ -11,6 +11,7 @@ import { createNetwork } from './actions/network.js';
 import { startNodes } from './actions/nodes.js';
 import { planAndGeneratePki } from './actions/plan.js';
 import { waitForReady } from './actions/wait-ready.js';
+import { ensureWeaveImages } from './actions/weave.js';
 import { startWorkers } from './actions/workers.js';
 import type { Action, CreateContext } from './context.js';
 import { deleteCluster } from './delete.js';
@@ -18,11 +19,14 @@ import { deleteCluster } from './delete.js';
 /**
  * The create pipeline, in order. Workers start right after the nodes boot:
  * their kubelets retry until the control plane answers, so the two overlap.
+ * Checks that can fail without touching anything (images) come before the
+ * network step, the first to create something: such a failure leaves nothing.
  */
 export const CREATE_ACTIONS: Action[] = [
   ensureNodeImage,
-  planAndGeneratePki,
+  ensureWeaveImages,
   createNetwork,
+  planAndGeneratePki,
   startNodes,
   configureLoadBalancer,
   startWorkers,
@@ -70,6 +74,7 @@ export async function createCluster(options: CreateOptions): Promise<CreateResul
   const stepSeconds: Record<string, number> = {};
   const started = Date.now();
   for (const action of options.actions ?? CREATE_ACTIONS) {
+    if (action.when && !action.when(ctx)) continue;
     const stepStarted = Date.now();
     try {
       await options.progress.step(action.title, (note) => action.run(ctx, note));

@@ -37,6 +37,16 @@ export interface ClusterPlan {
   clusterDomain: string;
 }
 
+/** The Docker network of a cluster. */
+export function networkName(cluster: string): string {
+  return `kc-${cluster}`;
+}
+
+/** The gateway (the host's side) of a cluster network: its first address. */
+export function gatewayOf(nodeSubnet: string): string {
+  return nthAddress(parseCidr(nodeSubnet), 1);
+}
+
 export function nodeName(cluster: string, role: NodeRole, index: number): string {
   return role === 'lb' ? `${cluster}-lb` : `${cluster}-${role}-${index}`;
 }
@@ -56,7 +66,7 @@ export function planCluster(spec: ClusterSpec, nodeSubnet: string): ClusterPlan 
   const lb = node('lb', 0);
   return {
     spec,
-    network: { name: `kc-${spec.name}`, subnet: formatCidr(subnet), gateway: nthAddress(subnet, 1) },
+    network: { name: networkName(spec.name), subnet: formatCidr(subnet), gateway: gatewayOf(formatCidr(subnet)) },
     lb,
     masters: Array.from({ length: spec.controlPlanes }, (_, i) => node('master', i)),
     workers: Array.from({ length: spec.workers }, (_, i) => ({

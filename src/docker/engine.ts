@@ -20,6 +20,14 @@ export interface ExecResult {
   stderr: string;
 }
 
+/** The subnet was free when kc looked, but another network (a cluster created at the same time) took it. */
+export class SubnetTakenError extends Error {
+  constructor(readonly subnet: string) {
+    super(`subnet ${subnet} is already used by another Docker network`);
+    this.name = 'SubnetTakenError';
+  }
+}
+
 export interface ContainerSpec {
   name: string;
   hostname: string;
@@ -158,15 +166,21 @@ export class DockerEngine {
 
   // --- networks -----------------------------------------------------------------
 
+  /** Creates a bridge network; throws SubnetTakenError when another network got the subnet first. */
   async createNetwork(spec: NetworkSpec): Promise<void> {
-    await this.client.createNetwork({
-      Name: spec.name,
-      Driver: 'bridge',
-      CheckDuplicate: true,
-      Labels: spec.labels,
-      IPAM: { Driver: 'default', Config: [{ Subnet: spec.subnet, Gateway: spec.gateway }] },
-      Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'true' },
-    });
+    try {
+      await this.client.createNetwork({
+        Name: spec.name,
+        Driver: 'bridge',
+        CheckDuplicate: true,
+        Labels: spec.labels,
+        IPAM: { Driver: 'default', Config: [{ Subnet: spec.subnet, Gateway: spec.gateway }] },
+        Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'true' },
+      });
+    } catch (error) {
+      if (/overlaps/i.test((error as Error).message)) throw new SubnetTakenError(spec.subnet);
+      throw error;
+    }
   }
 
   /** Every IPv4 subnet any Docker network uses: new clusters must not overlap them. */

@@ -5,8 +5,9 @@ import { requirePki, requirePlan, waitBudgetMs, type Action } from '../context.j
 import { deliverFiles } from '../node-ops.js';
 import { ADMIN_KUBECONFIG_ON_NODE, kubectl } from '../kubectl.js';
 import { waitUntil } from '../wait.js';
+import { installWeave } from './weave.js';
 
-/** RBAC for API server → kubelet, each worker's podCIDR, and CoreDNS: applied with kubectl on the first master. */
+/** RBAC for API server → kubelet, each worker's podCIDR, Weave Net (--cni weave) and CoreDNS: applied with kubectl on the first master. */
 export const installAddons: Action = {
   title: 'Installing RBAC and CoreDNS',
   async run(ctx, note) {
@@ -41,7 +42,11 @@ export const installAddons: Action = {
       const patch = JSON.stringify({ spec: { podCIDR: worker.podSubnet, podCIDRs: [worker.podSubnet] } });
       await kubectl(ctx.engine, plan, ['patch', 'node', worker.name, '--type', 'merge', '-p', patch]);
     }
+    const applied: string[] = [];
+    // The pod network first: CoreDNS's pods need it for their addresses.
+    if (plan.spec.cni === 'weave') applied.push(`weave-net (iptables ${await installWeave(ctx, plan)})`);
     await kubectl(ctx.engine, plan, ['apply', '-f', '-'], coreDnsManifest(plan));
-    note('coredns applied');
+    applied.push('coredns');
+    note(`${applied.join(', ')} applied`);
   },
 };

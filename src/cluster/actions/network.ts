@@ -1,16 +1,52 @@
-import { LABEL_CLUSTER } from '../../docker/engine.js';
-import { requirePlan, type Action } from '../context.js';
+import { LABEL_CLUSTER, SubnetTakenError } from '../../docker/engine.js';
+import type { Action, CreateContext } from '../context.js';
+import { gatewayOf, networkName } from '../plan.js';
+import { loadState } from '../state.js';
+import { hostRoutes, pickNodeSubnet } from '../subnet.js';
 
+/** A cluster name is taken when anything of it exists: containers, its network, or its state. */
+export async function clusterExists(ctx: Pick<CreateContext, 'engine'>, name: string): Promise<boolean> {
+  const labels = { [LABEL_CLUSTER]: name };
+  const [containers, networks, state] = await Promise.all([
+    ctx.engine.listContainers(labels),
+    ctx.engine.listNetworks(labels),
+    loadState(name),
+  ]);
+  return containers.length > 0 || networks.length > 0 || state !== undefined;
+}
+
+/** Enough tries to get past every cluster being created at the same moment. */
+const MAX_SUBNET_ATTEMPTS = 32;
+
+/**
+ * Creates the cluster's network on the first free /24. The network comes
+ * before the plan: node addresses (and so the certificates) depend on the
+ * subnet, and only a created network really owns one. When another cluster
+ * created at the same time takes the subnet first, the next one is tried.
+ */
 export const createNetwork: Action = {
   title: 'Creating network',
   async run(ctx, note) {
-    const plan = requirePlan(ctx);
-    await ctx.engine.createNetwork({
-      name: plan.network.name,
-      subnet: plan.network.subnet,
-      gateway: plan.network.gateway,
-      labels: { [LABEL_CLUSTER]: plan.spec.name },
-    });
-    note(`${plan.network.name}, ${plan.network.subnet}`);
+    const name = ctx.spec.name;
+    if (await clusterExists(ctx, name)) {
+      throw new Error(
+        `a cluster named "${name}" already exists: delete it with \`kc delete cluster --name ${name}\`, or pick another --name`,
+      );
+    }
+    const taken = [...(await ctx.engine.usedSubnets()), ...(await hostRoutes())];
+    for (let attempt = 1; ; attempt++) {
+      const subnet = pickNodeSubnet(taken);
+      try {
+        await ctx.engine.createNetwork({ name: networkName(name), subnet, gateway: gatewayOf(subnet), labels: { [LABEL_CLUSTER]: name } });
+      } catch (error) {
+        if (!(error instanceof SubnetTakenError) || attempt >= MAX_SUBNET_ATTEMPTS) throw error;
+        taken.push(subnet);
+        continue;
+      }
+      ctx.createdAnything = true;
+      ctx.nodeSubnet = subnet;
+      note(`${networkName(name)}, ${subnet}`);
+      return;
+    }
   },
 };

@@ -1,16 +1,20 @@
 import { requirePlan, waitBudgetMs, type Action } from '../context.js';
 import { kubectl } from '../kubectl.js';
 import { waitUntil } from '../wait.js';
+import { waitForWeave } from './weave.js';
 
-/** Usable means: every worker Ready and CoreDNS serving (unless the user brings their own network). */
+/** Usable means: every worker Ready and CoreDNS serving (unless the user brings their own network); with Weave, its DaemonSet ready too. */
 export const waitForReady: Action = {
   title: 'Waiting for nodes and CoreDNS',
   async run(ctx, note) {
     const plan = requirePlan(ctx);
     if (plan.spec.cni === 'none') {
-      note('skipped: --cni none, nodes stay NotReady until you install a pod network');
+      note('skipped');
+      ctx.progress.info('   --cni none: nodes stay NotReady until you install a pod network (kubectl apply -f <your CNI manifest>)');
       return;
     }
+    // Weave first: when it fails, its own logs say why better than NotReady nodes would.
+    const weave = plan.spec.cni === 'weave' ? await waitForWeave(ctx, plan) : undefined;
     await waitUntil(
       'every node to be Ready',
       async () => {
@@ -30,6 +34,6 @@ export const waitForReady: Action = {
       },
       { timeoutMs: waitBudgetMs(ctx), intervalMs: 1000 },
     );
-    note(`${plan.workers.length} nodes Ready`);
+    note(`${plan.workers.length} nodes Ready${weave ? `, Weave Net ${weave}` : ''}`);
   },
 };
