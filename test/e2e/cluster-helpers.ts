@@ -7,6 +7,7 @@ import { artifactByName } from '../../src/artifacts/manifest.js';
 import { DockerEngine } from '../../src/docker/engine.js';
 import { cacheDir } from '../../src/util/paths.js';
 import { run } from '../../src/util/exec.js';
+import { waitUntil } from '../../src/cluster/wait.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -71,5 +72,18 @@ export async function httpGet(url: string): Promise<string> {
   const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
   const body = await response.text();
   if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
+  return body;
+}
+
+/**
+ * GETs a URL that a just-created Service makes reachable: kube-proxy programs
+ * it within its sync period, so the real port is polled until it answers.
+ */
+export async function httpGetOnceServing(url: string, timeoutMs = 60_000): Promise<string> {
+  let body = '';
+  await waitUntil(url, async () => {
+    body = await httpGet(url);
+    return true;
+  }, { timeoutMs, intervalMs: 500 });
   return body;
 }

@@ -7,7 +7,7 @@ import { clusterStateDir } from '../../src/cluster/state.js';
 import { DockerEngine, LABEL_CLUSTER } from '../../src/docker/engine.js';
 import { PATHS } from '../../src/components/paths.js';
 import { kc } from './helpers.js';
-import { buildWebImage, httpGet, kubectlFor, startPortForward } from './cluster-helpers.js';
+import { buildWebImage, httpGet, httpGetOnceServing, kubectlFor, startPortForward } from './cluster-helpers.js';
 
 const NAME = 'e2e';
 const CONTEXT = `kc-${NAME}`;
@@ -109,7 +109,7 @@ describe('kc create cluster (default topology: lb, 2 masters, 2 workers)', () =>
     expect(await kubectl(['exec', 'client', '--', '/kc-web', 'get', `http://${clusterIp}/`])).toMatch(/^hello from web-/);
     const nodePort = (await kubectl(['get', 'service', 'web', '-o', 'jsonpath={.spec.ports[0].nodePort}'])).trim();
     const workerIp = (await kubectl(['get', 'node', `${NAME}-worker-1`, '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}'])).trim();
-    expect(await httpGet(`http://${workerIp}:${nodePort}/`)).toMatch(/^hello from web-/);
+    expect(await httpGetOnceServing(`http://${workerIp}:${nodePort}/`)).toMatch(/^hello from web-/);
   });
 
   it('keeps serving reads and writes through the lb with one API server stopped', async () => {

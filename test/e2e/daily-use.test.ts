@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerEngine, LABEL_CLUSTER } from '../../src/docker/engine.js';
-import { buildWebImage, httpGet, kubectlFor } from './cluster-helpers.js';
+import { buildWebImage, httpGetOnceServing, kubectlFor } from './cluster-helpers.js';
 import { kc } from './helpers.js';
 
 /**
@@ -130,7 +130,7 @@ describe('several clusters, config file, get / load / export commands', () => {
       metadata: { name: 'web' },
       spec: { type: 'NodePort', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080, nodePort: NODE_PORT }] },
     }));
-    expect(await httpGet(`http://127.0.0.1:${hostPort}/`)).toMatch(/^hello from web-/);
+    expect(await httpGetOnceServing(`http://127.0.0.1:${hostPort}/`)).toMatch(/^hello from web-/);
   });
 
   it('gives an internal kubeconfig that works from a container on the cluster network', async () => {
