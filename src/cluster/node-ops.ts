@@ -1,6 +1,7 @@
 import type { ComponentBundle } from '../components/types.js';
 import { packFiles } from '../docker/archive.js';
 import type { DockerEngine } from '../docker/engine.js';
+import type { Progress } from '../util/progress.js';
 import type { NodePlan } from './plan.js';
 import { waitUntil } from './wait.js';
 
@@ -15,6 +16,20 @@ export async function startUnits(engine: DockerEngine, node: NodePlan, units: st
   if (units.length === 0) return;
   await engine.execOrThrow(node.name, ['systemctl', 'daemon-reload']);
   await engine.execOrThrow(node.name, ['systemctl', 'enable', '--now', '--no-block', ...units]);
+}
+
+/** Delivers a bundle's files and starts its units on one node; -v lists what went where. */
+export async function installBundle(
+  ctx: { engine: DockerEngine; progress: Progress },
+  node: NodePlan,
+  bundle: ComponentBundle,
+): Promise<void> {
+  await deliverFiles(ctx.engine, node, bundle);
+  await startUnits(ctx.engine, node, bundle.units);
+  ctx.progress.detail(
+    `${node.name}: ${bundle.files.length} files (${bundle.files.map((f) => f.path).join(', ')})` +
+      (bundle.units.length > 0 ? `; started ${bundle.units.join(', ')}` : ''),
+  );
 }
 
 /** The last lines of a unit's journal, for error messages. */

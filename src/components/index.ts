@@ -13,6 +13,6 @@ export function lbBundle(plan: ClusterPlan): ComponentBundle {
 
 /** Everything a worker runs, in start order. The pod network's own files come with it when kc manages one on the node. */
 export function workerBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterPki): ComponentBundle {
-  const network = plan.spec.cni === 'bridge' ? [cniBridgeBundle(worker)] : [];
+  const network = plan.spec.cni === 'bridge' ? [cniBridgeBundle(plan, worker)] : [];
   return mergeBundles(containerdBundle(), ...network, kubeletBundle(plan, worker, pki), kubeProxyBundle(plan, worker, pki));
 }

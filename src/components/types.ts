@@ -14,9 +14,19 @@ export interface ComponentBundle {
 
 export const SYSTEMD_UNIT_DIR = '/etc/systemd/system';
 
+/**
+ * Several components' bundles for one node. Components may share a file (the
+ * cluster CA, say): it is delivered once, and two different contents for one
+ * path are a bug, reported as such.
+ */
 export function mergeBundles(...bundles: ComponentBundle[]): ComponentBundle {
-  return {
-    files: bundles.flatMap((b) => b.files),
-    units: bundles.flatMap((b) => b.units),
-  };
+  const files = new Map<string, NodeFile>();
+  for (const file of bundles.flatMap((b) => b.files)) {
+    const seen = files.get(file.path);
+    if (seen && (String(seen.content) !== String(file.content) || seen.mode !== file.mode)) {
+      throw new Error(`internal: two components write different contents to ${file.path}`);
+    }
+    files.set(file.path, file);
+  }
+  return { files: [...files.values()], units: bundles.flatMap((b) => b.units) };
 }

@@ -302,14 +302,6 @@ export class DockerEngine {
     }
   }
 
-  /** The host port Docker published for a container port (e.g. `6443/tcp`). */
-  async publishedPort(idOrName: string, port: string): Promise<number> {
-    const info = await this.client.getContainer(idOrName).inspect();
-    const binding = info.NetworkSettings.Ports?.[port]?.[0];
-    if (!binding?.HostPort) throw new Error(`${idOrName} does not publish ${port}`);
-    return Number(binding.HostPort);
-  }
-
   /** Runs a command in a container and collects its output. */
   async exec(idOrName: string, command: string[], input?: string): Promise<ExecResult> {
     const exec = await this.client.getContainer(idOrName).exec({

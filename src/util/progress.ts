@@ -8,6 +8,8 @@ export interface Progress {
   step<T>(title: string, work: (note: StepNote) => Promise<T>): Promise<T>;
   /** A plain line between steps. */
   info(line: string): void;
+  /** What a step is doing in detail (files, units, nodes): shown with -v/--verbose only. */
+  detail(line: string): void;
 }
 
 export type Verbosity = 'quiet' | 'normal' | 'verbose';
@@ -51,10 +53,14 @@ export function createProgress(verbosity: Verbosity = 'normal', stream: NodeJS.W
     info(line) {
       stream.write(`${line}\n`);
     },
+    detail(line) {
+      if (verbosity === 'verbose') stream.write(`   ${line}\n`);
+    },
   };
 }
 
 export const silentProgress: Progress = {
   step: (_title, work) => work(() => undefined),
   info: () => undefined,
+  detail: () => undefined,
 };

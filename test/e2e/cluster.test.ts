@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterStateDir } from '../../src/cluster/state.js';
 import { DockerEngine, LABEL_CLUSTER } from '../../src/docker/engine.js';
 import { PATHS } from '../../src/components/paths.js';
+import { waitUntil } from '../../src/cluster/wait.js';
 import { kc } from './helpers.js';
 import { buildWebImage, httpGet, httpGetOnceServing, kubectlFor, startPortForward } from './cluster-helpers.js';
 
@@ -122,6 +123,36 @@ describe('kc create cluster (default topology: lb, 2 masters, 2 workers)', () =>
       }
     } finally {
       await inNode(`${NAME}-master-0`, 'systemctl', 'start', 'kube-apiserver');
+    }
+  });
+
+  it('comes back after every node container restarts: same addresses, same API port, same certificates', async () => {
+    const nodes = [`${NAME}-lb`, `${NAME}-master-0`, `${NAME}-master-1`, `${NAME}-worker-0`, `${NAME}-worker-1`];
+    const addresses = async () => Promise.all(nodes.map(async (n) => (await engine.inspectContainer(n))?.NetworkSettings.Networks[`kc-${NAME}`]?.IPAddress));
+    const before = await addresses();
+    await Promise.all(nodes.map(async (node) => {
+      await engine.stopContainer(node, 5);
+      await engine.startContainer(node);
+    }));
+    expect(await addresses()).toEqual(before);
+    // The same kubeconfig (same host port, same certificates) reaches the cluster again.
+    await waitUntil('the API server after the restart', async () => (await kubectl(['get', '--raw', '/readyz'])).trim() === 'ok', { timeoutMs: 180_000 });
+    await kubectl(['wait', '--for=condition=Ready', 'nodes', '--all', '--timeout=180s']);
+    await kubectl(['rollout', 'status', 'deployment/web', '--timeout=180s']);
+    await kubectl(['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=180s']);
+    // A new pod (the old client was a one-off pod, gone with its node's restart).
+    await kubectl(['run', 'client-2', `--image=${WEB_IMAGE}`, '--restart=Never', '--', 'serve']);
+    await kubectl(['wait', '--for=condition=Ready', 'pod/client-2', '--timeout=180s']);
+    // Pods on both workers, routes between them, kube-proxy and CoreDNS all work again.
+    let answer = '';
+    await waitUntil('the web Service by DNS name from the client pod', async () => {
+      answer = await kubectl(['exec', 'client-2', '--', '/kc-web', 'get', 'http://web.default.svc.cluster.local/']);
+      return true;
+    }, { timeoutMs: 120_000 });
+    expect(answer).toMatch(/^hello from web-/);
+    const podIps = (await kubectl(['get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].status.podIP}'])).trim().split(' ');
+    for (const ip of podIps) {
+      expect(await kubectl(['exec', 'client-2', '--', '/kc-web', 'get', `http://${ip}:8080/`]), ip).toMatch(/^hello from web-/);
     }
   });
 

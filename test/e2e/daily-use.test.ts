@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerEngine, LABEL_CLUSTER } from '../../src/docker/engine.js';
+import { freeTcpPort } from '../../src/util/net.js';
 import { buildWebImage, httpGetOnceServing, kubectlFor } from './cluster-helpers.js';
 import { kc } from './helpers.js';
 
@@ -23,17 +23,6 @@ const execFileAsync = promisify(execFile);
 let dir: string;
 let kubeconfig: string;
 let hostPort: number;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function expectOk(args: string[]): Promise<string> {
   const result = await kc(args);
@@ -54,7 +43,7 @@ describe('several clusters, config file, get / load / export commands', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kc-daily-'));
     kubeconfig = join(dir, 'kubeconfig');
-    hostPort = await freePort();
+    hostPort = await freeTcpPort('127.0.0.1');
     for (const name of [FROM_FILE, FROM_FLAGS]) await kc(['delete', 'cluster', '--name', name, '--kubeconfig', kubeconfig]);
     const config = join(dir, 'cluster.yaml');
     await writeFile(

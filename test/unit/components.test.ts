@@ -201,7 +201,9 @@ describe('rendering as a whole', () => {
   it('starts units in dependency order', () => {
     const bundles = renderCluster(plan, pki);
     expect(bundles['demo-master-0']?.units).toEqual(['etcd.service', 'kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service']);
-    expect(bundles['demo-worker-0']?.units).toEqual(['containerd.service', 'kc-import-images.service', 'kubelet.service', 'kube-proxy.service']);
+    expect(bundles['demo-worker-0']?.units).toEqual([
+      'containerd.service', 'kc-import-images.service', 'kc-pod-network.service', 'kubelet.service', 'kube-proxy.service',
+    ]);
     expect(bundles['demo-lb']?.units).toEqual(['haproxy.service']);
   });
 });
@@ -538,6 +540,25 @@ describe('pod network', () => {
     const [w0, w1] = plan.workers;
     expect(podRoutes(plan, worker0)).toEqual([{ subnet: w1?.podSubnet, via: w1?.ip }]);
     expect(podRoutes(plan, nodeNamed(plan.workers, 'demo-worker-1'))).toEqual([{ subnet: w0?.podSubnet, via: w0?.ip }]);
+  });
+
+  it('installs those routes (and egress masquerading) from a unit, so they come back when the node restarts', () => {
+    const bundle = workerBundle(plan, worker0, pki);
+    expect(bundle.units).toContain('kc-pod-network.service');
+    const unit = textAt(bundle, '/etc/systemd/system/kc-pod-network.service');
+    const [, w1] = plan.workers;
+    expect(unit).toContain('Type=oneshot');
+    expect(unit).toContain(`ip route replace ${w1?.podSubnet} via ${w1?.ip}`);
+    // Only traffic leaving the pod range is masqueraded: pods see each other's real addresses.
+    expect(unit).toContain(`-s ${plan.spec.podSubnet} ! -d ${plan.spec.podSubnet} -m comment --comment kc-pod-egress -j MASQUERADE`);
+    const bridge = (JSON.parse(textAt(bundle, CNI_CONFLIST)) as { plugins: Array<{ type: string; ipMasq?: boolean }> }).plugins.find((p) => p.type === 'bridge');
+    expect(bridge?.ipMasq).toBe(false);
+    expect(unit).toContain('WantedBy=multi-user.target');
+  });
+
+  it.each(['weave', 'none'] as const)('adds no pod routes with --cni %s', (cni) => {
+    const other = planCluster(specFor(cni), NODE_SUBNET);
+    expect(workerBundle(other, nodeNamed(other.workers, 'demo-worker-0'), pki).units).not.toContain('kc-pod-network.service');
   });
 
   it('refuses to render a bridge for a node without a pod subnet', () => {

@@ -4,7 +4,7 @@ import { schedulerBundle } from '../../components/scheduler.js';
 import { mergeBundles } from '../../components/types.js';
 import { apiGet, hostApiServerUrl } from '../api.js';
 import { requirePki, requirePlan, waitBudgetMs, type Action } from '../context.js';
-import { deliverFiles, journalTail, startUnits } from '../node-ops.js';
+import { installBundle, journalTail } from '../node-ops.js';
 import { waitUntil } from '../wait.js';
 
 /** kube-apiserver, kube-controller-manager and kube-scheduler on every master; ready when /readyz answers through the lb. */
@@ -20,8 +20,7 @@ export const startControlPlane: Action = {
           controllerManagerBundle(plan, master, pki),
           schedulerBundle(plan, master, pki),
         );
-        await deliverFiles(ctx.engine, master, bundle);
-        await startUnits(ctx.engine, master, bundle.units);
+        await installBundle(ctx, master, bundle);
       }),
     );
     const server = hostApiServerUrl(plan.spec.apiServerAddress, ctx.apiServerHostPort ?? 0);

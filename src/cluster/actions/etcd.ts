@@ -1,7 +1,7 @@
 import { PATHS } from '../../components/paths.js';
 import { etcdBundle } from '../../components/etcd.js';
 import { requirePki, requirePlan, waitBudgetMs, type Action } from '../context.js';
-import { deliverFiles, journalTail, startUnits } from '../node-ops.js';
+import { installBundle, journalTail } from '../node-ops.js';
 import { waitUntil } from '../wait.js';
 
 /** Starts etcd on every master at once (each waits for its peers), then checks the whole cluster's health. */
@@ -13,8 +13,7 @@ export const startEtcd: Action = {
     await Promise.all(
       plan.masters.map(async (master) => {
         const bundle = etcdBundle(plan, master, pki);
-        await deliverFiles(ctx.engine, master, bundle);
-        await startUnits(ctx.engine, master, bundle.units);
+        await installBundle(ctx, master, bundle);
       }),
     );
     const first = plan.masters[0];

@@ -1,14 +1,13 @@
 import { lbBundle } from '../../components/index.js';
 import { requirePlan, type Action } from '../context.js';
-import { deliverFiles, startUnits, waitForUnit } from '../node-ops.js';
+import { installBundle, waitForUnit } from '../node-ops.js';
 
 export const configureLoadBalancer: Action = {
   title: 'Configuring load balancer',
   async run(ctx, note) {
     const plan = requirePlan(ctx);
     const bundle = lbBundle(plan);
-    await deliverFiles(ctx.engine, plan.lb, bundle);
-    await startUnits(ctx.engine, plan.lb, bundle.units);
+    await installBundle(ctx, plan.lb, bundle);
     await waitForUnit(ctx.engine, plan.lb, 'haproxy.service', 60_000);
     note(`HAProxy over ${plan.masters.length} API servers`);
   },

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { freeTcpPort } from '../../util/net.js';
 import { nodeExtrasFor } from '../../config/defaults.js';
 import type { NodeExtras } from '../../config/types.js';
 import { LABEL_CLUSTER, LABEL_ROLE, type ContainerSpec } from '../../docker/engine.js';
@@ -43,7 +44,7 @@ function containerSpec(ctx: CreateContext, node: NodePlan): ContainerSpec {
     spec.volumes = { [containerdVolume(node)]: '/var/lib/containerd' };
   }
   if (node.role === 'lb') {
-    spec.ports = { ...spec.ports, [`${API_SERVER_PORT}/tcp`]: { hostIp: plan.spec.apiServerAddress, hostPort: plan.spec.apiServerPort } };
+    spec.ports = { ...spec.ports, [`${API_SERVER_PORT}/tcp`]: { hostIp: plan.spec.apiServerAddress, hostPort: ctx.apiServerHostPort ?? plan.spec.apiServerPort } };
   }
   return spec;
 }
@@ -63,11 +64,11 @@ export const startNodes: Action = {
   async run(ctx, note) {
     const plan = requirePlan(ctx);
     const nodes = allNodes(plan);
+    ctx.apiServerHostPort = plan.spec.apiServerPort || (await freeTcpPort(plan.spec.apiServerAddress));
     await Promise.all(nodes.map((node) => startNode(ctx, node)));
     const degraded = await Promise.all(nodes.map((node) => waitForBoot(ctx.engine, node, waitBudgetMs(ctx))));
     const failedUnits = degraded.flat();
     if (failedUnits.length > 0) ctx.progress.info(`   note: failed units at boot: ${[...new Set(failedUnits)].join(', ')}`);
-    ctx.apiServerHostPort = await ctx.engine.publishedPort(plan.lb.name, `${API_SERVER_PORT}/tcp`);
     note(`${plan.masters.length} masters, ${plan.workers.length} workers, lb on ${plan.spec.apiServerAddress}:${ctx.apiServerHostPort}`);
   },
 };
