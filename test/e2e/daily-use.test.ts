@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerEngine, LABEL_CLUSTER } from '../../src/docker/engine.js';
 import { freeTcpPort } from '../../src/util/net.js';
-import { buildWebImage, httpGetOnceServing, kubectlFor } from './cluster-helpers.js';
+import { buildWebImage, httpGetOnceServing, kubectlFor, kubectlPath } from './cluster-helpers.js';
 import { kc } from './helpers.js';
 
 /**
@@ -122,6 +122,16 @@ describe('several clusters, config file, get / load / export commands', () => {
     expect(await httpGetOnceServing(`http://127.0.0.1:${hostPort}/`)).toMatch(/^hello from web-/);
   });
 
+  it('exports the kubeconfig context again after it was removed, leaving other contexts alone', async () => {
+    const kubectl = kubectlFor(kubeconfig, `kc-${FROM_FLAGS}`);
+    await execFileAsync(await kubectlPath(), ['--kubeconfig', kubeconfig, 'config', 'delete-context', `kc-${FROM_FLAGS}`]);
+    await expect(kubectl(['get', 'nodes'])).rejects.toThrow();
+    await expectOk(['export', 'kubeconfig', '--name', FROM_FLAGS, '--kubeconfig', kubeconfig]);
+    expect((await kubectl(['get', 'nodes', '-o', 'name'])).trim()).toBe(`node/${FROM_FLAGS}-worker-0`);
+    expect((await stat(kubeconfig)).mode & 0o777).toBe(0o600);
+    expect(await readFile(kubeconfig, 'utf8')).toContain(`kc-${FROM_FILE}`);
+  });
+
   it('gives an internal kubeconfig that works from a container on the cluster network', async () => {
     const internal = await expectOk(['get', 'kubeconfig', '--name', FROM_FLAGS, '--internal']);
     expect(internal).toContain(`server: https://${FROM_FLAGS}-lb:6443`);
@@ -154,6 +164,15 @@ describe('several clusters, config file, get / load / export commands', () => {
     expect(listing).toContain(`${FROM_FILE}-worker-0/kubelet.log`);
     const { stdout: keys } = await execFileAsync('grep', ['-rl', 'PRIVATE KEY', out]).catch(() => ({ stdout: '' }));
     expect(keys).toBe('');
+  });
+
+  it('prints a bash completion script that bash accepts, and the versions it runs', async () => {
+    const script = await expectOk(['completion', 'bash']);
+    const path = join(dir, 'kc-completion.bash');
+    await writeFile(path, script);
+    await execFileAsync('bash', ['-n', path]);
+    expect(script).toMatch(/complete .*kc/);
+    expect(await expectOk(['version'])).toMatch(/kubernetes\s+v1\.37\.2/i);
   });
 
   it('is quiet with -q, and deletes several clusters in one command', async () => {

@@ -36,7 +36,7 @@ export async function weaveImagesPresent(
 
 /**
  * `--cni weave` only: the Weave Net images must be in the host's Docker (kc
- * loads them into the workers later). Runs before the plan step, so when they
+ * loads them into the workers later). Runs before the network step, so when they
  * cannot be had, the error comes before anything exists.
  */
 export const ensureWeaveImages: Action = {
