@@ -14,6 +14,8 @@ export interface CreateContext {
   /** The /24 the cluster's network got: node addresses are laid out on it. */
   nodeSubnet?: string;
   plan?: ClusterPlan;
+  /** The PKI while it is being generated (during the node boot). */
+  pendingPki?: Promise<ClusterPki>;
   pki?: ClusterPki;
   apiServerHostPort?: number;
   /** Set once the pipeline created something that must be cleaned up on failure. */

@@ -9,16 +9,17 @@ import { writeKubeconfig } from './actions/kubeconfig.js';
 import { configureLoadBalancer } from './actions/load-balancer.js';
 import { createNetwork } from './actions/network.js';
 import { startNodes } from './actions/nodes.js';
-import { planAndGeneratePki } from './actions/plan.js';
+import { generateCertificates, planNodes } from './actions/plan.js';
 import { waitForReady } from './actions/wait-ready.js';
 import { ensureWeaveImages } from './actions/weave.js';
-import { startWorkers } from './actions/workers.js';
+import { joinWorkers, startWorkers } from './actions/workers.js';
 import type { Action, CreateContext } from './context.js';
 import { deleteCluster } from './delete.js';
 
 /**
- * The create pipeline, in order. Workers start right after the nodes boot:
- * their kubelets retry until the control plane answers, so the two overlap.
+ * The create pipeline, in order. Workers are prepared right after the nodes
+ * boot (containerd, images, pod network), overlapping with etcd and the
+ * control plane; their kubelets start once the API server answers.
  * Checks that can fail without touching anything (images) come before the
  * network step, the first to create something: such a failure leaves nothing.
  */
@@ -26,12 +27,14 @@ export const CREATE_ACTIONS: Action[] = [
   ensureNodeImage,
   ensureWeaveImages,
   createNetwork,
-  planAndGeneratePki,
+  planNodes,
   startNodes,
+  generateCertificates,
   configureLoadBalancer,
   startWorkers,
   startEtcd,
   startControlPlane,
+  joinWorkers,
   installAddons,
   waitForReady,
   writeKubeconfig,

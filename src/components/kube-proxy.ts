@@ -25,6 +25,8 @@ export function renderKubeProxyConfig(plan: ClusterPlan, worker: NodePlan): stri
   });
 }
 
+export const KUBE_PROXY_UNIT = 'kube-proxy.service';
+
 export function kubeProxyBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterPki): ComponentBundle {
   const kubeconfig = renderKubeconfig({
     contextName: 'default',
@@ -39,11 +41,11 @@ export function kubeProxyBundle(plan: ClusterPlan, worker: NodePlan, pki: Cluste
     files: [
       secretFile(WORKER_FILES.kubeProxyKubeconfig, kubeconfig),
       { path: WORKER_FILES.kubeProxyConfig, content: renderKubeProxyConfig(plan, worker) },
-      unitFile('kube-proxy.service', {
+      unitFile(KUBE_PROXY_UNIT, {
         description: 'Kubernetes network proxy',
         command: [`${PATHS.bin}/kube-proxy`, ...componentFlags(plan.spec, 'kubeProxy', { config: WORKER_FILES.kubeProxyConfig })],
       }),
     ],
-    units: ['kube-proxy.service'],
+    units: [KUBE_PROXY_UNIT],
   };
 }

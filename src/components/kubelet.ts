@@ -42,6 +42,8 @@ export function renderKubeletConfig(plan: ClusterPlan, worker: NodePlan): string
   });
 }
 
+export const KUBELET_UNIT = 'kubelet.service';
+
 export function kubeletBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterPki): ComponentBundle {
   const cert = pki.kubelets[worker.name];
   if (!cert) throw new Error(`internal: no kubelet certificate for ${worker.name}`);
@@ -70,13 +72,13 @@ export function kubeletBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterP
       secretFile(WORKER_FILES.kubeletKey, cert.keyPem),
       secretFile(WORKER_FILES.kubeletKubeconfig, kubeconfig),
       { path: WORKER_FILES.kubeletConfig, content: renderKubeletConfig(plan, worker) },
-      unitFile('kubelet.service', {
+      unitFile(KUBELET_UNIT, {
         description: 'Kubernetes kubelet',
         command,
         requires: ['containerd.service'],
         after: ['kc-import-images.service'],
       }),
     ],
-    units: ['kubelet.service'],
+    units: [KUBELET_UNIT],
   };
 }

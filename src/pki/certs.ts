@@ -46,8 +46,15 @@ const SAN_IP = 7;
  * `crypto.generateKeyPairSync` when it runs under Node, which is far faster
  * than forge's pure-JavaScript prime search.
  */
-function generateRsaKeyPair(): forge.pki.rsa.KeyPair {
+export function generateRsaKeyPair(): forge.pki.rsa.KeyPair {
   return pki.rsa.generateKeyPair({ bits: RSA_KEY_BITS });
+}
+
+/** The same on Node's thread pool (forge hands a callback to `crypto.generateKeyPair`): keys in parallel, event loop free. */
+export function generateRsaKeyPairAsync(): Promise<forge.pki.rsa.KeyPair> {
+  return new Promise((resolve, reject) => {
+    pki.rsa.generateKeyPair({ bits: RSA_KEY_BITS }, (error, keys) => (error ? reject(error) : resolve(keys)));
+  });
 }
 
 /**
@@ -131,8 +138,11 @@ function newCertificate(publicKey: forge.pki.PublicKey, validityDays: number): f
 }
 
 /** A self-signed root that signs every certificate of one cluster. */
-export function createCertificateAuthority(commonName: string, validityDays = DEFAULT_CA_VALIDITY_DAYS): CertKey {
-  const keys = generateRsaKeyPair();
+export function createCertificateAuthority(
+  commonName: string,
+  validityDays = DEFAULT_CA_VALIDITY_DAYS,
+  keys: forge.pki.rsa.KeyPair = generateRsaKeyPair(),
+): CertKey {
   const cert = newCertificate(keys.publicKey, validityDays);
   const name = distinguishedName(commonName);
   cert.setSubject(name);
@@ -146,11 +156,14 @@ export function createCertificateAuthority(commonName: string, validityDays = DE
   return toCertKey(cert, keys.privateKey);
 }
 
-/** A leaf certificate with a fresh RSA key, signed by `ca`. */
-export function issueCertificate(ca: CertKey, request: CertificateRequest): CertKey {
+/** A leaf certificate with a fresh RSA key (made here unless given), signed by `ca`. */
+export function issueCertificate(
+  ca: CertKey,
+  request: CertificateRequest,
+  keys: forge.pki.rsa.KeyPair = generateRsaKeyPair(),
+): CertKey {
   const caCert = pki.certificateFromPem(ca.certPem);
   const caKey = pki.privateKeyFromPem(ca.keyPem);
-  const keys = generateRsaKeyPair();
   const cert = newCertificate(keys.publicKey, request.validityDays ?? DEFAULT_CERTIFICATE_VALIDITY_DAYS);
   cert.setSubject(distinguishedName(request.commonName, request.organization));
   cert.setIssuer(decodedAttributes(caCert.subject.attributes));

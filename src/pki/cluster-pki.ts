@@ -1,7 +1,14 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { ClusterPlan, NodePlan } from '../cluster/plan.js';
-import { createCertificateAuthority, issueCertificate } from './certs.js';
+import type forge from 'node-forge';
+import {
+  createCertificateAuthority,
+  generateRsaKeyPair,
+  generateRsaKeyPairAsync,
+  issueCertificate,
+  type CertificateRequest,
+} from './certs.js';
 import type { CertKey, ClusterPki } from './types.js';
 
 /**
@@ -14,11 +21,20 @@ export const API_SERVER_KUBELET_CLIENT_USER = 'kube-apiserver';
 /** aescbc accepts 16, 24 or 32 byte keys; kc uses the strongest. */
 export const ENCRYPTION_KEY_BYTES = 32;
 
+/** Where each certificate's fresh RSA key pair comes from. */
+export type KeySource = () => forge.pki.rsa.KeyPair;
+
+/** RSA key pairs a cluster's certificates need: the CA, 7 cluster-wide certificates, 2 per master, 1 per worker. */
+export function certificateKeyCount(plan: ClusterPlan): number {
+  return 8 + 2 * plan.masters.length + plan.workers.length;
+}
+
 /** Generates every certificate and key of a cluster, all signed by one new CA. */
-export function generateClusterPki(plan: ClusterPlan): ClusterPki {
-  const ca = createCertificateAuthority(`${plan.spec.name}-ca`);
+export function generateClusterPki(plan: ClusterPlan, nextKeys: KeySource = generateRsaKeyPair): ClusterPki {
+  const ca = createCertificateAuthority(`${plan.spec.name}-ca`, undefined, nextKeys());
   const client = (commonName: string, organization?: string): CertKey =>
-    issueCertificate(ca, { commonName, organization, usage: 'client' });
+    issueCertificate(ca, { commonName, organization, usage: 'client' }, nextKeys());
+  const issue = (request: CertificateRequest): CertKey => issueCertificate(ca, request, nextKeys());
 
   return {
     ca,
@@ -26,13 +42,13 @@ export function generateClusterPki(plan: ClusterPlan): ClusterPki {
     kubeControllerManager: client('system:kube-controller-manager', 'system:kube-controller-manager'),
     kubeScheduler: client('system:kube-scheduler', 'system:kube-scheduler'),
     kubeProxy: client('system:kube-proxy', 'system:node-proxier'),
-    apiServer: issueCertificate(ca, { commonName: 'kube-apiserver', usage: 'server', ...apiServerSubjectAltNames(plan) }),
+    apiServer: issue({ commonName: 'kube-apiserver', usage: 'server', ...apiServerSubjectAltNames(plan) }),
     apiServerKubeletClient: client(API_SERVER_KUBELET_CLIENT_USER),
     serviceAccount: generateServiceAccountKeyPair(),
-    etcdServer: perNode(plan.masters, (master) => issueEtcdServerCertificate(ca, master)),
-    etcdPeer: perNode(plan.masters, (master) => issueEtcdPeerCertificate(ca, master)),
+    etcdServer: perNode(plan.masters, (master) => issue(etcdServerRequest(master))),
+    etcdPeer: perNode(plan.masters, (master) => issue(etcdPeerRequest(master))),
     etcdClient: client('kube-apiserver-etcd-client'),
-    kubelets: perNode(plan.workers, (worker) => issueKubeletCertificate(ca, worker)),
+    kubelets: perNode(plan.workers, (worker) => issue(kubeletRequest(worker))),
     encryptionKey: randomBytes(ENCRYPTION_KEY_BYTES).toString('base64'),
   };
 }
@@ -54,35 +70,45 @@ export function apiServerSubjectAltNames(plan: ClusterPlan): { dnsNames: string[
   return { dnsNames: [...new Set(names)], ipAddresses: [...new Set(addresses)] };
 }
 
-function issueEtcdServerCertificate(ca: CertKey, master: NodePlan): CertKey {
+/**
+ * The same PKI with every RSA key generated in parallel on Node's thread
+ * pool: while it runs, kc boots the node containers.
+ */
+export async function generateClusterPkiInBackground(plan: ClusterPlan): Promise<ClusterPki> {
+  const keys = await Promise.all(Array.from({ length: certificateKeyCount(plan) }, () => generateRsaKeyPairAsync()));
+  // A count that fell short would only cost time: fall back to generating in place.
+  return generateClusterPki(plan, () => keys.pop() ?? generateRsaKeyPair());
+}
+
+function etcdServerRequest(master: NodePlan): CertificateRequest {
   // Loopback lets etcdctl and health checks on the master itself connect without naming the node.
-  return issueCertificate(ca, {
+  return {
     commonName: master.name,
     usage: 'server-and-client',
     dnsNames: [master.name, 'localhost'],
     ipAddresses: [master.ip, '127.0.0.1'],
-  });
+  };
 }
 
-function issueEtcdPeerCertificate(ca: CertKey, master: NodePlan): CertKey {
+function etcdPeerRequest(master: NodePlan): CertificateRequest {
   // Peers both dial and accept connections, so the one certificate needs both usages.
-  return issueCertificate(ca, {
+  return {
     commonName: master.name,
     usage: 'server-and-client',
     dnsNames: [master.name],
     ipAddresses: [master.ip],
-  });
+  };
 }
 
-function issueKubeletCertificate(ca: CertKey, worker: NodePlan): CertKey {
+function kubeletRequest(worker: NodePlan): CertificateRequest {
   // The Node authorizer only recognizes kubelets by this exact CN/O pair.
-  return issueCertificate(ca, {
+  return {
     commonName: `system:node:${worker.name}`,
     organization: 'system:nodes',
     usage: 'server-and-client',
     dnsNames: [worker.name],
     ipAddresses: [worker.ip],
-  });
+  };
 }
 
 /** A bare key pair: service-account tokens are signed with it, and no certificate is involved. */

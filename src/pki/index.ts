@@ -11,6 +11,8 @@ export {
 } from './certs.js';
 export {
   generateClusterPki,
+  generateClusterPkiInBackground,
+  certificateKeyCount,
   apiServerSubjectAltNames,
   API_SERVER_KUBELET_CLIENT_USER,
   ENCRYPTION_KEY_BYTES,

@@ -236,7 +236,7 @@ describe('ensureWeaveImages', () => {
     const titles = CREATE_ACTIONS.map((a) => a.title);
     const at = titles.indexOf(ensureWeaveImages.title);
     expect(at).toBeGreaterThanOrEqual(0);
-    for (const creating of ['Creating network', 'Generating certificates and plan']) {
+    for (const creating of ['Creating network', 'Planning nodes', 'Starting nodes']) {
       expect(titles.indexOf(creating), creating).toBeGreaterThan(at);
     }
     expect(titles.slice(0, at)).toEqual(['Ensuring node image']);

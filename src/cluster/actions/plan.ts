@@ -1,16 +1,34 @@
-import { generateClusterPki } from '../../pki/cluster-pki.js';
-import type { Action } from '../context.js';
+import { certificateKeyCount, generateClusterPkiInBackground } from '../../pki/index.js';
+import { requirePlan, type Action } from '../context.js';
 import { planCluster } from '../plan.js';
 import { saveState } from '../state.js';
 
-/** Lays out the cluster on its network's subnet (fixed node addresses) and generates its PKI. */
-export const planAndGeneratePki: Action = {
-  title: 'Generating certificates and plan',
+/**
+ * Lays out the cluster on its network's subnet (fixed node addresses), and
+ * starts generating its PKI in the background: the keys are made on Node's
+ * thread pool while the node containers boot.
+ */
+export const planNodes: Action = {
+  title: 'Planning nodes',
   async run(ctx, note) {
     if (!ctx.nodeSubnet) throw new Error('internal: the cluster network has not been created yet');
-    ctx.plan = planCluster(ctx.spec, ctx.nodeSubnet);
-    ctx.pki = generateClusterPki(ctx.plan);
-    await saveState({ plan: ctx.plan, pki: ctx.pki, createdAt: new Date().toISOString(), kubeconfigPath: ctx.kubeconfigPath });
-    note(`${ctx.plan.masters.length + ctx.plan.workers.length + 1} nodes`);
+    const plan = planCluster(ctx.spec, ctx.nodeSubnet);
+    ctx.plan = plan;
+    ctx.pendingPki = generateClusterPkiInBackground(plan);
+    // Awaited by generateCertificates; until then a failure must not surface as an unhandled rejection.
+    ctx.pendingPki.catch(() => undefined);
+    note(`${plan.masters.length} masters, ${plan.workers.length} workers, lb at ${plan.lb.ip}`);
+  },
+};
+
+/** Takes the PKI generated during the node boot, and records the cluster's state (keys mode 0600). */
+export const generateCertificates: Action = {
+  title: 'Generating certificates',
+  async run(ctx, note) {
+    const plan = requirePlan(ctx);
+    if (!ctx.pendingPki) throw new Error('internal: PKI generation was not started');
+    ctx.pki = await ctx.pendingPki;
+    await saveState({ plan, pki: ctx.pki, createdAt: new Date().toISOString(), kubeconfigPath: ctx.kubeconfigPath });
+    note(`a CA and ${certificateKeyCount(plan) - 1} certificates`);
   },
 };

@@ -1,11 +1,11 @@
-import { workerBundle } from '../../components/index.js';
+import { API_CLIENT_UNITS, workerBundle } from '../../components/index.js';
 import { requirePki, requirePlan, type Action } from '../context.js';
-import { installBundle } from '../node-ops.js';
+import { installBundle, startUnits } from '../node-ops.js';
 
 /**
- * containerd, image import, kubelet and kube-proxy on every worker. Started
- * before the control plane is up on purpose: kubelet keeps retrying, so the
- * workers get ready while etcd and the API servers start.
+ * Everything workers need, delivered, and what does not need the API server
+ * (containerd, the image import, the pod network) started: this overlaps with
+ * etcd and the control plane starting on the masters.
  */
 export const startWorkers: Action = {
   title: 'Starting workers',
@@ -15,9 +15,20 @@ export const startWorkers: Action = {
     await Promise.all(
       plan.workers.map(async (worker) => {
         const bundle = workerBundle(plan, worker, pki);
-        await installBundle(ctx, worker, bundle);
+        await installBundle(ctx, worker, { ...bundle, units: bundle.units.filter((u) => !API_CLIENT_UNITS.includes(u)) });
       }),
     );
     note(`${plan.workers.length} workers, ${plan.spec.cni} pod network`);
+  },
+};
+
+/** kubelet and kube-proxy on every worker, once the API server answers through the lb. */
+export const joinWorkers: Action = {
+  title: 'Joining workers',
+  async run(ctx, note) {
+    const plan = requirePlan(ctx);
+    await Promise.all(plan.workers.map((worker) => startUnits(ctx.engine, worker, [...API_CLIENT_UNITS])));
+    ctx.progress.detail(`started ${API_CLIENT_UNITS.join(', ')} on ${plan.workers.map((w) => w.name).join(', ')}`);
+    note(`kubelet and kube-proxy on ${plan.workers.length} workers`);
   },
 };
