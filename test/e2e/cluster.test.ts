@@ -108,6 +108,11 @@ describe('kc create cluster (default topology: lb, 2 masters, 2 workers)', () =>
     expect(dns.trim()).toBe(clusterIp);
     expect(await kubectl(['exec', 'client', '--', '/kc-web', 'get', 'http://web.default.svc.cluster.local/'])).toMatch(/^hello from web-/);
     expect(await kubectl(['exec', 'client', '--', '/kc-web', 'get', `http://${clusterIp}/`])).toMatch(/^hello from web-/);
+    // Pod to pod, across workers too, without NAT: each web pod sees the client's own address.
+    const clientIp = (await kubectl(['get', 'pod', 'client', '-o', 'jsonpath={.status.podIP}'])).trim();
+    for (const ip of (await kubectl(['get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[*].status.podIP}'])).trim().split(' ')) {
+      expect((await kubectl(['exec', 'client', '--', '/kc-web', 'get', `http://${ip}:8080/remote`])).trim(), ip).toBe(clientIp);
+    }
     const nodePort = (await kubectl(['get', 'service', 'web', '-o', 'jsonpath={.spec.ports[0].nodePort}'])).trim();
     const workerIp = (await kubectl(['get', 'node', `${NAME}-worker-1`, '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}'])).trim();
     expect(await httpGetOnceServing(`http://${workerIp}:${nodePort}/`)).toMatch(/^hello from web-/);

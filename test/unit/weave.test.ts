@@ -228,7 +228,7 @@ describe('ensureWeaveImages', () => {
     createdAnything: false,
   });
 
-  it('runs only for --cni weave, before the steps that create anything (network, plan state)', () => {
+  it('runs only for --cni weave, before the steps that create anything (network, nodes)', () => {
     const { engine } = fakeEngine([]);
     expect(ensureWeaveImages.when?.(ctxFor(engine, 'weave'))).toBe(true);
     expect(ensureWeaveImages.when?.(ctxFor(engine, 'bridge'))).toBe(false);
