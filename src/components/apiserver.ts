@@ -59,6 +59,9 @@ export function apiServerBundle(plan: ClusterPlan, master: NodePlan, pki: Cluste
         description: 'Kubernetes API server',
         command,
         after: ['etcd.service'],
+        // A stopping API server waits up to a minute for open watches to drain;
+        // in a throw-away cluster that only delays restarts (the lb has moved on already).
+        service: ['TimeoutStopSec=15'],
       }),
     ],
     units: ['kube-apiserver.service'],
