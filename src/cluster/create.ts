@@ -41,12 +41,17 @@ export const CREATE_ACTIONS: Action[] = [
 ];
 
 export class CreateStepError extends Error {
-  constructor(readonly step: string, cause: Error, cleanedUp: boolean) {
-    super(
-      `creating the cluster failed at "${step}": ${cause.message}` +
-        (cleanedUp ? '\nEverything created so far was removed (use --retain to keep it for debugging).' : ''),
-    );
+  constructor(readonly step: string, cause: Error, outcome: 'removed' | 'retained' | 'nothing-created', cluster: string) {
+    super(`creating the cluster failed at "${step}": ${cause.message}${CreateStepError.aftermath(outcome, cluster)}`);
     this.name = 'CreateStepError';
+  }
+
+  private static aftermath(outcome: 'removed' | 'retained' | 'nothing-created', cluster: string): string {
+    if (outcome === 'removed') return '\nEverything created so far was removed (use --retain to keep it for debugging).';
+    if (outcome === 'retained') {
+      return `\nThe nodes were kept (--retain): collect their logs with \`kc export logs --name ${cluster}\`, remove them with \`kc delete cluster --name ${cluster}\`.`;
+    }
+    return '';
   }
 }
 
@@ -82,9 +87,9 @@ export async function createCluster(options: CreateOptions): Promise<CreateResul
     try {
       await options.progress.step(action.title, (note) => action.run(ctx, note));
     } catch (error) {
-      const cleanUp = ctx.createdAnything && !ctx.spec.retain;
-      if (cleanUp) await deleteCluster({ engine: ctx.engine, name: ctx.spec.name, kubeconfigPath: ctx.kubeconfigPath });
-      throw new CreateStepError(action.title, error as Error, cleanUp);
+      const outcome = !ctx.createdAnything ? 'nothing-created' : ctx.spec.retain ? 'retained' : 'removed';
+      if (outcome === 'removed') await deleteCluster({ engine: ctx.engine, name: ctx.spec.name, kubeconfigPath: ctx.kubeconfigPath });
+      throw new CreateStepError(action.title, error as Error, outcome, ctx.spec.name);
     }
     stepSeconds[action.title] = (Date.now() - stepStarted) / 1000;
   }
