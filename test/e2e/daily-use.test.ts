@@ -11,8 +11,9 @@ import { kc } from './helpers.js';
 
 /**
  * Daily use: two small clusters side by side, one from a config file (extra
- * port mapping, extra API server flag) and one from flags, and every command
- * a kind user reaches for, checked against the real clusters.
+ * port mapping, extra API server flag, kube-proxy in nftables mode) and one
+ * from flags, and every command a kind user reaches for, checked against the
+ * real clusters.
  */
 const FROM_FILE = 'daily-a';
 const FROM_FLAGS = 'daily-b';
@@ -57,6 +58,8 @@ describe('several clusters, config file, get / load / export commands', () => {
         '  - role: worker',
         '    extraPortMappings:',
         `      - { containerPort: ${NODE_PORT}, hostPort: ${hostPort}, listenAddress: 127.0.0.1 }`,
+        'networking:',
+        '  kubeProxyMode: nftables',
         'extraArgs:',
         '  apiserver: { v: "3" }',
         '',
@@ -106,9 +109,11 @@ describe('several clusters, config file, get / load / export commands', () => {
     expect(servers[0]).not.toBe(servers[1]);
   });
 
-  it('applies the config file: extra API server flags and a worker port published on the host', async () => {
+  it('applies the config file: extra API server flags, kube-proxy in nftables mode, a worker port published on the host', async () => {
     const unit = await engine.execOrThrow(`${FROM_FILE}-master-0`, ['systemctl', 'show', '-p', 'ExecStart', 'kube-apiserver']);
     expect(unit).toContain('--v=3');
+    const proxyLog = await engine.execOrThrow(`${FROM_FILE}-worker-0`, ['journalctl', '-u', 'kube-proxy', '--no-pager', '-o', 'cat']);
+    expect(proxyLog).toContain('Using nftables Proxier');
     const kubectl = kubectlFor(kubeconfig, `kc-${FROM_FILE}`);
     await expectOk(['load', 'docker-image', WEB_IMAGE, '--name', FROM_FILE]);
     await kubectl(['create', 'deployment', 'web', `--image=${WEB_IMAGE}`, '--port=8080']);
