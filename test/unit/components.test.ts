@@ -590,3 +590,55 @@ describe('CoreDNS', () => {
     expect(deployment.spec.template.spec.containers[0]).toMatchObject({ image: POD_IMAGES.coredns, imagePullPolicy: 'IfNotPresent' });
   });
 });
+
+describe("the user's feature gates and extra arguments", () => {
+  const tuned = () =>
+    planCluster(
+      {
+        ...specFor(),
+        featureGates: { ZetaGate: false, AlphaGate: true },
+        extraArgs: {
+          apiserver: { v: '4', 'service-node-port-range': '31000-31999' },
+          etcd: { 'snapshot-count': '5000' },
+          kubelet: { v: '2' },
+        },
+        kubeProxyMode: 'nftables',
+      },
+      NODE_SUBNET,
+    );
+
+  it('passes feature gates, sorted, to the control plane as a flag and to kubelet and kube-proxy in their configs', () => {
+    const tunedPlan = tuned();
+    const master = masterBundle(tunedPlan, nodeNamed(tunedPlan.masters, 'demo-master-0'), pki);
+    for (const unit of ['kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service']) {
+      expect(flagsOf(master, unit)['feature-gates'], unit).toBe('AlphaGate=true,ZetaGate=false');
+    }
+    expect(flagsOf(master, 'etcd.service')['feature-gates']).toBeUndefined();
+    const worker = workerBundle(tunedPlan, nodeNamed(tunedPlan.workers, 'demo-worker-0'), pki);
+    expect(yamlAt<{ featureGates?: object }>(worker, '/var/lib/kubelet/config.yaml').featureGates).toEqual({ ZetaGate: false, AlphaGate: true });
+    expect(yamlAt<{ featureGates?: object; mode?: string }>(worker, '/var/lib/kube-proxy/config.yaml')).toMatchObject({
+      featureGates: { ZetaGate: false, AlphaGate: true },
+      mode: 'nftables',
+    });
+  });
+
+  it('adds extra arguments to their component, replacing a flag kc sets instead of repeating it', () => {
+    const tunedPlan = tuned();
+    const master = masterBundle(tunedPlan, nodeNamed(tunedPlan.masters, 'demo-master-0'), pki);
+    const apiserver = flagsOf(master, 'kube-apiserver.service');
+    expect(apiserver.v).toBe('4');
+    expect(apiserver['service-node-port-range']).toBe('31000-31999');
+    expect(flagsOf(master, 'etcd.service')['snapshot-count']).toBe('5000');
+    expect(flagsOf(master, 'kube-scheduler.service').v).toBeUndefined();
+    const worker = workerBundle(tunedPlan, nodeNamed(tunedPlan.workers, 'demo-worker-0'), pki);
+    expect(flagsOf(worker, 'kubelet.service').v).toBe('2');
+  });
+
+  it('leaves every component as it was when nothing is asked', () => {
+    const master = masterBundle(plan, master0, pki);
+    for (const unit of ['kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service']) {
+      expect(flagsOf(master, unit)['feature-gates'], unit).toBeUndefined();
+    }
+    expect(yamlAt<{ featureGates?: object }>(workerBundle(plan, worker0, pki), '/var/lib/kubelet/config.yaml').featureGates).toBeUndefined();
+  });
+});
