@@ -10,11 +10,12 @@ interface DeleteClusterArgs extends GlobalOptions {
   kubeconfig?: string;
 }
 
-export function checkedName(name: string): string {
+/** A cluster name from the command line; `field` names where it came from in the error. */
+export function checkedName(name: string, field = '--name'): string {
   try {
-    return validateClusterName(name);
+    return validateClusterName(name, field);
   } catch (error) {
-    if (error instanceof ValidationError) throw new UsageError(`--${error.message}`);
+    if (error instanceof ValidationError) throw new UsageError(error.message);
     throw error;
   }
 }
@@ -55,7 +56,7 @@ export const deleteClustersCommand: CommandModule<GlobalOptions, DeleteClustersA
       .option('all', { type: 'boolean', default: false, describe: 'Delete every kc cluster' })
       .option('kubeconfig', { type: 'string', describe: 'Kubeconfig file to remove the contexts from' }),
   handler: async (args) => {
-    const named = (args.names ?? []).map(checkedName);
+    const named = (args.names ?? []).map((name) => checkedName(name, 'cluster name'));
     if (args.all === named.length > 0) {
       throw new UsageError('say which clusters: kc delete clusters NAME... or kc delete clusters --all (not both)');
     }

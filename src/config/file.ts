@@ -340,7 +340,7 @@ function readPortMapping(value: unknown, path: Path, published: PublishedPort[])
   const fields = readMap(value, path, PORT_MAPPING_KEYS);
   const mapping: PortMapping = {
     containerPort: check([...path, 'containerPort'], fields.containerPort, (f, v) => validateCount(f, v, 1, 65535)),
-    hostPort: optional([...path, 'hostPort'], fields.hostPort, (f, v) => validateCount(f, v, 0, 65535, ' (0 lets Docker pick a free port)')) ?? 0,
+    hostPort: optional([...path, 'hostPort'], fields.hostPort, (f, v) => validateCount(f, v, 0, 65535, ' (0 picks a free port)')) ?? 0,
     listenAddress: optional([...path, 'listenAddress'], fields.listenAddress, (f, v) => validateIpv4(f, v, ' of this host, such as 127.0.0.1, or 0.0.0.0 for every address')) ?? '0.0.0.0',
     protocol: optional([...path, 'protocol'], fields.protocol, (f, v) => validateChoice(f, v, PORT_PROTOCOLS)) ?? 'TCP',
   };

@@ -15,7 +15,7 @@ export type PortProtocol = 'TCP' | 'UDP' | 'SCTP';
 /** A node container port published on the host (Docker's `-p listenAddress:hostPort:containerPort/protocol`). */
 export interface PortMapping {
   containerPort: number;
-  /** 0 lets Docker pick a free port. */
+  /** 0: kc picks a free port when it creates the node, and keeps it across restarts. */
   hostPort: number;
   /** Host address to listen on; `0.0.0.0` (the default, as in kind) is every address. */
   listenAddress: string;

@@ -2,9 +2,9 @@ import { createServer } from 'node:net';
 
 /**
  * A TCP port that is free on `host` right now, chosen by the kernel. kc
- * publishes the API server on a port it picked itself rather than letting
- * Docker choose: Docker picks a new one each time the container restarts,
- * which would break every kubeconfig.
+ * publishes node ports (the API server's first) on ports it picked itself
+ * rather than letting Docker choose: Docker picks a new one each time the
+ * container restarts, which would break every kubeconfig.
  */
 export async function freeTcpPort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {

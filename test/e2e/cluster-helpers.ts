@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ArtifactCache } from '../../src/artifacts/cache.js';
 import { artifactByName } from '../../src/artifacts/manifest.js';
-import { DockerEngine } from '../../src/docker/engine.js';
+import { DockerEngine, LABEL_CLUSTER } from '../../src/docker/engine.js';
 import { cacheDir } from '../../src/util/paths.js';
 import { run } from '../../src/util/exec.js';
 import { waitUntil } from '../../src/cluster/wait.js';
@@ -86,4 +86,15 @@ export async function httpGetOnceServing(url: string, timeoutMs = 60_000): Promi
     return true;
   }, { timeoutMs, intervalMs: 500 });
   return body;
+}
+
+/** How many containers, networks and volumes of a cluster exist (by kc's ownership label). */
+export async function clusterResources(name: string): Promise<{ containers: number; networks: number; volumes: number }> {
+  const engine = new DockerEngine();
+  const labels = { [LABEL_CLUSTER]: name };
+  return {
+    containers: (await engine.listContainers(labels)).length,
+    networks: (await engine.listNetworks(labels)).length,
+    volumes: (await engine.listVolumes(labels)).length,
+  };
 }

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterStateDir } from '../../src/cluster/state.js';
-import { DockerEngine, LABEL_CLUSTER } from '../../src/docker/engine.js';
+import { DockerEngine } from '../../src/docker/engine.js';
 import { PATHS } from '../../src/components/paths.js';
 import { waitUntil } from '../../src/cluster/wait.js';
 import { kc } from './helpers.js';
-import { buildWebImage, httpGet, httpGetOnceServing, kubectlFor, startPortForward } from './cluster-helpers.js';
+import { buildWebImage, clusterResources, httpGet, httpGetOnceServing, kubectlFor, startPortForward } from './cluster-helpers.js';
 
 const NAME = 'e2e';
 const CONTEXT = `kc-${NAME}`;
@@ -20,15 +20,6 @@ let kubectl: ReturnType<typeof kubectlFor>;
 
 async function inNode(node: string, ...command: string[]): Promise<string> {
   return engine.execOrThrow(node, command);
-}
-
-async function clusterResources(name: string) {
-  const labels = { [LABEL_CLUSTER]: name };
-  return {
-    containers: (await engine.listContainers(labels)).length,
-    networks: (await engine.listNetworks(labels)).length,
-    volumes: (await engine.listVolumes(labels)).length,
-  };
 }
 
 describe('kc create cluster (default topology: lb, 2 masters, 2 workers)', () => {

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerEngine, LABEL_CLUSTER } from '../../src/docker/engine.js';
+import { DockerEngine } from '../../src/docker/engine.js';
 import { freeTcpPort } from '../../src/util/net.js';
-import { buildWebImage, httpGetOnceServing, kubectlFor, kubectlPath } from './cluster-helpers.js';
+import { buildWebImage, clusterResources, httpGetOnceServing, kubectlFor, kubectlPath } from './cluster-helpers.js';
 import { kc } from './helpers.js';
 
 /**
@@ -29,15 +29,6 @@ async function expectOk(args: string[]): Promise<string> {
   const result = await kc(args);
   expect(result.code, `kc ${args.join(' ')}\n${result.stderr}`).toBe(0);
   return result.stdout;
-}
-
-async function resources(name: string) {
-  const labels = { [LABEL_CLUSTER]: name };
-  return {
-    containers: (await engine.listContainers(labels)).length,
-    networks: (await engine.listNetworks(labels)).length,
-    volumes: (await engine.listVolumes(labels)).length,
-  };
 }
 
 describe('several clusters, config file, get / load / export commands', () => {
@@ -185,7 +176,7 @@ describe('several clusters, config file, get / load / export commands', () => {
     expect(quiet).toMatchObject({ code: 0, stderr: '' });
     // By name rather than --all, so that running the tests never deletes a developer's own clusters.
     await expectOk(['delete', 'clusters', FROM_FILE, FROM_FLAGS, '--kubeconfig', kubeconfig]);
-    for (const name of [FROM_FILE, FROM_FLAGS]) expect(await resources(name)).toEqual({ containers: 0, networks: 0, volumes: 0 });
+    for (const name of [FROM_FILE, FROM_FLAGS]) expect(await clusterResources(name)).toEqual({ containers: 0, networks: 0, volumes: 0 });
     const names = JSON.parse(await expectOk(['get', 'clusters', '--json'])) as string[];
     expect(names).not.toContain(FROM_FILE);
     expect(names).not.toContain(FROM_FLAGS);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterStateDir } from '../../src/cluster/state.js';
-import { DockerEngine, LABEL_CLUSTER } from '../../src/docker/engine.js';
+import { clusterResources } from './cluster-helpers.js';
 import { kc } from './helpers.js';
 
 /**
@@ -12,19 +12,9 @@ import { kc } from './helpers.js';
  * remove everything it created, unless --retain asks to keep it.
  */
 const NAME = 'broken';
-const engine = new DockerEngine();
 let dir: string;
 let config: string;
 let kubeconfig: string;
-
-async function resources() {
-  const labels = { [LABEL_CLUSTER]: NAME };
-  return {
-    containers: (await engine.listContainers(labels)).length,
-    networks: (await engine.listNetworks(labels)).length,
-    volumes: (await engine.listVolumes(labels)).length,
-  };
-}
 
 const createBroken = (...extra: string[]) =>
   kc(['create', 'cluster', '--config', config, '--wait', '20', '--kubeconfig', kubeconfig, ...extra]);
@@ -59,7 +49,7 @@ describe('a create that fails half-way', () => {
     expect(result.stderr).toMatch(/journal of kube-apiserver\.service/);
     expect(result.stderr).toMatch(/unknown flag: --no-such-flag/);
     expect(result.stderr).toContain('Everything created so far was removed');
-    expect(await resources()).toEqual({ containers: 0, networks: 0, volumes: 0 });
+    expect(await clusterResources(NAME)).toEqual({ containers: 0, networks: 0, volumes: 0 });
     await expect(stat(clusterStateDir(NAME))).rejects.toThrow();
     expect(await readFile(kubeconfig, 'utf8').catch(() => '')).not.toContain(`kc-${NAME}`);
   });
@@ -69,9 +59,9 @@ describe('a create that fails half-way', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).not.toContain('Everything created so far was removed');
     expect(result.stderr).toContain(`The nodes were kept (--retain): collect their logs with \`kc export logs --name ${NAME}\``);
-    expect((await resources()).containers).toBe(3);
+    expect((await clusterResources(NAME)).containers).toBe(3);
     const deleted = await kc(['delete', 'cluster', '--name', NAME, '--kubeconfig', kubeconfig]);
     expect(deleted.code, deleted.stderr).toBe(0);
-    expect(await resources()).toEqual({ containers: 0, networks: 0, volumes: 0 });
+    expect(await clusterResources(NAME)).toEqual({ containers: 0, networks: 0, volumes: 0 });
   });
 });

@@ -49,8 +49,22 @@ function containerSpec(ctx: CreateContext, node: NodePlan): ContainerSpec {
   return spec;
 }
 
+/**
+ * Host port 0 ("any free port") resolved to a concrete port now: Docker would
+ * pick a new one each time the node restarts, breaking whatever points at it.
+ */
+async function pinHostPorts(ports: ContainerSpec['ports']): Promise<ContainerSpec['ports']> {
+  if (!ports) return ports;
+  const pinned: NonNullable<ContainerSpec['ports']> = {};
+  for (const [port, binding] of Object.entries(ports)) {
+    pinned[port] = binding.hostPort === 0 ? { ...binding, hostPort: await freeTcpPort(binding.hostIp) } : binding;
+  }
+  return pinned;
+}
+
 async function startNode(ctx: CreateContext, node: NodePlan): Promise<void> {
   const spec = containerSpec(ctx, node);
+  spec.ports = await pinHostPorts(spec.ports);
   if (spec.volumes) {
     for (const volume of Object.keys(spec.volumes)) await ctx.engine.createVolume(volume, spec.labels);
   }
