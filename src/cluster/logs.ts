@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CONTAINERD_SOCKET } from '../components/containerd.js';
+import { KC_UNITS as ALL_KC_UNITS } from '../components/units.js';
 import type { NodeRole } from '../config/types.js';
 import { LABEL_ROLE, type ContainerSummary, type DockerEngine } from '../docker/engine.js';
 import type { ClusterState } from './state.js';
@@ -11,18 +12,8 @@ import type { ClusterState } from './state.js';
  * node is noted in that node's errors.txt, and the rest is still collected.
  */
 
-/** The systemd units kc runs (without `.service`), in the order a node starts them. */
-export const KC_UNITS = [
-  'etcd',
-  'kube-apiserver',
-  'kube-controller-manager',
-  'kube-scheduler',
-  'containerd',
-  'kc-import-images',
-  'kubelet',
-  'kube-proxy',
-  'haproxy',
-] as const;
+/** The systemd units kc runs (without `.service`), in the order a node starts them: the components' own list. */
+export const KC_UNITS: readonly string[] = ALL_KC_UNITS.map((unit) => unit.replace(/\.service$/, ''));
 
 /** Patterns for `systemctl list-units` / `list-unit-files` that cover every unit in KC_UNITS. */
 export const UNIT_PATTERNS = ['etcd*', 'kube*', 'containerd*', 'haproxy*', 'kc-*'];

@@ -7,6 +7,7 @@ import { etcdClientUrls } from './etcd.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
 import { componentFlags, unitFile } from './unit.js';
+import { UNIT } from './units.js';
 
 export function serviceAccountIssuer(plan: ClusterPlan): string {
   return `https://kubernetes.default.svc.${plan.clusterDomain}`;
@@ -55,15 +56,15 @@ export function apiServerBundle(plan: ClusterPlan, master: NodePlan, pki: Cluste
       { path: MASTER_FILES.serviceAccountPublicKey, content: pki.serviceAccount.publicKeyPem },
       secretFile(MASTER_FILES.serviceAccountPrivateKey, pki.serviceAccount.privateKeyPem),
       secretFile(MASTER_FILES.encryptionConfig, renderEncryptionConfig(pki.encryptionKey)),
-      unitFile('kube-apiserver.service', {
+      unitFile(UNIT.apiServer, {
         description: 'Kubernetes API server',
         command,
-        after: ['etcd.service'],
+        after: [UNIT.etcd],
         // A stopping API server waits up to a minute for open watches to drain;
         // in a throw-away cluster that only delays restarts (the lb has moved on already).
         service: ['TimeoutStopSec=15'],
       }),
     ],
-    units: ['kube-apiserver.service'],
+    units: [UNIT.apiServer],
   };
 }

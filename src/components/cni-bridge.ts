@@ -2,6 +2,7 @@ import type { ClusterPlan, NodePlan } from '../cluster/plan.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
 import { unitFile } from './unit.js';
+import { UNIT } from './units.js';
 
 export const BRIDGE_NAME = 'kc0';
 
@@ -47,7 +48,7 @@ export function podNetworkCommands(plan: ClusterPlan, worker: NodePlan): string[
   ];
 }
 
-export const POD_NETWORK_UNIT = 'kc-pod-network.service';
+export const POD_NETWORK_UNIT = UNIT.podNetwork;
 
 /**
  * The bridge conflist, and a one-shot unit for routes and masquerading: a

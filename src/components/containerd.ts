@@ -2,6 +2,7 @@ import { POD_IMAGES } from '../artifacts/manifest.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
 import { unitFile } from './unit.js';
+import { UNIT } from './units.js';
 
 /** Installed by the node image; hands every call to runc after adapting what the host cannot grant. */
 export const RUNC_WRAPPER = '/usr/local/libexec/kc/runc-capfilter';
@@ -58,7 +59,7 @@ export function containerdBundle(): ComponentBundle {
   return {
     files: [
       { path: PATHS.containerdConfig, content: renderContainerdConfig(POD_IMAGES.pause) },
-      unitFile('containerd.service', {
+      unitFile(UNIT.containerd, {
         description: 'containerd container runtime',
         command: [`${PATHS.bin}/containerd`, `--config=${PATHS.containerdConfig}`],
         type: 'notify',
@@ -74,13 +75,13 @@ export function containerdBundle(): ComponentBundle {
           'OOMScoreAdjust=-999',
         ],
       }),
-      unitFile('kc-import-images.service', {
+      unitFile(UNIT.importImages, {
         description: 'Import the image archives baked into the kc node image into containerd',
         command: importImages,
         type: 'oneshot',
-        requires: ['containerd.service'],
+        requires: [UNIT.containerd],
       }),
     ],
-    units: ['containerd.service', 'kc-import-images.service'],
+    units: [UNIT.containerd, UNIT.importImages],
   };
 }

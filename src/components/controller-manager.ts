@@ -5,6 +5,7 @@ import { caFile, LOCAL_API_SERVER, MASTER_FILES, secretFile } from './control-pl
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
 import { componentFlags, unitFile } from './unit.js';
+import { UNIT } from './units.js';
 
 /**
  * kube-controller-manager on one master; leader election picks the one that
@@ -46,12 +47,12 @@ export function controllerManagerBundle(plan: ClusterPlan, master: NodePlan, pki
       secretFile(MASTER_FILES.caKey, pki.ca.keyPem),
       secretFile(MASTER_FILES.serviceAccountPrivateKey, pki.serviceAccount.privateKeyPem),
       secretFile(MASTER_FILES.controllerManagerKubeconfig, kubeconfig),
-      unitFile('kube-controller-manager.service', {
+      unitFile(UNIT.controllerManager, {
         description: 'Kubernetes controller manager',
         command,
-        after: ['kube-apiserver.service'],
+        after: [UNIT.apiServer],
       }),
     ],
-    units: ['kube-controller-manager.service'],
+    units: [UNIT.controllerManager],
   };
 }

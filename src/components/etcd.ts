@@ -3,6 +3,7 @@ import type { ClusterPki } from '../pki/types.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
 import { componentFlags, unitFile } from './unit.js';
+import { UNIT } from './units.js';
 
 export const ETCD_CLIENT_PORT = 2379;
 export const ETCD_PEER_PORT = 2380;
@@ -18,6 +19,21 @@ export const ETCD_FILES = {
 
 export function etcdClientUrls(plan: ClusterPlan): string {
   return plan.masters.map((m) => `https://${m.name}:${ETCD_CLIENT_PORT}`).join(',');
+}
+
+/**
+ * etcdctl on a master, talking to every member with that master's server
+ * pair (issued for client use too), followed by `args`.
+ */
+export function etcdctlCommand(plan: ClusterPlan, args: string[]): string[] {
+  return [
+    'etcdctl',
+    `--endpoints=${etcdClientUrls(plan)}`,
+    `--cacert=${ETCD_FILES.ca}`,
+    `--cert=${ETCD_FILES.serverCert}`,
+    `--key=${ETCD_FILES.serverKey}`,
+    ...args,
+  ];
 }
 
 /**
@@ -61,8 +77,8 @@ export function etcdBundle(plan: ClusterPlan, master: NodePlan, pki: ClusterPki)
       { path: ETCD_FILES.serverKey, content: server.keyPem, mode: 0o600 },
       { path: ETCD_FILES.peerCert, content: peer.certPem },
       { path: ETCD_FILES.peerKey, content: peer.keyPem, mode: 0o600 },
-      unitFile('etcd.service', { description: 'etcd: the cluster store', command, type: 'notify' }),
+      unitFile(UNIT.etcd, { description: 'etcd: the cluster store', command, type: 'notify' }),
     ],
-    units: ['etcd.service'],
+    units: [UNIT.etcd],
   };
 }

@@ -2,6 +2,7 @@ import type { ClusterPlan } from '../cluster/plan.js';
 import { API_SERVER_PORT } from '../cluster/plan.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
+import { UNIT } from './units.js';
 
 /** Docker's embedded DNS, which resolves the node names on a user-defined network. */
 const DOCKER_DNS = '127.0.0.11:53';
@@ -55,5 +56,5 @@ export function renderHaproxyConfig(plan: ClusterPlan): string {
 
 export function haproxyBundle(plan: ClusterPlan): ComponentBundle {
   // Debian's haproxy.service runs HAProxy with this file; it is disabled in the image and enabled on the lb only.
-  return { files: [{ path: PATHS.haproxyConfig, content: renderHaproxyConfig(plan) }], units: ['haproxy.service'] };
+  return { files: [{ path: PATHS.haproxyConfig, content: renderHaproxyConfig(plan) }], units: [UNIT.haproxy] };
 }

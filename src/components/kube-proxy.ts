@@ -7,6 +7,7 @@ import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
 import { componentFlags, unitFile } from './unit.js';
 import { WORKER_FILES } from './worker-files.js';
+import { UNIT } from './units.js';
 
 /**
  * kube-proxy in the chosen mode (iptables by default). `conntrack.maxPerCore: 0` leaves the host's
@@ -25,7 +26,7 @@ export function renderKubeProxyConfig(plan: ClusterPlan, worker: NodePlan): stri
   });
 }
 
-export const KUBE_PROXY_UNIT = 'kube-proxy.service';
+export const KUBE_PROXY_UNIT = UNIT.kubeProxy;
 
 export function kubeProxyBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterPki): ComponentBundle {
   const kubeconfig = renderKubeconfig({

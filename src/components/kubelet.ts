@@ -8,6 +8,7 @@ import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
 import { componentFlags, unitFile } from './unit.js';
 import { WORKER_FILES } from './worker-files.js';
+import { UNIT } from './units.js';
 
 /**
  * The kubelet configuration. Eviction thresholds are off: a laptop's full
@@ -42,7 +43,7 @@ export function renderKubeletConfig(plan: ClusterPlan, worker: NodePlan): string
   });
 }
 
-export const KUBELET_UNIT = 'kubelet.service';
+export const KUBELET_UNIT = UNIT.kubelet;
 
 export function kubeletBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterPki): ComponentBundle {
   const cert = pki.kubelets[worker.name];
@@ -75,8 +76,8 @@ export function kubeletBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterP
       unitFile(KUBELET_UNIT, {
         description: 'Kubernetes kubelet',
         command,
-        requires: ['containerd.service'],
-        after: ['kc-import-images.service'],
+        requires: [UNIT.containerd],
+        after: [UNIT.importImages],
       }),
     ],
     units: [KUBELET_UNIT],

@@ -6,6 +6,7 @@ import { LOCAL_API_SERVER, MASTER_FILES, secretFile } from './control-plane-file
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
 import { componentFlags, unitFile } from './unit.js';
+import { UNIT } from './units.js';
 
 /** kube-scheduler on one master, configured by file; leader election picks the one that schedules. */
 export function schedulerBundle(plan: ClusterPlan, _master: NodePlan, pki: ClusterPki): ComponentBundle {
@@ -37,8 +38,8 @@ export function schedulerBundle(plan: ClusterPlan, _master: NodePlan, pki: Clust
     files: [
       secretFile(MASTER_FILES.schedulerKubeconfig, kubeconfig),
       { path: MASTER_FILES.schedulerConfig, content: config },
-      unitFile('kube-scheduler.service', { description: 'Kubernetes scheduler', command, after: ['kube-apiserver.service'] }),
+      unitFile(UNIT.scheduler, { description: 'Kubernetes scheduler', command, after: [UNIT.apiServer] }),
     ],
-    units: ['kube-scheduler.service'],
+    units: [UNIT.scheduler],
   };
 }

@@ -14,6 +14,7 @@ import { kubeProxyBundle } from '../../src/components/kube-proxy.js';
 import { apiServerToKubeletRbac } from '../../src/components/rbac.js';
 import { schedulerBundle } from '../../src/components/scheduler.js';
 import { mergeBundles, SYSTEMD_UNIT_DIR, type ComponentBundle, type NodeFile } from '../../src/components/types.js';
+import { KC_UNITS } from '../../src/components/units.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
 import type { CniMode } from '../../src/config/types.js';
 import { generateClusterPki, type CertKey, type ClusterPki } from '../../src/pki/index.js';
@@ -188,6 +189,16 @@ describe('rendering as a whole', () => {
         byPath.set(file.path, file);
       }
     }
+  });
+
+  it('lists in KC_UNITS exactly the units some node starts, whatever the pod network', () => {
+    const started = new Set<string>();
+    for (const cni of ['bridge', 'weave', 'none'] as const) {
+      const cniPlan = planCluster(specFor(cni), NODE_SUBNET);
+      for (const bundle of Object.values(renderCluster(cniPlan, pki))) for (const unit of bundle.units) started.add(unit);
+    }
+    expect(started.has('kc-pod-network.service')).toBe(true);
+    expect([...KC_UNITS].sort()).toEqual([...started].sort());
   });
 
   it('ships a unit file for every unit it starts, except the lb\'s haproxy.service (Debian\'s)', () => {

@@ -11,6 +11,7 @@ import {
   versionScript,
 } from '../../src/cluster/logs.js';
 import { planCluster } from '../../src/cluster/plan.js';
+import { KC_UNITS as COMPONENT_UNITS } from '../../src/components/units.js';
 import type { ClusterState } from '../../src/cluster/state.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
 import { demuxBuffer } from '../../src/docker/engine.js';
@@ -62,10 +63,11 @@ describe('choosing which units to collect', () => {
     expect(unitsToCollect('ssh.service loaded active running OpenSSH\n', 'kubelet.service masked enabled\n')).toEqual([]);
   });
 
-  it('knows every unit kc runs', () => {
-    expect([...KC_UNITS].sort()).toEqual(
-      ['containerd', 'etcd', 'haproxy', 'kc-import-images', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet'].sort(),
-    );
+  it('collects every unit the components run, the pod network\'s too', () => {
+    expect(KC_UNITS).toEqual(COMPONENT_UNITS.map((unit) => unit.replace(/\.service$/, '')));
+    expect(KC_UNITS).toContain('kc-pod-network');
+    const podNetwork = 'kc-pod-network.service loaded active exited kc routed pod network\n';
+    expect(unitsToCollect(`${WORKER_UNITS}${podNetwork}`)).toContain('kc-pod-network');
   });
 });
 

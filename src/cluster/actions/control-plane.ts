@@ -6,6 +6,7 @@ import { apiGet, hostApiServerUrl } from '../api.js';
 import { requirePki, requirePlan, waitBudgetMs, type Action } from '../context.js';
 import { installBundle, journalTail } from '../node-ops.js';
 import { waitUntil } from '../wait.js';
+import { UNIT } from '../../components/units.js';
 
 /** kube-apiserver, kube-controller-manager and kube-scheduler on every master; ready when /readyz answers through the lb. */
 export const startControlPlane: Action = {
@@ -32,7 +33,7 @@ export const startControlPlane: Action = {
         const response = await apiGet(server, pki, '/readyz');
         return response.status === 200 || `HTTP ${response.status}: ${response.body.split('\n').filter((l) => l.includes('failed')).join('; ')}`;
       },
-      { timeoutMs: waitBudgetMs(ctx), intervalMs: 500, onTimeout: () => journalTail(ctx.engine, first, 'kube-apiserver.service') },
+      { timeoutMs: waitBudgetMs(ctx), intervalMs: 500, onTimeout: () => journalTail(ctx.engine, first, UNIT.apiServer) },
     );
     note(`${plan.masters.length} API servers behind ${server}`);
   },

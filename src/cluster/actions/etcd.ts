@@ -1,5 +1,5 @@
-import { PATHS } from '../../components/paths.js';
-import { etcdBundle } from '../../components/etcd.js';
+import { etcdBundle, etcdctlCommand } from '../../components/etcd.js';
+import { UNIT } from '../../components/units.js';
 import { requirePki, requirePlan, waitBudgetMs, type Action } from '../context.js';
 import { installBundle, journalTail } from '../node-ops.js';
 import { waitUntil } from '../wait.js';
@@ -18,20 +18,13 @@ export const startEtcd: Action = {
     );
     const first = plan.masters[0];
     if (!first) throw new Error('internal: no masters');
-    const etcdctl = [
-      'etcdctl',
-      `--endpoints=${plan.masters.map((m) => `https://${m.name}:2379`).join(',')}`,
-      `--cacert=${PATHS.etcdPki}/ca.crt`,
-      `--cert=${PATHS.etcdPki}/server.crt`,
-      `--key=${PATHS.etcdPki}/server.key`,
-    ];
     await waitUntil(
       `etcd on ${plan.masters.map((m) => m.name).join(', ')} to be healthy`,
       async () => {
-        const result = await ctx.engine.exec(first.name, [...etcdctl, 'endpoint', 'health']);
+        const result = await ctx.engine.exec(first.name, etcdctlCommand(plan, ['endpoint', 'health']));
         return result.exitCode === 0 || `${result.stdout}${result.stderr}`.trim().split('\n').pop() || 'unhealthy';
       },
-      { timeoutMs: waitBudgetMs(ctx), intervalMs: 500, onTimeout: () => journalTail(ctx.engine, first, 'etcd.service') },
+      { timeoutMs: waitBudgetMs(ctx), intervalMs: 500, onTimeout: () => journalTail(ctx.engine, first, UNIT.etcd) },
     );
     note(`${plan.masters.length} members`);
   },

@@ -1,6 +1,7 @@
 import { lbBundle } from '../../components/index.js';
 import { requirePlan, type Action } from '../context.js';
 import { installBundle, waitForUnit } from '../node-ops.js';
+import { UNIT } from '../../components/units.js';
 
 export const configureLoadBalancer: Action = {
   title: 'Configuring load balancer',
@@ -8,7 +9,7 @@ export const configureLoadBalancer: Action = {
     const plan = requirePlan(ctx);
     const bundle = lbBundle(plan);
     await installBundle(ctx, plan.lb, bundle);
-    await waitForUnit(ctx.engine, plan.lb, 'haproxy.service', 60_000);
+    await waitForUnit(ctx.engine, plan.lb, UNIT.haproxy, 60_000);
     note(`HAProxy over ${plan.masters.length} API servers`);
   },
 };

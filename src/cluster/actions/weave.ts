@@ -13,6 +13,7 @@ import { loadDockerImages } from '../load.js';
 import { waitForUnit } from '../node-ops.js';
 import type { ClusterPlan } from '../plan.js';
 import { waitUntil } from '../wait.js';
+import { UNIT } from '../../components/units.js';
 
 const WEAVE_IMAGE_LIST = [WEAVE_IMAGES.kube, WEAVE_IMAGES.npc];
 
@@ -54,7 +55,7 @@ export const ensureWeaveImages: Action = {
 export async function installWeave(ctx: CreateContext, plan: ClusterPlan): Promise<IptablesBackend> {
   const first = plan.workers[0];
   if (!first) throw new Error('internal: no workers');
-  await Promise.all(plan.workers.map((worker) => waitForUnit(ctx.engine, worker, 'containerd.service', waitBudgetMs(ctx))));
+  await Promise.all(plan.workers.map((worker) => waitForUnit(ctx.engine, worker, UNIT.containerd, waitBudgetMs(ctx))));
   await loadDockerImages(ctx.engine, plan.workers.map((worker) => worker.name), WEAVE_IMAGE_LIST);
   const iptablesBackend = parseIptablesBackend(await ctx.engine.execOrThrow(first.name, ['cat', '/etc/kc-iptables-mode']));
   await kubectl(ctx.engine, plan, ['apply', '-f', '-'], weaveManifest(plan, { iptablesBackend, images: WEAVE_IMAGES }));
