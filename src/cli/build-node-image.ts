@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { KUBERNETES_VERSION } from '../artifacts/manifest.js';
 import { SOURCE_CHOICES, type SourceChoice } from '../artifacts/resolve.js';
 import { DEFAULT_NODE_IMAGE } from '../config/defaults.js';
-import { buildNodeImage } from '../image/node-image.js';
+import { buildNodeImage, nodeImageTagProblem } from '../image/node-image.js';
 import { engine, progressFor, UsageError, type GlobalOptions } from './options.js';
 
 interface BuildNodeImageArgs extends GlobalOptions {
@@ -38,6 +38,8 @@ export const buildNodeImageCommand: CommandModule<GlobalOptions, BuildNodeImageA
     if (!/^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?$/.test(args.image)) {
       throw new UsageError(`--image "${args.image}" is not a valid image reference (expected name:tag, e.g. kc/node:dev)`);
     }
+    const tagProblem = nodeImageTagProblem(args.image);
+    if (tagProblem) throw new UsageError(tagProblem);
     const progress = progressFor(args);
     const started = Date.now();
     const result = await buildNodeImage({ engine: engine(), progress, tag: args.image, source: args.source });

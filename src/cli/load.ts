@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import type { CommandModule } from 'yargs';
 import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
 import { importArchive, loadDockerImages, workerNodes } from '../cluster/load.js';
@@ -45,11 +46,11 @@ export const loadImageArchiveCommand: CommandModule<GlobalOptions, LoadArchiveAr
   describe: 'Load an image archive (docker save format) into the cluster\'s nodes',
   builder: (yargs) => yargs.options(nodeOptions).positional('file', { type: 'string', demandOption: true }),
   handler: async (args) => {
-    const archive = await readFile(args.file).catch(() => {
-      throw new UsageError(`cannot read image archive ${args.file}`);
+    await access(args.file, constants.R_OK).catch(() => {
+      throw new UsageError(`cannot read image archive ${args.file}: name an existing file made by \`docker save\``);
     });
     const docker = engine();
     const nodes = await workerNodes(docker, checkedName(args.name), nodeList(args.nodes));
-    await progressFor(args).step(`Loading ${args.file} into ${nodes.length} nodes`, () => importArchive(docker, nodes, archive));
+    await progressFor(args).step(`Loading ${args.file} into ${nodes.length} nodes`, () => importArchive(docker, nodes, args.file));
   },
 };

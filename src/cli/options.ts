@@ -28,10 +28,4 @@ export function engine(): DockerEngine {
   return new DockerEngine();
 }
 
-/** An error the user caused or can fix: printed without a stack trace. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError } from '../util/errors.js';

@@ -7,7 +7,7 @@ import { ensureNodeImage } from './actions/ensure-node-image.js';
 import { startEtcd } from './actions/etcd.js';
 import { writeKubeconfig } from './actions/kubeconfig.js';
 import { configureLoadBalancer } from './actions/load-balancer.js';
-import { createNetwork } from './actions/network.js';
+import { ClusterExistsError, clusterExists, createNetwork } from './actions/network.js';
 import { startNodes } from './actions/nodes.js';
 import { generateCertificates, planNodes } from './actions/plan.js';
 import { waitForReady } from './actions/wait-ready.js';
@@ -81,6 +81,8 @@ export async function createCluster(options: CreateOptions): Promise<CreateResul
   };
   const stepSeconds: Record<string, number> = {};
   const started = Date.now();
+  // Before any step: a taken name is the user's to fix, and must not cost an image build first.
+  if (await clusterExists(ctx, ctx.spec.name)) throw new ClusterExistsError(ctx.spec.name);
   for (const action of options.actions ?? CREATE_ACTIONS) {
     if (action.when && !action.when(ctx)) continue;
     const stepStarted = Date.now();

@@ -1,8 +1,10 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { CRI_NAMESPACE } from '../components/containerd.js';
 import { LABEL_CLUSTER, LABEL_ROLE, type DockerEngine } from '../docker/engine.js';
-import { packFiles } from '../docker/archive.js';
-
-/** Where an archive waits on a node while containerd imports it (on the containerd volume, not in memory). */
-const STAGING_PATH = '/var/lib/containerd/kc-load.tar';
 
 /** The worker containers of a cluster, optionally only the named ones. */
 export async function workerNodes(engine: DockerEngine, cluster: string, only?: string[]): Promise<string[]> {
@@ -15,31 +17,36 @@ export async function workerNodes(engine: DockerEngine, cluster: string, only?: 
   return only;
 }
 
-/** Imports an image archive (docker save format) into the containerd of each node, where kubelet finds it. */
-export async function importArchive(engine: DockerEngine, nodes: string[], archive: Buffer): Promise<void> {
-  const tar = await packFiles([{ path: STAGING_PATH, content: archive, mode: 0o600 }]);
+/** containerd's import reading the archive from stdin, into the namespace kubelet uses. */
+export const IMPORT_COMMAND = ['ctr', '--namespace', CRI_NAMESPACE, 'images', 'import', '--all-platforms', '-'];
+
+/**
+ * Imports an image archive file (docker save format) into the containerd of
+ * each node, where kubelet finds it. Like kind, each node reads the file as a
+ * stream through the exec's stdin: memory use does not grow with the image.
+ */
+export async function importArchive(engine: DockerEngine, nodes: string[], archivePath: string): Promise<void> {
   await Promise.all(
     nodes.map(async (node) => {
-      await engine.putArchive(node, tar);
-      try {
-        await engine.execOrThrow(node, ['ctr', '--namespace', 'k8s.io', 'images', 'import', '--all-platforms', STAGING_PATH]);
-      } finally {
-        await engine.exec(node, ['rm', '-f', STAGING_PATH]);
-      }
+      await engine.execOrThrow(node, IMPORT_COMMAND, createReadStream(archivePath));
     }),
   );
-}
-
-async function streamToBuffer(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 /** `kc load docker-image`: images from the host's Docker into the nodes, no registry involved. */
 export async function loadDockerImages(engine: DockerEngine, nodes: string[], images: string[]): Promise<void> {
   for (const image of images) {
     if (!(await engine.imageLabels(image))) throw new Error(`image ${image} is not in the local Docker: build or pull it first`);
-    await importArchive(engine, nodes, await streamToBuffer(await engine.saveImage(image)));
+  }
+  // `docker save` goes to a file first (as kind does): one save for every node, on disk rather than in memory.
+  const dir = await mkdtemp(join(tmpdir(), 'kc-load-'));
+  try {
+    for (const image of images) {
+      const archive = join(dir, 'image.tar');
+      await pipeline(await engine.saveImage(image), createWriteStream(archive, { mode: 0o600 }));
+      await importArchive(engine, nodes, archive);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }

@@ -302,8 +302,12 @@ export class DockerEngine {
     }
   }
 
-  /** Runs a command in a container and collects its output. */
-  async exec(idOrName: string, command: string[], input?: string): Promise<ExecResult> {
+  /**
+   * Runs a command in a container and collects its output. `input` becomes
+   * its stdin: text, or a stream piped through as it comes (an image archive
+   * is never held in memory).
+   */
+  async exec(idOrName: string, command: string[], input?: string | Readable): Promise<ExecResult> {
     const exec = await this.client.getContainer(idOrName).exec({
       Cmd: command,
       AttachStdout: true,
@@ -319,12 +323,18 @@ export class DockerEngine {
     stdout.on('data', (c: Buffer) => out.push(c));
     stderr.on('data', (c: Buffer) => err.push(c));
     this.client.modem.demuxStream(stream, stdout, stderr);
-    if (input !== undefined) stream.end(input);
-    await new Promise<void>((resolve, reject) => {
+    const finished = new Promise<void>((resolve, reject) => {
       stream.on('end', resolve);
       stream.on('close', resolve);
       stream.on('error', reject);
     });
+    if (typeof input === 'string') stream.end(input);
+    else if (input !== undefined) {
+      // Ends the write side when the input ends: the command sees EOF, its output still arrives.
+      input.on('error', (error) => stream.destroy(error));
+      input.pipe(stream);
+    }
+    await finished;
     const info = await exec.inspect();
     return {
       exitCode: info.ExitCode ?? -1,
@@ -334,7 +344,7 @@ export class DockerEngine {
   }
 
   /** Like exec, but a non-zero exit is an error that carries the command's output. */
-  async execOrThrow(idOrName: string, command: string[], input?: string): Promise<string> {
+  async execOrThrow(idOrName: string, command: string[], input?: string | Readable): Promise<string> {
     const result = await this.exec(idOrName, command, input);
     if (result.exitCode !== 0) {
       const output = `${result.stdout}${result.stderr}`.trimEnd().split('\n').slice(-20).join('\n');

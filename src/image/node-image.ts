@@ -4,6 +4,7 @@ import { ArtifactCache } from '../artifacts/cache.js';
 import { resolveArtifacts, type ResolvedArtifact, type SourceChoice } from '../artifacts/resolve.js';
 import { DEFAULT_NODE_IMAGE } from '../config/defaults.js';
 import type { DockerEngine } from '../docker/engine.js';
+import { UsageError } from '../util/errors.js';
 import { cacheDir, projectRoot } from '../util/paths.js';
 import type { Progress } from '../util/progress.js';
 import { ensureBaseImage } from './base.js';
@@ -12,6 +13,26 @@ import { ensurePodImage, POD_IMAGE_LIST, savePodImages } from './pod-images.js';
 
 export const LABEL_NODE_IMAGE_INPUTS = 'dev.kc.node-image.inputs';
 export const LABEL_KUBERNETES_VERSION = 'dev.kc.kubernetes-version';
+
+/** A tag that reads as a Kubernetes version, e.g. `v1.36.0` or `v1.37.2-dev`: it claims what the image runs. */
+const VERSION_TAG = /^(v\d+\.\d+\.\d+)(?:[-+].*)?$/;
+
+/**
+ * Why an image name must not be given to the node image kc builds, if it
+ * must not: a tag naming another Kubernetes version than the pinned one
+ * would label v1.37.2 binaries as that version.
+ */
+export function nodeImageTagProblem(image: string, pinned: string = KUBERNETES_VERSION): string | undefined {
+  const at = image.lastIndexOf(':');
+  const tag = at > image.lastIndexOf('/') ? image.slice(at + 1) : '';
+  const version = VERSION_TAG.exec(tag)?.[1];
+  if (version === undefined || version === pinned) return undefined;
+  return (
+    `--image ${image} names Kubernetes ${version}, but kc builds node images of its pinned Kubernetes ${pinned}; ` +
+    `use a tag of ${pinned} or one that names no version (e.g. ${image.slice(0, at)}:dev), ` +
+    'or bump KUBERNETES_VERSION in src/artifacts/manifest.ts to build another version'
+  );
+}
 
 export interface NodeImageOptions {
   engine: DockerEngine;
@@ -50,6 +71,8 @@ async function artifactFiles(resolved: ResolvedArtifact[]): Promise<ContextFile[
 export async function buildNodeImage(options: NodeImageOptions): Promise<NodeImageResult> {
   const { engine, progress } = options;
   const tag = options.tag ?? DEFAULT_NODE_IMAGE;
+  const tagProblem = nodeImageTagProblem(tag);
+  if (tagProblem) throw new UsageError(tagProblem);
   await progress.step('Docker engine', async (note) => note(await engine.ensureReachable()));
   const base = await progress.step('Base image', (note) => ensureBaseImage(engine, note));
   const cache = new ArtifactCache(cacheDir());

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { DockerEngine, LABEL_CLUSTER } from '../../src/docker/engine.js';
 import { kubectlFor } from './cluster-helpers.js';
-import { kc } from './helpers.js';
+import { kc, testClusterName } from './helpers.js';
 
 /**
  * The GitHub Action (action.yml) run the way a runner runs a composite
@@ -17,7 +17,7 @@ import { kc } from './helpers.js';
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
-const NAME = 'act';
+const NAME = testClusterName('act');
 const engine = new DockerEngine();
 
 interface ActionStep {

@@ -7,10 +7,10 @@ import { clusterStateDir } from '../../src/cluster/state.js';
 import { DockerEngine } from '../../src/docker/engine.js';
 import { PATHS } from '../../src/components/paths.js';
 import { waitUntil } from '../../src/cluster/wait.js';
-import { kc } from './helpers.js';
+import { kc, testClusterName } from './helpers.js';
 import { buildWebImage, clusterResources, httpGet, httpGetOnceServing, kubectlFor, startPortForward } from './cluster-helpers.js';
 
-const NAME = 'e2e';
+const NAME = testClusterName('e2e');
 const CONTEXT = `kc-${NAME}`;
 const WEB_IMAGE = 'kc-e2e/web:1';
 const engine = new DockerEngine();
@@ -158,12 +158,12 @@ describe('kc create cluster (default topology: lb, 2 masters, 2 workers)', () =>
       [['create', 'cluster', '--name', 'Bad_Name'], /--name: "Bad_Name" is not valid; use lower-case letters/],
       [['create', 'cluster', '--name', 'zero', '--workers', '0'], /--workers: 0 is not valid; use a whole number from 1/],
       [['create', 'cluster', '--name', 'neg', '--workers', '-2'], /--workers: -2 is not valid/],
-      [['create', 'cluster', '--name', NAME, '--kubeconfig', join(dir, 'other')], /a cluster named "e2e" already exists: delete it with `kc delete cluster --name e2e`/],
+      [['create', 'cluster', '--name', NAME, '--kubeconfig', join(dir, 'other')], new RegExp(`a cluster named "${NAME}" already exists: delete it with \`kc delete cluster --name ${NAME}\``)],
       [['create', 'cluster', '--bogus-flag'], /Unknown argument: bogus-flag$/m],
     ];
     for (const [args, message] of cases) {
       const result = await kc(args);
-      expect(result.code, args.join(' ')).not.toBe(0);
+      expect(result.code, `${args.join(' ')}: bad usage`).toBe(2);
       expect(result.stderr, args.join(' ')).toMatch(message);
     }
     expect(await clusterResources('')).toEqual(before);

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectlFor } from './cluster-helpers.js';
-import { kc } from './helpers.js';
+import { kc, testClusterName } from './helpers.js';
 
 /** `--cni none` (kind's disableDefaultCNI): the cluster comes up without a pod network, and kc says so instead of waiting. */
-const NAME = 'nocni';
+const NAME = testClusterName('nocni');
 let dir: string;
 let kubeconfig: string;
 let created: Awaited<ReturnType<typeof kc>>;

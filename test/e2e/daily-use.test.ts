@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerEngine } from '../../src/docker/engine.js';
 import { freeTcpPort } from '../../src/util/net.js';
 import { buildWebImage, clusterResources, httpGetOnceServing, kubectlFor, kubectlPath } from './cluster-helpers.js';
-import { kc } from './helpers.js';
+import { kc, testClusterName } from './helpers.js';
 
 /**
  * Daily use: two small clusters side by side, one from a config file (extra
@@ -15,8 +15,8 @@ import { kc } from './helpers.js';
  * from flags, and every command a kind user reaches for, checked against the
  * real clusters.
  */
-const FROM_FILE = 'daily-a';
-const FROM_FLAGS = 'daily-b';
+const FROM_FILE = testClusterName('daily-a');
+const FROM_FLAGS = testClusterName('daily-b');
 const WEB_IMAGE = 'kc-e2e/web:1';
 const NODE_PORT = 30080;
 const engine = new DockerEngine();

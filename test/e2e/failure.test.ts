@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterStateDir } from '../../src/cluster/state.js';
 import { clusterResources } from './cluster-helpers.js';
-import { kc } from './helpers.js';
+import { kc, testClusterName } from './helpers.js';
 
 /**
  * A cluster whose API server cannot start (an unknown flag, given through
  * the config file): kc must name the step, show the unit's journal, and
  * remove everything it created, unless --retain asks to keep it.
  */
-const NAME = 'broken';
+const NAME = testClusterName('broken');
 let dir: string;
 let config: string;
 let kubeconfig: string;

@@ -5,6 +5,14 @@ import { fileURLToPath } from 'node:url';
 const execFileAsync = promisify(execFile);
 export const KC_BIN = fileURLToPath(new URL('../../bin/kc', import.meta.url));
 
+/**
+ * A test cluster's name: KC_E2E_PREFIX (e.g. `ly-`) in front, so that
+ * several people can run the e2e tests on one Docker engine at once.
+ */
+export function testClusterName(base: string): string {
+  return `${process.env.KC_E2E_PREFIX ?? ''}${base}`;
+}
+
 export interface CliResult {
   code: number;
   stdout: string;

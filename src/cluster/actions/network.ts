@@ -1,4 +1,5 @@
 import { LABEL_CLUSTER, SubnetTakenError } from '../../docker/engine.js';
+import { UsageError } from '../../util/errors.js';
 import type { Action, CreateContext } from '../context.js';
 import { gatewayOf, networkName } from '../plan.js';
 import { loadState } from '../state.js';
@@ -15,6 +16,14 @@ export async function clusterExists(ctx: Pick<CreateContext, 'engine'>, name: st
   return containers.length > 0 || networks.length > 0 || state !== undefined;
 }
 
+/** The name is taken: bad usage (exit code 2), and nothing was created. */
+export class ClusterExistsError extends UsageError {
+  constructor(readonly cluster: string) {
+    super(`a cluster named "${cluster}" already exists: delete it with \`kc delete cluster --name ${cluster}\`, or pick another --name`);
+    this.name = 'ClusterExistsError';
+  }
+}
+
 /** Enough tries to get past every cluster being created at the same moment. */
 const MAX_SUBNET_ATTEMPTS = 32;
 
@@ -28,11 +37,6 @@ export const createNetwork: Action = {
   title: 'Creating network',
   async run(ctx, note) {
     const name = ctx.spec.name;
-    if (await clusterExists(ctx, name)) {
-      throw new Error(
-        `a cluster named "${name}" already exists: delete it with \`kc delete cluster --name ${name}\`, or pick another --name`,
-      );
-    }
     const taken = [...(await ctx.engine.usedSubnets()), ...(await hostRoutes())];
     for (let attempt = 1; ; attempt++) {
       const subnet = pickNodeSubnet(taken);

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { KUBERNETES_VERSION } from '../../src/artifacts/manifest.js';
+import { buildNodeImage, nodeImageTagProblem } from '../../src/image/node-image.js';
+import { silentProgress } from '../../src/util/progress.js';
+import { UsageError } from '../../src/util/errors.js';
+import type { DockerEngine } from '../../src/docker/engine.js';
+
+describe('the tag of a node image kc builds', () => {
+  it('may name the pinned Kubernetes version, or no version at all', () => {
+    expect(nodeImageTagProblem(`kc/node:${KUBERNETES_VERSION}`)).toBeUndefined();
+    expect(nodeImageTagProblem(`kc/node:${KUBERNETES_VERSION}-dev`)).toBeUndefined();
+    expect(nodeImageTagProblem('kc/node:dev')).toBeUndefined();
+    expect(nodeImageTagProblem('registry:5000/kc/node')).toBeUndefined();
+  });
+
+  it('may not name another Kubernetes version: that would label the pinned binaries as it', () => {
+    const problem = nodeImageTagProblem('kc/node:v1.36.0', 'v1.37.2');
+    expect(problem).toContain('--image kc/node:v1.36.0 names Kubernetes v1.36.0');
+    expect(problem).toContain('pinned Kubernetes v1.37.2');
+    expect(problem).toContain('kc/node:dev');
+    expect(nodeImageTagProblem('registry:5000/kc/node:v1.38.0-rc.1', 'v1.37.2')).toContain('names Kubernetes v1.38.0');
+  });
+
+  it('is checked before the build touches the engine', async () => {
+    // Any call on this engine would throw a TypeError instead of the UsageError.
+    const untouchable = {} as DockerEngine;
+    const other = KUBERNETES_VERSION === 'v1.36.0' ? 'v1.35.0' : 'v1.36.0';
+    await expect(buildNodeImage({ engine: untouchable, progress: silentProgress, tag: `kc/node:${other}` })).rejects.toBeInstanceOf(UsageError);
+  });
+});
