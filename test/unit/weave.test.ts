@@ -207,6 +207,15 @@ function fakeEngine(local: string[], pullable: string[] = []) {
         calls.push(`tryPull ${image}`);
         return pullable.includes(image);
       },
+      // create first looks whether the name is taken: here it never is.
+      listContainers: async () => {
+        calls.push('listContainers');
+        return [];
+      },
+      listNetworks: async () => {
+        calls.push('listNetworks');
+        return [];
+      },
     },
     {
       get(target, key) {
@@ -262,8 +271,8 @@ describe('ensureWeaveImages', () => {
     await expect(failure).rejects.toThrow(/Nothing was created\.$/);
     await expect(failure).rejects.not.toThrow(/Everything created so far was removed/);
     expect(laterStepRan).toBe(false);
-    // Only looked and tried to pull: no list/remove calls (cleanup) reached the engine.
-    expect(calls).toEqual([`imageLabels ${KUBE}`, `tryPull ${KUBE}`, `imageLabels ${NPC}`, `tryPull ${NPC}`]);
+    // Only looked (is the name taken?) and tried to pull: no cleanup reached the engine.
+    expect(calls).toEqual(['listContainers', 'listNetworks', `imageLabels ${KUBE}`, `tryPull ${KUBE}`, `imageLabels ${NPC}`, `tryPull ${NPC}`]);
   });
 
   it('is skipped entirely for the bridge network', async () => {
@@ -271,7 +280,7 @@ describe('ensureWeaveImages', () => {
     let ran = 0;
     const next = { title: 'next', run: async () => void ran++ };
     await createCluster({ engine, progress: silentProgress, spec: spec('bridge'), kubeconfigPath: '/nonexistent/kubeconfig', actions: [ensureWeaveImages, next] });
-    expect(calls).toEqual([]);
+    expect(calls).toEqual(['listContainers', 'listNetworks']);
     expect(ran).toBe(1);
   });
 });
