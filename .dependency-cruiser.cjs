@@ -1,0 +1,46 @@
+/**
+ * kc's layers, lowest first: a folder may import only from folders below it
+ * (and from itself). Any cycle, between modules or between folders, fails
+ * `npm test`. Folders that hold nothing yet simply match nothing.
+ */
+const LAYERS = ['util', 'provider', 'docker', 'artifacts', 'config', 'model', 'pki', 'components', 'state', 'image', 'cluster', 'cli'];
+
+/** One rule per layer: it must not import any layer above it. */
+const upwardImports = LAYERS.map((layer, index) => {
+  const above = LAYERS.slice(index + 1);
+  return {
+    name: `no-upward-import-from-${layer}`,
+    comment: `src/${layer} sits below ${above.join(', ')}: it must not import them (imports point down)`,
+    severity: 'error',
+    from: { path: `^src/${layer}/` },
+    to: { path: `^src/(${above.join('|')})/` },
+  };
+}).filter((rule) => rule.to.path !== '^src/()/');
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'A cycle between modules: one of them must move down, or the shared part must',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'only-docker-provider-imports-dockerode',
+      comment: 'dockerode is the Docker provider\'s business: everything else uses the provider interface',
+      severity: 'error',
+      from: { pathNot: '^src/(provider/docker|docker)/' },
+      to: { path: 'node_modules/(dockerode|@types/dockerode)/' },
+    },
+    ...upwardImports,
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|node_modules)/' },
+    // Type-only imports are imports too: a type from above couples the layers just the same.
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};
