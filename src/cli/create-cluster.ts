@@ -5,7 +5,7 @@ import { resolveClusterSpec } from '../config/resolve.js';
 import type { ClusterSpec, CniMode } from '../config/types.js';
 import { CNI_MODES, ValidationError } from '../config/validate.js';
 import { createCluster } from '../cluster/create.js';
-import { contextName, defaultKubeconfigPath } from '../cluster/kubeconfig-file.js';
+import { contextName, defaultKubeconfigPath } from '../state/kubeconfig-file.js';
 import { engine, progressFor, UsageError, type GlobalOptions } from './options.js';
 
 /** Every spec option is optional: undefined means "not given", so a config file value stands. */

@@ -1,8 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
 import { hostApiServerUrl } from '../cluster/api.js';
-import { contextName, defaultKubeconfigPath, mergeIntoKubeconfigFile } from '../cluster/kubeconfig-file.js';
-import { loadState, saveState, type ClusterState } from '../cluster/state.js';
+import { contextName, defaultKubeconfigPath, mergeIntoKubeconfigFile } from '../state/kubeconfig-file.js';
+import { loadState, saveState, type ClusterState } from '../state/cluster-state.js';
 import { renderKubeconfig, type KubeconfigEntry } from '../pki/kubeconfig.js';
 import { checkedName } from './delete-cluster.js';
 import { progressFor, UsageError, type GlobalOptions } from './options.js';

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { DockerEngine } from '../docker/engine.js';
+import { DockerEngine } from '../provider/docker/engine.js';
 import { createProgress, type Progress, type Verbosity } from '../util/progress.js';
 
 /** Options every command accepts. */

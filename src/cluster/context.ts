@@ -1,8 +1,8 @@
 import type { ClusterSpec } from '../config/types.js';
-import type { DockerEngine } from '../docker/engine.js';
+import type { DockerEngine } from '../provider/docker/engine.js';
 import type { ClusterPki } from '../pki/types.js';
 import type { Progress } from '../util/progress.js';
-import type { ClusterPlan } from './plan.js';
+import type { ClusterPlan } from '../model/plan.js';
 
 /** What the create pipeline's actions share: filled in step by step. */
 export interface CreateContext {

@@ -1,5 +1,5 @@
 import type { ClusterSpec } from '../config/types.js';
-import type { DockerEngine } from '../docker/engine.js';
+import type { DockerEngine } from '../provider/docker/engine.js';
 import type { Progress } from '../util/progress.js';
 import { installAddons } from './actions/addons.js';
 import { startControlPlane } from './actions/control-plane.js';

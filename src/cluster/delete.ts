@@ -1,6 +1,6 @@
-import { LABEL_CLUSTER, type DockerEngine } from '../docker/engine.js';
-import { contextName, defaultKubeconfigPath, removeFromKubeconfigFile } from './kubeconfig-file.js';
-import { loadState, removeState } from './state.js';
+import { LABEL_CLUSTER, type DockerEngine } from '../provider/docker/engine.js';
+import { contextName, defaultKubeconfigPath, removeFromKubeconfigFile } from '../state/kubeconfig-file.js';
+import { loadState, removeState } from '../state/cluster-state.js';
 
 export interface DeleteOptions {
   engine: DockerEngine;

@@ -1,6 +1,6 @@
-import type { DockerEngine } from '../docker/engine.js';
+import type { DockerEngine } from '../provider/docker/engine.js';
 import { PATHS } from '../components/paths.js';
-import type { ClusterPlan } from './plan.js';
+import type { ClusterPlan } from '../model/plan.js';
 
 /** Where kc puts the admin kubeconfig on the first master, to run kubectl there. */
 export const ADMIN_KUBECONFIG_ON_NODE = `${PATHS.kubeconfigs}/admin.kubeconfig`;

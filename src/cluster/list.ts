@@ -1,5 +1,5 @@
-import { LABEL_CLUSTER, type DockerEngine } from '../docker/engine.js';
-import { listStateNames } from './state.js';
+import { LABEL_CLUSTER, type DockerEngine } from '../provider/docker/engine.js';
+import { listStateNames } from '../state/cluster-state.js';
 
 /** Every cluster kc knows of: by container labels, network labels and state folders. */
 export async function listClusterNames(engine: DockerEngine): Promise<string[]> {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { CRI_NAMESPACE } from '../components/containerd.js';
-import { LABEL_CLUSTER, LABEL_ROLE, type DockerEngine } from '../docker/engine.js';
+import { LABEL_CLUSTER, LABEL_ROLE, type DockerEngine } from '../provider/docker/engine.js';
 
 /** The worker containers of a cluster, optionally only the named ones. */
 export async function workerNodes(engine: DockerEngine, cluster: string, only?: string[]): Promise<string[]> {

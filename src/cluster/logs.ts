@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { CONTAINERD_SOCKET } from '../components/containerd.js';
 import { KC_UNITS as ALL_KC_UNITS } from '../components/units.js';
 import type { NodeRole } from '../config/types.js';
-import { LABEL_ROLE, type ContainerSummary, type DockerEngine } from '../docker/engine.js';
-import type { ClusterState } from './state.js';
+import { LABEL_ROLE, type ContainerSummary, type DockerEngine } from '../provider/docker/engine.js';
+import type { ClusterState } from '../state/cluster-state.js';
 
 /**
  * `kc export logs`: everything needed to debug a cluster after the fact, in

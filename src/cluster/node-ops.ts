@@ -1,8 +1,8 @@
 import type { ComponentBundle } from '../components/types.js';
-import { packFiles } from '../docker/archive.js';
-import type { DockerEngine } from '../docker/engine.js';
+import { packFiles } from '../provider/docker/archive.js';
+import type { DockerEngine } from '../provider/docker/engine.js';
 import type { Progress } from '../util/progress.js';
-import type { NodePlan } from './plan.js';
+import type { NodePlan } from '../model/plan.js';
 import { waitUntil } from './wait.js';
 
 /** Puts a bundle's files onto a node in one tar archive through Docker's archive API. */

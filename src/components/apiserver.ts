@@ -1,5 +1,5 @@
-import type { ClusterPlan, NodePlan } from '../cluster/plan.js';
-import { API_SERVER_PORT } from '../cluster/plan.js';
+import type { ClusterPlan, NodePlan } from '../model/plan.js';
+import { API_SERVER_PORT } from '../model/plan.js';
 import { renderEncryptionConfig } from '../pki/encryption.js';
 import type { ClusterPki } from '../pki/types.js';
 import { caFile, MASTER_FILES, secretFile } from './control-plane-files.js';

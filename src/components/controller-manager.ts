@@ -1,4 +1,4 @@
-import type { ClusterPlan, NodePlan } from '../cluster/plan.js';
+import type { ClusterPlan, NodePlan } from '../model/plan.js';
 import { renderKubeconfig } from '../pki/kubeconfig.js';
 import type { ClusterPki } from '../pki/types.js';
 import { caFile, LOCAL_API_SERVER, MASTER_FILES, secretFile } from './control-plane-files.js';

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { POD_IMAGES } from '../artifacts/manifest.js';
-import type { ClusterPlan } from '../cluster/plan.js';
+import type { ClusterPlan } from '../model/plan.js';
 
 const NAME = 'coredns';
 const NAMESPACE = 'kube-system';

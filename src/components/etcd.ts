@@ -1,4 +1,4 @@
-import type { ClusterPlan, NodePlan } from '../cluster/plan.js';
+import type { ClusterPlan, NodePlan } from '../model/plan.js';
 import type { ClusterPki } from '../pki/types.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';

@@ -1,5 +1,5 @@
-import type { ClusterPlan } from '../cluster/plan.js';
-import { API_SERVER_PORT } from '../cluster/plan.js';
+import type { ClusterPlan } from '../model/plan.js';
+import { API_SERVER_PORT } from '../model/plan.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
 import { UNIT } from './units.js';

@@ -1,4 +1,4 @@
-import type { ClusterPlan, NodePlan } from '../cluster/plan.js';
+import type { ClusterPlan, NodePlan } from '../model/plan.js';
 import type { ClusterPki } from '../pki/types.js';
 import { cniBridgeBundle } from './cni-bridge.js';
 import { containerdBundle } from './containerd.js';

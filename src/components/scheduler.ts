@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import type { ClusterPlan, NodePlan } from '../cluster/plan.js';
+import type { ClusterPlan, NodePlan } from '../model/plan.js';
 import { renderKubeconfig } from '../pki/kubeconfig.js';
 import type { ClusterPki } from '../pki/types.js';
 import { LOCAL_API_SERVER, MASTER_FILES, secretFile } from './control-plane-files.js';

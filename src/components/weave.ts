@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import type { ClusterPlan } from '../cluster/plan.js';
+import type { ClusterPlan } from '../model/plan.js';
 import { PATHS } from './paths.js';
 
 /** The iptables backend a node uses (kc-entrypoint writes it to /etc/kc-iptables-mode). */

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import type { DockerEngine } from '../docker/engine.js';
+import type { DockerEngine } from '../provider/docker/engine.js';
 import { run } from '../util/exec.js';
 import type { StepNote } from '../util/progress.js';
 

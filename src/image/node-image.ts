@@ -3,7 +3,7 @@ import { ARTIFACTS, KUBERNETES_VERSION } from '../artifacts/manifest.js';
 import { ArtifactCache } from '../artifacts/cache.js';
 import { resolveArtifacts, type ResolvedArtifact, type SourceChoice } from '../artifacts/resolve.js';
 import { DEFAULT_NODE_IMAGE } from '../config/defaults.js';
-import type { DockerEngine } from '../docker/engine.js';
+import type { DockerEngine } from '../provider/docker/engine.js';
 import { UsageError } from '../util/errors.js';
 import { cacheDir, projectRoot } from '../util/paths.js';
 import type { Progress } from '../util/progress.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ResolvedArtifact } from '../artifacts/resolve.js';
 import { POD_IMAGES } from '../artifacts/manifest.js';
-import type { DockerEngine } from '../docker/engine.js';
+import type { DockerEngine } from '../provider/docker/engine.js';
 import { projectRoot } from '../util/paths.js';
 import { contextDigest, contextStream, fileEntry, type ContextFile } from './context.js';
 

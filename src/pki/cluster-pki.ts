@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { ClusterPlan, NodePlan } from '../cluster/plan.js';
+import type { ClusterPlan, NodePlan } from '../model/plan.js';
 import type forge from 'node-forge';
 import {
   createCertificateAuthority,

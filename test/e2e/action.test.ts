@@ -5,7 +5,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { DockerEngine, LABEL_CLUSTER } from '../../src/docker/engine.js';
+import { DockerEngine, LABEL_CLUSTER } from '../../src/provider/docker/engine.js';
 import { kubectlFor } from './cluster-helpers.js';
 import { kc, testClusterName } from './helpers.js';
 

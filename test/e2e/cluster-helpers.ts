@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ArtifactCache } from '../../src/artifacts/cache.js';
 import { artifactByName } from '../../src/artifacts/manifest.js';
-import { DockerEngine, LABEL_CLUSTER } from '../../src/docker/engine.js';
+import { DockerEngine, LABEL_CLUSTER } from '../../src/provider/docker/engine.js';
 import { cacheDir } from '../../src/util/paths.js';
 import { run } from '../../src/util/exec.js';
 import { waitUntil } from '../../src/cluster/wait.js';

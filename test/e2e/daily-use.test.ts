@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerEngine } from '../../src/docker/engine.js';
+import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { freeTcpPort } from '../../src/util/net.js';
 import { buildWebImage, clusterResources, httpGetOnceServing, kubectlFor, kubectlPath } from './cluster-helpers.js';
 import { kc, testClusterName } from './helpers.js';

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterStateDir } from '../../src/cluster/state.js';
+import { clusterStateDir } from '../../src/state/cluster-state.js';
 import { clusterResources } from './cluster-helpers.js';
 import { kc, testClusterName } from './helpers.js';
 

@@ -1,4 +1,4 @@
-import { DockerEngine } from '../../src/docker/engine.js';
+import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { buildNodeImage } from '../../src/image/node-image.js';
 import { createProgress } from '../../src/util/progress.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as manifest from '../../src/artifacts/manifest.js';
 import { DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
-import { DockerEngine } from '../../src/docker/engine.js';
+import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { waitForBoot } from '../../src/cluster/node-ops.js';
 import { kc } from './helpers.js';
 

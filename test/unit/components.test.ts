@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { parse, parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { POD_IMAGES } from '../../src/artifacts/manifest.js';
-import { planCluster, type ClusterPlan, type NodePlan } from '../../src/cluster/plan.js';
+import { planCluster, type ClusterPlan, type NodePlan } from '../../src/model/plan.js';
 import { apiServerBundle } from '../../src/components/apiserver.js';
 import { podRoutes, renderBridgeConflist } from '../../src/components/cni-bridge.js';
 import { controllerManagerBundle } from '../../src/components/controller-manager.js';

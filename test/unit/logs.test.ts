@@ -10,11 +10,11 @@ import {
   unitsToCollect,
   versionScript,
 } from '../../src/cluster/logs.js';
-import { planCluster } from '../../src/cluster/plan.js';
+import { planCluster } from '../../src/model/plan.js';
 import { KC_UNITS as COMPONENT_UNITS } from '../../src/components/units.js';
-import type { ClusterState } from '../../src/cluster/state.js';
+import type { ClusterState } from '../../src/state/cluster-state.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
-import { demuxBuffer } from '../../src/docker/engine.js';
+import { demuxBuffer } from '../../src/provider/docker/engine.js';
 import type { ClusterPki } from '../../src/pki/types.js';
 
 // `systemctl list-units --all --no-legend --plain --full PATTERNS` on a worker (kubelet crash-looping).

@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, sign, verify, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { planCluster, type ClusterPlan } from '../../src/cluster/plan.js';
+import { planCluster, type ClusterPlan } from '../../src/model/plan.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
 import {
   API_SERVER_KUBELET_CLIENT_USER,

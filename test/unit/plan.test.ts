@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allNodes, MAX_CONTROL_PLANES, MAX_WORKERS, planCluster } from '../../src/cluster/plan.js';
+import { allNodes, MAX_CONTROL_PLANES, MAX_WORKERS, planCluster } from '../../src/model/plan.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
 import { cidrsOverlap, parseCidr, parseIpv4 } from '../../src/util/ipv4.js';
 

@@ -4,7 +4,7 @@ import { WEAVE_IMAGES, WEAVE_VERSION } from '../../src/artifacts/manifest.js';
 import { ensureWeaveImages, weaveImagesPresent } from '../../src/cluster/actions/weave.js';
 import type { CreateContext } from '../../src/cluster/context.js';
 import { createCluster, CREATE_ACTIONS, CreateStepError } from '../../src/cluster/create.js';
-import { planCluster } from '../../src/cluster/plan.js';
+import { planCluster } from '../../src/model/plan.js';
 import {
   parseIptablesBackend,
   weaveDatapath,
@@ -14,7 +14,7 @@ import {
 } from '../../src/components/weave.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
 import type { CniMode } from '../../src/config/types.js';
-import type { DockerEngine } from '../../src/docker/engine.js';
+import type { DockerEngine } from '../../src/provider/docker/engine.js';
 import { silentProgress } from '../../src/util/progress.js';
 
 // Non-default ranges and image names, so that a renderer using a default instead of its inputs shows.

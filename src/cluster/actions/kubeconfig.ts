@@ -1,7 +1,7 @@
-import { contextName, mergeIntoKubeconfigFile } from '../kubeconfig-file.js';
+import { contextName, mergeIntoKubeconfigFile } from '../../state/kubeconfig-file.js';
 import { hostApiServerUrl } from '../api.js';
 import { requirePki, requirePlan, type Action } from '../context.js';
-import { saveState } from '../state.js';
+import { saveState } from '../../state/cluster-state.js';
 
 export const writeKubeconfig: Action = {
   title: 'Writing kubeconfig',

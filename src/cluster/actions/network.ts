@@ -1,8 +1,8 @@
-import { LABEL_CLUSTER, SubnetTakenError } from '../../docker/engine.js';
+import { LABEL_CLUSTER, SubnetTakenError } from '../../provider/docker/engine.js';
 import { UsageError } from '../../util/errors.js';
 import type { Action, CreateContext } from '../context.js';
-import { gatewayOf, networkName } from '../plan.js';
-import { loadState } from '../state.js';
+import { gatewayOf, networkName } from '../../model/plan.js';
+import { loadState } from '../../state/cluster-state.js';
 import { hostRoutes, pickNodeSubnet } from '../subnet.js';
 
 /** A cluster name is taken when anything of it exists: containers, its network, or its state. */

@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { freeTcpPort } from '../../util/net.js';
 import { nodeExtrasFor } from '../../config/defaults.js';
 import type { NodeExtras } from '../../config/types.js';
-import { LABEL_CLUSTER, LABEL_ROLE, type ContainerSpec } from '../../docker/engine.js';
+import { LABEL_CLUSTER, LABEL_ROLE, type ContainerSpec } from '../../provider/docker/engine.js';
 import { requirePlan, waitBudgetMs, type Action, type CreateContext } from '../context.js';
 import { waitForBoot } from '../node-ops.js';
-import { allNodes, API_SERVER_PORT, type NodePlan } from '../plan.js';
+import { allNodes, API_SERVER_PORT, type NodePlan } from '../../model/plan.js';
 
 export function containerdVolume(node: NodePlan): string {
   return `${node.name}-containerd`;

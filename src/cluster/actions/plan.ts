@@ -1,7 +1,7 @@
 import { certificateKeyCount, generateClusterPkiInBackground } from '../../pki/index.js';
 import { requirePlan, type Action } from '../context.js';
-import { planCluster } from '../plan.js';
-import { saveState } from '../state.js';
+import { planCluster } from '../../model/plan.js';
+import { saveState } from '../../state/cluster-state.js';
 
 /**
  * Lays out the cluster on its network's subnet (fixed node addresses), and

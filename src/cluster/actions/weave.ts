@@ -6,12 +6,12 @@ import {
   weaveManifest,
   type IptablesBackend,
 } from '../../components/weave.js';
-import type { DockerEngine } from '../../docker/engine.js';
+import type { DockerEngine } from '../../provider/docker/engine.js';
 import { waitBudgetMs, type Action, type CreateContext } from '../context.js';
 import { kubectl } from '../kubectl.js';
 import { loadDockerImages } from '../load.js';
 import { waitForUnit } from '../node-ops.js';
-import type { ClusterPlan } from '../plan.js';
+import type { ClusterPlan } from '../../model/plan.js';
 import { waitUntil } from '../wait.js';
 import { UNIT } from '../../components/units.js';
 

@@ -2,7 +2,7 @@ import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import type { ClusterPki } from '../pki/types.js';
 import { stateDir } from '../util/paths.js';
-import type { ClusterPlan } from './plan.js';
+import type { ClusterPlan } from '../model/plan.js';
 
 /** What kc keeps about a cluster between commands: enough to export kubeconfigs and delete it. */
 export interface ClusterState {

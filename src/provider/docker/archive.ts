@@ -1,5 +1,5 @@
 import tar from 'tar-stream';
-import type { NodeFile } from '../components/types.js';
+import type { NodeFile } from '../../components/types.js';
 
 /**
  * Packs files into a tar archive for Docker's archive API. Paths are
