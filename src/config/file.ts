@@ -31,7 +31,7 @@
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
-import { MAX_CONTROL_PLANES, MAX_WORKERS } from '../model/plan.js';
+import { MAX_CONTROL_PLANES, MAX_WORKERS } from './limits.js';
 import { emptyNodeExtras, nodeImageFor } from './defaults.js';
 import type { ClusterSpec, ExtraArgs, Mount, NodeExtras, PortMapping } from './types.js';
 import {

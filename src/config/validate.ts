@@ -1,4 +1,4 @@
-import { MAX_CONTROL_PLANES, MAX_WORKERS } from '../model/plan.js';
+import { MAX_CONTROL_PLANES, MAX_WORKERS } from './limits.js';
 import { cidrsOverlap, parseCidr, parseIpv4, type Cidr } from '../util/ipv4.js';
 import type { ClusterSpec, CniMode, Component, KubeProxyMode, NodeExtras, PortMapping, PortProtocol } from './types.js';
 

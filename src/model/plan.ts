@@ -1,16 +1,11 @@
 import type { ClusterSpec, NodeRole } from '../config/types.js';
+import { ADDRESS_OFFSET } from '../config/limits.js';
 import { formatCidr, nthAddress, nthSubnet, parseCidr } from '../util/ipv4.js';
 
 /** Port every API server listens on inside the cluster, and HAProxy on the lb node. */
 export const API_SERVER_PORT = 6443;
 
-/**
- * Where each kind of node sits in the cluster's /24: fixed addresses, so that
- * certificates, etcd membership and kubeconfigs stay valid across restarts.
- */
-const ADDRESS_OFFSET: Record<NodeRole, number> = { lb: 2, master: 10, worker: 100 };
-export const MAX_CONTROL_PLANES = ADDRESS_OFFSET.worker - ADDRESS_OFFSET.master;
-export const MAX_WORKERS = 254 - ADDRESS_OFFSET.worker;
+export { MAX_CONTROL_PLANES, MAX_WORKERS } from '../config/limits.js';
 
 export interface NodePlan {
   /** Container name and hostname, e.g. `kc-master-0`; peers address each other by it. */

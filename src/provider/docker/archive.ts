@@ -1,12 +1,18 @@
 import tar from 'tar-stream';
-import type { NodeFile } from '../../components/types.js';
+
+/** A file to place in a container: its absolute path, text or bytes, and mode (default 0644). */
+export interface ArchiveFile {
+  path: string;
+  content: string | Buffer;
+  mode?: number;
+}
 
 /**
  * Packs files into a tar archive for Docker's archive API. Paths are
  * absolute on the node; parent folders are created by Docker as needed.
  * Fixed timestamps keep the archive for the same files the same.
  */
-export async function packFiles(files: NodeFile[]): Promise<Buffer> {
+export async function packFiles(files: readonly ArchiveFile[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (chunk: unknown) => {

@@ -1,0 +1,11 @@
+import type { NodeRole } from './types.js';
+
+/**
+ * Where each kind of node sits in its cluster's /24 (the plan gives nodes
+ * fixed addresses, so that certificates, etcd membership and kubeconfigs stay
+ * valid across restarts). The node counts a config may ask for follow from it,
+ * so it lives here, below both the config checks and the plan.
+ */
+export const ADDRESS_OFFSET: Readonly<Record<NodeRole, number>> = { lb: 2, master: 10, worker: 100 };
+export const MAX_CONTROL_PLANES = ADDRESS_OFFSET.worker - ADDRESS_OFFSET.master;
+export const MAX_WORKERS = 254 - ADDRESS_OFFSET.worker;
