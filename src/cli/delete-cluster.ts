@@ -21,7 +21,8 @@ export function checkedName(name: string, field = '--name'): string {
 }
 
 function deletedSummary(result: Awaited<ReturnType<typeof deleteCluster>>): string {
-  return result.containers + result.networks === 0 && !result.state ? 'nothing to delete' : `${result.containers} containers`;
+  const summary = result.containers + result.networks === 0 && !result.state ? 'nothing to delete' : `${result.containers} containers`;
+  return [summary, ...result.warnings].join('; ');
 }
 
 export const deleteClusterCommand: CommandModule<GlobalOptions, DeleteClusterArgs> = {

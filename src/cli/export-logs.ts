@@ -4,7 +4,7 @@ import type { CommandModule } from 'yargs';
 import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
 import { LABEL_CLUSTER } from '../provider/docker/engine.js';
 import { defaultLogsDir, exportLogs } from '../cluster/logs.js';
-import { loadState } from '../state/cluster-state.js';
+import { loadState, StateFileError } from '../state/cluster-state.js';
 import { writeTarGz } from '../util/tar-gz.js';
 import { checkedName } from './delete-cluster.js';
 import { engine, progressFor, UsageError, type GlobalOptions } from './options.js';
@@ -36,7 +36,14 @@ export const exportLogsCommand: CommandModule<GlobalOptions, ExportLogsArgs> = {
     const name = checkedName(args.name);
     const docker = engine();
     await docker.ensureReachable();
-    const [nodes, state] = await Promise.all([docker.listContainers({ [LABEL_CLUSTER]: name }), loadState(name)]);
+    const progress = progressFor(args);
+    // Logs are for debugging: an unreadable state file is one more thing to report, not a reason to collect nothing.
+    const readableState = loadState(name).catch((error: unknown) => {
+      if (!(error instanceof StateFileError)) throw error;
+      progress.info(`note: ${error.message}`);
+      return undefined;
+    });
+    const [nodes, state] = await Promise.all([docker.listContainers({ [LABEL_CLUSTER]: name }), readableState]);
     if (nodes.length === 0 && !state) throw new UsageError(`no cluster named "${name}": kc get clusters lists them`);
     nodes.sort((a, b) => a.name.localeCompare(b.name));
 
@@ -45,7 +52,6 @@ export const exportLogsCommand: CommandModule<GlobalOptions, ExportLogsArgs> = {
     const existing = await entriesOf(dir);
     if (existing && existing.length > 0) throw new UsageError(`${dir} is not empty: name a new folder (or leave DIR out)`);
 
-    const progress = progressFor(args);
     try {
       const results = await progress.step(`Collecting logs of cluster "${name}" from ${nodes.length} nodes`, async (note) => {
         const collected = await exportLogs({ engine: docker, nodes, state, dir });

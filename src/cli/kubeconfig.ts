@@ -1,34 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
-import { hostApiServerUrl } from '../cluster/api.js';
-import { contextName, defaultKubeconfigPath, mergeIntoKubeconfigFile } from '../state/kubeconfig-file.js';
-import { loadState, saveState, type ClusterState } from '../state/cluster-state.js';
-import { renderKubeconfig, type KubeconfigEntry } from '../pki/kubeconfig.js';
+import { adminEntry, existingState, exportKubeconfig } from '../cluster/kubeconfig.js';
+import { contextName, defaultKubeconfigPath } from '../state/kubeconfig-file.js';
+import { renderKubeconfig } from '../pki/kubeconfig.js';
 import { checkedName } from './delete-cluster.js';
-import { progressFor, UsageError, type GlobalOptions } from './options.js';
-
-async function stateOf(name: string): Promise<ClusterState> {
-  const state = await loadState(checkedName(name));
-  if (!state) throw new UsageError(`no cluster named "${name}": kc get clusters lists them`);
-  return state;
-}
-
-/** The admin kubeconfig entry, for the host (published port) or for containers on the cluster network. */
-export function adminEntry(state: ClusterState, internal: boolean): KubeconfigEntry {
-  const context = contextName(state.plan.spec.name);
-  const server = internal
-    ? state.plan.internalApiServerUrl
-    : hostApiServerUrl(state.plan.spec.apiServerAddress, state.apiServerHostPort ?? 0);
-  return {
-    contextName: context,
-    clusterName: context,
-    userName: context,
-    server,
-    caPem: state.pki.ca.certPem,
-    certPem: state.pki.admin.certPem,
-    keyPem: state.pki.admin.keyPem,
-  };
-}
+import { progressFor, type GlobalOptions } from './options.js';
 
 interface GetKubeconfigArgs extends GlobalOptions {
   name: string;
@@ -43,7 +19,7 @@ export const getKubeconfigCommand: CommandModule<GlobalOptions, GetKubeconfigArg
       .option('name', { type: 'string', default: DEFAULT_CLUSTER_NAME, describe: 'Cluster name' })
       .option('internal', { type: 'boolean', default: false, describe: 'Address the API server as containers on the cluster network do' }),
   handler: async (args) => {
-    process.stdout.write(renderKubeconfig(adminEntry(await stateOf(args.name), args.internal)));
+    process.stdout.write(renderKubeconfig(adminEntry(await existingState(checkedName(args.name)), args.internal)));
   },
 };
 
@@ -60,10 +36,9 @@ export const exportKubeconfigCommand: CommandModule<GlobalOptions, ExportKubecon
       .option('name', { type: 'string', default: DEFAULT_CLUSTER_NAME, describe: 'Cluster name' })
       .option('kubeconfig', { type: 'string', describe: 'File to write (default: $KUBECONFIG or ~/.kube/config)' }),
   handler: async (args) => {
-    const state = await stateOf(args.name);
+    const name = checkedName(args.name);
     const path = args.kubeconfig ?? defaultKubeconfigPath();
-    await mergeIntoKubeconfigFile(path, adminEntry(state, false));
-    if (state.kubeconfigPath !== path) await saveState({ ...state, kubeconfigPath: path });
-    progressFor(args).info(`Set kubectl context to "${contextName(state.plan.spec.name)}" in ${path}`);
+    await exportKubeconfig(name, path);
+    progressFor(args).info(`Set kubectl context to "${contextName(name)}" in ${path}`);
   },
 };

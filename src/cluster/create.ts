@@ -14,7 +14,8 @@ import { waitForReady } from './actions/wait-ready.js';
 import { ensureWeaveImages } from './actions/weave.js';
 import { joinWorkers, startWorkers } from './actions/workers.js';
 import type { Action, CreateContext } from './context.js';
-import { deleteCluster } from './delete.js';
+import { deleteClusterLocked } from './delete.js';
+import { withClusterLock } from '../state/lock.js';
 
 /**
  * The create pipeline, in order. Workers are prepared right after the nodes
@@ -70,8 +71,15 @@ export interface CreateResult {
   totalSeconds: number;
 }
 
-/** Runs every action; on failure removes what was created (unless --retain) and names the failed step. */
+/**
+ * Runs every action, as the only kc process working on this cluster name; on
+ * failure removes what was created (unless --retain) and names the failed step.
+ */
 export async function createCluster(options: CreateOptions): Promise<CreateResult> {
+  return withClusterLock(options.spec.name, () => createClusterLocked(options));
+}
+
+async function createClusterLocked(options: CreateOptions): Promise<CreateResult> {
   const ctx: CreateContext = {
     engine: options.engine,
     progress: options.progress,
@@ -90,7 +98,7 @@ export async function createCluster(options: CreateOptions): Promise<CreateResul
       await options.progress.step(action.title, (note) => action.run(ctx, note));
     } catch (error) {
       const outcome = !ctx.createdAnything ? 'nothing-created' : ctx.spec.retain ? 'retained' : 'removed';
-      if (outcome === 'removed') await deleteCluster({ engine: ctx.engine, name: ctx.spec.name, kubeconfigPath: ctx.kubeconfigPath });
+      if (outcome === 'removed') await deleteClusterLocked({ engine: ctx.engine, name: ctx.spec.name, kubeconfigPath: ctx.kubeconfigPath });
       throw new CreateStepError(action.title, error as Error, outcome, ctx.spec.name);
     }
     stepSeconds[action.title] = (Date.now() - stepStarted) / 1000;

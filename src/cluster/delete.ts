@@ -1,11 +1,15 @@
 import { LABEL_CLUSTER, type DockerEngine } from '../provider/docker/engine.js';
+import { loadState, removeState, StateFileError, type ClusterState } from '../state/cluster-state.js';
 import { contextName, defaultKubeconfigPath, removeFromKubeconfigFile } from '../state/kubeconfig-file.js';
-import { loadState, removeState } from '../state/cluster-state.js';
+import { withClusterLock } from '../state/lock.js';
+
+/** What delete asks of the engine: find a cluster's resources by label and remove them. */
+export type DeleteEngine = Pick<DockerEngine, 'listContainers' | 'removeContainer' | 'listVolumes' | 'removeVolume' | 'listNetworks' | 'removeNetwork'>;
 
 export interface DeleteOptions {
-  engine: DockerEngine;
+  engine: DeleteEngine;
   name: string;
-  /** Kubeconfig to clean; defaults to the one recorded at create time, else the default. */
+  /** One more kubeconfig file to clean, besides every file the cluster's state recorded. */
   kubeconfigPath?: string;
 }
 
@@ -15,28 +19,58 @@ export interface DeleteResult {
   volumes: number;
   kubeconfigEntry: boolean;
   state: boolean;
+  /** What kc could not use but deleted anyway (an unreadable state file): said next to the result. */
+  warnings: string[];
+}
+
+/**
+ * The kubeconfig files to clean: every one the state recorded, and the one
+ * the user named. Without state (never written, or unreadable) and without a
+ * name, the default file is the best guess.
+ */
+export function kubeconfigPathsToClean(state: ClusterState | undefined, given: string | undefined): string[] {
+  const paths = [...(state?.kubeconfigPaths ?? []), ...(given ? [given] : [])];
+  return paths.length > 0 ? [...new Set(paths)] : [defaultKubeconfigPath()];
 }
 
 /** Removes every trace of a cluster, found by its labels and state. Deleting twice is fine. */
 export async function deleteCluster(options: DeleteOptions): Promise<DeleteResult> {
+  return withClusterLock(options.name, () => deleteClusterLocked(options));
+}
+
+/** deleteCluster for a caller that already holds the cluster's lock (create, rolling back). */
+export async function deleteClusterLocked(options: DeleteOptions): Promise<DeleteResult> {
   const { engine, name } = options;
   const labels = { [LABEL_CLUSTER]: name };
-  const state = await loadState(name);
+  const warnings: string[] = [];
+  let state: ClusterState | undefined;
+  let hadState = false;
+  try {
+    state = await loadState(name);
+    hadState = state !== undefined;
+  } catch (error) {
+    // A state file that cannot be read must not keep the cluster alive: delete is the way out of it.
+    if (!(error instanceof StateFileError)) throw error;
+    warnings.push(`${error.file} could not be read; removed it with the cluster`);
+    hadState = true;
+  }
   const containers = await engine.listContainers(labels);
   await Promise.all(containers.map((c) => engine.removeContainer(c.id)));
   const volumes = await engine.listVolumes(labels);
   await Promise.all(volumes.map((v) => engine.removeVolume(v)));
   const networks = await engine.listNetworks(labels);
   for (const network of networks) await engine.removeNetwork(network.id);
-  const paths = new Set([options.kubeconfigPath ?? state?.kubeconfigPath ?? defaultKubeconfigPath()]);
   let kubeconfigEntry = false;
-  for (const path of paths) kubeconfigEntry = (await removeFromKubeconfigFile(path, contextName(name))) || kubeconfigEntry;
+  for (const path of kubeconfigPathsToClean(state, options.kubeconfigPath)) {
+    kubeconfigEntry = (await removeFromKubeconfigFile(path, contextName(name))) || kubeconfigEntry;
+  }
   await removeState(name);
   return {
     containers: containers.length,
     networks: networks.length,
     volumes: volumes.length,
     kubeconfigEntry,
-    state: state !== undefined,
+    state: hadState,
+    warnings,
   };
 }

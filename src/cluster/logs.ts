@@ -122,7 +122,7 @@ export function exportableState(state: ClusterState): Record<string, unknown> {
   return {
     plan: state.plan,
     apiServerHostPort: state.apiServerHostPort,
-    kubeconfigPath: state.kubeconfigPath,
+    kubeconfigPaths: state.kubeconfigPaths,
     createdAt: state.createdAt,
   };
 }

@@ -1,40 +1,124 @@
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import type { ClusterPlan } from '../model/plan.js';
 import type { ClusterPki } from '../pki/types.js';
 import { stateDir } from '../util/paths.js';
-import type { ClusterPlan } from '../model/plan.js';
 
-/** What kc keeps about a cluster between commands: enough to export kubeconfigs and delete it. */
+/**
+ * What kc keeps about a cluster between commands: enough to export
+ * kubeconfigs and delete it. It holds every private key of the cluster.
+ * Versioned: an older kc's file is migrated when read, a newer kc's refused.
+ */
+export const STATE_SCHEMA_VERSION = 2;
+
 export interface ClusterState {
+  schemaVersion: typeof STATE_SCHEMA_VERSION;
   plan: ClusterPlan;
   pki: ClusterPki;
-  /** Host port the API server is published on (chosen by Docker when the user did not pick one). */
+  /** Host port the API server is published on. */
   apiServerHostPort?: number;
-  /** Kubeconfig file kc merged the admin context into, so delete can remove it again. */
-  kubeconfigPath?: string;
+  /** Every kubeconfig file kc merged the admin context into, so delete can remove it from all of them. */
+  kubeconfigPaths: string[];
   createdAt: string;
+}
+
+/** A state file kc cannot use: names the file, what is wrong and how to get past it. */
+export class StateFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly cluster: string,
+    problem: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `kc's state of cluster "${cluster}" in ${file} ${problem}. ` +
+        `If you have a backup, put it back; otherwise \`kc delete cluster --name ${cluster}\` removes the cluster's containers, ` +
+        'network and this file (its kubeconfig context stays in files kc no longer knows of: remove it with `kubectl config delete-context`).',
+      options,
+    );
+    this.name = 'StateFileError';
+  }
 }
 
 export function clusterStateDir(name: string): string {
   return join(stateDir(), 'clusters', name);
 }
 
-/** Written with mode 0600 in a 0700 folder: it holds every private key of the cluster. */
+export function clusterStateFile(name: string): string {
+  return join(clusterStateDir(name), 'cluster.json');
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Version 1 (kc 0.1): no schemaVersion, and one `kubeconfigPath`, the last file the context was written to. */
+function migrateFromV1(v1: Record<string, unknown>): Record<string, unknown> {
+  const { kubeconfigPath, ...rest } = v1;
+  return { ...rest, schemaVersion: 2, kubeconfigPaths: typeof kubeconfigPath === 'string' ? [kubeconfigPath] : [] };
+}
+
+/**
+ * A state file's parsed JSON as the current schema: older versions migrated
+ * step by step, anything else refused with a reason (never a silent default).
+ * Pure, so every migration is unit-tested.
+ */
+export function migrateState(raw: unknown, file: string, cluster: string): ClusterState {
+  if (!isRecord(raw)) throw new StateFileError(file, cluster, 'is not a JSON object');
+  let state = raw;
+  const version = state.schemaVersion ?? 1;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    throw new StateFileError(file, cluster, `has an invalid schemaVersion ${JSON.stringify(version)}`);
+  }
+  if (version > STATE_SCHEMA_VERSION) {
+    throw new StateFileError(file, cluster, `was written by a newer kc (schema ${version}; this kc reads up to ${STATE_SCHEMA_VERSION}): use that kc, or upgrade this one`);
+  }
+  if (version === 1) state = migrateFromV1(state);
+  const plan = state.plan;
+  const pki = state.pki;
+  if (!isRecord(plan) || !isRecord(plan.spec) || plan.spec.name !== cluster) {
+    throw new StateFileError(file, cluster, 'has no plan for this cluster');
+  }
+  if (!isRecord(pki) || !isRecord(pki.ca) || typeof pki.ca.certPem !== 'string') {
+    throw new StateFileError(file, cluster, 'has no certificate authority');
+  }
+  if (!Array.isArray(state.kubeconfigPaths) || !state.kubeconfigPaths.every((p) => typeof p === 'string')) {
+    throw new StateFileError(file, cluster, 'has no valid kubeconfigPaths list');
+  }
+  return state as unknown as ClusterState;
+}
+
+/** Written atomically (temporary file, fsync, rename) with mode 0600 in a 0700 folder: a crash leaves the old file or the new one. */
 export async function saveState(state: ClusterState): Promise<void> {
   const dir = clusterStateDir(state.plan.spec.name);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
-  const file = join(dir, 'cluster.json');
-  await writeFile(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  await chmod(file, 0o600);
+  await writeFileAtomic(clusterStateFile(state.plan.spec.name), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 }
 
+/** The cluster's state; undefined when kc has none. A file that cannot be read or used is a StateFileError. */
 export async function loadState(name: string): Promise<ClusterState | undefined> {
+  const file = clusterStateFile(name);
+  let text: string;
   try {
-    return JSON.parse(await readFile(join(clusterStateDir(name), 'cluster.json'), 'utf8')) as ClusterState;
-  } catch {
-    return undefined;
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new StateFileError(file, name, `cannot be read (${(error as Error).message})`, { cause: error });
   }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new StateFileError(file, name, `is not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+  return migrateState(raw, file, name);
+}
+
+/** Records one more kubeconfig file the cluster's context was written to (kept in first-written order, once each). */
+export function withKubeconfigPath(state: ClusterState, path: string): ClusterState {
+  return state.kubeconfigPaths.includes(path) ? state : { ...state, kubeconfigPaths: [...state.kubeconfigPaths, path] };
 }
 
 export async function removeState(name: string): Promise<void> {

@@ -12,7 +12,7 @@ import {
 } from '../../src/cluster/logs.js';
 import { planCluster } from '../../src/model/plan.js';
 import { KC_UNITS as COMPONENT_UNITS } from '../../src/components/units.js';
-import type { ClusterState } from '../../src/state/cluster-state.js';
+import { STATE_SCHEMA_VERSION, type ClusterState } from '../../src/state/cluster-state.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
 import { demuxBuffer } from '../../src/provider/docker/engine.js';
 import type { ClusterPki } from '../../src/pki/types.js';
@@ -106,13 +106,14 @@ describe('what is collected on a node', () => {
 describe('the cluster part of an export', () => {
   const plan = planCluster(defaultClusterSpec({ name: 'demo' }), '172.30.7.0/24');
   const state: ClusterState = {
+    schemaVersion: STATE_SCHEMA_VERSION,
     plan,
     pki: {
       ca: { certPem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', keyPem: '-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----\n' },
       encryptionKey: 'c2VjcmV0LWVuY3J5cHRpb24ta2V5',
     } as unknown as ClusterPki,
     apiServerHostPort: 40123,
-    kubeconfigPath: '/home/u/.kube/config',
+    kubeconfigPaths: ['/home/u/.kube/config'],
     createdAt: '2025-01-02T03:04:05.000Z',
   };
 

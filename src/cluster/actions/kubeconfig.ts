@@ -1,7 +1,6 @@
 import { contextName, mergeIntoKubeconfigFile } from '../../state/kubeconfig-file.js';
 import { hostApiServerUrl } from '../api.js';
 import { requirePki, requirePlan, type Action } from '../context.js';
-import { saveState } from '../../state/cluster-state.js';
 
 export const writeKubeconfig: Action = {
   title: 'Writing kubeconfig',
@@ -17,13 +16,6 @@ export const writeKubeconfig: Action = {
       caPem: pki.ca.certPem,
       certPem: pki.admin.certPem,
       keyPem: pki.admin.keyPem,
-    });
-    await saveState({
-      plan,
-      pki,
-      apiServerHostPort: ctx.apiServerHostPort,
-      kubeconfigPath: ctx.kubeconfigPath,
-      createdAt: new Date().toISOString(),
     });
     note(`context ${context} in ${ctx.kubeconfigPath}`);
   },

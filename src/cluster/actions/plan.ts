@@ -1,7 +1,7 @@
 import { certificateKeyCount, generateClusterPkiInBackground } from '../../pki/index.js';
 import { requirePlan, type Action } from '../context.js';
 import { planCluster } from '../../model/plan.js';
-import { saveState } from '../../state/cluster-state.js';
+import { saveState, STATE_SCHEMA_VERSION } from '../../state/cluster-state.js';
 
 /**
  * Lays out the cluster on its network's subnet (fixed node addresses), and
@@ -28,7 +28,15 @@ export const generateCertificates: Action = {
     const plan = requirePlan(ctx);
     if (!ctx.pendingPki) throw new Error('internal: PKI generation was not started');
     ctx.pki = await ctx.pendingPki;
-    await saveState({ plan, pki: ctx.pki, createdAt: new Date().toISOString(), kubeconfigPath: ctx.kubeconfigPath });
+    // The kubeconfig file is recorded before anything is written to it: a delete after a crash still cleans it.
+    await saveState({
+      schemaVersion: STATE_SCHEMA_VERSION,
+      plan,
+      pki: ctx.pki,
+      apiServerHostPort: ctx.apiServerHostPort,
+      kubeconfigPaths: [ctx.kubeconfigPath],
+      createdAt: new Date().toISOString(),
+    });
     note(`a CA and ${certificateKeyCount(plan) - 1} certificates`);
   },
 };
