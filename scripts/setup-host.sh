@@ -32,6 +32,7 @@ ensure_host_packages() {
   command -v dockerd >/dev/null || want+=(docker.io)
   command -v jq >/dev/null || want+=(jq)
   command -v debootstrap >/dev/null || want+=(debootstrap)
+  command -v shellcheck >/dev/null || want+=(shellcheck) # npm test lints every shell script
   command -v gcc >/dev/null || want+=(gcc libc6-dev)
   for pkg in libseccomp-dev pkg-config; do
     dpkg -s "$pkg" >/dev/null 2>&1 || want+=("$pkg")

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by the kc action's steps (sourced, not run). Inputs arrive as
 # INPUT_* environment variables, set explicitly by action.yml's `env:` blocks;
 # a test can run the same scripts with the same variables.
@@ -44,6 +45,7 @@ whole_number() {
 
 # to_seconds VALUE: sets wait_seconds; 600, 600s and 10m all mean 600
 # (kind-action style durations work too). Not for $(...): die must reach the log.
+# shellcheck disable=SC2034 # wait_seconds is this function's result, read by create.sh
 to_seconds() {
   local value=${1,,}
   if [[ $value =~ ^([0-9]+)s?$ ]]; then
