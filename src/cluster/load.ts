@@ -33,19 +33,21 @@ export async function importArchive(engine: DockerEngine, nodes: string[], archi
   );
 }
 
-/** `kc load docker-image`: images from the host's Docker into the nodes, no registry involved. */
+/**
+ * `kc load docker-image`: images from the host's Docker into the nodes, no
+ * registry involved; all in one archive, so layers they share travel once.
+ * `docker save` goes to a file first (as kind does): one save for every node,
+ * on disk rather than in memory.
+ */
 export async function loadDockerImages(engine: DockerEngine, nodes: string[], images: string[]): Promise<void> {
   for (const image of images) {
     if (!(await engine.imageLabels(image))) throw new Error(`image ${image} is not in the local Docker: build or pull it first`);
   }
-  // `docker save` goes to a file first (as kind does): one save for every node, on disk rather than in memory.
   const dir = await mkdtemp(join(tmpdir(), 'kc-load-'));
   try {
-    for (const image of images) {
-      const archive = join(dir, 'image.tar');
-      await pipeline(await engine.saveImage(image), createWriteStream(archive, { mode: 0o600 }));
-      await importArchive(engine, nodes, archive);
-    }
+    const archive = join(dir, 'images.tar');
+    await pipeline(await engine.saveImages(images), createWriteStream(archive, { mode: 0o600 }));
+    await importArchive(engine, nodes, archive);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
