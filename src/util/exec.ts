@@ -52,6 +52,10 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
       const tail = output.trimEnd().split('\n').slice(-TAIL_LINES).join('\n');
       reject(new CommandError(`${command} ${args.join(' ')} exited with ${code}`, code, tail));
     });
+    // A program may exit without reading its input (EPIPE): its exit code says how it went, not the pipe.
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') reject(error);
+    });
     child.stdin.end(options.input ?? '');
   });
 }
