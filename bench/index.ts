@@ -14,7 +14,8 @@ import { createCluster } from '../src/cluster/create.js';
 import { deleteCluster } from '../src/cluster/delete.js';
 import { defaultClusterSpec } from '../src/config/defaults.js';
 import type { ClusterSpec } from '../src/config/types.js';
-import { DockerEngine, LABEL_CLUSTER } from '../src/provider/docker/engine.js';
+import { DockerEngine } from '../src/provider/docker/engine.js';
+import { LABEL_CLUSTER } from '../src/provider/provider.js';
 import { buildNodeImage } from '../src/image/node-image.js';
 import { createProgress } from '../src/util/progress.js';
 

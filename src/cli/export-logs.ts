@@ -2,7 +2,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
-import { LABEL_CLUSTER } from '../provider/docker/engine.js';
+import { LABEL_CLUSTER } from '../provider/provider.js';
 import { defaultLogsDir, exportLogs } from '../cluster/logs.js';
 import { loadState, StateFileError } from '../state/cluster-state.js';
 import { writeTarGz } from '../util/tar-gz.js';

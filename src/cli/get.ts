@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
-import { LABEL_CLUSTER, LABEL_ROLE } from '../provider/docker/engine.js';
+import { LABEL_CLUSTER, LABEL_ROLE } from '../provider/provider.js';
 import { listClusterNames } from '../cluster/list.js';
 import { checkedName } from './delete-cluster.js';
 import { engine, type GlobalOptions } from './options.js';

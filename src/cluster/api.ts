@@ -6,6 +6,9 @@ export interface ApiResponse {
   body: string;
 }
 
+/** How kc asks the API server something from the host: apiGet, or a stand-in in tests. */
+export type ApiProbe = (server: string, pki: ClusterPki, path: string) => Promise<ApiResponse>;
+
 /** A GET against the API server as kc's admin user, the way kubectl on this host reaches it. */
 export function apiGet(server: string, pki: ClusterPki, path: string, timeoutMs = 5000): Promise<ApiResponse> {
   const url = new URL(path, server);

@@ -1,16 +1,19 @@
 import type { ClusterSpec } from '../config/types.js';
-import type { DockerEngine } from '../provider/docker/engine.js';
+import type { ApiProbe } from './api.js';
+import type { Provider } from '../provider/provider.js';
 import type { ClusterPki } from '../pki/types.js';
 import type { Progress } from '../util/progress.js';
 import type { ClusterPlan } from '../model/plan.js';
 
 /** What the create pipeline's actions share: filled in step by step. */
 export interface CreateContext {
-  engine: DockerEngine;
+  engine: Provider;
   progress: Progress;
   spec: ClusterSpec;
   /** Where the admin context goes: $KUBECONFIG's first file or ~/.kube/config. */
   kubeconfigPath: string;
+  /** Asks the API server (readiness) from the host. */
+  apiProbe: ApiProbe;
   /** The /24 the cluster's network got: node addresses are laid out on it. */
   nodeSubnet?: string;
   plan?: ClusterPlan;

@@ -1,5 +1,5 @@
 import type { ClusterSpec } from '../config/types.js';
-import type { DockerEngine } from '../provider/docker/engine.js';
+import type { Provider } from '../provider/provider.js';
 import type { Progress } from '../util/progress.js';
 import { installAddons } from './actions/addons.js';
 import { startControlPlane } from './actions/control-plane.js';
@@ -16,6 +16,8 @@ import { joinWorkers, startWorkers } from './actions/workers.js';
 import type { Action, CreateContext } from './context.js';
 import { deleteClusterLocked } from './delete.js';
 import { withClusterLock } from '../state/lock.js';
+import { messageOf } from '../util/errors.js';
+import { apiGet, type ApiProbe } from './api.js';
 
 /**
  * The create pipeline, in order. Workers are prepared right after the nodes
@@ -41,13 +43,29 @@ export const CREATE_ACTIONS: Action[] = [
   writeKubeconfig,
 ];
 
+export type CreateOutcome = 'removed' | 'retained' | 'nothing-created' | 'cleanup-failed';
+
+/**
+ * A create that failed at a step: names the step, keeps the step's error as
+ * `cause`, and says what became of what was created. When removing it failed
+ * too, that failure is reported next to the step's error, never instead of it.
+ */
 export class CreateStepError extends Error {
-  constructor(readonly step: string, cause: Error, outcome: 'removed' | 'retained' | 'nothing-created', cluster: string) {
-    super(`creating the cluster failed at "${step}": ${cause.message}${CreateStepError.aftermath(outcome, cluster)}`);
+  constructor(
+    readonly step: string,
+    cause: unknown,
+    readonly outcome: CreateOutcome,
+    cluster: string,
+    readonly cleanupError?: unknown,
+  ) {
+    super(`creating the cluster failed at "${step}": ${messageOf(cause)}${CreateStepError.aftermath(outcome, cluster, cleanupError)}`, { cause });
     this.name = 'CreateStepError';
   }
 
-  private static aftermath(outcome: 'removed' | 'retained' | 'nothing-created', cluster: string): string {
+  private static aftermath(outcome: CreateOutcome, cluster: string, cleanupError: unknown): string {
+    if (outcome === 'cleanup-failed') {
+      return `\nRemoving what was created failed too: ${messageOf(cleanupError)}\nRemove the rest with \`kc delete cluster --name ${cluster}\`.`;
+    }
     if (outcome === 'removed') return '\nEverything created so far was removed (use --retain to keep it for debugging).';
     if (outcome === 'retained') {
       return `\nThe nodes were kept (--retain): collect their logs with \`kc export logs --name ${cluster}\`, remove them with \`kc delete cluster --name ${cluster}\`.`;
@@ -57,11 +75,25 @@ export class CreateStepError extends Error {
 }
 
 export interface CreateOptions {
-  engine: DockerEngine;
+  engine: Provider;
   progress: Progress;
   spec: ClusterSpec;
   kubeconfigPath: string;
   actions?: Action[];
+  /** How the API server is asked whether it is ready; the real HTTPS request unless a test says otherwise. */
+  apiProbe?: ApiProbe;
+}
+
+/** After a failed step: removes what was created (unless --retain), and makes the error that says so. */
+async function rollBack(ctx: CreateContext, step: string, error: unknown): Promise<CreateStepError> {
+  if (!ctx.createdAnything) return new CreateStepError(step, error, 'nothing-created', ctx.spec.name);
+  if (ctx.spec.retain) return new CreateStepError(step, error, 'retained', ctx.spec.name);
+  try {
+    await deleteClusterLocked({ engine: ctx.engine, name: ctx.spec.name, kubeconfigPath: ctx.kubeconfigPath });
+  } catch (cleanupError) {
+    return new CreateStepError(step, error, 'cleanup-failed', ctx.spec.name, cleanupError);
+  }
+  return new CreateStepError(step, error, 'removed', ctx.spec.name);
 }
 
 export interface CreateResult {
@@ -85,6 +117,7 @@ async function createClusterLocked(options: CreateOptions): Promise<CreateResult
     progress: options.progress,
     spec: options.spec,
     kubeconfigPath: options.kubeconfigPath,
+    apiProbe: options.apiProbe ?? apiGet,
     createdAnything: false,
   };
   const stepSeconds: Record<string, number> = {};
@@ -97,9 +130,7 @@ async function createClusterLocked(options: CreateOptions): Promise<CreateResult
     try {
       await options.progress.step(action.title, (note) => action.run(ctx, note));
     } catch (error) {
-      const outcome = !ctx.createdAnything ? 'nothing-created' : ctx.spec.retain ? 'retained' : 'removed';
-      if (outcome === 'removed') await deleteClusterLocked({ engine: ctx.engine, name: ctx.spec.name, kubeconfigPath: ctx.kubeconfigPath });
-      throw new CreateStepError(action.title, error as Error, outcome, ctx.spec.name);
+      throw await rollBack(ctx, action.title, error);
     }
     stepSeconds[action.title] = (Date.now() - stepStarted) / 1000;
   }

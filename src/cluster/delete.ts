@@ -1,10 +1,10 @@
-import { LABEL_CLUSTER, type DockerEngine } from '../provider/docker/engine.js';
+import { LABEL_CLUSTER, type Provider } from '../provider/provider.js';
 import { loadState, removeState, StateFileError, type ClusterState } from '../state/cluster-state.js';
 import { contextName, defaultKubeconfigPath, removeFromKubeconfigFile } from '../state/kubeconfig-file.js';
 import { withClusterLock } from '../state/lock.js';
 
 /** What delete asks of the engine: find a cluster's resources by label and remove them. */
-export type DeleteEngine = Pick<DockerEngine, 'listContainers' | 'removeContainer' | 'listVolumes' | 'removeVolume' | 'listNetworks' | 'removeNetwork'>;
+export type DeleteEngine = Pick<Provider, 'listContainers' | 'removeContainer' | 'listVolumes' | 'removeVolume' | 'listNetworks' | 'removeNetwork'>;
 
 export interface DeleteOptions {
   engine: DeleteEngine;

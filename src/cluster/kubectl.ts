@@ -1,4 +1,4 @@
-import type { DockerEngine } from '../provider/docker/engine.js';
+import type { Provider } from '../provider/provider.js';
 import { PATHS } from '../components/paths.js';
 import type { ClusterPlan } from '../model/plan.js';
 
@@ -6,7 +6,7 @@ import type { ClusterPlan } from '../model/plan.js';
 export const ADMIN_KUBECONFIG_ON_NODE = `${PATHS.kubeconfigs}/admin.kubeconfig`;
 
 /** Runs kubectl on the first master as admin (the host need not have kubectl). */
-export function kubectl(engine: DockerEngine, plan: ClusterPlan, args: string[], input?: string): Promise<string> {
+export function kubectl(engine: Provider, plan: ClusterPlan, args: string[], input?: string): Promise<string> {
   const master = plan.masters[0];
   if (!master) throw new Error('internal: a cluster without masters');
   return engine.execOrThrow(master.name, ['kubectl', '--kubeconfig', ADMIN_KUBECONFIG_ON_NODE, ...args], input);

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { CRI_NAMESPACE } from '../components/containerd.js';
-import { LABEL_CLUSTER, LABEL_ROLE, type DockerEngine } from '../provider/docker/engine.js';
+import { LABEL_CLUSTER, LABEL_ROLE, type Provider } from '../provider/provider.js';
 
 /** The worker containers of a cluster, optionally only the named ones. */
-export async function workerNodes(engine: DockerEngine, cluster: string, only?: string[]): Promise<string[]> {
+export async function workerNodes(engine: Provider, cluster: string, only?: string[]): Promise<string[]> {
   const containers = await engine.listContainers({ [LABEL_CLUSTER]: cluster, [LABEL_ROLE]: 'worker' });
   const names = containers.map((c) => c.name).sort();
   if (names.length === 0) throw new Error(`cluster "${cluster}" has no worker nodes: is it running? (kc get clusters)`);
@@ -25,7 +25,7 @@ export const IMPORT_COMMAND = ['ctr', '--namespace', CRI_NAMESPACE, 'images', 'i
  * each node, where kubelet finds it. Like kind, each node reads the file as a
  * stream through the exec's stdin: memory use does not grow with the image.
  */
-export async function importArchive(engine: DockerEngine, nodes: string[], archivePath: string): Promise<void> {
+export async function importArchive(engine: Provider, nodes: string[], archivePath: string): Promise<void> {
   await Promise.all(
     nodes.map(async (node) => {
       await engine.execOrThrow(node, IMPORT_COMMAND, createReadStream(archivePath));
@@ -39,7 +39,7 @@ export async function importArchive(engine: DockerEngine, nodes: string[], archi
  * `docker save` goes to a file first (as kind does): one save for every node,
  * on disk rather than in memory.
  */
-export async function loadDockerImages(engine: DockerEngine, nodes: string[], images: string[]): Promise<void> {
+export async function loadDockerImages(engine: Provider, nodes: string[], images: string[]): Promise<void> {
   for (const image of images) {
     if (!(await engine.imageLabels(image))) throw new Error(`image ${image} is not in the local Docker: build or pull it first`);
   }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CONTAINERD_SOCKET } from '../components/containerd.js';
 import { KC_UNITS as ALL_KC_UNITS } from '../components/units.js';
 import type { NodeRole } from '../config/types.js';
-import { LABEL_ROLE, type ContainerSummary, type DockerEngine } from '../provider/docker/engine.js';
+import { LABEL_ROLE, type NodeSummary, type Provider } from '../provider/provider.js';
 import type { ClusterState } from '../state/cluster-state.js';
 
 /**
@@ -159,7 +159,7 @@ export function defaultLogsDir(cluster: string, now: Date = new Date()): string 
   return `kc-logs-${cluster}-${stamp}`;
 }
 
-function nodeRole(container: ContainerSummary): NodeRole | undefined {
+function nodeRole(container: NodeSummary): NodeRole | undefined {
   const role = container.labels[LABEL_ROLE];
   return role === 'lb' || role === 'master' || role === 'worker' ? role : undefined;
 }
@@ -172,7 +172,7 @@ export interface NodeLogsResult {
 }
 
 /** Collects one node's logs into `dir` (created). Never throws for what fails inside the node. */
-export async function collectNodeLogs(engine: DockerEngine, container: ContainerSummary, dir: string): Promise<NodeLogsResult> {
+export async function collectNodeLogs(engine: Provider, container: NodeSummary, dir: string): Promise<NodeLogsResult> {
   await mkdir(dir, { recursive: true });
   const errors: string[] = [];
   let files = 0;
@@ -221,9 +221,9 @@ export async function collectNodeLogs(engine: DockerEngine, container: Container
 }
 
 export interface ExportLogsOptions {
-  engine: DockerEngine;
+  engine: Provider;
   /** The cluster's node containers (any state). */
-  nodes: ContainerSummary[];
+  nodes: NodeSummary[];
   /** The cluster's stored state, when kc still has it. */
   state: ClusterState | undefined;
   /** Folder to write (created; must not exist or be empty). */

@@ -1,18 +1,16 @@
 import type { ComponentBundle } from '../components/types.js';
-import { packFiles } from '../provider/docker/archive.js';
-import type { DockerEngine } from '../provider/docker/engine.js';
+import type { Provider } from '../provider/provider.js';
 import type { Progress } from '../util/progress.js';
 import type { NodePlan } from '../model/plan.js';
 import { waitUntil } from './wait.js';
 
 /** Puts a bundle's files onto a node in one tar archive through Docker's archive API. */
-export async function deliverFiles(engine: DockerEngine, node: NodePlan, bundle: ComponentBundle): Promise<void> {
-  if (bundle.files.length === 0) return;
-  await engine.putArchive(node.name, await packFiles(bundle.files));
+export async function deliverFiles(engine: Provider, node: NodePlan, bundle: ComponentBundle): Promise<void> {
+  await engine.copyFiles(node.name, bundle.files);
 }
 
 /** Enables and starts units without waiting on them: readiness is checked by what they serve. */
-export async function startUnits(engine: DockerEngine, node: NodePlan, units: string[]): Promise<void> {
+export async function startUnits(engine: Provider, node: NodePlan, units: string[]): Promise<void> {
   if (units.length === 0) return;
   await engine.execOrThrow(node.name, ['systemctl', 'daemon-reload']);
   await engine.execOrThrow(node.name, ['systemctl', 'enable', '--now', '--no-block', ...units]);
@@ -20,7 +18,7 @@ export async function startUnits(engine: DockerEngine, node: NodePlan, units: st
 
 /** Delivers a bundle's files and starts its units on one node; -v lists what went where. */
 export async function installBundle(
-  ctx: { engine: DockerEngine; progress: Progress },
+  ctx: { engine: Provider; progress: Progress },
   node: NodePlan,
   bundle: ComponentBundle,
 ): Promise<void> {
@@ -33,13 +31,13 @@ export async function installBundle(
 }
 
 /** The last lines of a unit's journal, for error messages. */
-export async function journalTail(engine: DockerEngine, node: NodePlan, unit: string, lines = 30): Promise<string> {
+export async function journalTail(engine: Provider, node: NodePlan, unit: string, lines = 30): Promise<string> {
   const result = await engine.exec(node.name, ['journalctl', '--no-pager', '-o', 'cat', '-n', String(lines), '-u', unit]);
   return `--- ${node.name}: journal of ${unit} (last ${lines} lines) ---\n${result.stdout.trimEnd()}`;
 }
 
 /** Waits for systemd to finish booting a node ("running", or "degraded" with the failed units named). */
-export async function waitForBoot(engine: DockerEngine, node: NodePlan, timeoutMs: number): Promise<string[]> {
+export async function waitForBoot(engine: Provider, node: NodePlan, timeoutMs: number): Promise<string[]> {
   let failed: string[] = [];
   await waitUntil(
     `systemd to boot on ${node.name}`,
@@ -59,7 +57,7 @@ export async function waitForBoot(engine: DockerEngine, node: NodePlan, timeoutM
 }
 
 /** Waits for a unit to be active; on timeout the error carries the unit's journal. */
-export async function waitForUnit(engine: DockerEngine, node: NodePlan, unit: string, timeoutMs: number): Promise<void> {
+export async function waitForUnit(engine: Provider, node: NodePlan, unit: string, timeoutMs: number): Promise<void> {
   await waitUntil(
     `${unit} on ${node.name}`,
     async () => {

@@ -12,7 +12,7 @@ import { contextName } from '../state/kubeconfig-file.js';
 import { loadDockerImages, workerNodes } from '../cluster/load.js';
 import { loadState } from '../state/cluster-state.js';
 import { defaultClusterSpec } from '../config/defaults.js';
-import type { DockerEngine } from '../provider/docker/engine.js';
+import type { Provider } from '../provider/provider.js';
 import { ensureBaseImage } from '../image/base.js';
 import { renderKubeconfig } from '../pki/kubeconfig.js';
 import { CommandError, run } from '../util/exec.js';
@@ -25,7 +25,7 @@ import type { Selection } from './selection.js';
 export const CONFORMANCE_CLUSTER = 'conformance';
 
 export interface ConformanceOptions {
-  engine: DockerEngine;
+  engine: Provider;
   progress: Progress;
   selection: Selection;
   /** An existing cluster to test; else one is created for the run and deleted after it. */

@@ -3,7 +3,7 @@ import { ARTIFACTS, KUBERNETES_VERSION } from '../artifacts/manifest.js';
 import { ArtifactCache } from '../artifacts/cache.js';
 import { resolveArtifacts, type ResolvedArtifact, type SourceChoice } from '../artifacts/resolve.js';
 import { DEFAULT_NODE_IMAGE } from '../config/defaults.js';
-import type { DockerEngine } from '../provider/docker/engine.js';
+import type { Provider } from '../provider/provider.js';
 import { UsageError } from '../util/errors.js';
 import { cacheDir, projectRoot } from '../util/paths.js';
 import type { Progress } from '../util/progress.js';
@@ -35,7 +35,7 @@ export function nodeImageTagProblem(image: string, pinned: string = KUBERNETES_V
 }
 
 export interface NodeImageOptions {
-  engine: DockerEngine;
+  engine: Provider;
   progress: Progress;
   tag?: string;
   source?: SourceChoice;
@@ -92,8 +92,13 @@ export async function buildNodeImage(options: NodeImageOptions): Promise<NodeIma
     ...(await Promise.all(POD_IMAGE_LIST.map((i) => fileEntry(join(imagesDir, `${i.name}.tar`), `images/${i.name}.tar`)))),
   ];
   const built = await progress.step(`Node image ${tag}`, async (note) => {
-    const baseId = (await engine.client.getImage(base).inspect()).Id;
-    const podImageIds = await Promise.all(POD_IMAGE_LIST.map(async (i) => (await engine.client.getImage(i.tag).inspect()).Id));
+    const idOf = async (image: string): Promise<string> => {
+      const id = await engine.imageId(image);
+      if (id === undefined) throw new Error(`image ${image} disappeared while the node image was being built: run the build again`);
+      return id;
+    };
+    const baseId = await idOf(base);
+    const podImageIds = await Promise.all(POD_IMAGE_LIST.map((i) => idOf(i.tag)));
     // Image archives differ byte-wise between saves; their image IDs do not.
     const digest = await contextDigest(
       context.filter((f) => !f.target.startsWith('images/')),

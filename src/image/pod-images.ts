@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ResolvedArtifact } from '../artifacts/resolve.js';
 import { POD_IMAGES } from '../artifacts/manifest.js';
-import type { DockerEngine } from '../provider/docker/engine.js';
+import type { Provider } from '../provider/provider.js';
 import { projectRoot } from '../util/paths.js';
 import { contextDigest, contextStream, fileEntry, type ContextFile } from './context.js';
 
@@ -38,7 +38,7 @@ async function podImageContext(image: PodImage, artifacts: ResolvedArtifact[]): 
  * how it was obtained.
  */
 export async function ensurePodImage(
-  engine: DockerEngine,
+  engine: Provider,
   image: PodImage,
   artifacts: ResolvedArtifact[],
 ): Promise<'cached' | 'pulled' | 'built'> {
@@ -52,13 +52,13 @@ export async function ensurePodImage(
 }
 
 /** Writes `docker save` archives of the pod images into a folder, for the node image to carry. */
-export async function savePodImages(engine: DockerEngine, images: PodImage[], folder: string): Promise<string[]> {
+export async function savePodImages(engine: Provider, images: PodImage[], folder: string): Promise<string[]> {
   await mkdir(folder, { recursive: true });
   const paths: string[] = [];
   for (const image of images) {
     const path = join(folder, `${image.name}.tar`);
     const partial = `${path}.partial`;
-    await pipeline(await engine.saveImage(image.tag), createWriteStream(partial));
+    await pipeline(await engine.saveImages([image.tag]), createWriteStream(partial));
     await rename(partial, path);
     paths.push(path);
   }

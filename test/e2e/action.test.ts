@@ -5,7 +5,8 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { DockerEngine, LABEL_CLUSTER } from '../../src/provider/docker/engine.js';
+import { DockerEngine } from '../../src/provider/docker/engine.js';
+import { LABEL_CLUSTER } from '../../src/provider/provider.js';
 import { kubectlFor } from './cluster-helpers.js';
 import { kc, testClusterName } from './helpers.js';
 

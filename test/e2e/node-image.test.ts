@@ -16,18 +16,18 @@ async function inNode(...command: string[]): Promise<string> {
 
 describe('the node image', () => {
   beforeAll(async () => {
-    await engine.client.createContainer({
+    // A node container exactly as kc creates one, on Docker's default network.
+    await engine.createNode({
       name,
-      Image: DEFAULT_NODE_IMAGE,
-      Tty: true,
-      HostConfig: {
-        Privileged: true,
-        SecurityOpt: ['seccomp=unconfined'],
-        Tmpfs: { '/run': '', '/tmp': '' },
-        CgroupnsMode: 'private',
-      } as never,
+      cluster: name,
+      role: 'worker',
+      image: DEFAULT_NODE_IMAGE,
+      network: 'bridge',
+      ip: undefined,
+      ports: [],
+      mounts: [],
+      volumes: [],
     });
-    await engine.startContainer(name);
   });
 
   afterAll(async () => {

@@ -14,7 +14,9 @@ import {
 } from '../../src/components/weave.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
 import type { CniMode } from '../../src/config/types.js';
-import type { DockerEngine } from '../../src/provider/docker/engine.js';
+import { FakeEngine } from '../../src/provider/fake/engine.js';
+import type { Provider } from '../../src/provider/provider.js';
+import { apiGet } from '../../src/cluster/api.js';
 import { silentProgress } from '../../src/util/progress.js';
 
 // Non-default ranges and image names, so that a renderer using a default instead of its inputs shows.
@@ -194,46 +196,19 @@ describe('weaveImagesProblem', () => {
   });
 });
 
-/** A Docker engine that knows only some images and whose registry never answers; any other call is a test failure. */
+/** An engine that has only some images, and whose registry serves only `pullable`. */
 function fakeEngine(local: string[], pullable: string[] = []) {
-  const calls: string[] = [];
-  const engine = new Proxy(
-    {
-      imageLabels: async (image: string) => {
-        calls.push(`imageLabels ${image}`);
-        return local.includes(image) ? {} : undefined;
-      },
-      tryPull: async (image: string) => {
-        calls.push(`tryPull ${image}`);
-        return pullable.includes(image);
-      },
-      // create first looks whether the name is taken: here it never is.
-      listContainers: async () => {
-        calls.push('listContainers');
-        return [];
-      },
-      listNetworks: async () => {
-        calls.push('listNetworks');
-        return [];
-      },
-    },
-    {
-      get(target, key) {
-        if (key in target) return target[key as keyof typeof target];
-        if (key === 'then') return undefined;
-        throw new Error(`unexpected engine call: ${String(key)}`);
-      },
-    },
-  );
-  return { engine: engine as unknown as DockerEngine, calls };
+  const engine = new FakeEngine({ images: local, pullable });
+  return { engine, calls: engine.calls };
 }
 
 describe('ensureWeaveImages', () => {
-  const ctxFor = (engine: DockerEngine, cni: CniMode = 'weave'): CreateContext => ({
+  const ctxFor = (engine: Provider, cni: CniMode = 'weave'): CreateContext => ({
     engine,
     progress: silentProgress,
     spec: spec(cni),
     kubeconfigPath: '/nonexistent/kubeconfig',
+    apiProbe: apiGet,
     createdAnything: false,
   });
 
@@ -256,7 +231,8 @@ describe('ensureWeaveImages', () => {
     expect(await weaveImagesPresent(engine)).toEqual({ present: { [KUBE]: true, [NPC]: true }, pulled: [NPC] });
     expect(calls).toEqual([`imageLabels ${KUBE}`, `imageLabels ${NPC}`, `tryPull ${NPC}`]);
     const notes: string[] = [];
-    await ensureWeaveImages.run(ctxFor(engine), (n) => notes.push(n));
+    // On an engine that has not pulled yet (the one above now has both images).
+    await ensureWeaveImages.run(ctxFor(fakeEngine([KUBE], [NPC]).engine), (n) => notes.push(n));
     expect(notes.at(-1)).toBe(`${WEAVE_VERSION}, pulled ${NPC}`);
   });
 

@@ -1,5 +1,5 @@
 import { masterBundle } from '../../components/index.js';
-import { apiGet, hostApiServerUrl } from '../api.js';
+import { hostApiServerUrl } from '../api.js';
 import { requirePki, requirePlan, waitBudgetMs, type Action } from '../context.js';
 import { installBundle, journalTail } from '../node-ops.js';
 import { waitUntil } from '../wait.js';
@@ -25,7 +25,7 @@ export const startControlPlane: Action = {
     await waitUntil(
       `the API server to be ready at ${server}/readyz`,
       async () => {
-        const response = await apiGet(server, pki, '/readyz');
+        const response = await ctx.apiProbe(server, pki, '/readyz');
         return response.status === 200 || `HTTP ${response.status}: ${response.body.split('\n').filter((l) => l.includes('failed')).join('; ')}`;
       },
       { timeoutMs: waitBudgetMs(ctx), intervalMs: 500, onTimeout: () => journalTail(ctx.engine, first, UNIT.apiServer) },

@@ -1,4 +1,4 @@
-import { LABEL_CLUSTER, SubnetTakenError } from '../../provider/docker/engine.js';
+import { LABEL_CLUSTER, SubnetTakenError } from '../../provider/provider.js';
 import { UsageError } from '../../util/errors.js';
 import type { Action, CreateContext } from '../context.js';
 import { gatewayOf, networkName } from '../../model/plan.js';
@@ -41,7 +41,7 @@ export const createNetwork: Action = {
     for (let attempt = 1; ; attempt++) {
       const subnet = pickNodeSubnet(taken);
       try {
-        await ctx.engine.createNetwork({ name: networkName(name), subnet, gateway: gatewayOf(subnet), labels: { [LABEL_CLUSTER]: name } });
+        await ctx.engine.createNetwork({ name: networkName(name), subnet, gateway: gatewayOf(subnet), cluster: name });
       } catch (error) {
         if (!(error instanceof SubnetTakenError) || attempt >= MAX_SUBNET_ATTEMPTS) throw error;
         taken.push(subnet);

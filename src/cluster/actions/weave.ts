@@ -6,7 +6,7 @@ import {
   weaveManifest,
   type IptablesBackend,
 } from '../../components/weave.js';
-import type { DockerEngine } from '../../provider/docker/engine.js';
+import type { Provider } from '../../provider/provider.js';
 import { waitBudgetMs, type Action, type CreateContext } from '../context.js';
 import { kubectl } from '../kubectl.js';
 import { loadDockerImages } from '../load.js';
@@ -19,7 +19,7 @@ const WEAVE_IMAGE_LIST = [WEAVE_IMAGES.kube, WEAVE_IMAGES.npc];
 
 /** Which images the host's Docker has, pulling the missing ones when a registry answers. */
 export async function weaveImagesPresent(
-  engine: Pick<DockerEngine, 'imageLabels' | 'tryPull'>,
+  engine: Pick<Provider, 'imageLabels' | 'tryPull'>,
   images: string[] = WEAVE_IMAGE_LIST,
 ): Promise<{ present: Record<string, boolean>; pulled: string[] }> {
   const present: Record<string, boolean> = {};

@@ -1,11 +1,6 @@
 import tar from 'tar-stream';
+import type { ArchiveFile } from '../provider.js';
 
-/** A file to place in a container: its absolute path, text or bytes, and mode (default 0644). */
-export interface ArchiveFile {
-  path: string;
-  content: string | Buffer;
-  mode?: number;
-}
 
 /**
  * Packs files into a tar archive for Docker's archive API. Paths are

@@ -1,73 +1,55 @@
 import Docker from 'dockerode';
+import { existsSync } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
+import {
+  EngineUnavailableError,
+  LABEL_CLUSTER,
+  LABEL_ROLE,
+  SubnetTakenError,
+  type ArchiveFile,
+  type ExecResult,
+  type NetworkSpec,
+  type NetworkSummary,
+  type NodeSpec,
+  type NodeSummary,
+  type Provider,
+} from '../provider.js';
+import { packFiles } from './archive.js';
 
-/** Labels on every resource kc creates: they say which cluster owns it. */
-export const LABEL_CLUSTER = 'dev.kc.cluster';
-export const LABEL_ROLE = 'dev.kc.role';
-
-export class DockerUnavailableError extends Error {
-  constructor(cause: string) {
-    super(
-      `cannot reach the Docker engine (${cause}). Start it, or run scripts/setup-host.sh, which installs and starts one.`,
-    );
-    this.name = 'DockerUnavailableError';
-  }
-}
-
-export interface ExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The subnet was free when kc looked, but another network (a cluster created at the same time) took it. */
-export class SubnetTakenError extends Error {
-  constructor(readonly subnet: string) {
-    super(`subnet ${subnet} is already used by another Docker network`);
-    this.name = 'SubnetTakenError';
-  }
-}
-
-export interface ContainerSpec {
+/** How Docker runs one node: everything about a node container decided in one place. */
+interface ContainerSpec {
   name: string;
   hostname: string;
   image: string;
   labels: Record<string, string>;
   network: string;
-  ip: string;
-  /** Other names peers may use for this node on the cluster network. */
-  aliases?: string[];
-  privileged: boolean;
+  ip: string | undefined;
   /** Named volumes: volume name → mount path. */
-  volumes?: Record<string, string>;
-  /** Bind mounts: host path → container path (read-only when suffixed with `:ro`). */
-  binds?: string[];
-  tmpfs?: Record<string, string>;
+  volumes: Record<string, string>;
+  /** Bind mounts, `host:container[:ro]`. */
+  binds: string[];
+  tmpfs: Record<string, string>;
   /** Container port (e.g. `6443/tcp`) → host address and port (port 0: any free port). */
-  ports?: Record<string, { hostIp: string; hostPort: number }>;
-  env?: string[];
-}
-
-export interface NetworkSpec {
-  name: string;
-  subnet: string;
-  gateway: string;
-  labels: Record<string, string>;
-}
-
-export interface ContainerSummary {
-  id: string;
-  name: string;
-  state: string;
-  labels: Record<string, string>;
+  ports: Record<string, { hostIp: string; hostPort: number }>;
+  /** The OCI runtime dockerd should use; undefined for its default. */
+  runtime: string | undefined;
 }
 
 /**
- * The one place kc talks to the container engine (kind's "provider"): every
- * Docker call goes through here, so the rest of kc reads as plain steps.
+ * The runtime `scripts/setup-host.sh` registers with dockerd on hosts whose
+ * capability bounding set lacks capabilities a privileged container asks for:
+ * kc asks for it per node, and never makes it the engine's default.
  */
-export class DockerEngine {
-  readonly client: Docker;
+export const CAPFILTER_RUNTIME = 'kc-runc';
+
+/**
+ * The Docker provider: the only code that talks to Docker (through
+ * dockerode), so the rest of kc reads as plain steps.
+ */
+export class DockerEngine implements Provider {
+  private readonly client: Docker;
+  /** The runtime nodes run with, looked up once per engine. */
+  private nodeRuntime: Promise<string | undefined> | undefined;
 
   constructor(client: Docker = new Docker()) {
     this.client = client;
@@ -78,7 +60,7 @@ export class DockerEngine {
       const version = await this.client.version();
       return version.Version;
     } catch (error) {
-      throw new DockerUnavailableError((error as Error).message);
+      throw new EngineUnavailableError((error as Error).message, { cause: error });
     }
   }
 
@@ -146,11 +128,6 @@ export class DockerEngine {
     await this.followProgress(stream);
   }
 
-  /** `docker save` of one image, as a stream of its archive. */
-  async saveImage(tag: string): Promise<Readable> {
-    return (await this.client.getImage(tag).get()) as unknown as Readable;
-  }
-
   /** `docker save` of several images in one archive: layers they share are in it once. */
   async saveImages(tags: string[]): Promise<Readable> {
     // dockerode has the call (GET /images/get?names=a&names=b) but its typings do not.
@@ -190,7 +167,7 @@ export class DockerEngine {
         Name: spec.name,
         Driver: 'bridge',
         CheckDuplicate: true,
-        Labels: spec.labels,
+        Labels: { [LABEL_CLUSTER]: spec.cluster },
         IPAM: { Driver: 'default', Config: [{ Subnet: spec.subnet, Gateway: spec.gateway }] },
         Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'true' },
       });
@@ -206,7 +183,7 @@ export class DockerEngine {
     return networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? '')).filter((s) => s.includes('.'));
   }
 
-  async listNetworks(labels: Record<string, string>): Promise<{ id: string; name: string; labels: Record<string, string> }[]> {
+  async listNetworks(labels: Record<string, string>): Promise<NetworkSummary[]> {
     const networks = await this.client.listNetworks({ filters: { label: labelFilters(labels) } });
     return networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} }));
   }
@@ -220,10 +197,6 @@ export class DockerEngine {
   }
 
   // --- volumes --------------------------------------------------------------------
-
-  async createVolume(name: string, labels: Record<string, string>): Promise<void> {
-    await this.client.createVolume({ Name: name, Labels: labels });
-  }
 
   async listVolumes(labels: Record<string, string>): Promise<string[]> {
     const result = await this.client.listVolumes({ filters: { label: labelFilters(labels) } });
@@ -240,24 +213,46 @@ export class DockerEngine {
 
   // --- containers -------------------------------------------------------------------
 
-  async createContainer(spec: ContainerSpec): Promise<string> {
+  /**
+   * A node: its volumes, then its container, started. Every setting of a node
+   * container is made here or in nodeContainer().
+   */
+  async createNode(node: NodeSpec): Promise<void> {
+    const spec = nodeContainer(node, await this.runtimeForNodes());
+    for (const volume of Object.keys(spec.volumes)) {
+      await this.client.createVolume({ Name: volume, Labels: { [LABEL_CLUSTER]: node.cluster } });
+    }
+    await this.createContainer(spec);
+    await this.startContainer(node.name);
+  }
+
+  /**
+   * kc's capability-filtering runtime where dockerd has it registered (setup-host
+   * registers it only on hosts that need it), else the engine's default.
+   */
+  private runtimeForNodes(): Promise<string | undefined> {
+    this.nodeRuntime ??= this.client.info().then((info: { Runtimes?: Record<string, unknown> }) =>
+      info.Runtimes && CAPFILTER_RUNTIME in info.Runtimes ? CAPFILTER_RUNTIME : undefined,
+    );
+    return this.nodeRuntime;
+  }
+
+  private async createContainer(spec: ContainerSpec): Promise<string> {
     const portBindings: Docker.PortMap = {};
     const exposed: Record<string, object> = {};
-    for (const [port, binding] of Object.entries(spec.ports ?? {})) {
+    for (const [port, binding] of Object.entries(spec.ports)) {
       exposed[port] = {};
       portBindings[port] = [{ HostIp: binding.hostIp, HostPort: binding.hostPort === 0 ? '' : String(binding.hostPort) }];
     }
     const hostConfig: Docker.HostConfig & { CgroupnsMode: 'private' | 'host' } = {
-      Privileged: spec.privileged,
+      Privileged: true,
+      ...(spec.runtime ? { Runtime: spec.runtime } : {}),
       // A private cgroup namespace makes the node's cgroup look like a root
       // to systemd inside, on cgroup v1 and v2 hosts alike.
       CgroupnsMode: 'private',
       SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
-      Tmpfs: spec.tmpfs ?? {},
-      Binds: [
-        ...Object.entries(spec.volumes ?? {}).map(([volume, path]) => `${volume}:${path}`),
-        ...(spec.binds ?? []),
-      ],
+      Tmpfs: spec.tmpfs,
+      Binds: [...Object.entries(spec.volumes).map(([volume, path]) => `${volume}:${path}`), ...spec.binds],
       PortBindings: portBindings,
       RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 1 },
       NetworkMode: spec.network,
@@ -267,13 +262,12 @@ export class DockerEngine {
       Hostname: spec.hostname,
       Image: spec.image,
       Labels: spec.labels,
-      Env: spec.env ?? [],
       Tty: true, // systemd writes its status to the console; kind does the same
       ExposedPorts: exposed,
       HostConfig: hostConfig,
       NetworkingConfig: {
         EndpointsConfig: {
-          [spec.network]: { IPAMConfig: { IPv4Address: spec.ip }, Aliases: spec.aliases ?? [] },
+          [spec.network]: spec.ip ? { IPAMConfig: { IPv4Address: spec.ip } } : {},
         },
       },
     });
@@ -300,7 +294,7 @@ export class DockerEngine {
     }
   }
 
-  async listContainers(labels: Record<string, string>): Promise<ContainerSummary[]> {
+  async listContainers(labels: Record<string, string>): Promise<NodeSummary[]> {
     const containers = await this.client.listContainers({ all: true, filters: { label: labelFilters(labels) } });
     return containers.map((c) => ({
       id: c.Id,
@@ -370,9 +364,10 @@ export class DockerEngine {
     return result.stdout;
   }
 
-  /** Extracts a tar archive into a folder of the container (Docker's archive API). */
-  async putArchive(idOrName: string, archive: Buffer, path = '/'): Promise<void> {
-    await this.client.getContainer(idOrName).putArchive(archive, { path });
+  /** Puts files into a node as one tar archive, through Docker's archive API. */
+  async copyFiles(node: string, files: readonly ArchiveFile[]): Promise<void> {
+    if (files.length === 0) return;
+    await this.client.getContainer(node).putArchive(await packFiles(files), { path: '/' });
   }
 
   // --- diagnostics (kc export logs) ------------------------------------------------
@@ -462,4 +457,31 @@ export function isNotFound(error: unknown): boolean {
 
 function isNotModified(error: unknown): boolean {
   return statusCode(error) === 304;
+}
+
+/**
+ * The container of a node: privileged, systemd as PID 1 in a private cgroup
+ * namespace, /run and /tmp on tmpfs, the host's kernel modules readable, and
+ * restarted once if it dies (a node brings its own units back).
+ */
+export function nodeContainer(node: NodeSpec, runtime: string | undefined, hostHasModules = existsSync('/lib/modules')): ContainerSpec {
+  const ports: ContainerSpec['ports'] = {};
+  for (const port of node.ports) ports[`${port.containerPort}/${port.protocol}`] = { hostIp: port.hostIp, hostPort: port.hostPort };
+  return {
+    name: node.name,
+    hostname: node.name,
+    image: node.image,
+    labels: { [LABEL_CLUSTER]: node.cluster, [LABEL_ROLE]: node.role },
+    network: node.network,
+    ip: node.ip,
+    volumes: Object.fromEntries(node.volumes.map((v) => [v.name, v.path])),
+    binds: [
+      // Kernel modules the host has loaded stay usable (kube-proxy and Weave probe them).
+      ...(hostHasModules ? ['/lib/modules:/lib/modules:ro'] : []),
+      ...node.mounts.map((m) => `${m.hostPath}:${m.containerPath}${m.readOnly ? ':ro' : ''}`),
+    ],
+    tmpfs: { '/run': 'rw,nosuid,nodev,mode=755', '/tmp': 'rw,nosuid,nodev' },
+    ports,
+    runtime,
+  };
 }

@@ -1,0 +1,259 @@
+import { Readable } from 'node:stream';
+import { cidrsOverlap, parseCidr } from '../../util/ipv4.js';
+import {
+  LABEL_CLUSTER,
+  LABEL_ROLE,
+  SubnetTakenError,
+  type ArchiveFile,
+  type ExecResult,
+  type NetworkSpec,
+  type NetworkSummary,
+  type NodeSpec,
+  type NodeSummary,
+  type Provider,
+} from '../provider.js';
+
+/**
+ * An in-memory engine with the provider's interface: networks, nodes,
+ * volumes, files and images kept in maps, so that create, rollback, --retain
+ * and delete run in unit tests. What runs inside a node is not simulated:
+ * `onExec` answers commands (a healthy node by default answers every command
+ * with exit code 0 and no output).
+ */
+
+export interface FakeNode {
+  spec: NodeSpec;
+  id: string;
+  state: 'running' | 'exited';
+  labels: Record<string, string>;
+  files: Map<string, ArchiveFile>;
+}
+
+export type ExecHandler = (node: FakeNode, command: string[], input: string | undefined) => ExecResult | Promise<ExecResult>;
+
+/** A call the test wants to fail: the method, and optionally which call (by its first argument). */
+export interface InjectedFailure {
+  method: keyof Provider;
+  when?: (firstArgument: string | undefined) => boolean;
+  error: Error;
+}
+
+function matches(labels: Record<string, string>, wanted: Record<string, string>): boolean {
+  return Object.entries(wanted).every(([key, value]) => key in labels && (value === '' || labels[key] === value));
+}
+
+export class FakeEngine implements Provider {
+  readonly networks = new Map<string, NetworkSummary & { subnet: string }>();
+  readonly nodes = new Map<string, FakeNode>();
+  readonly volumes = new Map<string, Record<string, string>>();
+  readonly images = new Map<string, Record<string, string>>();
+  /** Every call, as `method firstArgument`, in order. */
+  readonly calls: string[] = [];
+  onExec: ExecHandler = () => ({ exitCode: 0, stdout: '', stderr: '' });
+  private failures: InjectedFailure[] = [];
+  private nextId = 1;
+
+  private readonly pullable: Set<string>;
+
+  /** `images` are present; `pullable` ones a registry would serve. */
+  constructor(options: { images?: string[]; pullable?: string[] } = {}) {
+    for (const image of options.images ?? []) this.images.set(image, {});
+    this.pullable = new Set(options.pullable ?? []);
+  }
+
+  /** Makes calls fail from now on, until cleared. */
+  failOn(failure: InjectedFailure): void {
+    this.failures.push(failure);
+  }
+
+  clearFailures(): void {
+    this.failures = [];
+  }
+
+  /** Nothing left: no network, node or volume. */
+  isEmpty(): boolean {
+    return this.networks.size === 0 && this.nodes.size === 0 && this.volumes.size === 0;
+  }
+
+  private record(method: keyof Provider, first?: string): void {
+    this.calls.push(first === undefined ? method : `${method} ${first}`);
+    const failure = this.failures.find((f) => f.method === method && (!f.when || f.when(first)));
+    if (failure) throw failure.error;
+  }
+
+  private node(name: string): FakeNode {
+    const node = this.nodes.get(name) ?? [...this.nodes.values()].find((n) => n.id === name);
+    if (!node) throw new Error(`No such container: ${name}`);
+    return node;
+  }
+
+  async ensureReachable(): Promise<string> {
+    this.record('ensureReachable');
+    return 'fake';
+  }
+
+  async engineVersion(): Promise<object> {
+    this.record('engineVersion');
+    return { Version: 'fake' };
+  }
+
+  async engineInfo(): Promise<Record<string, unknown>> {
+    this.record('engineInfo');
+    return { ServerVersion: 'fake', CgroupVersion: '2' };
+  }
+
+  async createNetwork(spec: NetworkSpec): Promise<void> {
+    this.record('createNetwork', spec.name);
+    if (this.networks.has(spec.name)) throw new Error(`network with name ${spec.name} already exists`);
+    const wanted = parseCidr(spec.subnet);
+    if ([...this.networks.values()].some((n) => cidrsOverlap(parseCidr(n.subnet), wanted))) throw new SubnetTakenError(spec.subnet);
+    this.networks.set(spec.name, { id: `net-${this.nextId++}`, name: spec.name, subnet: spec.subnet, labels: { [LABEL_CLUSTER]: spec.cluster } });
+  }
+
+  async usedSubnets(): Promise<string[]> {
+    this.record('usedSubnets');
+    return [...this.networks.values()].map((n) => n.subnet);
+  }
+
+  async listNetworks(labels: Record<string, string>): Promise<NetworkSummary[]> {
+    this.record('listNetworks');
+    return [...this.networks.values()].filter((n) => matches(n.labels, labels)).map(({ id, name, labels: l }) => ({ id, name, labels: l }));
+  }
+
+  async removeNetwork(idOrName: string): Promise<void> {
+    this.record('removeNetwork', idOrName);
+    for (const [name, network] of this.networks) if (name === idOrName || network.id === idOrName) this.networks.delete(name);
+  }
+
+  async createNode(spec: NodeSpec): Promise<void> {
+    this.record('createNode', spec.name);
+    if (!this.images.has(spec.image)) throw new Error(`No such image: ${spec.image}`);
+    if (this.nodes.has(spec.name)) throw new Error(`Conflict. The container name "/${spec.name}" is already in use`);
+    if (!this.networks.has(spec.network)) throw new Error(`network ${spec.network} not found`);
+    for (const volume of spec.volumes) this.volumes.set(volume.name, { [LABEL_CLUSTER]: spec.cluster });
+    const labels = { [LABEL_CLUSTER]: spec.cluster, [LABEL_ROLE]: spec.role };
+    this.nodes.set(spec.name, { spec, id: `node-${this.nextId++}`, state: 'running', labels, files: new Map() });
+  }
+
+  async listContainers(labels: Record<string, string>): Promise<NodeSummary[]> {
+    this.record('listContainers');
+    return [...this.nodes.values()]
+      .filter((n) => matches(n.labels, labels))
+      .map((n) => ({ id: n.id, name: n.spec.name, state: n.state, labels: n.labels }));
+  }
+
+  async startContainer(name: string): Promise<void> {
+    this.record('startContainer', name);
+    this.node(name).state = 'running';
+  }
+
+  async stopContainer(name: string): Promise<void> {
+    this.record('stopContainer', name);
+    this.node(name).state = 'exited';
+  }
+
+  async removeContainer(idOrName: string): Promise<void> {
+    this.record('removeContainer', idOrName);
+    const node = this.nodes.get(idOrName) ?? [...this.nodes.values()].find((n) => n.id === idOrName);
+    if (node) this.nodes.delete(node.spec.name);
+  }
+
+  async listVolumes(labels: Record<string, string>): Promise<string[]> {
+    this.record('listVolumes');
+    return [...this.volumes].filter(([, l]) => matches(l, labels)).map(([name]) => name);
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    this.record('removeVolume', name);
+    this.volumes.delete(name);
+  }
+
+  async inspectContainer(idOrName: string): Promise<object | undefined> {
+    this.record('inspectContainer', idOrName);
+    const node = this.nodes.get(idOrName);
+    return node ? { Name: node.spec.name, State: { Status: node.state }, Config: { Labels: node.labels } } : undefined;
+  }
+
+  async containerLogs(idOrName: string): Promise<string> {
+    this.record('containerLogs', idOrName);
+    this.node(idOrName);
+    return '';
+  }
+
+  async memoryUsageBytes(idOrName: string): Promise<number> {
+    this.record('memoryUsageBytes', idOrName);
+    this.node(idOrName);
+    return 0;
+  }
+
+  async exec(name: string, command: string[], input?: string | Readable): Promise<ExecResult> {
+    this.record('exec', name);
+    const node = this.node(name);
+    if (node.state !== 'running') throw new Error(`container ${name} is not running`);
+    let text: string | undefined;
+    if (typeof input === 'string') text = input;
+    else if (input !== undefined) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of input) chunks.push(Buffer.from(chunk as Buffer));
+      text = Buffer.concat(chunks).toString('utf8');
+    }
+    return this.onExec(node, command, text);
+  }
+
+  async execOrThrow(name: string, command: string[], input?: string | Readable): Promise<string> {
+    const result = await this.exec(name, command, input);
+    if (result.exitCode !== 0) throw new Error(`on ${name}, \`${command.join(' ')}\` exited with ${result.exitCode}:\n${result.stdout}${result.stderr}`);
+    return result.stdout;
+  }
+
+  async copyFiles(name: string, files: readonly ArchiveFile[]): Promise<void> {
+    this.record('copyFiles', name);
+    const node = this.node(name);
+    for (const file of files) node.files.set(file.path, file);
+  }
+
+  async imageLabels(tag: string): Promise<Record<string, string> | undefined> {
+    this.record('imageLabels', tag);
+    return this.images.get(tag);
+  }
+
+  async imageId(tag: string): Promise<string | undefined> {
+    this.record('imageId', tag);
+    return this.images.has(tag) ? `sha256:${Buffer.from(tag).toString('hex')}` : undefined;
+  }
+
+  async imageSize(tag: string): Promise<number> {
+    this.record('imageSize', tag);
+    if (!this.images.has(tag)) throw new Error(`No such image: ${tag}`);
+    return 0;
+  }
+
+  async tryPull(tag: string): Promise<boolean> {
+    this.record('tryPull', tag);
+    if (!this.pullable.has(tag)) return false;
+    this.images.set(tag, {});
+    return true;
+  }
+
+  async buildImage(_context: Readable, options: { tag: string; labels?: Record<string, string> }): Promise<void> {
+    this.record('buildImage', options.tag);
+    this.images.set(options.tag, options.labels ?? {});
+  }
+
+  async importImage(_rootfs: Readable, tag: string): Promise<void> {
+    this.record('importImage', tag);
+    this.images.set(tag, {});
+  }
+
+  async saveImages(tags: string[]): Promise<Readable> {
+    this.record('saveImages', tags.join(','));
+    const missing = tags.filter((t) => !this.images.has(t));
+    if (missing.length > 0) throw new Error(`No such image: ${missing.join(', ')}`);
+    return Readable.from([Buffer.from(`images ${tags.join(',')}`)]);
+  }
+
+  async removeImage(tag: string): Promise<void> {
+    this.record('removeImage', tag);
+    this.images.delete(tag);
+  }
+}

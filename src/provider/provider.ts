@@ -1,0 +1,150 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * The one seam between kc and a container engine (kind's "provider"): what
+ * kc asks of an engine, in kc's words. The Docker implementation
+ * (provider/docker) is the only code that talks to Docker; the in-memory one
+ * (provider/fake) lets create, rollback, --retain and delete run in unit tests.
+ */
+
+/** Labels on every resource kc creates: they say which cluster owns it, and a node's role. */
+export const LABEL_CLUSTER = 'dev.kc.cluster';
+export const LABEL_ROLE = 'dev.kc.role';
+
+export class EngineUnavailableError extends Error {
+  constructor(cause: string, options?: ErrorOptions) {
+    super(`cannot reach the Docker engine (${cause}). Start it, or run scripts/setup-host.sh, which installs and starts one.`, options);
+    this.name = 'EngineUnavailableError';
+  }
+}
+
+/** The subnet was free when kc looked, but another network (a cluster created at the same time) took it. */
+export class SubnetTakenError extends Error {
+  constructor(readonly subnet: string) {
+    super(`subnet ${subnet} is already used by another network`);
+    this.name = 'SubnetTakenError';
+  }
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A file to place in a node: its absolute path, text or bytes, and mode (default 0644). */
+export interface ArchiveFile {
+  path: string;
+  content: string | Buffer;
+  mode?: number;
+}
+
+export interface NetworkSpec {
+  name: string;
+  cluster: string;
+  subnet: string;
+  gateway: string;
+}
+
+export interface NetworkSummary {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+}
+
+/** A port of a node published on the host. Host port 0 means "any free one" (kc pins ports before asking). */
+export interface PublishedPort {
+  containerPort: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
+  hostIp: string;
+  hostPort: number;
+}
+
+export interface NodeMount {
+  hostPath: string;
+  containerPath: string;
+  readOnly: boolean;
+}
+
+/**
+ * A node as kc wants it: who it is and where it sits. How an engine runs a
+ * node (privileged, systemd as PID 1, a private cgroup namespace, a runtime
+ * that fits the host) is the provider's to decide, in one place.
+ */
+export interface NodeSpec {
+  /** Container name and hostname. */
+  name: string;
+  cluster: string;
+  role: string;
+  image: string;
+  network: string;
+  /** Its fixed address on the network; undefined lets the engine pick one. */
+  ip: string | undefined;
+  ports: PublishedPort[];
+  mounts: NodeMount[];
+  /** Named volumes (labelled with the cluster) → where they are mounted. */
+  volumes: { name: string; path: string }[];
+}
+
+export interface NodeSummary {
+  id: string;
+  name: string;
+  /** `running`, `exited`, `created`, ... */
+  state: string;
+  labels: Record<string, string>;
+}
+
+export interface Provider {
+  /** The engine's version; an EngineUnavailableError when it does not answer. */
+  ensureReachable(): Promise<string>;
+  /** What the engine says about itself (version and info), for bug reports. */
+  engineVersion(): Promise<object>;
+  engineInfo(): Promise<Record<string, unknown>>;
+
+  /** Creates a cluster network; a SubnetTakenError when another network got the subnet first. */
+  createNetwork(spec: NetworkSpec): Promise<void>;
+  /** Every IPv4 subnet the engine's networks use. */
+  usedSubnets(): Promise<string[]>;
+  listNetworks(labels: Record<string, string>): Promise<NetworkSummary[]>;
+  removeNetwork(idOrName: string): Promise<void>;
+
+  /** Creates a node (and its volumes) and starts it. */
+  createNode(spec: NodeSpec): Promise<void>;
+  /** Nodes whose labels match (a label with value '' matches any value). */
+  listContainers(labels: Record<string, string>): Promise<NodeSummary[]>;
+  startContainer(name: string): Promise<void>;
+  stopContainer(name: string, timeoutSeconds?: number): Promise<void>;
+  /** Removes a node, running or not; absent is fine. */
+  removeContainer(idOrName: string): Promise<void>;
+  listVolumes(labels: Record<string, string>): Promise<string[]>;
+  removeVolume(name: string): Promise<void>;
+  /** The engine's whole record of a node (for logs and diagnosis); undefined when absent. */
+  inspectContainer(idOrName: string): Promise<object | undefined>;
+  /** What a node printed on its console. */
+  containerLogs(idOrName: string): Promise<string>;
+  memoryUsageBytes(idOrName: string): Promise<number>;
+
+  /** Runs a command in a node; `input` is its stdin, text or a stream piped through as it comes. */
+  exec(node: string, command: string[], input?: string | Readable): Promise<ExecResult>;
+  /** Like exec, but a non-zero exit is an error carrying the command's output. */
+  execOrThrow(node: string, command: string[], input?: string | Readable): Promise<string>;
+  /** Puts files into a node (parents created as needed). */
+  copyFiles(node: string, files: readonly ArchiveFile[]): Promise<void>;
+
+  /** An image's labels; undefined when the engine does not have it. */
+  imageLabels(tag: string): Promise<Record<string, string> | undefined>;
+  imageId(tag: string): Promise<string | undefined>;
+  imageSize(tag: string): Promise<number>;
+  /** Pulls an image; false (not an error) when no registry answers. */
+  tryPull(tag: string): Promise<boolean>;
+  buildImage(
+    context: Readable,
+    options: { tag: string; buildArgs?: Record<string, string>; labels?: Record<string, string> },
+    onOutput?: (line: string) => void,
+  ): Promise<void>;
+  /** Makes an image of a root filesystem tarball. */
+  importImage(rootfs: Readable, tag: string): Promise<void>;
+  /** One archive (docker save format) of these images, as a stream. */
+  saveImages(tags: string[]): Promise<Readable>;
+  removeImage(tag: string): Promise<void>;
+}
