@@ -14,6 +14,8 @@ export interface CreateContext {
   kubeconfigPath: string;
   /** Asks the API server (readiness) from the host. */
   apiProbe: ApiProbe;
+  /** Makes the cluster's PKI for its plan. */
+  generatePki: (plan: ClusterPlan) => Promise<ClusterPki>;
   /** The /24 the cluster's network got: node addresses are laid out on it. */
   nodeSubnet?: string;
   plan?: ClusterPlan;

@@ -17,6 +17,9 @@ import type { Action, CreateContext } from './context.js';
 import { deleteClusterLocked } from './delete.js';
 import { withClusterLock } from '../state/lock.js';
 import { messageOf } from '../util/errors.js';
+import type { ClusterPlan } from '../model/plan.js';
+import { generateClusterPkiInBackground } from '../pki/cluster-pki.js';
+import type { ClusterPki } from '../pki/types.js';
 import { apiGet, type ApiProbe } from './api.js';
 
 /**
@@ -82,6 +85,8 @@ export interface CreateOptions {
   actions?: Action[];
   /** How the API server is asked whether it is ready; the real HTTPS request unless a test says otherwise. */
   apiProbe?: ApiProbe;
+  /** How the cluster's PKI is made; fresh keys on Node's thread pool unless a test says otherwise. */
+  generatePki?: (plan: ClusterPlan) => Promise<ClusterPki>;
 }
 
 /** After a failed step: removes what was created (unless --retain), and makes the error that says so. */
@@ -118,6 +123,7 @@ async function createClusterLocked(options: CreateOptions): Promise<CreateResult
     spec: options.spec,
     kubeconfigPath: options.kubeconfigPath,
     apiProbe: options.apiProbe ?? apiGet,
+    generatePki: options.generatePki ?? generateClusterPkiInBackground,
     createdAnything: false,
   };
   const stepSeconds: Record<string, number> = {};

@@ -17,6 +17,7 @@ import type { CniMode } from '../../src/config/types.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
 import type { Provider } from '../../src/provider/provider.js';
 import { apiGet } from '../../src/cluster/api.js';
+import { generateClusterPkiInBackground } from '../../src/pki/cluster-pki.js';
 import { silentProgress } from '../../src/util/progress.js';
 
 // Non-default ranges and image names, so that a renderer using a default instead of its inputs shows.
@@ -209,6 +210,7 @@ describe('ensureWeaveImages', () => {
     spec: spec(cni),
     kubeconfigPath: '/nonexistent/kubeconfig',
     apiProbe: apiGet,
+    generatePki: generateClusterPkiInBackground,
     createdAnything: false,
   });
 

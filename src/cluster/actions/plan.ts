@@ -1,4 +1,4 @@
-import { certificateKeyCount, generateClusterPkiInBackground } from '../../pki/index.js';
+import { certificateKeyCount } from '../../pki/index.js';
 import { requirePlan, type Action } from '../context.js';
 import { planCluster } from '../../model/plan.js';
 import { saveState, STATE_SCHEMA_VERSION } from '../../state/cluster-state.js';
@@ -14,7 +14,7 @@ export const planNodes: Action = {
     if (!ctx.nodeSubnet) throw new Error('internal: the cluster network has not been created yet');
     const plan = planCluster(ctx.spec, ctx.nodeSubnet);
     ctx.plan = plan;
-    ctx.pendingPki = generateClusterPkiInBackground(plan);
+    ctx.pendingPki = ctx.generatePki(plan);
     // Awaited by generateCertificates; until then a failure must not surface as an unhandled rejection.
     ctx.pendingPki.catch(() => undefined);
     note(`${plan.masters.length} masters, ${plan.workers.length} workers, lb at ${plan.lb.ip}`);

@@ -1,0 +1,192 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ClusterExistsError } from '../../src/cluster/actions/network.js';
+import type { Action } from '../../src/cluster/context.js';
+import { CREATE_ACTIONS, createCluster, CreateStepError } from '../../src/cluster/create.js';
+import { deleteCluster } from '../../src/cluster/delete.js';
+import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
+import type { ClusterSpec } from '../../src/config/types.js';
+import { FakeEngine, type FakeNode } from '../../src/provider/fake/engine.js';
+import type { ExecResult } from '../../src/provider/provider.js';
+import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
+import { LockBusyError } from '../../src/state/lock.js';
+import { silentProgress } from '../../src/util/progress.js';
+import type { ClusterPlan } from '../../src/model/plan.js';
+import { generateRsaKeyPair } from '../../src/pki/certs.js';
+import { generateClusterPki } from '../../src/pki/cluster-pki.js';
+
+/**
+ * The real create pipeline, every step, against the in-memory engine. What
+ * runs inside the nodes is answered as a healthy cluster would (systemd up,
+ * units active, etcd healthy, nodes Ready); the API server's readiness
+ * probe answers 200.
+ */
+const ok = (stdout = ''): ExecResult => ({ exitCode: 0, stdout, stderr: '' });
+
+function healthyNode(engine: FakeEngine) {
+  return (node: FakeNode, command: string[]): ExecResult => {
+    const line = command.join(' ');
+    const workers = () => [...engine.nodes.values()].filter((n) => n.labels['dev.kc.role'] === 'worker' && n.labels['dev.kc.cluster'] === node.spec.cluster);
+    if (line === 'systemctl is-system-running') return ok('running\n');
+    if (line.startsWith('systemctl is-active')) return ok('active\n');
+    if (line.includes('get nodes -o name')) return ok(workers().map((w) => `node/${w.spec.name}`).join('\n'));
+    if (line.includes('{.status.conditions[?(@.type=="Ready")].status}')) return ok(workers().map((w) => `${w.spec.name}=True`).join('\n'));
+    if (line.includes('get deployment coredns')) return ok('1');
+    return ok();
+  };
+}
+
+const TITLES = CREATE_ACTIONS.map((a) => a.title);
+/** The steps a bridge-network cluster runs (Weave's image check is skipped). */
+const BRIDGE_STEPS = TITLES.filter((t) => t !== 'Ensuring Weave Net images');
+
+let dir: string;
+const savedStateDir = process.env.KC_STATE_DIR;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kc-pipeline-'));
+  process.env.KC_STATE_DIR = join(dir, 'state');
+});
+afterEach(async () => {
+  if (savedStateDir === undefined) delete process.env.KC_STATE_DIR;
+  else process.env.KC_STATE_DIR = savedStateDir;
+  await rm(dir, { recursive: true, force: true });
+});
+
+function newEngine(): FakeEngine {
+  const engine = new FakeEngine({ images: [DEFAULT_NODE_IMAGE] });
+  engine.onExec = healthyNode(engine);
+  return engine;
+}
+
+function specNamed(name: string, overrides: Partial<ClusterSpec> = {}): ClusterSpec {
+  return defaultClusterSpec({ name, controlPlanes: 1, workers: 1, waitSeconds: 5, ...overrides });
+}
+
+/**
+ * Every certificate signed as for real, but all with one RSA key pair made
+ * once: generating fresh keys for each of these creates would take minutes.
+ */
+const sharedKeys = generateRsaKeyPair();
+const quickPki = async (plan: ClusterPlan) => generateClusterPki(plan, () => sharedKeys);
+
+function create(engine: FakeEngine, spec: ClusterSpec, actions?: Action[]) {
+  return createCluster({
+    engine,
+    progress: silentProgress,
+    spec,
+    kubeconfigPath: join(dir, 'kubeconfig'),
+    actions,
+    apiProbe: async () => ({ status: 200, body: 'ok' }),
+    generatePki: quickPki,
+  });
+}
+
+/** The same pipeline, with `title`'s step failing once its own work is done. */
+function failingAt(title: string, injected: Error): Action[] {
+  return CREATE_ACTIONS.map((action) =>
+    action.title !== title
+      ? action
+      : {
+          ...action,
+          async run(ctx, note) {
+            await action.run(ctx, note);
+            throw injected;
+          },
+        },
+  );
+}
+
+describe('the create pipeline on the fake engine', () => {
+  it('runs every step in order and leaves a whole cluster: network, nodes, volume, state, kubeconfig context', async () => {
+    const engine = newEngine();
+    const result = await create(engine, specNamed('one'));
+    expect(Object.keys(result.stepSeconds)).toEqual(BRIDGE_STEPS);
+    expect([...engine.networks.keys()]).toEqual(['kc-one']);
+    expect([...engine.nodes.keys()].sort()).toEqual(['one-lb', 'one-master-0', 'one-worker-0']);
+    expect([...engine.volumes.keys()]).toEqual(['one-worker-0-containerd']);
+    expect(engine.nodes.get('one-master-0')?.files.has('/etc/systemd/system/etcd.service')).toBe(true);
+    expect((await loadState('one'))?.kubeconfigPaths).toEqual([join(dir, 'kubeconfig')]);
+    expect(await readFile(join(dir, 'kubeconfig'), 'utf8')).toContain('kc-one');
+  }, 60_000);
+
+  for (const title of BRIDGE_STEPS) {
+    it(`removes everything when "${title}" fails, naming the step and keeping its error as the cause`, async () => {
+      const engine = newEngine();
+      const injected = new Error(`injected failure in ${title}`);
+      const failure = await create(engine, specNamed('fails'), failingAt(title, injected)).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(CreateStepError);
+      const error = failure as CreateStepError;
+      expect(error.step).toBe(title);
+      expect(error.cause).toBe(injected);
+      expect(error.message).toContain(`creating the cluster failed at "${title}": injected failure in ${title}`);
+      expect(engine.isEmpty(), [...engine.nodes.keys(), ...engine.networks.keys()].join(', ')).toBe(true);
+      expect(await loadState('fails')).toBeUndefined();
+      expect(await readFile(join(dir, 'kubeconfig'), 'utf8').catch(() => '')).not.toContain('kc-fails');
+    }, 60_000);
+  }
+
+  it('keeps what it created with --retain, until kc delete cluster', async () => {
+    const engine = newEngine();
+    const failure = create(engine, specNamed('kept', { retain: true }), failingAt('Starting control plane', new Error('no API server')));
+    await expect(failure).rejects.toThrow(/The nodes were kept \(--retain\)/);
+    expect(engine.nodes.size).toBe(3);
+    expect(engine.networks.size).toBe(1);
+    await deleteCluster({ engine, name: 'kept', kubeconfigPath: join(dir, 'kubeconfig') });
+    expect(engine.isEmpty()).toBe(true);
+  }, 60_000);
+
+  it('reports a failed cleanup next to the step\'s error, not instead of it', async () => {
+    const engine = newEngine();
+    const injected = new Error('etcd never became healthy');
+    engine.failOn({ method: 'removeNetwork', error: new Error('network kc-stuck has active endpoints') });
+    const failure = (await create(engine, specNamed('stuck'), failingAt('Starting etcd cluster', injected)).catch((e: unknown) => e)) as CreateStepError;
+    expect(failure.cause).toBe(injected);
+    expect(failure.outcome).toBe('cleanup-failed');
+    expect(failure.message).toContain('failed at "Starting etcd cluster": etcd never became healthy');
+    expect(failure.message).toContain('Removing what was created failed too: network kc-stuck has active endpoints');
+    expect(failure.message).toContain('kc delete cluster --name stuck');
+  }, 60_000);
+
+  it('creates nothing and takes no step for a name already taken', async () => {
+    const engine = newEngine();
+    await create(engine, specNamed('taken'));
+    const calls = engine.calls.length;
+    await expect(create(engine, specNamed('taken'))).rejects.toBeInstanceOf(ClusterExistsError);
+    expect(engine.calls.slice(calls).every((c) => c.startsWith('list'))).toBe(true);
+  }, 60_000);
+
+  it('deletes a cluster completely, and a second delete is fine', async () => {
+    const engine = newEngine();
+    await create(engine, specNamed('gone'));
+    const first = await deleteCluster({ engine, name: 'gone' });
+    expect(first).toMatchObject({ containers: 3, networks: 1, volumes: 1, state: true, kubeconfigEntry: true });
+    expect(engine.isEmpty()).toBe(true);
+    await expect(stateExists('gone')).resolves.toBe(false);
+    expect(await deleteCluster({ engine, name: 'gone' })).toMatchObject({ containers: 0, networks: 0, state: false });
+  }, 60_000);
+
+  it('creates two clusters at once on separate subnets, both in one kubeconfig file', async () => {
+    const engine = newEngine();
+    await Promise.all([create(engine, specNamed('left')), create(engine, specNamed('right'))]);
+    const subnets = [...engine.networks.values()].map((n) => n.subnet);
+    expect(new Set(subnets).size).toBe(2);
+    const kubeconfig = await readFile(join(dir, 'kubeconfig'), 'utf8');
+    expect(kubeconfig).toContain('kc-left');
+    expect(kubeconfig).toContain('kc-right');
+  }, 60_000);
+
+  it('lets only one of two creates of the same name go ahead', async () => {
+    const engine = newEngine();
+    const results = await Promise.allSettled([create(engine, specNamed('twin')), create(engine, specNamed('twin'))]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const rejected = results.find((r) => r.status === 'rejected');
+    expect(rejected?.reason).toSatisfy((e: unknown) => e instanceof ClusterExistsError || e instanceof LockBusyError);
+    expect(engine.nodes.size).toBe(3);
+  }, 60_000);
+});
+
+async function stateExists(name: string): Promise<boolean> {
+  return readFile(clusterStateFile(name)).then(() => true, () => false);
+}
