@@ -7,7 +7,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 wrapper_dest=/usr/local/libexec/kc/runc-capfilter
-daemon_json=/etc/docker/daemon.json
+# Overridable so that the runtime set-up can be tried on a copy.
+daemon_json=${KC_DOCKER_DAEMON_JSON:-/etc/docker/daemon.json}
 dockerd_log=/var/log/kc-dockerd.log
 
 say() { printf 'setup: %s\n' "$*"; }
@@ -78,8 +79,10 @@ missing_capabilities() {
   done
 }
 
-# Installs the runc wrapper as dockerd's default runtime. Returns 0 when the
-# daemon configuration changed (so dockerd must be restarted).
+# Installs the runc wrapper and registers it with dockerd as the runtime
+# "kc-runc": kc selects it for its own node containers only, every other
+# container keeps dockerd's default runtime. Returns 0 when the daemon
+# configuration changed (so dockerd must be restarted).
 install_capfilter_runtime() {
   local real_runc tmp changed=1
   real_runc=$(command -v runc || true)
@@ -90,16 +93,17 @@ install_capfilter_runtime() {
     as_root install -D -m 0755 "$tmp" "$wrapper_dest"
     changed=0
   fi
-  local current='{}'
-  [[ -s $daemon_json ]] && current=$(cat "$daemon_json")
-  jq --arg path "$wrapper_dest" \
-    '.runtimes["kc-runc"] = {path: $path} | .["default-runtime"] = "kc-runc"' <<<"$current" >"$tmp"
-  if ! jq -e --slurpfile want "$tmp" '. == $want[0]' <<<"$current" >/dev/null; then
-    as_root install -D -m 0644 "$tmp" "$daemon_json"
+  rm -f "$tmp"
+  if [[ $(as_root env KC_DOCKER_DAEMON_JSON="$daemon_json" "$here/docker-daemon-json.sh" register "$wrapper_dest") == changed ]]; then
     changed=0
   fi
-  rm -f "$tmp"
   return $changed
+}
+
+# Hosts set up by older kc versions run every container with kc-runc as
+# dockerd's default runtime: undo that. Returns 0 when the configuration changed.
+unset_capfilter_default() {
+  [[ $(as_root env KC_DOCKER_DAEMON_JSON="$daemon_json" "$here/docker-daemon-json.sh" unset-default) == changed ]]
 }
 
 ensure_docker() {
@@ -108,9 +112,12 @@ ensure_docker() {
   if [[ -n $missing ]]; then
     say "this host's capability bounding set lacks capabilities [${missing% }]: using the runc-capfilter runtime"
     if install_capfilter_runtime; then restart=1; fi
+  elif [[ -s $daemon_json ]] && unset_capfilter_default; then
+    say "kc-runc is no longer dockerd's default runtime"
+    restart=1
   fi
   if docker_answers; then
-    if [[ $restart -eq 1 ]]; then say "restarting dockerd for the new runtime"; stop_dockerd; start_dockerd; fi
+    if [[ $restart -eq 1 ]]; then say "restarting dockerd for the new runtime configuration"; stop_dockerd; start_dockerd; fi
   else
     start_dockerd
   fi
