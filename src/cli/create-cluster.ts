@@ -72,7 +72,7 @@ export const createClusterCommand: CommandModule<GlobalOptions, CreateClusterArg
       .option('service-subnet', { type: 'string', defaultDescription: d.serviceSubnet, describe: 'Service (ClusterIP) range' })
       .option('cni', { choices: CNI_MODES, defaultDescription: d.cni, describe: 'Pod network: none leaves it to you' })
       .option('retain', { type: 'boolean', defaultDescription: String(d.retain), describe: 'Keep the nodes when creation fails, for debugging' })
-      .option('wait', { type: 'number', defaultDescription: String(d.waitSeconds), describe: 'Seconds to wait for each readiness check' })
+      .option('wait', { type: 'number', defaultDescription: String(d.waitSeconds), describe: 'Seconds the whole create may take to become ready: one deadline for every wait' })
       .option('kubeconfig', { type: 'string', describe: 'Kubeconfig file to add the context to (default: $KUBECONFIG or ~/.kube/config)' });
   },
   handler: async (args) => {

@@ -1,51 +1,62 @@
 import type { ClusterSpec } from '../config/types.js';
-import type { ApiProbe } from './api.js';
-import type { Provider } from '../provider/provider.js';
-import type { ClusterPki } from '../pki/types.js';
-import type { Progress } from '../util/progress.js';
 import type { ClusterPlan } from '../model/plan.js';
+import type { ClusterPki } from '../pki/types.js';
+import type { Provider } from '../provider/provider.js';
+import type { Deadline } from '../util/deadline.js';
+import type { Progress, StepNote } from '../util/progress.js';
+import type { ApiProbe } from './api.js';
 
-/** What the create pipeline's actions share: filled in step by step. */
-export interface CreateContext {
+/**
+ * The create pipeline's phases. Each step takes the phase it needs and
+ * returns what it adds, so a step can only run once what it uses exists: the
+ * compiler checks the order, no step checks for missing fields at run time.
+ */
+
+/** Fixed for the whole create. */
+export interface CreateBase {
   engine: Provider;
   progress: Progress;
   spec: ClusterSpec;
   /** Where the admin context goes: $KUBECONFIG's first file or ~/.kube/config. */
   kubeconfigPath: string;
+  /** The one time budget (--wait) every wait of this create draws on. */
+  deadline: Deadline;
   /** Asks the API server (readiness) from the host. */
   apiProbe: ApiProbe;
   /** Makes the cluster's PKI for its plan. */
   generatePki: (plan: ClusterPlan) => Promise<ClusterPki>;
+}
+
+/** The cluster network exists (from here on, a failure has something to remove). */
+export interface Networked extends CreateBase {
   /** The /24 the cluster's network got: node addresses are laid out on it. */
-  nodeSubnet?: string;
-  plan?: ClusterPlan;
-  /** The PKI while it is being generated (during the node boot). */
-  pendingPki?: Promise<ClusterPki>;
-  pki?: ClusterPki;
-  apiServerHostPort?: number;
-  /** Set once the pipeline created something that must be cleaned up on failure. */
-  createdAnything: boolean;
+  nodeSubnet: string;
+}
+
+export interface Planned extends Networked {
+  plan: ClusterPlan;
+  /** The PKI being generated while the nodes boot. */
+  pendingPki: Promise<ClusterPki>;
+}
+
+export interface Booted extends Planned {
+  /** The host port the lb publishes the API server on. */
+  apiServerHostPort: number;
+}
+
+export interface Secured extends Booted {
+  pki: ClusterPki;
+}
+
+/** The pod network is up (or left to the user): what waiting for readiness needs to know of it. */
+export interface Networking extends Secured {
+  podNetwork: { kind: ClusterSpec['cni']; detail: string };
 }
 
 /** One named step of `kc create cluster` (kind's "actions"): small, and shown as one progress line. */
-export interface Action {
+export interface Step<In, Out> {
   title: string;
-  /** When present and false, the step is skipped (not shown): for steps only some clusters need. */
-  when?(ctx: CreateContext): boolean;
-  run(ctx: CreateContext, note: (detail: string) => void): Promise<void>;
-}
-
-export function requirePlan(ctx: CreateContext): ClusterPlan {
-  if (!ctx.plan) throw new Error('internal: the cluster has not been planned yet');
-  return ctx.plan;
-}
-
-export function requirePki(ctx: CreateContext): ClusterPki {
-  if (!ctx.pki) throw new Error('internal: the cluster PKI has not been generated yet');
-  return ctx.pki;
-}
-
-/** Remaining time of the user's --wait budget, for each wait in turn. */
-export function waitBudgetMs(ctx: CreateContext): number {
-  return ctx.spec.waitSeconds * 1000;
+  /** The step creates something (the network, first): from it on, a failure has things to remove. */
+  creates?: boolean;
+  run(input: In, note: StepNote): Promise<Out>;
 }

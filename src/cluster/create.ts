@@ -1,5 +1,11 @@
 import type { ClusterSpec } from '../config/types.js';
+import type { ClusterPlan } from '../model/plan.js';
+import { generateClusterPkiInBackground } from '../pki/cluster-pki.js';
+import type { ClusterPki } from '../pki/types.js';
 import type { Provider } from '../provider/provider.js';
+import { withClusterLock } from '../state/lock.js';
+import { Deadline } from '../util/deadline.js';
+import { messageOf } from '../util/errors.js';
 import type { Progress } from '../util/progress.js';
 import { installAddons } from './actions/addons.js';
 import { startControlPlane } from './actions/control-plane.js';
@@ -10,41 +16,13 @@ import { configureLoadBalancer } from './actions/load-balancer.js';
 import { ClusterExistsError, clusterExists, createNetwork } from './actions/network.js';
 import { startNodes } from './actions/nodes.js';
 import { generateCertificates, planNodes } from './actions/plan.js';
+import { setUpPodNetwork } from './actions/pod-network.js';
 import { waitForReady } from './actions/wait-ready.js';
 import { ensureWeaveImages } from './actions/weave.js';
 import { joinWorkers, startWorkers } from './actions/workers.js';
-import type { Action, CreateContext } from './context.js';
-import { deleteClusterLocked } from './delete.js';
-import { withClusterLock } from '../state/lock.js';
-import { messageOf } from '../util/errors.js';
-import type { ClusterPlan } from '../model/plan.js';
-import { generateClusterPkiInBackground } from '../pki/cluster-pki.js';
-import type { ClusterPki } from '../pki/types.js';
 import { apiGet, type ApiProbe } from './api.js';
-
-/**
- * The create pipeline, in order. Workers are prepared right after the nodes
- * boot (containerd, images, pod network), overlapping with etcd and the
- * control plane; their kubelets start once the API server answers.
- * Checks that can fail without touching anything (images) come before the
- * network step, the first to create something: such a failure leaves nothing.
- */
-export const CREATE_ACTIONS: Action[] = [
-  ensureNodeImage,
-  ensureWeaveImages,
-  createNetwork,
-  planNodes,
-  startNodes,
-  generateCertificates,
-  configureLoadBalancer,
-  startWorkers,
-  startEtcd,
-  startControlPlane,
-  joinWorkers,
-  installAddons,
-  waitForReady,
-  writeKubeconfig,
-];
+import type { CreateBase, Step } from './context.js';
+import { deleteClusterLocked } from './delete.js';
 
 export type CreateOutcome = 'removed' | 'retained' | 'nothing-created' | 'cleanup-failed';
 
@@ -82,63 +60,106 @@ export interface CreateOptions {
   progress: Progress;
   spec: ClusterSpec;
   kubeconfigPath: string;
-  actions?: Action[];
   /** How the API server is asked whether it is ready; the real HTTPS request unless a test says otherwise. */
   apiProbe?: ApiProbe;
   /** How the cluster's PKI is made; fresh keys on Node's thread pool unless a test says otherwise. */
   generatePki?: (plan: ClusterPlan) => Promise<ClusterPki>;
-}
-
-/** After a failed step: removes what was created (unless --retain), and makes the error that says so. */
-async function rollBack(ctx: CreateContext, step: string, error: unknown): Promise<CreateStepError> {
-  if (!ctx.createdAnything) return new CreateStepError(step, error, 'nothing-created', ctx.spec.name);
-  if (ctx.spec.retain) return new CreateStepError(step, error, 'retained', ctx.spec.name);
-  try {
-    await deleteClusterLocked({ engine: ctx.engine, name: ctx.spec.name, kubeconfigPath: ctx.kubeconfigPath });
-  } catch (cleanupError) {
-    return new CreateStepError(step, error, 'cleanup-failed', ctx.spec.name, cleanupError);
-  }
-  return new CreateStepError(step, error, 'removed', ctx.spec.name);
+  /** Called when a step's work is done, still as part of it (a test injects failures here). */
+  afterStep?: (title: string) => Promise<void> | void;
 }
 
 export interface CreateResult {
-  context: CreateContext;
   /** Seconds each step took, in order: for the summary and the benchmark. */
   stepSeconds: Record<string, number>;
   totalSeconds: number;
 }
 
 /**
- * Runs every action, as the only kc process working on this cluster name; on
- * failure removes what was created (unless --retain) and names the failed step.
+ * Runs steps one after the other, each as one progress line; on a failure
+ * removes what was created (unless --retain) and names the failed step.
+ */
+class StepRunner {
+  readonly stepSeconds: Record<string, number> = {};
+  /** Set once a step creates something that must be removed on failure (the network, first). */
+  private createdAnything = false;
+
+  constructor(
+    private readonly base: CreateBase,
+    private readonly afterStep: CreateOptions['afterStep'],
+  ) {}
+
+  async run<In, Out>(step: Step<In, Out>, input: In): Promise<Out> {
+    const started = Date.now();
+    // Marked before the step runs: a step that fails half-way may have created part of what it makes.
+    if (step.creates) this.createdAnything = true;
+    try {
+      const output = await this.base.progress.step(step.title, async (note) => {
+        const result = await step.run(input, note);
+        await this.afterStep?.(step.title);
+        return result;
+      });
+      this.stepSeconds[step.title] = (Date.now() - started) / 1000;
+      return output;
+    } catch (error) {
+      throw await this.rollBack(step.title, error);
+    }
+  }
+
+  private async rollBack(step: string, error: unknown): Promise<CreateStepError> {
+    const { engine, spec, kubeconfigPath } = this.base;
+    if (!this.createdAnything) return new CreateStepError(step, error, 'nothing-created', spec.name);
+    if (spec.retain) return new CreateStepError(step, error, 'retained', spec.name);
+    try {
+      await deleteClusterLocked({ engine, name: spec.name, kubeconfigPath });
+    } catch (cleanupError) {
+      return new CreateStepError(step, error, 'cleanup-failed', spec.name, cleanupError);
+    }
+    return new CreateStepError(step, error, 'removed', spec.name);
+  }
+}
+
+/**
+ * Creates a cluster, as the only kc process working on this cluster name. The
+ * steps run in this order: checks that can fail without touching anything
+ * (images) come before the network, the first thing created; workers are
+ * prepared right after the nodes boot, overlapping with etcd and the control
+ * plane; their kubelets start once the API server answers. Each phase hands
+ * the next what it made (see context.ts), and every wait draws on one
+ * deadline, --wait, for the whole create.
  */
 export async function createCluster(options: CreateOptions): Promise<CreateResult> {
   return withClusterLock(options.spec.name, () => createClusterLocked(options));
 }
 
 async function createClusterLocked(options: CreateOptions): Promise<CreateResult> {
-  const ctx: CreateContext = {
+  const started = Date.now();
+  const base: CreateBase = {
     engine: options.engine,
     progress: options.progress,
     spec: options.spec,
     kubeconfigPath: options.kubeconfigPath,
+    deadline: new Deadline(options.spec.waitSeconds, `--wait ${options.spec.waitSeconds}`),
     apiProbe: options.apiProbe ?? apiGet,
     generatePki: options.generatePki ?? generateClusterPkiInBackground,
-    createdAnything: false,
   };
-  const stepSeconds: Record<string, number> = {};
-  const started = Date.now();
   // Before any step: a taken name is the user's to fix, and must not cost an image build first.
-  if (await clusterExists(ctx, ctx.spec.name)) throw new ClusterExistsError(ctx.spec.name);
-  for (const action of options.actions ?? CREATE_ACTIONS) {
-    if (action.when && !action.when(ctx)) continue;
-    const stepStarted = Date.now();
-    try {
-      await options.progress.step(action.title, (note) => action.run(ctx, note));
-    } catch (error) {
-      throw await rollBack(ctx, action.title, error);
-    }
-    stepSeconds[action.title] = (Date.now() - stepStarted) / 1000;
-  }
-  return { context: ctx, stepSeconds, totalSeconds: (Date.now() - started) / 1000 };
+  if (await clusterExists(base, base.spec.name)) throw new ClusterExistsError(base.spec.name);
+  const steps = new StepRunner(base, options.afterStep);
+
+  await steps.run(ensureNodeImage, base);
+  if (base.spec.cni === 'weave') await steps.run(ensureWeaveImages, base);
+  const networked = { ...base, ...(await steps.run(createNetwork, base)) };
+  const planned = { ...networked, ...(await steps.run(planNodes, networked)) };
+  const booted = { ...planned, ...(await steps.run(startNodes, planned)) };
+  const secured = { ...booted, ...(await steps.run(generateCertificates, booted)) };
+  await steps.run(configureLoadBalancer, secured);
+  await steps.run(startWorkers, secured);
+  await steps.run(startEtcd, secured);
+  await steps.run(startControlPlane, secured);
+  await steps.run(joinWorkers, secured);
+  const networking = { ...secured, ...(await steps.run(setUpPodNetwork, secured)) };
+  await steps.run(installAddons, networking);
+  await steps.run(waitForReady, networking);
+  await steps.run(writeKubeconfig, networking);
+  return { stepSeconds: steps.stepSeconds, totalSeconds: (Date.now() - started) / 1000 };
 }

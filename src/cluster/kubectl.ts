@@ -1,9 +1,24 @@
 import type { Provider } from '../provider/provider.js';
 import { PATHS } from '../components/paths.js';
-import type { ClusterPlan } from '../model/plan.js';
+import { API_SERVER_PORT, type ClusterPlan } from '../model/plan.js';
+import { renderKubeconfig } from '../pki/kubeconfig.js';
+import type { ClusterPki } from '../pki/types.js';
 
 /** Where kc puts the admin kubeconfig on the first master, to run kubectl there. */
 export const ADMIN_KUBECONFIG_ON_NODE = `${PATHS.kubeconfigs}/admin.kubeconfig`;
+
+/** The admin kubeconfig kc puts on the first master: kubectl there talks to that master's own API server. */
+export function adminKubeconfigOnNode(plan: ClusterPlan, pki: ClusterPki): string {
+  return renderKubeconfig({
+    contextName: 'admin',
+    clusterName: plan.spec.name,
+    userName: 'admin',
+    server: `https://127.0.0.1:${API_SERVER_PORT}`,
+    caPem: pki.ca.certPem,
+    certPem: pki.admin.certPem,
+    keyPem: pki.admin.keyPem,
+  });
+}
 
 /** Runs kubectl on the first master as admin (the host need not have kubectl). */
 export function kubectl(engine: Provider, plan: ClusterPlan, args: string[], input?: string): Promise<string> {

@@ -2,6 +2,7 @@ import type { ComponentBundle } from '../components/types.js';
 import type { Provider } from '../provider/provider.js';
 import type { Progress } from '../util/progress.js';
 import type { NodePlan } from '../model/plan.js';
+import type { Deadline } from '../util/deadline.js';
 import { waitUntil } from './wait.js';
 
 /** Puts a bundle's files onto a node in one tar archive through Docker's archive API. */
@@ -37,7 +38,7 @@ export async function journalTail(engine: Provider, node: NodePlan, unit: string
 }
 
 /** Waits for systemd to finish booting a node ("running", or "degraded" with the failed units named). */
-export async function waitForBoot(engine: Provider, node: NodePlan, timeoutMs: number): Promise<string[]> {
+export async function waitForBoot(engine: Provider, node: NodePlan, deadline: Deadline): Promise<string[]> {
   let failed: string[] = [];
   await waitUntil(
     `systemd to boot on ${node.name}`,
@@ -51,19 +52,19 @@ export async function waitForBoot(engine: Provider, node: NodePlan, timeoutMs: n
       }
       return state || 'no answer';
     },
-    { timeoutMs, intervalMs: 250 },
+    { deadline, intervalMs: 250 },
   );
   return failed;
 }
 
 /** Waits for a unit to be active; on timeout the error carries the unit's journal. */
-export async function waitForUnit(engine: Provider, node: NodePlan, unit: string, timeoutMs: number): Promise<void> {
+export async function waitForUnit(engine: Provider, node: NodePlan, unit: string, deadline: Deadline, timeoutMs?: number): Promise<void> {
   await waitUntil(
     `${unit} on ${node.name}`,
     async () => {
       const state = (await engine.exec(node.name, ['systemctl', 'is-active', unit])).stdout.trim();
       return state === 'active' || state;
     },
-    { timeoutMs, intervalMs: 500, onTimeout: () => journalTail(engine, node, unit) },
+    { deadline, timeoutMs, intervalMs: 500, onTimeout: () => journalTail(engine, node, unit) },
   );
 }

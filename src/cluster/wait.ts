@@ -1,10 +1,28 @@
+import type { Deadline } from '../util/deadline.js';
+
+export type WaitOptions = WaitLimit & {
+  intervalMs?: number;
+  /** More to say when time runs out (a unit's journal, say). */
+  onTimeout?: () => Promise<string>;
+};
+
+/** An operation's deadline (the wait ends with it at the latest), a limit of the wait's own, or both. */
+type WaitLimit = { deadline: Deadline; timeoutMs?: number } | { deadline?: undefined; timeoutMs: number };
+
+/** How long this wait may take, and how to say so when it ran out. */
+function limitOf(options: WaitLimit): { ms: number; says: string } {
+  if (!options.deadline) return { ms: options.timeoutMs, says: `after ${Math.round(options.timeoutMs / 1000)}s` };
+  const remaining = options.deadline.remainingMs();
+  if (options.timeoutMs !== undefined && options.timeoutMs <= remaining) {
+    return { ms: options.timeoutMs, says: `after ${Math.round(options.timeoutMs / 1000)}s` };
+  }
+  return { ms: remaining, says: `(${options.deadline.describe()})` };
+}
+
 /** Polls a real check until it passes or time runs out; the check says what it saw last. */
-export async function waitUntil(
-  description: string,
-  check: () => Promise<boolean | string>,
-  options: { timeoutMs: number; intervalMs?: number; onTimeout?: () => Promise<string> },
-): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs;
+export async function waitUntil(description: string, check: () => Promise<boolean | string>, options: WaitOptions): Promise<void> {
+  const limit = limitOf(options);
+  const giveUpAt = Date.now() + limit.ms;
   let last = '';
   for (;;) {
     try {
@@ -14,13 +32,9 @@ export async function waitUntil(
     } catch (error) {
       last = (error as Error).message;
     }
-    if (Date.now() >= deadline) {
+    if (Date.now() >= giveUpAt) {
       const detail = options.onTimeout ? await options.onTimeout().catch(() => '') : '';
-      throw new Error(
-        `timed out after ${Math.round(options.timeoutMs / 1000)}s waiting for ${description}` +
-          (last ? `; last seen: ${last}` : '') +
-          (detail ? `\n${detail}` : ''),
-      );
+      throw new Error(`timed out ${limit.says} waiting for ${description}` + (last ? `; last seen: ${last}` : '') + (detail ? `\n${detail}` : ''));
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 1000));
   }

@@ -73,7 +73,7 @@ export interface ClusterSpec {
   nodeExtras: NodeExtrasByRole;
   /** Keep whatever was created when creation fails (for debugging). */
   retain: boolean;
-  /** Seconds to wait for the cluster to become usable. */
+  /** Seconds the whole create may take to become usable: one deadline for every wait in it (--wait). */
   waitSeconds: number;
 }
 

@@ -3,6 +3,7 @@ import * as manifest from '../../src/artifacts/manifest.js';
 import { DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { waitForBoot } from '../../src/cluster/node-ops.js';
+import { Deadline } from '../../src/util/deadline.js';
 import { kc } from './helpers.js';
 
 const engine = new DockerEngine();
@@ -35,7 +36,7 @@ describe('the node image', () => {
   });
 
   it('boots systemd to running, with no failed unit', async () => {
-    const failed = await waitForBoot(engine, node, 120_000);
+    const failed = await waitForBoot(engine, node, new Deadline(120, 'the boot test'));
     expect(failed).toEqual([]);
     expect((await inNode('systemctl', 'is-system-running')).trim()).toBe('running');
     expect((await inNode('cat', '/proc/1/comm')).trim()).toBe('systemd');

@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClusterExistsError } from '../../src/cluster/actions/network.js';
-import type { Action } from '../../src/cluster/context.js';
-import { CREATE_ACTIONS, createCluster, CreateStepError } from '../../src/cluster/create.js';
+import { createCluster, CreateStepError } from '../../src/cluster/create.js';
 import { deleteCluster } from '../../src/cluster/delete.js';
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
 import type { ClusterSpec } from '../../src/config/types.js';
@@ -38,9 +37,23 @@ function healthyNode(engine: FakeEngine) {
   };
 }
 
-const TITLES = CREATE_ACTIONS.map((a) => a.title);
-/** The steps a bridge-network cluster runs (Weave's image check is skipped). */
-const BRIDGE_STEPS = TITLES.filter((t) => t !== 'Ensuring Weave Net images');
+/** The steps of a bridge-network cluster, in the order they must run (Weave's image check is not among them). */
+const BRIDGE_STEPS = [
+  'Ensuring node image',
+  'Creating network',
+  'Planning nodes',
+  'Starting nodes',
+  'Generating certificates',
+  'Configuring load balancer',
+  'Starting workers',
+  'Starting etcd cluster',
+  'Starting control plane',
+  'Joining workers',
+  'Setting up pod network',
+  'Installing RBAC and CoreDNS',
+  'Waiting for nodes and CoreDNS',
+  'Writing kubeconfig',
+];
 
 let dir: string;
 const savedStateDir = process.env.KC_STATE_DIR;
@@ -71,31 +84,23 @@ function specNamed(name: string, overrides: Partial<ClusterSpec> = {}): ClusterS
 const sharedKeys = generateRsaKeyPair();
 const quickPki = async (plan: ClusterPlan) => generateClusterPki(plan, () => sharedKeys);
 
-function create(engine: FakeEngine, spec: ClusterSpec, actions?: Action[]) {
+function create(engine: FakeEngine, spec: ClusterSpec, afterStep?: (title: string) => void) {
   return createCluster({
     engine,
     progress: silentProgress,
     spec,
     kubeconfigPath: join(dir, 'kubeconfig'),
-    actions,
     apiProbe: async () => ({ status: 200, body: 'ok' }),
     generatePki: quickPki,
+    afterStep,
   });
 }
 
-/** The same pipeline, with `title`'s step failing once its own work is done. */
-function failingAt(title: string, injected: Error): Action[] {
-  return CREATE_ACTIONS.map((action) =>
-    action.title !== title
-      ? action
-      : {
-          ...action,
-          async run(ctx, note) {
-            await action.run(ctx, note);
-            throw injected;
-          },
-        },
-  );
+/** Makes `title`'s step fail once its own work is done. */
+function failingAt(title: string, injected: Error): (step: string) => void {
+  return (step) => {
+    if (step === title) throw injected;
+  };
 }
 
 describe('the create pipeline on the fake engine', () => {

@@ -2,8 +2,9 @@ import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { WEAVE_IMAGES, WEAVE_VERSION } from '../../src/artifacts/manifest.js';
 import { ensureWeaveImages, weaveImagesPresent } from '../../src/cluster/actions/weave.js';
-import type { CreateContext } from '../../src/cluster/context.js';
-import { createCluster, CREATE_ACTIONS, CreateStepError } from '../../src/cluster/create.js';
+import type { CreateBase } from '../../src/cluster/context.js';
+import { createCluster, CreateStepError } from '../../src/cluster/create.js';
+import { Deadline } from '../../src/util/deadline.js';
 import { planCluster } from '../../src/model/plan.js';
 import {
   parseIptablesBackend,
@@ -12,7 +13,7 @@ import {
   weaveManifest,
   type WeaveOptions,
 } from '../../src/components/weave.js';
-import { defaultClusterSpec } from '../../src/config/defaults.js';
+import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
 import type { CniMode } from '../../src/config/types.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
 import type { Provider } from '../../src/provider/provider.js';
@@ -204,28 +205,14 @@ function fakeEngine(local: string[], pullable: string[] = []) {
 }
 
 describe('ensureWeaveImages', () => {
-  const ctxFor = (engine: Provider, cni: CniMode = 'weave'): CreateContext => ({
+  const baseFor = (engine: Provider, cni: CniMode = 'weave'): CreateBase => ({
     engine,
     progress: silentProgress,
     spec: spec(cni),
     kubeconfigPath: '/nonexistent/kubeconfig',
+    deadline: new Deadline(60, '--wait 60'),
     apiProbe: apiGet,
     generatePki: generateClusterPkiInBackground,
-    createdAnything: false,
-  });
-
-  it('runs only for --cni weave, before the steps that create anything (network, nodes)', () => {
-    const { engine } = fakeEngine([]);
-    expect(ensureWeaveImages.when?.(ctxFor(engine, 'weave'))).toBe(true);
-    expect(ensureWeaveImages.when?.(ctxFor(engine, 'bridge'))).toBe(false);
-    expect(ensureWeaveImages.when?.(ctxFor(engine, 'none'))).toBe(false);
-    const titles = CREATE_ACTIONS.map((a) => a.title);
-    const at = titles.indexOf(ensureWeaveImages.title);
-    expect(at).toBeGreaterThanOrEqual(0);
-    for (const creating of ['Creating network', 'Planning nodes', 'Starting nodes']) {
-      expect(titles.indexOf(creating), creating).toBeGreaterThan(at);
-    }
-    expect(titles.slice(0, at)).toEqual(['Ensuring node image']);
   });
 
   it('pulls only what is missing, and passes when the pull works', async () => {
@@ -234,31 +221,22 @@ describe('ensureWeaveImages', () => {
     expect(calls).toEqual([`imageLabels ${KUBE}`, `imageLabels ${NPC}`, `tryPull ${NPC}`]);
     const notes: string[] = [];
     // On an engine that has not pulled yet (the one above now has both images).
-    await ensureWeaveImages.run(ctxFor(fakeEngine([KUBE], [NPC]).engine), (n) => notes.push(n));
+    await ensureWeaveImages.run(baseFor(fakeEngine([KUBE], [NPC]).engine), (n) => notes.push(n));
     expect(notes.at(-1)).toBe(`${WEAVE_VERSION}, pulled ${NPC}`);
   });
 
-  it('makes create fail at its step without creating or deleting anything when no registry answers', async () => {
-    const { engine, calls } = fakeEngine([]);
-    let laterStepRan = false;
-    const later = { title: 'Creating network', run: async () => void (laterStepRan = true) };
-    const ctxSpec = spec('weave');
-    const failure = createCluster({ engine, progress: silentProgress, spec: ctxSpec, kubeconfigPath: '/nonexistent/kubeconfig', actions: [ensureWeaveImages, later] });
+  it('makes create fail at its step, before the network, creating and deleting nothing, when no registry answers', async () => {
+    const { engine, calls } = fakeEngine([DEFAULT_NODE_IMAGE]);
+    const failure = createCluster({ engine, progress: silentProgress, spec: spec('weave'), kubeconfigPath: '/nonexistent/kubeconfig' });
     await expect(failure).rejects.toBeInstanceOf(CreateStepError);
     await expect(failure).rejects.toThrow(/failed at "Ensuring Weave Net images": --cni weave needs the images/);
     await expect(failure).rejects.toThrow(/Nothing was created\.$/);
     await expect(failure).rejects.not.toThrow(/Everything created so far was removed/);
-    expect(laterStepRan).toBe(false);
-    // Only looked (is the name taken?) and tried to pull: no cleanup reached the engine.
-    expect(calls).toEqual(['listContainers', 'listNetworks', `imageLabels ${KUBE}`, `tryPull ${KUBE}`, `imageLabels ${NPC}`, `tryPull ${NPC}`]);
-  });
-
-  it('is skipped entirely for the bridge network', async () => {
-    const { engine, calls } = fakeEngine([]);
-    let ran = 0;
-    const next = { title: 'next', run: async () => void ran++ };
-    await createCluster({ engine, progress: silentProgress, spec: spec('bridge'), kubeconfigPath: '/nonexistent/kubeconfig', actions: [ensureWeaveImages, next] });
-    expect(calls).toEqual(['listContainers', 'listNetworks']);
-    expect(ran).toBe(1);
+    expect(engine.isEmpty()).toBe(true);
+    // Only looked (is the name taken? the node image?) and tried to pull: no network, no cleanup.
+    expect(calls).toEqual([
+      'listContainers', 'listNetworks', `imageLabels ${DEFAULT_NODE_IMAGE}`,
+      `imageLabels ${KUBE}`, `tryPull ${KUBE}`, `imageLabels ${NPC}`, `tryPull ${NPC}`,
+    ]);
   });
 });

@@ -1,52 +1,14 @@
 import { coreDnsManifest } from '../../components/coredns.js';
 import { apiServerToKubeletRbac } from '../../components/rbac.js';
-import { renderKubeconfig } from '../../pki/kubeconfig.js';
-import { requirePki, requirePlan, waitBudgetMs, type Action } from '../context.js';
-import { deliverFiles } from '../node-ops.js';
-import { ADMIN_KUBECONFIG_ON_NODE, kubectl } from '../kubectl.js';
-import { waitUntil } from '../wait.js';
-import { installWeave } from './weave.js';
+import type { Networking, Step } from '../context.js';
+import { kubectl } from '../kubectl.js';
 
-/** RBAC for API server → kubelet, each worker's podCIDR, Weave Net (--cni weave) and CoreDNS: applied with kubectl on the first master. */
-export const installAddons: Action = {
+/** RBAC for API server → kubelet (logs, exec) and CoreDNS, applied with kubectl on the first master. */
+export const installAddons: Step<Networking, void> = {
   title: 'Installing RBAC and CoreDNS',
   async run(ctx, note) {
-    const plan = requirePlan(ctx);
-    const pki = requirePki(ctx);
-    const first = plan.masters[0];
-    if (!first) throw new Error('internal: no masters');
-    const admin = renderKubeconfig({
-      contextName: 'admin',
-      clusterName: plan.spec.name,
-      userName: 'admin',
-      server: 'https://127.0.0.1:6443',
-      caPem: pki.ca.certPem,
-      certPem: pki.admin.certPem,
-      keyPem: pki.admin.keyPem,
-    });
-    await deliverFiles(ctx.engine, first, { files: [{ path: ADMIN_KUBECONFIG_ON_NODE, content: admin, mode: 0o600 }], units: [] });
-    await kubectl(ctx.engine, plan, ['apply', '-f', '-'], apiServerToKubeletRbac());
-    // kc gives each worker a fixed slice of the pod range (the bridge network routes by it);
-    // a node's podCIDR can be set once, after kubelet registered the node.
-    await waitUntil(
-      'every worker to register',
-      async () => {
-        const names = (await kubectl(ctx.engine, plan, ['get', 'nodes', '-o', 'name'])).split('\n').filter(Boolean);
-        return names.length >= plan.workers.length || `${names.length} of ${plan.workers.length} registered`;
-      },
-      { timeoutMs: waitBudgetMs(ctx), intervalMs: 500 },
-    );
-    for (const worker of plan.workers) {
-      const current = (await kubectl(ctx.engine, plan, ['get', 'node', worker.name, '-o', 'jsonpath={.spec.podCIDR}'])).trim();
-      if (current) continue;
-      const patch = JSON.stringify({ spec: { podCIDR: worker.podSubnet, podCIDRs: [worker.podSubnet] } });
-      await kubectl(ctx.engine, plan, ['patch', 'node', worker.name, '--type', 'merge', '-p', patch]);
-    }
-    const applied: string[] = [];
-    // The pod network first: CoreDNS's pods need it for their addresses.
-    if (plan.spec.cni === 'weave') applied.push(`weave-net (iptables ${await installWeave(ctx, plan)})`);
-    await kubectl(ctx.engine, plan, ['apply', '-f', '-'], coreDnsManifest(plan));
-    applied.push('coredns');
-    note(`${applied.join(', ')} applied`);
+    await kubectl(ctx.engine, ctx.plan, ['apply', '-f', '-'], apiServerToKubeletRbac());
+    await kubectl(ctx.engine, ctx.plan, ['apply', '-f', '-'], coreDnsManifest(ctx.plan));
+    note('applied');
   },
 };

@@ -1,7 +1,8 @@
 import { masterBundle } from '../../components/index.js';
 import { hostApiServerUrl } from '../api.js';
-import { requirePki, requirePlan, waitBudgetMs, type Action } from '../context.js';
-import { installBundle, journalTail } from '../node-ops.js';
+import type { Secured, Step } from '../context.js';
+import { deliverFiles, installBundle, journalTail } from '../node-ops.js';
+import { ADMIN_KUBECONFIG_ON_NODE, adminKubeconfigOnNode } from '../kubectl.js';
 import { waitUntil } from '../wait.js';
 import { UNIT } from '../../components/units.js';
 
@@ -9,26 +10,27 @@ import { UNIT } from '../../components/units.js';
  * kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy and the
  * routes to the pods on every master; ready when /readyz answers through the lb.
  */
-export const startControlPlane: Action = {
+export const startControlPlane: Step<Secured, void> = {
   title: 'Starting control plane',
   async run(ctx, note) {
-    const plan = requirePlan(ctx);
-    const pki = requirePki(ctx);
+    const { plan, pki } = ctx;
     await Promise.all(
       plan.masters.map(async (master) => {
         await installBundle(ctx, master, masterBundle(plan, master, pki));
       }),
     );
-    const server = hostApiServerUrl(plan.spec.apiServerAddress, ctx.apiServerHostPort ?? 0);
     const first = plan.masters[0];
     if (!first) throw new Error('internal: no masters');
+    // kubectl on the first master (for the pod network and add-ons) uses the admin kubeconfig, talking to its own API server.
+    await deliverFiles(ctx.engine, first, { files: [{ path: ADMIN_KUBECONFIG_ON_NODE, content: adminKubeconfigOnNode(plan, pki), mode: 0o600 }], units: [] });
+    const server = hostApiServerUrl(plan.spec.apiServerAddress, ctx.apiServerHostPort);
     await waitUntil(
       `the API server to be ready at ${server}/readyz`,
       async () => {
         const response = await ctx.apiProbe(server, pki, '/readyz');
         return response.status === 200 || `HTTP ${response.status}: ${response.body.split('\n').filter((l) => l.includes('failed')).join('; ')}`;
       },
-      { timeoutMs: waitBudgetMs(ctx), intervalMs: 500, onTimeout: () => journalTail(ctx.engine, first, UNIT.apiServer) },
+      { deadline: ctx.deadline, intervalMs: 500, onTimeout: () => journalTail(ctx.engine, first, UNIT.apiServer) },
     );
     note(`${plan.masters.length} API servers behind ${server}`);
   },

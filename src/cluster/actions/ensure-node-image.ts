@@ -1,14 +1,14 @@
 import { DEFAULT_NODE_IMAGE } from '../../config/defaults.js';
 import { buildNodeImage } from '../../image/node-image.js';
 import { silentProgress } from '../../util/progress.js';
-import type { Action } from '../context.js';
+import type { CreateBase, Step } from '../context.js';
 
 /** Uses the node image if present; builds kc's default one when missing (there is no registry to pull it from). */
-export const ensureNodeImage: Action = {
+export const ensureNodeImage: Step<CreateBase, void> = {
   title: 'Ensuring node image',
-  async run(ctx, note) {
-    const image = ctx.spec.nodeImage;
-    if (await ctx.engine.imageLabels(image)) {
+  async run({ engine, spec }, note) {
+    const image = spec.nodeImage;
+    if (await engine.imageLabels(image)) {
       note(image);
       return;
     }
@@ -16,6 +16,6 @@ export const ensureNodeImage: Action = {
       throw new Error(`node image ${image} does not exist: build it with \`kc build node-image --image ${image}\``);
     }
     note(`building ${image}; kc build node-image shows each step`);
-    await buildNodeImage({ engine: ctx.engine, progress: silentProgress, tag: image });
+    await buildNodeImage({ engine, progress: silentProgress, tag: image });
   },
 };

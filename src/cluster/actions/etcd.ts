@@ -1,15 +1,14 @@
 import { etcdBundle, etcdctlCommand } from '../../components/etcd.js';
 import { UNIT } from '../../components/units.js';
-import { requirePki, requirePlan, waitBudgetMs, type Action } from '../context.js';
+import type { Secured, Step } from '../context.js';
 import { installBundle, journalTail } from '../node-ops.js';
 import { waitUntil } from '../wait.js';
 
 /** Starts etcd on every master at once (each waits for its peers), then checks the whole cluster's health. */
-export const startEtcd: Action = {
+export const startEtcd: Step<Secured, void> = {
   title: 'Starting etcd cluster',
   async run(ctx, note) {
-    const plan = requirePlan(ctx);
-    const pki = requirePki(ctx);
+    const { plan, pki } = ctx;
     await Promise.all(
       plan.masters.map(async (master) => {
         const bundle = etcdBundle(plan, master, pki);
@@ -24,7 +23,7 @@ export const startEtcd: Action = {
         const result = await ctx.engine.exec(first.name, etcdctlCommand(plan, ['endpoint', 'health']));
         return result.exitCode === 0 || `${result.stdout}${result.stderr}`.trim().split('\n').pop() || 'unhealthy';
       },
-      { timeoutMs: waitBudgetMs(ctx), intervalMs: 500, onTimeout: () => journalTail(ctx.engine, first, UNIT.etcd) },
+      { deadline: ctx.deadline, intervalMs: 500, onTimeout: () => journalTail(ctx.engine, first, UNIT.etcd) },
     );
     note(`${plan.masters.length} members`);
   },

@@ -1,18 +1,17 @@
 import { contextName, mergeIntoKubeconfigFile } from '../../state/kubeconfig-file.js';
 import { hostApiServerUrl } from '../api.js';
-import { requirePki, requirePlan, type Action } from '../context.js';
+import type { Secured, Step } from '../context.js';
 
-export const writeKubeconfig: Action = {
+export const writeKubeconfig: Step<Secured, void> = {
   title: 'Writing kubeconfig',
   async run(ctx, note) {
-    const plan = requirePlan(ctx);
-    const pki = requirePki(ctx);
+    const { plan, pki } = ctx;
     const context = contextName(plan.spec.name);
     await mergeIntoKubeconfigFile(ctx.kubeconfigPath, {
       contextName: context,
       clusterName: context,
       userName: context,
-      server: hostApiServerUrl(plan.spec.apiServerAddress, ctx.apiServerHostPort ?? 0),
+      server: hostApiServerUrl(plan.spec.apiServerAddress, ctx.apiServerHostPort),
       caPem: pki.ca.certPem,
       certPem: pki.admin.certPem,
       keyPem: pki.admin.keyPem,

@@ -1,12 +1,12 @@
 import { LABEL_CLUSTER, SubnetTakenError } from '../../provider/provider.js';
 import { UsageError } from '../../util/errors.js';
-import type { Action, CreateContext } from '../context.js';
+import type { CreateBase, Step } from '../context.js';
 import { gatewayOf, networkName } from '../../model/plan.js';
 import { loadState } from '../../state/cluster-state.js';
 import { hostRoutes, pickNodeSubnet } from '../subnet.js';
 
 /** A cluster name is taken when anything of it exists: containers, its network, or its state. */
-export async function clusterExists(ctx: Pick<CreateContext, 'engine'>, name: string): Promise<boolean> {
+export async function clusterExists(ctx: Pick<CreateBase, 'engine'>, name: string): Promise<boolean> {
   const labels = { [LABEL_CLUSTER]: name };
   const [containers, networks, state] = await Promise.all([
     ctx.engine.listContainers(labels),
@@ -33,8 +33,9 @@ const MAX_SUBNET_ATTEMPTS = 32;
  * subnet, and only a created network really owns one. When another cluster
  * created at the same time takes the subnet first, the next one is tried.
  */
-export const createNetwork: Action = {
+export const createNetwork: Step<CreateBase, { nodeSubnet: string }> = {
   title: 'Creating network',
+  creates: true,
   async run(ctx, note) {
     const name = ctx.spec.name;
     const taken = [...(await ctx.engine.usedSubnets()), ...(await hostRoutes())];
@@ -47,10 +48,8 @@ export const createNetwork: Action = {
         taken.push(subnet);
         continue;
       }
-      ctx.createdAnything = true;
-      ctx.nodeSubnet = subnet;
       note(`${networkName(name)}, ${subnet}`);
-      return;
+      return { nodeSubnet: subnet };
     }
   },
 };

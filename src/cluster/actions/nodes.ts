@@ -2,7 +2,7 @@ import { freeTcpPort } from '../../util/net.js';
 import { nodeExtrasFor } from '../../config/defaults.js';
 import type { NodeExtras } from '../../config/types.js';
 import type { NodeSpec, PublishedPort } from '../../provider/provider.js';
-import { requirePlan, waitBudgetMs, type Action, type CreateContext } from '../context.js';
+import type { CreateBase, Planned, Step } from '../context.js';
 import { waitForBoot } from '../node-ops.js';
 import { allNodes, API_SERVER_PORT, type ClusterPlan, type NodePlan } from '../../model/plan.js';
 
@@ -52,23 +52,23 @@ async function pinHostPorts(ports: PublishedPort[]): Promise<PublishedPort[]> {
   return pinned;
 }
 
-async function startNode(ctx: CreateContext, plan: ClusterPlan, node: NodePlan, apiServerHostPort: number): Promise<void> {
+async function startNode(ctx: CreateBase, plan: ClusterPlan, node: NodePlan, apiServerHostPort: number): Promise<void> {
   const spec = nodeSpec(plan, node, apiServerHostPort);
   await ctx.engine.createNode({ ...spec, ports: await pinHostPorts(spec.ports) });
 }
 
 /** Creates and boots every node container in parallel; systemd must reach `running` in each. */
-export const startNodes: Action = {
+export const startNodes: Step<Planned, { apiServerHostPort: number }> = {
   title: 'Starting nodes',
   async run(ctx, note) {
-    const plan = requirePlan(ctx);
+    const { plan } = ctx;
     const nodes = allNodes(plan);
-    ctx.apiServerHostPort = plan.spec.apiServerPort || (await freeTcpPort(plan.spec.apiServerAddress));
-    const apiServerHostPort = ctx.apiServerHostPort;
+    const apiServerHostPort = plan.spec.apiServerPort || (await freeTcpPort(plan.spec.apiServerAddress));
     await Promise.all(nodes.map((node) => startNode(ctx, plan, node, apiServerHostPort)));
-    const degraded = await Promise.all(nodes.map((node) => waitForBoot(ctx.engine, node, waitBudgetMs(ctx))));
+    const degraded = await Promise.all(nodes.map((node) => waitForBoot(ctx.engine, node, ctx.deadline)));
     const failedUnits = degraded.flat();
     if (failedUnits.length > 0) ctx.progress.info(`   note: failed units at boot: ${[...new Set(failedUnits)].join(', ')}`);
-    note(`${plan.masters.length} masters, ${plan.workers.length} workers, lb on ${plan.spec.apiServerAddress}:${ctx.apiServerHostPort}`);
+    note(`${plan.masters.length} masters, ${plan.workers.length} workers, lb on ${plan.spec.apiServerAddress}:${apiServerHostPort}`);
+    return { apiServerHostPort };
   },
 };

@@ -1,20 +1,20 @@
-import { requirePlan, waitBudgetMs, type Action } from '../context.js';
+import type { Networking, Step } from '../context.js';
 import { kubectl } from '../kubectl.js';
 import { waitUntil } from '../wait.js';
 import { waitForWeave } from './weave.js';
 
 /** Usable means: every worker Ready and CoreDNS serving (unless the user brings their own network); with Weave, its DaemonSet ready too. */
-export const waitForReady: Action = {
+export const waitForReady: Step<Networking, void> = {
   title: 'Waiting for nodes and CoreDNS',
   async run(ctx, note) {
-    const plan = requirePlan(ctx);
+    const { plan } = ctx;
     if (plan.spec.cni === 'none') {
       note('skipped');
       ctx.progress.info('   --cni none: nodes stay NotReady until you install a pod network (kubectl apply -f <your CNI manifest>)');
       return;
     }
     // Weave first: when it fails, its own logs say why better than NotReady nodes would.
-    const weave = plan.spec.cni === 'weave' ? await waitForWeave(ctx, plan) : undefined;
+    const weave = ctx.podNetwork.kind === 'weave' ? await waitForWeave(ctx) : undefined;
     await waitUntil(
       'every node to be Ready',
       async () => {
@@ -24,7 +24,7 @@ export const waitForReady: Action = {
         const notReady = out.split('\n').filter((l) => l && !l.endsWith('=True'));
         return (notReady.length === 0 && out.trim().split('\n').length >= plan.workers.length) || `not ready: ${notReady.join(', ')}`;
       },
-      { timeoutMs: waitBudgetMs(ctx), intervalMs: 1000 },
+      { deadline: ctx.deadline, intervalMs: 1000 },
     );
     await waitUntil(
       'CoreDNS to be available',
@@ -32,7 +32,7 @@ export const waitForReady: Action = {
         const out = await kubectl(ctx.engine, plan, ['-n', 'kube-system', 'get', 'deployment', 'coredns', '-o', 'jsonpath={.status.availableReplicas}']);
         return Number(out.trim() || '0') > 0 || 'no available replica yet';
       },
-      { timeoutMs: waitBudgetMs(ctx), intervalMs: 1000 },
+      { deadline: ctx.deadline, intervalMs: 1000 },
     );
     note(`${plan.workers.length} nodes Ready${weave ? `, Weave Net ${weave}` : ''}`);
   },

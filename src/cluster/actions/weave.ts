@@ -7,11 +7,10 @@ import {
   type IptablesBackend,
 } from '../../components/weave.js';
 import type { Provider } from '../../provider/provider.js';
-import { waitBudgetMs, type Action, type CreateContext } from '../context.js';
+import type { CreateBase, Secured, Step } from '../context.js';
 import { kubectl } from '../kubectl.js';
 import { loadDockerImages } from '../load.js';
 import { waitForUnit } from '../node-ops.js';
-import type { ClusterPlan } from '../../model/plan.js';
 import { waitUntil } from '../wait.js';
 import { UNIT } from '../../components/units.js';
 
@@ -40,9 +39,8 @@ export async function weaveImagesPresent(
  * loads them into the workers later). Runs before the network step, so when they
  * cannot be had, the error comes before anything exists.
  */
-export const ensureWeaveImages: Action = {
+export const ensureWeaveImages: Step<CreateBase, void> = {
   title: 'Ensuring Weave Net images',
-  when: (ctx) => ctx.spec.cni === 'weave',
   async run(ctx, note) {
     const { present, pulled } = await weaveImagesPresent(ctx.engine);
     const problem = weaveImagesProblem(present);
@@ -52,10 +50,11 @@ export const ensureWeaveImages: Action = {
 };
 
 /** Loads the images into every worker's containerd and applies the DaemonSet; returns the iptables backend it was given. */
-export async function installWeave(ctx: CreateContext, plan: ClusterPlan): Promise<IptablesBackend> {
+export async function installWeave(ctx: Secured): Promise<IptablesBackend> {
+  const { plan } = ctx;
   const first = plan.workers[0];
   if (!first) throw new Error('internal: no workers');
-  await Promise.all(plan.workers.map((worker) => waitForUnit(ctx.engine, worker, UNIT.containerd, waitBudgetMs(ctx))));
+  await Promise.all(plan.workers.map((worker) => waitForUnit(ctx.engine, worker, UNIT.containerd, ctx.deadline)));
   await loadDockerImages(ctx.engine, plan.workers.map((worker) => worker.name), WEAVE_IMAGE_LIST);
   const iptablesBackend = parseIptablesBackend(await ctx.engine.execOrThrow(first.name, ['cat', '/etc/kc-iptables-mode']));
   await kubectl(ctx.engine, plan, ['apply', '-f', '-'], weaveManifest(plan, { iptablesBackend, images: WEAVE_IMAGES }));
@@ -68,7 +67,8 @@ const KUBE_SYSTEM = ['-n', 'kube-system'];
  * Waits for the weave-net DaemonSet on every worker, then asks one Weave
  * router which datapath its peer connections use (fastdp or sleeve).
  */
-export async function waitForWeave(ctx: CreateContext, plan: ClusterPlan): Promise<string> {
+export async function waitForWeave(ctx: Secured): Promise<string> {
+  const { plan } = ctx;
   await waitUntil(
     'the weave-net DaemonSet to be ready',
     async () => {
@@ -79,7 +79,7 @@ export async function waitForWeave(ctx: CreateContext, plan: ClusterPlan): Promi
       return (desired >= plan.workers.length && ready === desired) || `${ready} of ${desired} pods ready`;
     },
     {
-      timeoutMs: waitBudgetMs(ctx),
+      deadline: ctx.deadline,
       intervalMs: 1000,
       onTimeout: () => kubectl(ctx.engine, plan, [...KUBE_SYSTEM, 'logs', '-l', 'name=weave-net', '-c', 'weave', '--prefix', '--tail=15']),
     },
@@ -97,7 +97,7 @@ export async function waitForWeave(ctx: CreateContext, plan: ClusterPlan): Promi
         const { established } = weaveDatapath(connections);
         return established >= plan.workers.length - 1 || `${established} of ${plan.workers.length - 1} established`;
       },
-      { timeoutMs: 30_000, intervalMs: 2000 },
+      { deadline: ctx.deadline, timeoutMs: 30_000, intervalMs: 2000 },
     );
   } catch (error) {
     // Only a report: a datapath that did not settle in time is still described as seen.

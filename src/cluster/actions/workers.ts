@@ -1,5 +1,5 @@
 import { API_CLIENT_UNITS, workerBundle } from '../../components/index.js';
-import { requirePki, requirePlan, type Action } from '../context.js';
+import type { Secured, Step } from '../context.js';
 import { installBundle, startUnits } from '../node-ops.js';
 
 /**
@@ -7,11 +7,10 @@ import { installBundle, startUnits } from '../node-ops.js';
  * (containerd, the image import, the pod network) started: this overlaps with
  * etcd and the control plane starting on the masters.
  */
-export const startWorkers: Action = {
+export const startWorkers: Step<Secured, void> = {
   title: 'Starting workers',
   async run(ctx, note) {
-    const plan = requirePlan(ctx);
-    const pki = requirePki(ctx);
+    const { plan, pki } = ctx;
     await Promise.all(
       plan.workers.map(async (worker) => {
         const bundle = workerBundle(plan, worker, pki);
@@ -23,10 +22,10 @@ export const startWorkers: Action = {
 };
 
 /** kubelet and kube-proxy on every worker, once the API server answers through the lb. */
-export const joinWorkers: Action = {
+export const joinWorkers: Step<Secured, void> = {
   title: 'Joining workers',
   async run(ctx, note) {
-    const plan = requirePlan(ctx);
+    const { plan } = ctx;
     await Promise.all(plan.workers.map((worker) => startUnits(ctx.engine, worker, [...API_CLIENT_UNITS])));
     ctx.progress.detail(`started ${API_CLIENT_UNITS.join(', ')} on ${plan.workers.map((w) => w.name).join(', ')}`);
     note(`kubelet and kube-proxy on ${plan.workers.length} workers`);
