@@ -156,6 +156,8 @@ describe('several clusters, config file, get / load / export commands', () => {
       expect((await stat(join(out, `${FROM_FILE}-master-0`, file))).size, file).toBeGreaterThan(0);
     }
     expect(await readFile(join(out, `${FROM_FILE}-worker-0`, 'kubelet.log'), 'utf8')).toContain('kubelet');
+    // Every unit the components run is collected, the pod network's boot unit too.
+    expect(await readFile(join(out, `${FROM_FILE}-worker-0`, 'kc-pod-network.log'), 'utf8')).toContain("kc's routed pod network");
     const listing = (await execFileAsync('tar', ['tzf', `${out}.tar.gz`])).stdout;
     expect(listing).toContain(`${FROM_FILE}-worker-0/kubelet.log`);
     const { stdout: keys } = await execFileAsync('grep', ['-rl', 'PRIVATE KEY', out]).catch(() => ({ stdout: '' }));
