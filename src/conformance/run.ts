@@ -10,7 +10,7 @@ import { deleteCluster } from '../cluster/delete.js';
 import { adminEntry } from '../cluster/kubeconfig.js';
 import { contextName } from '../state/kubeconfig-file.js';
 import { loadDockerImages, workerNodes } from '../cluster/load.js';
-import { loadState } from '../state/cluster-state.js';
+import { loadState, type ClusterState } from '../state/cluster-state.js';
 import { defaultClusterSpec } from '../config/defaults.js';
 import type { Provider } from '../provider/provider.js';
 import { ensureBaseImage } from '../image/base.js';
@@ -85,16 +85,21 @@ async function buildTestImages(options: ConformanceOptions, tools: Tools): Promi
   });
 }
 
-/** Writes an admin kubeconfig for the cluster into the report folder; creates the cluster first when asked to. */
-async function prepareCluster(options: ConformanceOptions, kubeconfig: string): Promise<string> {
-  if (options.cluster !== undefined) {
-    const state = await loadState(options.cluster);
-    if (!state) throw new Error(`no cluster named "${options.cluster}": kc get clusters lists them, or leave out --name to test a new one`);
-    await writeFile(kubeconfig, renderKubeconfig(adminEntry(state, false)), { mode: 0o600 });
-    return options.cluster;
+/** The state of the cluster to test, when one is named: checked before anything is built. */
+async function existingCluster(name: string | undefined): Promise<ClusterState | undefined> {
+  if (name === undefined) return undefined;
+  const state = await loadState(name);
+  if (!state) throw new Error(`no cluster named "${name}": kc get clusters lists them, or leave out --name to test a new one`);
+  return state;
+}
+
+/** Writes an admin kubeconfig for the cluster into the report folder; creates the cluster first when none is given. */
+async function prepareCluster(options: ConformanceOptions, existing: ClusterState | undefined, kubeconfig: string): Promise<string> {
+  if (existing) {
+    await writeFile(kubeconfig, renderKubeconfig(adminEntry(existing, false)), { mode: 0o600 });
+    return existing.plan.spec.name;
   }
   const spec = defaultClusterSpec({ name: CONFORMANCE_CLUSTER });
-  await deleteCluster({ engine: options.engine, name: spec.name, kubeconfigPath: kubeconfig });
   options.progress.info(`Creating cluster "${spec.name}" (${spec.controlPlanes} masters, ${spec.workers} workers) ...`);
   await createCluster({ engine: options.engine, progress: options.progress, spec, kubeconfigPath: kubeconfig });
   return spec.name;
@@ -134,12 +139,20 @@ export function ginkgoArgs(options: Pick<ConformanceOptions, 'selection' | 'proc
  * the images loaded into the workers, the tests run in parallel by Ginkgo.
  */
 export async function runConformance(options: ConformanceOptions): Promise<ConformanceResult> {
+  const existing = await existingCluster(options.cluster);
+  if (!existing && (await loadState(CONFORMANCE_CLUSTER))) {
+    // Never delete a cluster kc did not create for this run: it may be another run's, or the user's.
+    throw new Error(
+      `a cluster named "${CONFORMANCE_CLUSTER}" already exists (another run, or one kept with --retain): ` +
+        `test it with --name ${CONFORMANCE_CLUSTER}, or delete it first with \`kc delete cluster --name ${CONFORMANCE_CLUSTER}\``,
+    );
+  }
   await mkdir(options.reportDir, { recursive: true });
   const tools = await resolveTools(options);
   await buildTestImages(options, tools);
   const kubeconfig = join(options.reportDir, 'kubeconfig');
-  const cluster = await prepareCluster(options, kubeconfig);
-  const created = options.cluster === undefined;
+  const cluster = await prepareCluster(options, existing, kubeconfig);
+  const created = existing === undefined;
   try {
     await options.progress.step('Loading test images', async (note) => {
       const workers = await workerNodes(options.engine, cluster);
