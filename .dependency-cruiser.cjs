@@ -3,7 +3,7 @@
  * (and from itself). Any cycle, between modules or between folders, fails
  * `npm test`. Folders that hold nothing yet simply match nothing.
  */
-const LAYERS = ['util', 'provider', 'docker', 'artifacts', 'config', 'model', 'pki', 'components', 'state', 'image', 'cluster', 'conformance', 'cli'];
+const LAYERS = ['util', 'provider', 'artifacts', 'config', 'model', 'pki', 'components', 'state', 'image', 'cluster', 'conformance', 'cli'];
 
 /** One rule per layer: it must not import any layer above it. */
 const upwardImports = LAYERS.map((layer, index) => {
@@ -30,8 +30,22 @@ module.exports = {
       name: 'only-docker-provider-imports-dockerode',
       comment: 'dockerode is the Docker provider\'s business: everything else uses the provider interface',
       severity: 'error',
-      from: { pathNot: '^src/(provider/docker|docker)/' },
+      from: { pathNot: '^src/provider/docker/' },
       to: { path: 'node_modules/(dockerode|@types/dockerode)/' },
+    },
+    {
+      name: 'fake-provider-only-in-tests',
+      comment: 'The in-memory engine is for unit tests: kc itself always talks to a real engine',
+      severity: 'error',
+      from: { path: '^(src|bench)/', pathNot: '^src/provider/fake/' },
+      to: { path: '^src/provider/fake/' },
+    },
+    {
+      name: 'providers-stand-alone',
+      comment: 'Each provider implements provider.ts on its own',
+      severity: 'error',
+      from: { path: '^src/provider/docker/' },
+      to: { path: '^src/provider/fake/' },
     },
     ...upwardImports,
   ],
