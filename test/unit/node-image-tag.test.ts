@@ -3,7 +3,7 @@ import { KUBERNETES_VERSION } from '../../src/artifacts/manifest.js';
 import { buildNodeImage, nodeImageTagProblem } from '../../src/image/node-image.js';
 import { silentProgress } from '../../src/util/progress.js';
 import { UsageError } from '../../src/util/errors.js';
-import type { Provider } from '../../src/provider/provider.js';
+import { FakeEngine } from '../../src/provider/fake/engine.js';
 
 describe('the tag of a node image kc builds', () => {
   it('may name the pinned Kubernetes version, or no version at all', () => {
@@ -22,9 +22,9 @@ describe('the tag of a node image kc builds', () => {
   });
 
   it('is checked before the build touches the engine', async () => {
-    // Any call on this engine would throw a TypeError instead of the UsageError.
-    const untouchable = {} as Provider;
+    const engine = new FakeEngine();
     const other = (KUBERNETES_VERSION as string) === 'v1.36.0' ? 'v1.35.0' : 'v1.36.0';
-    await expect(buildNodeImage({ engine: untouchable, progress: silentProgress, tag: `kc/node:${other}` })).rejects.toBeInstanceOf(UsageError);
+    await expect(buildNodeImage({ engine, progress: silentProgress, tag: `kc/node:${other}` })).rejects.toBeInstanceOf(UsageError);
+    expect(engine.calls).toEqual([]);
   });
 });
