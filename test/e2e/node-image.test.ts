@@ -90,5 +90,11 @@ describe('kc build node-image', () => {
     const source = await kc(['build', 'node-image', '--source', 'ftp']);
     expect(source.code).not.toBe(0);
     expect(source.stderr).toMatch(/Invalid values:[\s\S]*source[\s\S]*ftp/);
+    // A tag naming another version would label the pinned binaries as it: refused before anything is built.
+    const other = (manifest.KUBERNETES_VERSION as string) === 'v1.36.0' ? 'v1.35.0' : 'v1.36.0';
+    const tagged = await kc(['build', 'node-image', '--image', `kc/node:${other}`]);
+    expect(tagged.code).toBe(2);
+    expect(tagged.stderr).toContain(`--image kc/node:${other} names Kubernetes ${other}, but kc builds node images of its pinned Kubernetes ${manifest.KUBERNETES_VERSION}`);
+    expect(await engine.imageLabels(`kc/node:${other}`)).toBeUndefined();
   });
 });
