@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -20,6 +21,7 @@ import { kc, testClusterName } from './helpers.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
 const NAME = testClusterName('act');
 const engine = new DockerEngine();
+const execFileAsync = promisify(execFile);
 
 interface ActionStep {
   id: string;
@@ -159,7 +161,13 @@ describe('the GitHub Action (action.yml and .github/action/*.sh)', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kc-action-'));
-    job = { path: [], env: {}, dir };
+    // setup-host.sh restarts dockerd when it changes its daemon.json: never on an engine other tests share.
+    // It is pointed at a daemon.json already as it leaves one (docker-daemon-json.test.ts tests the edit itself).
+    const daemonJson = join(dir, 'daemon.json');
+    await execFileAsync(join(ROOT, 'scripts', 'docker-daemon-json.sh'), ['register', '/usr/local/libexec/kc/runc-capfilter'], {
+      env: { ...process.env, KC_DOCKER_DAEMON_JSON: daemonJson },
+    });
+    job = { path: [], env: { KC_DOCKER_DAEMON_JSON: daemonJson }, dir };
     kubeconfig = join(dir, 'kubeconfig');
     action = parseYaml(await readFile(join(ROOT, 'action.yml'), 'utf8')) as ActionFile;
     await kc(['delete', 'cluster', '--name', NAME, '--kubeconfig', kubeconfig]);
