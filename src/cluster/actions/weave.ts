@@ -3,7 +3,9 @@ import {
   parseIptablesBackend,
   weaveDatapath,
   weaveImagesProblem,
+  weaveKernelProblem,
   weaveManifest,
+  WEAVE_KERNEL_PROBE,
   type IptablesBackend,
 } from '../../components/weave.js';
 import type { DockerEngine } from '../../docker/engine.js';
@@ -33,6 +35,23 @@ export async function weaveImagesPresent(
   }
   return { present, pulled };
 }
+
+/**
+ * `--cni weave` only, first of all: can the engine's kernel run Weave at all?
+ * The probe runs in a container of the node image rather than on the machine
+ * kc runs on, because the engine may be remote: its kernel is the nodes'.
+ * Seconds, and nothing is left behind (the container is removed).
+ */
+export const checkWeaveKernel: Action = {
+  title: 'Checking the kernel for Weave Net',
+  when: (ctx) => ctx.spec.cni === 'weave',
+  async run(ctx, note) {
+    const probe = await ctx.engine.runOnce(ctx.spec.nodeImage, WEAVE_KERNEL_PROBE, { privileged: true });
+    const problem = weaveKernelProblem(probe.exitCode, `${probe.stdout}${probe.stderr}`);
+    if (problem) throw new Error(`${problem}\nNothing was created.`);
+    note('dummy interfaces supported');
+  },
+};
 
 /**
  * `--cni weave` only: the Weave Net images must be in the host's Docker (kc
