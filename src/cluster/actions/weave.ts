@@ -8,7 +8,7 @@ import {
   WEAVE_KERNEL_PROBE,
   type IptablesBackend,
 } from '../../components/weave.js';
-import type { DockerEngine } from '../../docker/engine.js';
+import { LABEL_CLUSTER, type DockerEngine } from '../../docker/engine.js';
 import { waitBudgetMs, type Action, type CreateContext } from '../context.js';
 import { kubectl } from '../kubectl.js';
 import { loadDockerImages } from '../load.js';
@@ -46,7 +46,9 @@ export const checkWeaveKernel: Action = {
   title: 'Checking the kernel for Weave Net',
   when: (ctx) => ctx.spec.cni === 'weave',
   async run(ctx, note) {
-    const probe = await ctx.engine.runOnce(ctx.spec.nodeImage, WEAVE_KERNEL_PROBE, { privileged: true });
+    // Labelled as the cluster's, so that even a probe container that outlived kc would go with `kc delete cluster`.
+    const labels = { [LABEL_CLUSTER]: ctx.spec.name };
+    const probe = await ctx.engine.runOnce(ctx.spec.nodeImage, WEAVE_KERNEL_PROBE, { privileged: true, labels });
     const problem = weaveKernelProblem(probe.exitCode, `${probe.stdout}${probe.stderr}`);
     if (problem) throw new Error(`${problem}\nNothing was created.`);
     note('dummy interfaces supported');
