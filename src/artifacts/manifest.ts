@@ -45,6 +45,8 @@ export interface GoBuild {
    * gets their security fixes without patching the module.
    */
   raisedDependencies?: Record<string, string>;
+  /** Test packages compiled into a test binary (`go test -c`), mapped to the binary each becomes. */
+  testPackages?: Record<string, string>;
   /** -X flags that stamp the version into the binary. */
   versionVars?: Record<string, string>;
   /**
@@ -83,6 +85,9 @@ const k8sRelease = (binary: string): ReleaseSource => ({
   url: `https://dl.k8s.io/release/${KUBERNETES_VERSION}/bin/linux/${ARCH}/${binary}`,
   checksum: { sha256Url: `https://dl.k8s.io/release/${KUBERNETES_VERSION}/bin/linux/${ARCH}/${binary}.sha256` },
 });
+
+/** Each staging module (k8s.io/api, k8s.io/client-go, ...) is published as its v0.x twin. */
+const K8S_STAGING_VERSION = `v0.${KUBERNETES_VERSION.slice('v1.'.length)}`;
 
 const versionStamp = (pkg: string, version: string): Record<string, string> => {
   const [major, minor] = version.replace(/^v/, '').split('.');
@@ -136,8 +141,7 @@ export const ARTIFACTS: Artifact[] = [
         ...versionStamp('k8s.io/component-base/version', KUBERNETES_VERSION),
         ...versionStamp('k8s.io/client-go/pkg/version', KUBERNETES_VERSION),
       },
-      // Each staging module (k8s.io/api, k8s.io/client-go, ...) is published as its v0.x twin.
-      localReplacesAt: { module: 'k8s.io/kubernetes', version: `v0.${KUBERNETES_VERSION.slice('v1.'.length)}` },
+      localReplacesAt: { module: 'k8s.io/kubernetes', version: K8S_STAGING_VERSION },
     },
   },
   {
@@ -278,6 +282,52 @@ export const ARTIFACTS: Artifact[] = [
   },
 ];
 
+/**
+ * What `kc conformance` runs, never part of the node image: Kubernetes' own
+ * end-to-end suite of the pinned version, and the binaries of the test images
+ * it needs (built under their upstream names, see src/conformance/images.ts).
+ * Built with the same module set-up and flags as the Kubernetes binaries
+ * above, so the Go build cache they left is reused.
+ */
+export const E2E_ARTIFACTS: Artifact[] = [
+  {
+    name: 'kubernetes-e2e',
+    version: KUBERNETES_VERSION,
+    binaries: ['e2e.test', 'ginkgo'],
+    release: [{
+      url: `https://dl.k8s.io/release/${KUBERNETES_VERSION}/kubernetes-test-linux-${ARCH}.tar.gz`,
+      checksum: { sha256Url: `https://dl.k8s.io/release/${KUBERNETES_VERSION}/kubernetes-test-linux-${ARCH}.tar.gz.sha256` },
+      extract: { 'kubernetes/test/bin/e2e.test': 'e2e.test', 'kubernetes/test/bin/ginkgo': 'ginkgo' },
+    }],
+    source: {
+      kind: 'go',
+      modules: { 'k8s.io/kubernetes': KUBERNETES_VERSION },
+      // Ginkgo's runner at the version k8s.io/kubernetes requires: it runs the suite in parallel processes.
+      packages: { 'github.com/onsi/ginkgo/v2/ginkgo': 'ginkgo' },
+      testPackages: { 'k8s.io/kubernetes/test/e2e': 'e2e.test' },
+      versionVars: versionStamp('k8s.io/component-base/version', KUBERNETES_VERSION),
+      localReplacesAt: { module: 'k8s.io/kubernetes', version: K8S_STAGING_VERSION },
+    },
+  },
+  {
+    name: 'e2e-test-binaries',
+    version: KUBERNETES_VERSION,
+    binaries: ['agnhost', 'nnp', 'kube-sample-apiserver'],
+    // Published only inside registry images: built from the same module tree.
+    release: [],
+    source: {
+      kind: 'go',
+      modules: { 'k8s.io/kubernetes': KUBERNETES_VERSION, 'k8s.io/sample-apiserver': K8S_STAGING_VERSION },
+      packages: {
+        'k8s.io/kubernetes/test/images/agnhost': 'agnhost',
+        'k8s.io/kubernetes/test/images/nonewprivs': 'nnp',
+        'k8s.io/sample-apiserver': 'kube-sample-apiserver',
+      },
+      localReplacesAt: { module: 'k8s.io/kubernetes', version: K8S_STAGING_VERSION },
+    },
+  },
+];
+
 /** Images that pods need, built from artifacts above and preloaded into every node's containerd. */
 export const POD_IMAGES = {
   pause: `registry.k8s.io/pause:${PAUSE_VERSION}`,
@@ -298,7 +348,7 @@ export const WEAVE_IMAGES = {
 } as const;
 
 export function artifactByName(name: string): Artifact {
-  const found = ARTIFACTS.find((a) => a.name === name);
+  const found = [...ARTIFACTS, ...E2E_ARTIFACTS].find((a) => a.name === name);
   if (!found) throw new Error(`no artifact named "${name}" in the manifest`);
   return found;
 }

@@ -30,7 +30,7 @@ async function goEnv(name: string): Promise<string> {
   }
 }
 
-async function downloadModule(module: string, version: string, workDir: string): Promise<ModuleInfo> {
+export async function downloadModule(module: string, version: string, workDir: string): Promise<ModuleInfo> {
   const output = await run('go', ['mod', 'download', '-json', `${module}@${version}`], { cwd: workDir });
   const info = JSON.parse(output) as ModuleInfo;
   if (info.Error) throw new Error(`cannot download Go module ${module}@${version}: ${info.Error}`);
@@ -105,6 +105,10 @@ async function buildGo(artifact: Artifact, build: GoBuild, binDir: string, optio
   }
   for (const [pkg, binary] of entries.filter(([pkg, binary]) => defaultBinaryName(pkg) !== binary)) {
     await run('go', [...common, '-o', join(binDir, binary), pkg], { cwd: options.workDir, env, logFile });
+  }
+  // `go test -c` takes the same flags, so packages shared with the binaries above come from the build cache.
+  for (const [pkg, binary] of Object.entries(build.testPackages ?? {})) {
+    await run('go', ['test', '-c', ...common.slice(1), '-o', join(binDir, binary), pkg], { cwd: options.workDir, env, logFile });
   }
 }
 

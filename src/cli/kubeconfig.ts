@@ -1,9 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
-import { hostApiServerUrl } from '../cluster/api.js';
-import { contextName, defaultKubeconfigPath, mergeIntoKubeconfigFile } from '../cluster/kubeconfig-file.js';
+import { adminEntry, contextName, defaultKubeconfigPath, mergeIntoKubeconfigFile } from '../cluster/kubeconfig-file.js';
 import { loadState, saveState, type ClusterState } from '../cluster/state.js';
-import { renderKubeconfig, type KubeconfigEntry } from '../pki/kubeconfig.js';
+import { renderKubeconfig } from '../pki/kubeconfig.js';
 import { checkedName } from './delete-cluster.js';
 import { progressFor, UsageError, type GlobalOptions } from './options.js';
 
@@ -11,23 +10,6 @@ async function stateOf(name: string): Promise<ClusterState> {
   const state = await loadState(checkedName(name));
   if (!state) throw new UsageError(`no cluster named "${name}": kc get clusters lists them`);
   return state;
-}
-
-/** The admin kubeconfig entry, for the host (published port) or for containers on the cluster network. */
-export function adminEntry(state: ClusterState, internal: boolean): KubeconfigEntry {
-  const context = contextName(state.plan.spec.name);
-  const server = internal
-    ? state.plan.internalApiServerUrl
-    : hostApiServerUrl(state.plan.spec.apiServerAddress, state.apiServerHostPort ?? 0);
-  return {
-    contextName: context,
-    clusterName: context,
-    userName: context,
-    server,
-    caPem: state.pki.ca.certPem,
-    certPem: state.pki.admin.certPem,
-    keyPem: state.pki.admin.keyPem,
-  };
 }
 
 interface GetKubeconfigArgs extends GlobalOptions {

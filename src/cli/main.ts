@@ -3,6 +3,7 @@ import { hideBin } from 'yargs/helpers';
 import { CommandError } from '../util/exec.js';
 import { buildNodeImageCommand } from './build-node-image.js';
 import { completionCommand } from './completion.js';
+import { conformanceCommand } from './conformance.js';
 import { createClusterCommand } from './create-cluster.js';
 import { deleteClusterCommand, deleteClustersCommand } from './delete-cluster.js';
 import { exportLogsCommand } from './export-logs.js';
@@ -46,6 +47,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .command('load', 'Load images into nodes without a registry', (y) =>
       y.command(loadDockerImageCommand).command(loadImageArchiveCommand).demandCommand(1, 'Say what to load: docker-image or image-archive'),
     )
+    .command(conformanceCommand)
     .command(versionCommand)
     .command(completionCommand)
     .demandCommand(1, 'Say what to do; kc --help lists the commands')

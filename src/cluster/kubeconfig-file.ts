@@ -2,6 +2,8 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { mergeKubeconfig, removeFromKubeconfig, type KubeconfigEntry } from '../pki/kubeconfig.js';
+import { hostApiServerUrl } from './api.js';
+import type { ClusterState } from './state.js';
 
 /** The kubeconfig file kubectl would use: the first of $KUBECONFIG, else ~/.kube/config. */
 export function defaultKubeconfigPath(): string {
@@ -29,3 +31,21 @@ export async function removeFromKubeconfigFile(path: string, context: string): P
   if (removed) await writeFile(path, text, { mode: 0o600 });
   return removed;
 }
+
+/** The admin kubeconfig entry, for the host (published port) or for containers on the cluster network. */
+export function adminEntry(state: ClusterState, internal: boolean): KubeconfigEntry {
+  const context = contextName(state.plan.spec.name);
+  const server = internal
+    ? state.plan.internalApiServerUrl
+    : hostApiServerUrl(state.plan.spec.apiServerAddress, state.apiServerHostPort ?? 0);
+  return {
+    contextName: context,
+    clusterName: context,
+    userName: context,
+    server,
+    caPem: state.pki.ca.certPem,
+    certPem: state.pki.admin.certPem,
+    keyPem: state.pki.admin.keyPem,
+  };
+}
+

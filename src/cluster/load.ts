@@ -36,10 +36,13 @@ async function streamToBuffer(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** `kc load docker-image`: images from the host's Docker into the nodes, no registry involved. */
+/**
+ * `kc load docker-image`: images from the host's Docker into the nodes, no
+ * registry involved; all in one archive, so layers they share travel once.
+ */
 export async function loadDockerImages(engine: DockerEngine, nodes: string[], images: string[]): Promise<void> {
   for (const image of images) {
     if (!(await engine.imageLabels(image))) throw new Error(`image ${image} is not in the local Docker: build or pull it first`);
-    await importArchive(engine, nodes, await streamToBuffer(await engine.saveImage(image)));
   }
+  await importArchive(engine, nodes, await streamToBuffer(await engine.saveImages(images)));
 }

@@ -1,6 +1,7 @@
 import type { ClusterPlan, NodePlan } from '../cluster/plan.js';
 import { API_SERVER_PORT } from '../cluster/plan.js';
 import { renderEncryptionConfig } from '../pki/encryption.js';
+import { FRONT_PROXY_CLIENT_NAME } from '../pki/cluster-pki.js';
 import type { ClusterPki } from '../pki/types.js';
 import { caFile, MASTER_FILES, secretFile } from './control-plane-files.js';
 import { etcdClientUrls } from './etcd.js';
@@ -41,6 +42,18 @@ export function apiServerBundle(plan: ClusterPlan, master: NodePlan, pki: Cluste
       'service-account-signing-key-file': MASTER_FILES.serviceAccountPrivateKey,
       'service-cluster-ip-range': plan.spec.serviceSubnet,
       'service-node-port-range': '30000-32767',
+      // Webhooks, CRD conversion and aggregated APIs are called at their
+      // endpoints' pod addresses (routed on every master) rather than at the
+      // Service address: no dependency on kube-proxy's rules being in place.
+      'enable-aggregator-routing': true,
+      // The aggregation layer (kubeadm's settings): who may assert identities to aggregated API servers.
+      'requestheader-client-ca-file': MASTER_FILES.frontProxyCa,
+      'requestheader-allowed-names': FRONT_PROXY_CLIENT_NAME,
+      'requestheader-username-headers': 'X-Remote-User',
+      'requestheader-group-headers': 'X-Remote-Group',
+      'requestheader-extra-headers-prefix': 'X-Remote-Extra-',
+      'proxy-client-cert-file': MASTER_FILES.frontProxyClientCert,
+      'proxy-client-key-file': MASTER_FILES.frontProxyClientKey,
     }),
   ];
   return {
@@ -52,6 +65,9 @@ export function apiServerBundle(plan: ClusterPlan, master: NodePlan, pki: Cluste
       secretFile(MASTER_FILES.kubeletClientKey, pki.apiServerKubeletClient.keyPem),
       { path: MASTER_FILES.etcdClientCert, content: pki.etcdClient.certPem },
       secretFile(MASTER_FILES.etcdClientKey, pki.etcdClient.keyPem),
+      { path: MASTER_FILES.frontProxyCa, content: pki.frontProxyCa.certPem },
+      { path: MASTER_FILES.frontProxyClientCert, content: pki.frontProxyClient.certPem },
+      secretFile(MASTER_FILES.frontProxyClientKey, pki.frontProxyClient.keyPem),
       { path: MASTER_FILES.serviceAccountPublicKey, content: pki.serviceAccount.publicKeyPem },
       secretFile(MASTER_FILES.serviceAccountPrivateKey, pki.serviceAccount.privateKeyPem),
       secretFile(MASTER_FILES.encryptionConfig, renderEncryptionConfig(pki.encryptionKey)),

@@ -33,35 +33,74 @@ export function renderBridgeConflist(worker: NodePlan): string {
   )}\n`;
 }
 
+/** The comment that marks kc's own iptables rules, so `iptables-save` shows whose they are. */
+const RULE_COMMENT = { egress: 'kc-pod-egress', serviceBoundary: 'kc-service-boundary' } as const;
+
+/** `iptables -C` (is it there?) before `-A`, so the commands can run at every boot. */
+function appendRuleOnce(table: string, chain: string, rule: string): string {
+  return `iptables -t ${table} -C ${chain} ${rule} 2>/dev/null || iptables -t ${table} -A ${chain} ${rule}`;
+}
+
 /**
- * Shell commands that route the other workers' pod ranges and masquerade
- * traffic that leaves the pod range (to nodes and beyond: they have no routes
- * back to pods). Idempotent, so they can run at every boot.
+ * What keeps pod and Service traffic inside the cluster, on every node:
+ * - the whole pod range is `unreachable` (the bridge network's routes to each
+ *   worker's /24, and a worker's own bridge, are more specific and win), so a
+ *   pod address no worker owns fails at once instead of leaving through the
+ *   Docker gateway toward the host's default route;
+ * - Service addresses that kube-proxy did not translate to a pod (no such
+ *   Service or port, or no kube-proxy yet) are rejected in the filter table,
+ *   which sees packets after kube-proxy's DNAT. Not a route: a local client's
+ *   connect() looks up the route before kube-proxy's rules translate the
+ *   address, so an unreachable Service route would break every Service.
+ * With another pod network (weave, none) the pod range is that network's to route.
  */
-export function podNetworkCommands(plan: ClusterPlan, worker: NodePlan): string[] {
-  const pods = plan.spec.podSubnet;
-  const masquerade = `-s ${pods} ! -d ${pods} -m comment --comment kc-pod-egress -j MASQUERADE`;
+export function clusterBoundaryCommands(plan: ClusterPlan): string[] {
+  const reject = `-d ${plan.spec.serviceSubnet} -m comment --comment ${RULE_COMMENT.serviceBoundary} -j REJECT --reject-with icmp-net-unreachable`;
   return [
-    ...podRoutes(plan, worker).map((r) => `ip route replace ${r.subnet} via ${r.via}`),
-    `iptables -t nat -C POSTROUTING ${masquerade} 2>/dev/null || iptables -t nat -A POSTROUTING ${masquerade}`,
+    ...(plan.spec.cni === 'bridge' ? [`ip route replace unreachable ${plan.spec.podSubnet}`] : []),
+    appendRuleOnce('filter', 'OUTPUT', reject),
+    appendRuleOnce('filter', 'FORWARD', reject),
+  ];
+}
+
+/**
+ * Shell commands for one node's share of the pod network, idempotent so that
+ * they can run at every boot: routes to the pod range of every other worker
+ * (on masters too: API servers call webhooks, aggregated APIs and pods/proxy
+ * by pod address), the cluster boundary above, and on workers masquerading of
+ * pod traffic that leaves the pod range (nodes and beyond have no routes back).
+ */
+export function podNetworkCommands(plan: ClusterPlan, node: NodePlan): string[] {
+  const pods = plan.spec.podSubnet;
+  const masquerade = `-s ${pods} ! -d ${pods} -m comment --comment ${RULE_COMMENT.egress} -j MASQUERADE`;
+  const bridge = plan.spec.cni === 'bridge';
+  return [
+    ...(bridge ? podRoutes(plan, node).map((r) => `ip route replace ${r.subnet} via ${r.via}`) : []),
+    ...clusterBoundaryCommands(plan),
+    ...(bridge && node.role === 'worker' ? [appendRuleOnce('nat', 'POSTROUTING', masquerade)] : []),
   ];
 }
 
 export const POD_NETWORK_UNIT = 'kc-pod-network.service';
 
 /**
- * The bridge conflist, and a one-shot unit for routes and masquerading: a
- * unit rather than commands run once, so that both come back when the node
- * container restarts (a restart gives it a fresh network namespace).
+ * A one-shot unit for one node's routes and rules (see podNetworkCommands),
+ * and on workers of the bridge network its conflist: a unit rather than
+ * commands run once, so that everything comes back when the node container
+ * restarts (a restart gives it a fresh network namespace).
  */
-export function cniBridgeBundle(plan: ClusterPlan, worker: NodePlan): ComponentBundle {
+export function podNetworkBundle(plan: ClusterPlan, node: NodePlan): ComponentBundle {
+  const conflist =
+    plan.spec.cni === 'bridge' && node.role === 'worker'
+      ? [{ path: `${PATHS.cniConfDir}/10-kc-bridge.conflist`, content: renderBridgeConflist(node) }]
+      : [];
   return {
     files: [
-      { path: `${PATHS.cniConfDir}/10-kc-bridge.conflist`, content: renderBridgeConflist(worker) },
+      ...conflist,
       unitFile(POD_NETWORK_UNIT, {
-        description: "kc's routed pod network: routes to the other workers' pods, egress masquerading",
+        description: "kc's pod network on this node: routes to every worker's pods, the cluster boundary, egress masquerading",
         type: 'oneshot',
-        command: ['/bin/sh', '-ec', `'${podNetworkCommands(plan, worker).join('; ')}'`],
+        command: ['/bin/sh', '-ec', `'${podNetworkCommands(plan, node).join('; ')}'`],
         after: ['network.target'],
       }),
     ],
@@ -74,9 +113,9 @@ export interface PodRoute {
   via: string;
 }
 
-/** Routes a worker needs to reach the pods of every other worker. */
-export function podRoutes(plan: ClusterPlan, worker: NodePlan): PodRoute[] {
+/** Routes a node needs to reach the pods of every worker but itself. */
+export function podRoutes(plan: ClusterPlan, node: NodePlan): PodRoute[] {
   return plan.workers
-    .filter((other) => other.name !== worker.name && other.podSubnet)
+    .filter((other) => other.name !== node.name && other.podSubnet)
     .map((other) => ({ subnet: other.podSubnet ?? '', via: other.ip }));
 }

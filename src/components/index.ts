@@ -1,15 +1,19 @@
 import type { ClusterPlan, NodePlan } from '../cluster/plan.js';
 import type { ClusterPki } from '../pki/types.js';
-import { cniBridgeBundle } from './cni-bridge.js';
+import { apiServerBundle } from './apiserver.js';
+import { podNetworkBundle } from './cni-bridge.js';
 import { containerdBundle } from './containerd.js';
+import { controllerManagerBundle } from './controller-manager.js';
 import { haproxyBundle } from './haproxy.js';
 import { KUBE_PROXY_UNIT, kubeProxyBundle } from './kube-proxy.js';
 import { KUBE_ROUTER_UNIT, kubeRouterBundle } from './kube-router.js';
 import { KUBELET_UNIT, kubeletBundle } from './kubelet.js';
+import { schedulerBundle } from './scheduler.js';
 import { mergeBundles, type ComponentBundle } from './types.js';
 
+/** HAProxy, and the cluster boundary (the lb never carries pod traffic, but must not leak it either). */
 export function lbBundle(plan: ClusterPlan): ComponentBundle {
-  return haproxyBundle(plan);
+  return mergeBundles(podNetworkBundle(plan, plan.lb), haproxyBundle(plan));
 }
 
 /** True when kube-router's policy controller runs on the workers (the default with kc's bridge network). */
@@ -18,11 +22,31 @@ export function runsKubeRouter(plan: ClusterPlan): boolean {
   return plan.spec.cni === 'bridge' && plan.spec.networkPolicy === 'kube-router';
 }
 
-/** Everything a worker runs, in start order. The pod network's own files come with it when kc manages one on the node. */
+/**
+ * What a master runs besides etcd: the control plane, and a place in the pod
+ * network (routes to every worker's pods, kube-proxy for Service addresses),
+ * so that API servers reach webhooks, aggregated APIs and pods/proxy.
+ */
+export function masterBundle(plan: ClusterPlan, master: NodePlan, pki: ClusterPki): ComponentBundle {
+  return mergeBundles(
+    podNetworkBundle(plan, master),
+    apiServerBundle(plan, master, pki),
+    controllerManagerBundle(plan, master, pki),
+    schedulerBundle(plan, master, pki),
+    kubeProxyBundle(plan, master, pki),
+  );
+}
+
+/** Everything a worker runs, in start order; kube-router (NetworkPolicy) last, when it runs. */
 export function workerBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterPki): ComponentBundle {
-  const network = plan.spec.cni === 'bridge' ? [cniBridgeBundle(plan, worker)] : [];
   const policy = runsKubeRouter(plan) ? [kubeRouterBundle(plan, worker, pki)] : [];
-  return mergeBundles(containerdBundle(), ...network, kubeletBundle(plan, worker, pki), kubeProxyBundle(plan, worker, pki), ...policy);
+  return mergeBundles(
+    containerdBundle(),
+    podNetworkBundle(plan, worker),
+    kubeletBundle(plan, worker, pki),
+    kubeProxyBundle(plan, worker, pki),
+    ...policy,
+  );
 }
 
 /**

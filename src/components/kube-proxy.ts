@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import type { ClusterPlan, NodePlan } from '../cluster/plan.js';
 import { renderKubeconfig } from '../pki/kubeconfig.js';
 import type { ClusterPki } from '../pki/types.js';
-import { secretFile } from './control-plane-files.js';
+import { LOCAL_API_SERVER, secretFile } from './control-plane-files.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
 import { componentFlags, unitFile } from './unit.js';
@@ -10,16 +10,18 @@ import { WORKER_FILES } from './worker-files.js';
 
 /**
  * kube-proxy in the chosen mode (iptables by default). `conntrack.maxPerCore: 0` leaves the host's
- * conntrack table alone: the sysctl is not writable from a container.
+ * conntrack table alone: the sysctl is not writable from a container. `bindAddress` names the
+ * node's address: masters have no Node object to read it from.
  */
-export function renderKubeProxyConfig(plan: ClusterPlan, worker: NodePlan): string {
+export function renderKubeProxyConfig(plan: ClusterPlan, node: NodePlan): string {
   return stringify({
     apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
     kind: 'KubeProxyConfiguration',
     clientConnection: { kubeconfig: WORKER_FILES.kubeProxyKubeconfig },
     mode: plan.spec.kubeProxyMode,
     clusterCIDR: plan.spec.podSubnet,
-    hostnameOverride: worker.name,
+    hostnameOverride: node.name,
+    bindAddress: node.ip,
     conntrack: { maxPerCore: 0 },
     ...(Object.keys(plan.spec.featureGates).length > 0 ? { featureGates: plan.spec.featureGates } : {}),
   });
@@ -27,12 +29,17 @@ export function renderKubeProxyConfig(plan: ClusterPlan, worker: NodePlan): stri
 
 export const KUBE_PROXY_UNIT = 'kube-proxy.service';
 
-export function kubeProxyBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterPki): ComponentBundle {
+/**
+ * kube-proxy on a worker, or on a master (as on kubeadm's control-plane
+ * nodes): there it makes Service addresses work for whatever runs on the
+ * master, and talks to its own API server rather than through the lb.
+ */
+export function kubeProxyBundle(plan: ClusterPlan, node: NodePlan, pki: ClusterPki): ComponentBundle {
   const kubeconfig = renderKubeconfig({
     contextName: 'default',
     clusterName: plan.spec.name,
     userName: 'system:kube-proxy',
-    server: plan.internalApiServerUrl,
+    server: node.role === 'master' ? LOCAL_API_SERVER : plan.internalApiServerUrl,
     caPem: pki.ca.certPem,
     certPem: pki.kubeProxy.certPem,
     keyPem: pki.kubeProxy.keyPem,
@@ -40,7 +47,7 @@ export function kubeProxyBundle(plan: ClusterPlan, worker: NodePlan, pki: Cluste
   return {
     files: [
       secretFile(WORKER_FILES.kubeProxyKubeconfig, kubeconfig),
-      { path: WORKER_FILES.kubeProxyConfig, content: renderKubeProxyConfig(plan, worker) },
+      { path: WORKER_FILES.kubeProxyConfig, content: renderKubeProxyConfig(plan, node) },
       unitFile(KUBE_PROXY_UNIT, {
         description: 'Kubernetes network proxy',
         command: [`${PATHS.bin}/kube-proxy`, ...componentFlags(plan.spec, 'kubeProxy', { config: WORKER_FILES.kubeProxyConfig })],

@@ -94,6 +94,16 @@ export class DockerEngine {
     }
   }
 
+  /** The image's ID (its content digest), or undefined when absent. */
+  async imageId(tag: string): Promise<string | undefined> {
+    try {
+      return (await this.client.getImage(tag).inspect()).Id;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
   async imageSize(tag: string): Promise<number> {
     return (await this.client.getImage(tag).inspect()).Size;
   }
@@ -139,6 +149,13 @@ export class DockerEngine {
   /** `docker save` of one image, as a stream of its archive. */
   async saveImage(tag: string): Promise<Readable> {
     return (await this.client.getImage(tag).get()) as unknown as Readable;
+  }
+
+  /** `docker save` of several images in one archive: layers they share are in it once. */
+  async saveImages(tags: string[]): Promise<Readable> {
+    // dockerode has the call (GET /images/get?names=a&names=b) but its typings do not.
+    const client = this.client as unknown as { getImages(options: { names: string[] }): Promise<Readable> };
+    return client.getImages({ names: tags });
   }
 
   async removeImage(tag: string): Promise<void> {

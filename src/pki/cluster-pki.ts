@@ -18,15 +18,24 @@ import type { CertKey, ClusterPki } from './types.js';
  */
 export const API_SERVER_KUBELET_CLIENT_USER = 'kube-apiserver';
 
+/**
+ * The name on the certificate the API servers present to aggregated API
+ * servers (kubeadm's): they trust request headers only from this name.
+ */
+export const FRONT_PROXY_CLIENT_NAME = 'front-proxy-client';
+
 /** aescbc accepts 16, 24 or 32 byte keys; kc uses the strongest. */
 export const ENCRYPTION_KEY_BYTES = 32;
 
 /** Where each certificate's fresh RSA key pair comes from. */
 export type KeySource = () => forge.pki.rsa.KeyPair;
 
-/** RSA key pairs a cluster's certificates need: the CA, 8 cluster-wide certificates, 2 per master, 1 per worker. */
+/**
+ * RSA key pairs a cluster's certificates need: the CA, 8 cluster-wide
+ * certificates, the front-proxy CA and its client, 2 per master, 1 per worker.
+ */
 export function certificateKeyCount(plan: ClusterPlan): number {
-  return 9 + 2 * plan.masters.length + plan.workers.length;
+  return 11 + 2 * plan.masters.length + plan.workers.length;
 }
 
 /** Generates every certificate and key of a cluster, all signed by one new CA. */
@@ -35,6 +44,10 @@ export function generateClusterPki(plan: ClusterPlan, nextKeys: KeySource = gene
   const client = (commonName: string, organization?: string): CertKey =>
     issueCertificate(ca, { commonName, organization, usage: 'client' }, nextKeys());
   const issue = (request: CertificateRequest): CertKey => issueCertificate(ca, request, nextKeys());
+  // The aggregation layer's own CA: aggregated API servers trust identity
+  // headers only from clients it signed, so it must not be the cluster CA
+  // (any cluster client certificate could then claim to be anyone).
+  const frontProxyCa = createCertificateAuthority(`${plan.spec.name}-front-proxy-ca`, undefined, nextKeys());
 
   return {
     ca,
@@ -50,6 +63,8 @@ export function generateClusterPki(plan: ClusterPlan, nextKeys: KeySource = gene
     etcdPeer: perNode(plan.masters, (master) => issue(etcdPeerRequest(master))),
     etcdClient: client('kube-apiserver-etcd-client'),
     kubelets: perNode(plan.workers, (worker) => issue(kubeletRequest(worker))),
+    frontProxyCa,
+    frontProxyClient: issueCertificate(frontProxyCa, { commonName: FRONT_PROXY_CLIENT_NAME, usage: 'client' }, nextKeys()),
     encryptionKey: randomBytes(ENCRYPTION_KEY_BYTES).toString('base64'),
   };
 }

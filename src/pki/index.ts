@@ -15,6 +15,7 @@ export {
   certificateKeyCount,
   apiServerSubjectAltNames,
   API_SERVER_KUBELET_CLIENT_USER,
+  FRONT_PROXY_CLIENT_NAME,
   ENCRYPTION_KEY_BYTES,
 } from './cluster-pki.js';
 export {

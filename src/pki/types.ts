@@ -36,6 +36,10 @@ export interface ClusterPki {
   etcdClient: CertKey;
   /** Kubelet certificate per worker, keyed by node name (client and serving). */
   kubelets: Record<string, CertKey>;
+  /** The aggregation layer's CA (kubeadm's front-proxy-ca): aggregated API servers trust request headers signed by it only. */
+  frontProxyCa: CertKey;
+  /** CN=front-proxy-client, signed by frontProxyCa: what the API servers present when proxying to aggregated APIs. */
+  frontProxyClient: CertKey;
   /** 32 random bytes, base64: the key of the encryption-at-rest provider. */
   encryptionKey: string;
 }

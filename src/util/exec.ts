@@ -52,6 +52,8 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
       const tail = output.trimEnd().split('\n').slice(-TAIL_LINES).join('\n');
       reject(new CommandError(`${command} ${args.join(' ')} exited with ${code}`, code, tail));
     });
+    // A program that exits without reading its input closes the pipe: that is its business, not an error.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }

@@ -8,7 +8,7 @@ import { podRoutes, renderBridgeConflist } from '../../src/components/cni-bridge
 import { controllerManagerBundle } from '../../src/components/controller-manager.js';
 import { coreDnsManifest } from '../../src/components/coredns.js';
 import { etcdBundle } from '../../src/components/etcd.js';
-import { apiClientUnits, lbBundle, workerBundle } from '../../src/components/index.js';
+import { apiClientUnits, lbBundle, masterBundle, workerBundle } from '../../src/components/index.js';
 import { kubeRouterRbac } from '../../src/components/kube-router.js';
 import { kubeletBundle } from '../../src/components/kubelet.js';
 import { kubeProxyBundle } from '../../src/components/kube-proxy.js';
@@ -127,19 +127,14 @@ const nodeNamed = (nodes: NodePlan[], name: string): NodePlan => {
 
 // ---- the cluster as kc renders it, node by node (the same composition as src/cluster/actions) ----
 
-function masterBundle(plan: ClusterPlan, master: NodePlan, pki: ClusterPki): ComponentBundle {
-  return mergeBundles(
-    etcdBundle(plan, master, pki),
-    apiServerBundle(plan, master, pki),
-    controllerManagerBundle(plan, master, pki),
-    schedulerBundle(plan, master, pki),
-  );
+function fullMasterBundle(plan: ClusterPlan, master: NodePlan, pki: ClusterPki): ComponentBundle {
+  return mergeBundles(etcdBundle(plan, master, pki), masterBundle(plan, master, pki));
 }
 
 function renderCluster(plan: ClusterPlan, pki: ClusterPki): Record<string, ComponentBundle> {
   return {
     [plan.lb.name]: lbBundle(plan),
-    ...Object.fromEntries(plan.masters.map((m) => [m.name, masterBundle(plan, m, pki)])),
+    ...Object.fromEntries(plan.masters.map((m) => [m.name, fullMasterBundle(plan, m, pki)])),
     ...Object.fromEntries(plan.workers.map((w) => [w.name, workerBundle(plan, w, pki)])),
   };
 }
@@ -194,18 +189,20 @@ describe('rendering as a whole', () => {
   it('ships a unit file for every unit it starts, except the lb\'s haproxy.service (Debian\'s)', () => {
     for (const [node, bundle] of Object.entries(renderCluster(plan, pki))) {
       const shipped = bundle.files.filter((f) => f.path.startsWith(`${SYSTEMD_UNIT_DIR}/`)).map((f) => f.path.slice(SYSTEMD_UNIT_DIR.length + 1));
-      const expected = node === 'demo-lb' ? [] : bundle.units;
+      const expected = node === 'demo-lb' ? bundle.units.filter((u) => u !== 'haproxy.service') : bundle.units;
       expect(new Set(shipped), node).toEqual(new Set(expected));
     }
   });
 
   it('starts units in dependency order', () => {
     const bundles = renderCluster(plan, pki);
-    expect(bundles['demo-master-0']?.units).toEqual(['etcd.service', 'kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service']);
+    expect(bundles['demo-master-0']?.units).toEqual([
+      'etcd.service', 'kc-pod-network.service', 'kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service', 'kube-proxy.service',
+    ]);
     expect(bundles['demo-worker-0']?.units).toEqual([
       'containerd.service', 'kc-import-images.service', 'kc-pod-network.service', 'kubelet.service', 'kube-proxy.service', 'kube-router.service',
     ]);
-    expect(bundles['demo-lb']?.units).toEqual(['haproxy.service']);
+    expect(bundles['demo-lb']?.units).toEqual(['kc-pod-network.service', 'haproxy.service']);
   });
 });
 
@@ -220,7 +217,7 @@ describe('file modes and who gets secrets', () => {
 
   it('classifies exactly the expected files as secret on a master and a worker', () => {
     const secretPaths = (bundle: ComponentBundle) => [...new Set(bundle.files.filter((f) => f.mode === MODE_SECRET).map((f) => f.path))].sort();
-    expect(secretPaths(masterBundle(plan, master0, pki))).toEqual(
+    expect(secretPaths(fullMasterBundle(plan, master0, pki))).toEqual(
       [
         '/etc/kubernetes/pki/etcd/server.key',
         '/etc/kubernetes/pki/etcd/peer.key',
@@ -232,6 +229,8 @@ describe('file modes and who gets secrets', () => {
         '/etc/kubernetes/config/encryption-config.yaml',
         '/etc/kubernetes/kube-controller-manager.kubeconfig',
         '/etc/kubernetes/kube-scheduler.kubeconfig',
+        '/etc/kubernetes/pki/front-proxy-client.key',
+        '/var/lib/kube-proxy/kubeconfig',
       ].sort(),
     );
     expect(secretPaths(workerBundle(plan, worker0, pki))).toEqual(
@@ -240,7 +239,7 @@ describe('file modes and who gets secrets', () => {
   });
 
   it('leaves certificates and the service-account public key readable', () => {
-    const master = masterBundle(plan, master0, pki);
+    const master = fullMasterBundle(plan, master0, pki);
     for (const path of ['/etc/kubernetes/pki/ca.crt', '/etc/kubernetes/pki/apiserver.crt', '/etc/kubernetes/pki/etcd/server.crt', '/etc/kubernetes/pki/service-account.pub']) {
       expect(fileAt(master, path).mode, path).not.toBe(MODE_SECRET);
     }
@@ -362,6 +361,24 @@ describe('kube-apiserver', () => {
   it('starts after etcd', () => {
     expect(directive(unitText(bundle(), 'kube-apiserver.service'), 'After')).toContain('etcd.service');
   });
+
+  it('runs the aggregation layer with its own front-proxy CA and client certificate', () => {
+    expect(contentOfFlag('requestheader-client-ca-file')).toBe(pki.frontProxyCa.certPem);
+    expect(contentOfFlag('requestheader-client-ca-file')).not.toBe(pki.ca.certPem);
+    expect(apiFlags()['requestheader-allowed-names']).toBe('front-proxy-client');
+    expect(apiFlags()).toMatchObject({
+      'requestheader-username-headers': 'X-Remote-User',
+      'requestheader-group-headers': 'X-Remote-Group',
+      'requestheader-extra-headers-prefix': 'X-Remote-Extra-',
+    });
+    expect(contentOfFlag('proxy-client-cert-file')).toBe(pki.frontProxyClient.certPem);
+    expect(contentOfFlag('proxy-client-key-file')).toBe(pki.frontProxyClient.keyPem);
+    expect(fileAt(bundle(), apiFlags()['proxy-client-key-file'] ?? '').mode).toBe(MODE_SECRET);
+  });
+
+  it('calls webhooks and aggregated APIs at their endpoints (no dependency on kube-proxy on the master)', () => {
+    expect(apiFlags()['enable-aggregator-routing']).toBe('true');
+  });
 });
 
 describe('kube-controller-manager and kube-scheduler', () => {
@@ -471,6 +488,16 @@ describe('kube-proxy', () => {
     expect(config).toMatchObject({ kind: 'KubeProxyConfiguration', mode: 'iptables', clusterCIDR: '10.200.0.0/16', hostnameOverride: worker0.name });
     expect(config.clusterCIDR).toBe(plan.spec.podSubnet);
     expectKubeconfig(bundle, config.clientConnection.kubeconfig, plan.internalApiServerUrl, pki.kubeProxy, pki);
+  });
+
+  it('runs on masters too, naming the master and talking to its own API server', () => {
+    const bundle = masterBundle(plan, master0, pki);
+    expect(bundle.units).toContain('kube-proxy.service');
+    const flags = flagsOf(bundle, 'kube-proxy.service');
+    const config = yamlAt<{ hostnameOverride: string; bindAddress: string; clientConnection: { kubeconfig: string } }>(bundle, flags.config ?? 'missing --config');
+    // A master has no Node object to read its address from: bindAddress says it.
+    expect(config).toMatchObject({ hostnameOverride: master0.name, bindAddress: master0.ip });
+    expectKubeconfig(bundle, config.clientConnection.kubeconfig, 'https://127.0.0.1:6443', pki.kubeProxy, pki);
   });
 });
 
@@ -613,9 +640,36 @@ describe('pod network', () => {
     expect(unit).toContain('WantedBy=multi-user.target');
   });
 
-  it.each(['weave', 'none'] as const)('adds no pod routes with --cni %s', (cni) => {
+  it.each(['weave', 'none'] as const)('adds no pod routes with --cni %s, but still keeps Service addresses in', (cni) => {
     const other = planCluster(specFor(cni), NODE_SUBNET);
-    expect(workerBundle(other, nodeNamed(other.workers, 'demo-worker-0'), pki).units).not.toContain('kc-pod-network.service');
+    for (const node of [nodeNamed(other.workers, 'demo-worker-0'), nodeNamed(other.masters, 'demo-master-0')]) {
+      const bundle = node.role === 'worker' ? workerBundle(other, node, pki) : masterBundle(other, node, pki);
+      const unit = textAt(bundle, '/etc/systemd/system/kc-pod-network.service');
+      expect(unit, node.name).not.toContain('ip route');
+      expect(unit, node.name).toContain(`-d ${other.spec.serviceSubnet} -m comment --comment kc-service-boundary -j REJECT`);
+      expect(unit, node.name).not.toContain('MASQUERADE');
+    }
+  });
+
+  it('routes every worker\'s pods from every master (API servers call webhooks and pods/proxy at pod addresses)', () => {
+    const unit = textAt(masterBundle(plan, master0, pki), '/etc/systemd/system/kc-pod-network.service');
+    for (const worker of plan.workers) expect(unit).toContain(`ip route replace ${worker.podSubnet} via ${worker.ip}`);
+    // Masters have no pods of their own: nothing to masquerade, no bridge.
+    expect(unit).not.toContain('MASQUERADE');
+    expect(masterBundle(plan, master0, pki).files.map((f) => f.path)).not.toContain(CNI_CONFLIST);
+  });
+
+  it.each(['lb', 'master', 'worker'] as const)('makes the %s drop pod and Service addresses it cannot route, at every boot', (role) => {
+    const node = role === 'lb' ? plan.lb : role === 'master' ? master0 : worker0;
+    const bundle = role === 'lb' ? lbBundle(plan) : role === 'master' ? masterBundle(plan, node, pki) : workerBundle(plan, node, pki);
+    expect(bundle.units).toContain('kc-pod-network.service');
+    const unit = textAt(bundle, '/etc/systemd/system/kc-pod-network.service');
+    expect(unit).toContain(`ip route replace unreachable ${plan.spec.podSubnet}`);
+    for (const chain of ['OUTPUT', 'FORWARD']) {
+      const rule = `-d ${plan.spec.serviceSubnet} -m comment --comment kc-service-boundary -j REJECT --reject-with icmp-net-unreachable`;
+      // Checked before added: the unit runs again at every boot of the same network namespace only after a restart.
+      expect(unit).toContain(`iptables -t filter -C ${chain} ${rule} 2>/dev/null || iptables -t filter -A ${chain} ${rule}`);
+    }
   });
 
   it('refuses to render a bridge for a node without a pod subnet', () => {
@@ -666,7 +720,7 @@ describe("the user's feature gates and extra arguments", () => {
 
   it('passes feature gates, sorted, to the control plane as a flag and to kubelet and kube-proxy in their configs', () => {
     const tunedPlan = tuned();
-    const master = masterBundle(tunedPlan, nodeNamed(tunedPlan.masters, 'demo-master-0'), pki);
+    const master = fullMasterBundle(tunedPlan, nodeNamed(tunedPlan.masters, 'demo-master-0'), pki);
     for (const unit of ['kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service']) {
       expect(flagsOf(master, unit)['feature-gates'], unit).toBe('AlphaGate=true,ZetaGate=false');
     }
@@ -681,7 +735,7 @@ describe("the user's feature gates and extra arguments", () => {
 
   it('adds extra arguments to their component, replacing a flag kc sets instead of repeating it', () => {
     const tunedPlan = tuned();
-    const master = masterBundle(tunedPlan, nodeNamed(tunedPlan.masters, 'demo-master-0'), pki);
+    const master = fullMasterBundle(tunedPlan, nodeNamed(tunedPlan.masters, 'demo-master-0'), pki);
     const apiserver = flagsOf(master, 'kube-apiserver.service');
     expect(apiserver.v).toBe('4');
     expect(apiserver['service-node-port-range']).toBe('31000-31999');
@@ -692,7 +746,7 @@ describe("the user's feature gates and extra arguments", () => {
   });
 
   it('leaves every component as it was when nothing is asked', () => {
-    const master = masterBundle(plan, master0, pki);
+    const master = fullMasterBundle(plan, master0, pki);
     for (const unit of ['kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service']) {
       expect(flagsOf(master, unit)['feature-gates'], unit).toBeUndefined();
     }

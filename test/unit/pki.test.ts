@@ -10,6 +10,7 @@ import {
   generateClusterPki,
   generateClusterPkiInBackground,
   certificateKeyCount,
+  FRONT_PROXY_CLIENT_NAME,
   issueCertificate,
   parseCertificate,
   type CertKey,
@@ -231,7 +232,7 @@ describe('generateClusterPki', () => {
       return keys;
     });
     expect(given).toHaveLength(certificateKeyCount(small));
-    const publicKeys = [result.ca, ...leafCertificates(result).map(([, pair]) => pair)].map((pair) => x509(pair.certPem).publicKey.export({ type: 'spki', format: 'pem' }));
+    const publicKeys = [result.ca, result.frontProxyCa, result.frontProxyClient, ...leafCertificates(result).map(([, pair]) => pair)].map((pair) => x509(pair.certPem).publicKey.export({ type: 'spki', format: 'pem' }));
     expect(new Set(publicKeys).size).toBe(given.length);
   }, GENERATION_TIMEOUT_MS);
 
@@ -272,6 +273,17 @@ describe('generateClusterPki', () => {
     if (organizations) expectedSubject.O = [...organizations];
     expect(subjectOf(pair.certPem)).toEqual(expectedSubject);
     expect(extKeyUsagesOf(pair.certPem)).toEqual([...usages].sort());
+  });
+
+  it('gives the aggregation layer its own CA: the front-proxy client is signed by it, not by the cluster CA', () => {
+    expect(x509(pki.frontProxyCa.certPem).ca).toBe(true);
+    expect(keyMatches(pki.frontProxyCa)).toBe(true);
+    expect(pki.frontProxyCa.certPem).not.toBe(pki.ca.certPem);
+    expect(isSignedBy(pki.frontProxyClient, pki.frontProxyCa)).toBe(true);
+    expect(isSignedBy(pki.frontProxyClient, pki.ca)).toBe(false);
+    expect(keyMatches(pki.frontProxyClient)).toBe(true);
+    expect(subjectOf(pki.frontProxyClient.certPem)).toEqual({ CN: [FRONT_PROXY_CLIENT_NAME] });
+    expect(extKeyUsagesOf(pki.frontProxyClient.certPem)).toEqual([CLIENT_AUTH]);
   });
 
   it('lets the API servers authenticate to kubelets as the RBAC user kube-apiserver, not as a superuser', () => {

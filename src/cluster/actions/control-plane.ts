@@ -1,13 +1,13 @@
-import { apiServerBundle } from '../../components/apiserver.js';
-import { controllerManagerBundle } from '../../components/controller-manager.js';
-import { schedulerBundle } from '../../components/scheduler.js';
-import { mergeBundles } from '../../components/types.js';
+import { masterBundle } from '../../components/index.js';
 import { apiGet, hostApiServerUrl } from '../api.js';
 import { requirePki, requirePlan, waitBudgetMs, type Action } from '../context.js';
 import { installBundle, journalTail } from '../node-ops.js';
 import { waitUntil } from '../wait.js';
 
-/** kube-apiserver, kube-controller-manager and kube-scheduler on every master; ready when /readyz answers through the lb. */
+/**
+ * kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy and the
+ * routes to the pods on every master; ready when /readyz answers through the lb.
+ */
 export const startControlPlane: Action = {
   title: 'Starting control plane',
   async run(ctx, note) {
@@ -15,12 +15,7 @@ export const startControlPlane: Action = {
     const pki = requirePki(ctx);
     await Promise.all(
       plan.masters.map(async (master) => {
-        const bundle = mergeBundles(
-          apiServerBundle(plan, master, pki),
-          controllerManagerBundle(plan, master, pki),
-          schedulerBundle(plan, master, pki),
-        );
-        await installBundle(ctx, master, bundle);
+        await installBundle(ctx, master, masterBundle(plan, master, pki));
       }),
     );
     const server = hostApiServerUrl(plan.spec.apiServerAddress, ctx.apiServerHostPort ?? 0);

@@ -1,0 +1,174 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ArtifactCache } from '../artifacts/cache.js';
+import { artifactByName, E2E_ARTIFACTS, KUBERNETES_VERSION } from '../artifacts/manifest.js';
+import { resolveArtifacts, type ResolvedArtifact, type SourceChoice } from '../artifacts/resolve.js';
+import { downloadModule } from '../artifacts/source.js';
+import { createCluster } from '../cluster/create.js';
+import { deleteCluster } from '../cluster/delete.js';
+import { adminEntry, contextName } from '../cluster/kubeconfig-file.js';
+import { loadDockerImages, workerNodes } from '../cluster/load.js';
+import { loadState, type ClusterState } from '../cluster/state.js';
+import { defaultClusterSpec } from '../config/defaults.js';
+import type { DockerEngine } from '../docker/engine.js';
+import { ensureBaseImage } from '../image/base.js';
+import { renderKubeconfig } from '../pki/kubeconfig.js';
+import { CommandError, run } from '../util/exec.js';
+import { cacheDir } from '../util/paths.js';
+import type { Progress } from '../util/progress.js';
+import { ensureTestImages, testImageTags } from './images.js';
+import { summarizeReport, type SuiteSummary } from './report.js';
+import type { Selection } from './selection.js';
+
+export const CONFORMANCE_CLUSTER = 'conformance';
+
+export interface ConformanceOptions {
+  engine: DockerEngine;
+  progress: Progress;
+  selection: Selection;
+  /** An existing cluster to test; else one is created for the run and deleted after it. */
+  cluster?: string;
+  /** Parallel Ginkgo processes. */
+  procs: number;
+  /** Where the JUnit and JSON reports and the full log go. */
+  reportDir: string;
+  source: SourceChoice;
+  /** Keep a cluster the run created. */
+  retain: boolean;
+  /** Ginkgo's limit for the whole run, in minutes. */
+  timeoutMinutes: number;
+}
+
+export interface ConformanceResult extends SuiteSummary {
+  reportDir: string;
+  logFile: string;
+}
+
+interface Tools {
+  e2eTest: string;
+  ginkgo: string;
+  kubectl: string;
+  artifacts: ResolvedArtifact[];
+}
+
+function binary(artifacts: ResolvedArtifact[], name: string, file: string): string {
+  const found = artifacts.find((a) => a.artifact.name === name);
+  if (!found) throw new Error(`internal: artifact ${name} was not resolved`);
+  return join(found.entry.binDir, file);
+}
+
+/** The suite and its test binaries, from the cache, a release download or the Go module (like every artifact). */
+async function resolveTools(options: ConformanceOptions): Promise<Tools> {
+  const cache = new ArtifactCache(cacheDir());
+  const artifacts = await resolveArtifacts(
+    [...E2E_ARTIFACTS, artifactByName('kubernetes'), artifactByName('etcd')],
+    { cache, choice: options.source },
+    options.progress,
+  );
+  return {
+    e2eTest: binary(artifacts, 'kubernetes-e2e', 'e2e.test'),
+    ginkgo: binary(artifacts, 'kubernetes-e2e', 'ginkgo'),
+    kubectl: binary(artifacts, 'kubernetes', 'kubectl'),
+    artifacts,
+  };
+}
+
+async function buildTestImages(options: ConformanceOptions, tools: Tools): Promise<void> {
+  const debian = await options.progress.step('Base image', (note) => ensureBaseImage(options.engine, note));
+  await options.progress.step('Test images', async (note) => {
+    const module = await downloadModule('k8s.io/kubernetes', KUBERNETES_VERSION, tmpdir());
+    if (!module.Dir) throw new Error(`Go module k8s.io/kubernetes@${KUBERNETES_VERSION} has no source folder`);
+    const built = await ensureTestImages(options.engine, debian, { artifacts: tools.artifacts, kubernetesModuleDir: module.Dir }, note);
+    note(`${testImageTags().length} images, ${built === 0 ? 'cached' : `${built} built`}`);
+  });
+}
+
+/** The state of the cluster to test, when one is named: checked before anything is built. */
+async function existingCluster(name: string | undefined): Promise<ClusterState | undefined> {
+  if (name === undefined) return undefined;
+  const state = await loadState(name);
+  if (!state) throw new Error(`no cluster named "${name}": kc get clusters lists them, or leave out --name to test a new one`);
+  return state;
+}
+
+/** Writes an admin kubeconfig for the cluster into the report folder; creates the cluster first when none is given. */
+async function prepareCluster(options: ConformanceOptions, existing: ClusterState | undefined, kubeconfig: string): Promise<string> {
+  if (existing) {
+    await writeFile(kubeconfig, renderKubeconfig(adminEntry(existing, false)), { mode: 0o600 });
+    return existing.plan.spec.name;
+  }
+  const spec = defaultClusterSpec({ name: CONFORMANCE_CLUSTER });
+  await deleteCluster({ engine: options.engine, name: spec.name, kubeconfigPath: kubeconfig });
+  options.progress.info(`Creating cluster "${spec.name}" (${spec.controlPlanes} masters, ${spec.workers} workers) ...`);
+  await createCluster({ engine: options.engine, progress: options.progress, spec, kubeconfigPath: kubeconfig });
+  return spec.name;
+}
+
+/** Ginkgo's command line: its own flags, the compiled suite, then the suite's flags. */
+export function ginkgoArgs(options: Pick<ConformanceOptions, 'selection' | 'procs' | 'reportDir' | 'timeoutMinutes'>, paths: {
+  e2eTest: string;
+  kubectl: string;
+  kubeconfig: string;
+  context: string;
+}): string[] {
+  return [
+    `--procs=${options.procs}`,
+    `--timeout=${options.timeoutMinutes}m`,
+    `--focus=${options.selection.focus}`,
+    `--skip=${options.selection.skip}`,
+    '--no-color',
+    '--silence-skips',
+    `--output-dir=${options.reportDir}`,
+    '--json-report=report.json',
+    '--junit-report=junit.xml',
+    paths.e2eTest,
+    '--',
+    `--kubeconfig=${paths.kubeconfig}`,
+    `--context=${paths.context}`,
+    `--kubectl-path=${paths.kubectl}`,
+    '--provider=skeleton',
+    '--dump-logs-on-failure=false',
+    '--disable-log-dump',
+  ];
+}
+
+/**
+ * `kc conformance`: Kubernetes' own e2e suite of the cluster's version
+ * against a kc cluster, offline: the suite and test images built locally,
+ * the images loaded into the workers, the tests run in parallel by Ginkgo.
+ */
+export async function runConformance(options: ConformanceOptions): Promise<ConformanceResult> {
+  const existing = await existingCluster(options.cluster);
+  await mkdir(options.reportDir, { recursive: true });
+  const tools = await resolveTools(options);
+  await buildTestImages(options, tools);
+  const kubeconfig = join(options.reportDir, 'kubeconfig');
+  const cluster = await prepareCluster(options, existing, kubeconfig);
+  const created = existing === undefined;
+  try {
+    await options.progress.step('Loading test images', async (note) => {
+      const workers = await workerNodes(options.engine, cluster);
+      await loadDockerImages(options.engine, workers, testImageTags());
+      note(`${testImageTags().length} images into ${workers.length} workers`);
+    });
+    const logFile = join(options.reportDir, 'e2e.log');
+    const args = ginkgoArgs(options, { e2eTest: tools.e2eTest, kubectl: tools.kubectl, kubeconfig, context: contextName(cluster) });
+    const summary = await options.progress.step(`Running ${options.selection.label}`, async (note) => {
+      try {
+        await run(tools.ginkgo, args, { logFile, cwd: options.reportDir });
+      } catch (error) {
+        // Failing tests make Ginkgo exit non-zero; only a run without a report is an error of its own.
+        if (!(error instanceof CommandError)) throw error;
+        const report = await readFile(join(options.reportDir, 'report.json'), 'utf8').catch(() => undefined);
+        if (report === undefined) throw new Error(`${error.message}\n${error.outputTail}\nFull log: ${logFile}`);
+      }
+      const result = summarizeReport(await readFile(join(options.reportDir, 'report.json'), 'utf8'));
+      note(`${result.passed} passed, ${result.failed} failed`);
+      return result;
+    });
+    return { ...summary, reportDir: options.reportDir, logFile };
+  } finally {
+    if (created && !options.retain) await deleteCluster({ engine: options.engine, name: cluster, kubeconfigPath: kubeconfig });
+  }
+}

@@ -1,0 +1,128 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { artifactByName } from '../../src/artifacts/manifest.js';
+import { TEST_IMAGES, testImageTags } from '../../src/conformance/images.js';
+import { summarizeReport, summaryLine } from '../../src/conformance/report.js';
+import { ginkgoArgs } from '../../src/conformance/run.js';
+import { ALWAYS_SKIPPED, CI_SUBSET, CONFORMANCE_FOCUS, escapeRegex, selectTests } from '../../src/conformance/selection.js';
+import { projectRoot } from '../../src/util/paths.js';
+
+const spec = (State: string, leaf: string, extra: Record<string, unknown> = {}) => ({
+  ContainerHierarchyTexts: ['[sig-network] DNS'],
+  LeafNodeText: leaf,
+  LeafNodeType: 'It',
+  State,
+  ...extra,
+});
+
+describe('the Ginkgo report', () => {
+  const report = JSON.stringify([
+    {
+      SpecReports: [
+        spec('passed', 'should provide DNS for services [Conformance]'),
+        spec('failed', 'should provide DNS for pods [Conformance]', {
+          Failure: { Message: '\nexpected "a" to equal "b"\nmore detail', Location: { FileName: 'test/e2e/network/dns.go', LineNumber: 42 } },
+        }),
+        spec('skipped', 'should not run'),
+        spec('passed', '', { LeafNodeType: 'SynchronizedBeforeSuite', ContainerHierarchyTexts: null }),
+        spec('timedout', 'should resolve in time'),
+      ],
+    },
+  ]);
+
+  it('counts tests by state, set-up nodes only when they fail', () => {
+    const summary = summarizeReport(report);
+    expect(summary).toMatchObject({ passed: 1, failed: 2, skipped: 1 });
+    expect(summaryLine(summary)).toBe('1 passed, 2 failed, 1 skipped');
+  });
+
+  it('names each failed test with its first error and where it was raised', () => {
+    expect(summarizeReport(report).failures).toEqual([
+      { name: '[sig-network] DNS should provide DNS for pods [Conformance]', firstError: 'expected "a" to equal "b" (test/e2e/network/dns.go:42)' },
+      { name: '[sig-network] DNS should resolve in time', firstError: 'timedout' },
+    ]);
+  });
+
+  it('reports a failed suite set-up as a failure', () => {
+    const failedSetup = JSON.stringify([{ SpecReports: [spec('failed', '', { LeafNodeType: 'SynchronizedBeforeSuite', ContainerHierarchyTexts: null, Failure: { Message: 'nodes not ready' } })] }]);
+    expect(summarizeReport(failedSetup)).toMatchObject({ passed: 0, failed: 1, failures: [{ name: '[SynchronizedBeforeSuite] ', firstError: 'nodes not ready' }] });
+  });
+});
+
+describe('test selection', () => {
+  it('runs the CI subset by default, each name matching only itself', () => {
+    const selection = selectTests({});
+    expect(CI_SUBSET.length).toBeGreaterThan(20);
+    expect(selection.focus).toBe(CI_SUBSET.map(escapeRegex).join('|'));
+    for (const name of CI_SUBSET) {
+      expect(new RegExp(selection.focus).test(name), name).toBe(true);
+      expect(name, 'the CI subset holds conformance tests').toContain('[Conformance]');
+      expect(name, 'parallel-safe tests only').not.toMatch(new RegExp(ALWAYS_SKIPPED));
+    }
+    expect(new Set(CI_SUBSET).size).toBe(CI_SUBSET.length);
+  });
+
+  it('covers every SIG, and the paths where API servers call into the cluster', () => {
+    const sigs = new Set(CI_SUBSET.map((name) => /^\[sig-([a-z-]+)\]/.exec(name)?.[1]));
+    for (const sig of ['api-machinery', 'apps', 'auth', 'cli', 'instrumentation', 'network', 'node', 'scheduling', 'storage', 'architecture']) {
+      expect(sigs, sig).toContain(sig);
+    }
+    for (const path of [/AdmissionWebhook/, /Aggregator/, /Proxy version v1/, /DNS should provide DNS for services/, /Services should/]) {
+      expect(CI_SUBSET.some((name) => path.test(name)), String(path)).toBe(true);
+    }
+  });
+
+  it('runs every parallel conformance test with --full', () => {
+    expect(selectTests({ full: true })).toMatchObject({ focus: CONFORMANCE_FOCUS, skip: ALWAYS_SKIPPED });
+  });
+
+  it('adds the user\'s --skip to the tests that are always skipped', () => {
+    expect(selectTests({ focus: 'DNS', skip: 'IPv6' })).toMatchObject({ focus: 'DNS', skip: `${ALWAYS_SKIPPED}|IPv6` });
+  });
+
+  it.each([
+    [{ full: true, focus: 'DNS' }, /--full runs every conformance test: leave out --focus/],
+    [{ focus: '(' }, /--focus '\(' is not a valid regular expression/],
+    [{ skip: '[' }, /--skip '\[' is not a valid regular expression/],
+    [{ focus: ' ' }, /--focus is empty/],
+  ])('rejects %j', (options, message) => {
+    expect(() => selectTests(options)).toThrow(message);
+  });
+});
+
+describe('the Ginkgo command line', () => {
+  it('gives Ginkgo the selection and reports, and the suite the cluster, kc\'s kubectl and the skeleton provider', () => {
+    const args = ginkgoArgs(
+      { selection: { focus: 'A|B', skip: 'C', label: '' }, procs: 3, reportDir: '/r', timeoutMinutes: 30 },
+      { e2eTest: '/bin/e2e.test', kubectl: '/bin/kubectl', kubeconfig: '/r/kubeconfig', context: 'kc-conformance' },
+    );
+    const suiteAt = args.indexOf('/bin/e2e.test');
+    expect(args[suiteAt + 1]).toBe('--');
+    expect(args.slice(0, suiteAt)).toEqual(expect.arrayContaining(['--procs=3', '--timeout=30m', '--focus=A|B', '--skip=C', '--json-report=report.json', '--junit-report=junit.xml', '--output-dir=/r']));
+    expect(args.slice(suiteAt + 2)).toEqual(expect.arrayContaining(['--kubeconfig=/r/kubeconfig', '--context=kc-conformance', '--kubectl-path=/bin/kubectl', '--provider=skeleton']));
+  });
+});
+
+describe('the test images', () => {
+  it('has a Dockerfile for each, and takes binaries only from artifacts that ship them', () => {
+    for (const image of TEST_IMAGES) {
+      expect(existsSync(join(projectRoot(), 'images', 'e2e', image.dockerfile, 'Dockerfile')), image.dockerfile).toBe(true);
+      for (const [target, source] of Object.entries(image.files)) {
+        if ('artifact' in source) expect(artifactByName(source.artifact).binaries, target).toContain(source.binary);
+        else expect(source.moduleFile, target).toMatch(/^test\/images\//);
+      }
+    }
+    expect(existsSync(join(projectRoot(), 'images', 'e2e', 'base', 'Dockerfile'))).toBe(true);
+  });
+
+  it('uses the upstream names, each once, and builds an image only after the one it starts from', () => {
+    const tags = testImageTags();
+    expect(new Set(tags).size).toBe(tags.length);
+    expect(tags).toContain('registry.k8s.io/e2e-test-images/agnhost:2.66.1');
+    for (const [index, image] of TEST_IMAGES.entries()) {
+      if (!image.from) continue;
+      expect(testImageTags(TEST_IMAGES.slice(0, index)), image.tags[0]).toContain(image.from);
+    }
+  });
+});
