@@ -99,7 +99,6 @@ async function prepareCluster(options: ConformanceOptions, existing: ClusterStat
     return existing.plan.spec.name;
   }
   const spec = defaultClusterSpec({ name: CONFORMANCE_CLUSTER });
-  await deleteCluster({ engine: options.engine, name: spec.name, kubeconfigPath: kubeconfig });
   options.progress.info(`Creating cluster "${spec.name}" (${spec.controlPlanes} masters, ${spec.workers} workers) ...`);
   await createCluster({ engine: options.engine, progress: options.progress, spec, kubeconfigPath: kubeconfig });
   return spec.name;
@@ -140,6 +139,13 @@ export function ginkgoArgs(options: Pick<ConformanceOptions, 'selection' | 'proc
  */
 export async function runConformance(options: ConformanceOptions): Promise<ConformanceResult> {
   const existing = await existingCluster(options.cluster);
+  if (!existing && (await loadState(CONFORMANCE_CLUSTER))) {
+    // Never delete a cluster kc did not create for this run: it may be another run's, or the user's.
+    throw new Error(
+      `a cluster named "${CONFORMANCE_CLUSTER}" already exists (another run, or one kept with --retain): ` +
+        `test it with --name ${CONFORMANCE_CLUSTER}, or delete it first with \`kc delete cluster --name ${CONFORMANCE_CLUSTER}\``,
+    );
+  }
   await mkdir(options.reportDir, { recursive: true });
   const tools = await resolveTools(options);
   await buildTestImages(options, tools);
