@@ -13,12 +13,14 @@
  * proxy serves):
  *  - IPv4 only (`--enable-ipv6=false`): kc's clusters are IPv4, and v2.1.0's
  *    IPv6 policy handling has known bugs; nothing IPv6 is ever programmed.
- *  - No container image: upstream's v2.1.0 image picks its iptables backend
- *    with a wrapper script that regressed to iptables-legacy on nft hosts.
- *    kc runs the binary on the node itself, where `iptables`, `iptables-save`
- *    and `ipset` are the node's, set by kc-entrypoint to the backend Docker
- *    uses (/etc/kc-iptables-mode): kube-router, kube-proxy and kc's own rules
- *    share one backend.
+ *  - No container image (and none could be pulled here anyway): upstream's
+ *    v2.1.0 image guesses the iptables backend with iptables-wrapper on
+ *    Alpine, and that guess is where its reported legacy-vs-nft regression
+ *    lies; rules in the wrong backend would silently enforce nothing. kc runs
+ *    the binary on the node itself, where `iptables`, `iptables-save` and
+ *    `ipset` are the node's, set by kc-entrypoint to the backend Docker uses
+ *    (/etc/kc-iptables-mode): kube-router, kube-proxy and kc's own rules share
+ *    one backend, whichever it is.
  *  - Pods on the same worker talk over the kc0 bridge, which iptables sees only
  *    with `net.bridge.bridge-nf-call-iptables=1`: the unit sets it before
  *    starting (the node image's sysctl.d sets it too, but a restart of the
