@@ -11,7 +11,7 @@ import { createNetwork } from './actions/network.js';
 import { startNodes } from './actions/nodes.js';
 import { generateCertificates, planNodes } from './actions/plan.js';
 import { waitForReady } from './actions/wait-ready.js';
-import { ensureWeaveImages } from './actions/weave.js';
+import { checkWeaveKernel, ensureWeaveImages } from './actions/weave.js';
 import { joinWorkers, startWorkers } from './actions/workers.js';
 import type { Action, CreateContext } from './context.js';
 import { deleteCluster } from './delete.js';
@@ -20,11 +20,12 @@ import { deleteCluster } from './delete.js';
  * The create pipeline, in order. Workers are prepared right after the nodes
  * boot (containerd, images, pod network), overlapping with etcd and the
  * control plane; their kubelets start once the API server answers.
- * Checks that can fail without touching anything (images) come before the
+ * Checks that can fail without touching anything (kernel, images) come before the
  * network step, the first to create something: such a failure leaves nothing.
  */
 export const CREATE_ACTIONS: Action[] = [
   ensureNodeImage,
+  checkWeaveKernel,
   ensureWeaveImages,
   createNetwork,
   planNodes,

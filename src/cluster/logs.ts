@@ -21,6 +21,7 @@ export const KC_UNITS = [
   'kc-import-images',
   'kubelet',
   'kube-proxy',
+  'kube-router',
   'haproxy',
 ] as const;
 
@@ -77,6 +78,7 @@ export const VERSION_COMMANDS: string[][] = [
   ['kube-controller-manager', '--version'],
   ['kube-scheduler', '--version'],
   ['kube-proxy', '--version'],
+  ['kube-router', '--version'],
   ['kubectl', 'version', '--client'],
   ['etcd', '--version'],
   ['containerd', '--version'],

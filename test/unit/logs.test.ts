@@ -21,6 +21,7 @@ const WORKER_UNITS = `
 containerd.service       loaded    active     running containerd container runtime
 kc-import-images.service loaded    active     exited  Import kc's pod images into containerd
 kube-proxy.service       loaded    active     running Kubernetes network proxy
+kube-router.service      loaded    active     running kube-router's network policy controller
 kubelet.service          loaded    activating auto-restart Kubernetes node agent
 `;
 // `systemctl list-unit-files --no-legend --full PATTERNS` on the same worker: HAProxy ships disabled.
@@ -29,6 +30,7 @@ containerd.service       enabled  enabled
 haproxy.service          disabled enabled
 kc-import-images.service enabled  enabled
 kube-proxy.service       enabled  enabled
+kube-router.service      enabled  enabled
 kubelet.service          enabled  enabled
 `;
 const MASTER_UNITS = `
@@ -50,7 +52,7 @@ describe('choosing which units to collect', () => {
   });
 
   it('collects the loaded kc units of a worker, in start order, and not the disabled HAProxy', () => {
-    expect(unitsToCollect(WORKER_UNITS, WORKER_UNIT_FILES)).toEqual(['containerd', 'kc-import-images', 'kubelet', 'kube-proxy']);
+    expect(unitsToCollect(WORKER_UNITS, WORKER_UNIT_FILES)).toEqual(['containerd', 'kc-import-images', 'kubelet', 'kube-proxy', 'kube-router']);
   });
 
   it('collects failed units but not units that are merely referenced (not-found)', () => {
@@ -64,7 +66,7 @@ describe('choosing which units to collect', () => {
 
   it('knows every unit kc runs', () => {
     expect([...KC_UNITS].sort()).toEqual(
-      ['containerd', 'etcd', 'haproxy', 'kc-import-images', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-scheduler', 'kubelet'].sort(),
+      ['containerd', 'etcd', 'haproxy', 'kc-import-images', 'kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'kube-router', 'kube-scheduler', 'kubelet'].sort(),
     );
   });
 });

@@ -1,7 +1,7 @@
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { WEAVE_IMAGES, WEAVE_VERSION } from '../../src/artifacts/manifest.js';
-import { ensureWeaveImages, weaveImagesPresent } from '../../src/cluster/actions/weave.js';
+import { checkWeaveKernel, ensureWeaveImages, weaveImagesPresent } from '../../src/cluster/actions/weave.js';
 import type { CreateContext } from '../../src/cluster/context.js';
 import { createCluster, CREATE_ACTIONS, CreateStepError } from '../../src/cluster/create.js';
 import { planCluster } from '../../src/cluster/plan.js';
@@ -9,6 +9,7 @@ import {
   parseIptablesBackend,
   weaveDatapath,
   weaveImagesProblem,
+  weaveKernelProblem,
   weaveManifest,
   type WeaveOptions,
 } from '../../src/components/weave.js';
@@ -219,6 +220,23 @@ function fakeEngine(local: string[], pullable: string[] = []) {
   return { engine: engine as unknown as DockerEngine, calls };
 }
 
+describe('weaveKernelProblem', () => {
+  it('is nothing when the probe created its dummy interface', () => {
+    expect(weaveKernelProblem(0, '')).toBeUndefined();
+  });
+
+  it('names the missing kernel feature, what the probe said, and both fixes', () => {
+    const problem = weaveKernelProblem(2, 'Error: Unknown device type.\n') ?? '';
+    expect(problem).toContain('cannot create a dummy network interface');
+    expect(problem).toContain('ip link add kcprobe0 type dummy');
+    expect(problem).toContain('Error: Unknown device type.');
+    expect(problem).toContain('CONFIG_DUMMY');
+    expect(problem).toContain('--cni bridge');
+    expect(problem).toContain('kube-router');
+    expect(weaveKernelProblem(1, '')).toContain('exit code 1');
+  });
+});
+
 describe('ensureWeaveImages', () => {
   const ctxFor = (engine: DockerEngine, cni: CniMode = 'weave'): CreateContext => ({
     engine,
@@ -226,6 +244,14 @@ describe('ensureWeaveImages', () => {
     spec: spec(cni),
     kubeconfigPath: '/nonexistent/kubeconfig',
     createdAnything: false,
+  });
+
+  it('checks the kernel only for --cni weave, first after the node image, before anything is created', () => {
+    const { engine } = fakeEngine([]);
+    expect(checkWeaveKernel.when?.(ctxFor(engine, 'weave'))).toBe(true);
+    expect(checkWeaveKernel.when?.(ctxFor(engine, 'bridge'))).toBe(false);
+    expect(checkWeaveKernel.when?.(ctxFor(engine, 'none'))).toBe(false);
+    expect(CREATE_ACTIONS.map((a) => a.title).slice(0, 3)).toEqual(['Ensuring node image', checkWeaveKernel.title, ensureWeaveImages.title]);
   });
 
   it('runs only for --cni weave, before the steps that create anything (network, nodes)', () => {
@@ -239,7 +265,7 @@ describe('ensureWeaveImages', () => {
     for (const creating of ['Creating network', 'Planning nodes', 'Starting nodes']) {
       expect(titles.indexOf(creating), creating).toBeGreaterThan(at);
     }
-    expect(titles.slice(0, at)).toEqual(['Ensuring node image']);
+    expect(titles.slice(0, at)).toEqual(['Ensuring node image', 'Checking the kernel for Weave Net']);
   });
 
   it('pulls only what is missing, and passes when the pull works', async () => {

@@ -1,4 +1,6 @@
 import { coreDnsManifest } from '../../components/coredns.js';
+import { runsKubeRouter } from '../../components/index.js';
+import { kubeRouterRbac } from '../../components/kube-router.js';
 import { apiServerToKubeletRbac } from '../../components/rbac.js';
 import { renderKubeconfig } from '../../pki/kubeconfig.js';
 import { requirePki, requirePlan, waitBudgetMs, type Action } from '../context.js';
@@ -7,7 +9,7 @@ import { ADMIN_KUBECONFIG_ON_NODE, kubectl } from '../kubectl.js';
 import { waitUntil } from '../wait.js';
 import { installWeave } from './weave.js';
 
-/** RBAC for API server → kubelet, each worker's podCIDR, Weave Net (--cni weave) and CoreDNS: applied with kubectl on the first master. */
+/** RBAC for API server → kubelet (and kube-router), each worker's podCIDR, Weave Net (--cni weave) and CoreDNS: applied with kubectl on the first master. */
 export const installAddons: Action = {
   title: 'Installing RBAC and CoreDNS',
   async run(ctx, note) {
@@ -25,7 +27,9 @@ export const installAddons: Action = {
       keyPem: pki.admin.keyPem,
     });
     await deliverFiles(ctx.engine, first, { files: [{ path: ADMIN_KUBECONFIG_ON_NODE, content: admin, mode: 0o600 }], units: [] });
-    await kubectl(ctx.engine, plan, ['apply', '-f', '-'], apiServerToKubeletRbac());
+    // kube-router is already (re)starting on the workers: its read access comes first.
+    const rbac = [apiServerToKubeletRbac(), ...(runsKubeRouter(plan) ? [kubeRouterRbac()] : [])];
+    await kubectl(ctx.engine, plan, ['apply', '-f', '-'], rbac.join('---\n'));
     // kc gives each worker a fixed slice of the pod range (the bridge network routes by it);
     // a node's podCIDR can be set once, after kubelet registered the node.
     await waitUntil(
