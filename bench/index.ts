@@ -1,15 +1,23 @@
 /**
  * `npm run bench`: measures what the notes report, on this machine, for real.
  *  - node image: warm build time and size;
- *  - create: total and per-step time of a default cluster and of one with
- *    3 masters (cached image);
- *  - memory: each node container's memory use once the cluster is ready;
+ *  - create: total and per-step time of a default cluster (NetworkPolicy
+ *    enforced by kube-router), of one without a policy controller
+ *    (`networkPolicy: none`) and of one with 3 masters (cached image);
+ *  - memory: each node container's memory use once the cluster is ready, and
+ *    kube-router's own (resident set of its process) on each worker;
  *  - delete: time to remove everything.
  * Results go to stdout as JSON and a table.
+ *
+ * KC_BENCH_NODE_IMAGE measures a node image of your own tag instead of kc's
+ * default one; KC_BENCH_PREFIX (default `bench`) prefixes the cluster names, so
+ * a benchmark never deletes someone else's clusters on a shared machine.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runsKubeRouter } from '../src/components/index.js';
+import { KUBE_ROUTER_UNIT } from '../src/components/kube-router.js';
 import { createCluster } from '../src/cluster/create.js';
 import { deleteCluster } from '../src/cluster/delete.js';
 import { defaultClusterSpec } from '../src/config/defaults.js';
@@ -32,17 +40,32 @@ async function nodeMemory(engine: DockerEngine, cluster: string): Promise<Memory
   return result.sort((a, b) => a.node.localeCompare(b.node));
 }
 
+/** Resident memory of a unit's main process on a node (the same measure on cgroup v1 and v2). */
+async function unitMemoryMiB(engine: DockerEngine, node: string, unit: string): Promise<number> {
+  const pid = (await engine.execOrThrow(node, ['systemctl', 'show', '-p', 'MainPID', '--value', unit])).trim();
+  const status = await engine.execOrThrow(node, ['cat', `/proc/${pid}/status`]);
+  const kib = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN);
+  return Math.round(kib / 1024);
+}
+
+const PREFIX = process.env.KC_BENCH_PREFIX || 'bench';
+const NODE_IMAGE = process.env.KC_BENCH_NODE_IMAGE || undefined;
+
 /** One create → measure → delete round of a cluster shaped by `shape`. */
 async function benchCreate(engine: DockerEngine, label: string, shape: Partial<ClusterSpec>, kubeconfigPath: string) {
-  const name = `bench-${label}`;
+  const name = `${PREFIX}-${label}`;
   await deleteCluster({ engine, name, kubeconfigPath });
   const created = await createCluster({
     engine,
     progress: createProgress('normal'),
-    spec: defaultClusterSpec({ ...shape, name }),
+    spec: defaultClusterSpec({ ...shape, name, ...(NODE_IMAGE ? { nodeImage: NODE_IMAGE } : {}) }),
     kubeconfigPath,
   });
   const memory = await nodeMemory(engine, name);
+  const plan = created.plan;
+  const kubeRouter = runsKubeRouter(plan)
+    ? await Promise.all(plan.workers.map(async (w) => ({ node: w.name, mib: await unitMemoryMiB(engine, w.name, KUBE_ROUTER_UNIT) })))
+    : [];
   const deleteStarted = Date.now();
   await deleteCluster({ engine, name, kubeconfigPath });
   return {
@@ -51,6 +74,7 @@ async function benchCreate(engine: DockerEngine, label: string, shape: Partial<C
     steps: created.stepSeconds,
     deleteSeconds: (Date.now() - deleteStarted) / 1000,
     memory,
+    kubeRouterMemory: kubeRouter,
   };
 }
 
@@ -58,7 +82,7 @@ async function main(): Promise<void> {
   const engine = new DockerEngine();
   const progress = createProgress('normal');
   const imageStarted = Date.now();
-  const image = await buildNodeImage({ engine, progress });
+  const image = await buildNodeImage({ engine, progress, tag: NODE_IMAGE });
   const imageSeconds = (Date.now() - imageStarted) / 1000;
   const dir = await mkdtemp(join(tmpdir(), 'kc-bench-'));
   try {
@@ -66,6 +90,7 @@ async function main(): Promise<void> {
     // Sequential on purpose: each cluster gets the whole machine.
     const runs = [
       await benchCreate(engine, 'default', {}, kubeconfig),
+      await benchCreate(engine, 'nopolicy', { networkPolicy: 'none' }, kubeconfig),
       await benchCreate(engine, 'ha3', { controlPlanes: 3 }, kubeconfig),
     ];
     const report = { nodeImage: { tag: image.tag, warmBuildSeconds: imageSeconds, sizeMiB: Math.round(image.sizeBytes / 1024 ** 2) }, runs };
@@ -74,6 +99,7 @@ async function main(): Promise<void> {
       process.stdout.write(`\n${run.label}: create ${run.createSeconds.toFixed(1)}s, delete ${run.deleteSeconds.toFixed(1)}s\n`);
       for (const [step, seconds] of Object.entries(run.steps)) process.stdout.write(`  ${step.padEnd(34)} ${seconds.toFixed(1)}s\n`);
       for (const m of run.memory) process.stdout.write(`  ${m.node.padEnd(34)} ${m.mib} MiB\n`);
+      for (const m of run.kubeRouterMemory) process.stdout.write(`  ${`kube-router on ${m.node}`.padEnd(34)} ${m.mib} MiB\n`);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

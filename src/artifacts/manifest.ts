@@ -18,6 +18,8 @@ export const CNI_PLUGINS_VERSION = 'v1.9.1';
 export const CRICTL_VERSION = 'v1.37.0';
 export const COREDNS_VERSION = 'v1.14.6';
 export const PAUSE_VERSION = '3.10.2';
+/** The only version of kube-router/v2 the Go module proxy serves here; see KUBE_ROUTER_RAISED_DEPENDENCIES. */
+export const KUBE_ROUTER_VERSION = 'v2.1.0';
 
 export const ARCH = 'amd64';
 
@@ -37,6 +39,12 @@ export interface GoBuild {
   modules: Record<string, string>;
   /** Packages to build (full import paths), mapped to the binary each becomes. */
   packages: Record<string, string>;
+  /**
+   * Dependencies raised above what the built module's go.mod asks for: Go's
+   * minimal version selection picks the higher version, so a source build
+   * gets their security fixes without patching the module.
+   */
+  raisedDependencies?: Record<string, string>;
   /** Test packages compiled into a test binary (`go test -c`), mapped to the binary each becomes. */
   testPackages?: Record<string, string>;
   /** -X flags that stamp the version into the binary. */
@@ -95,6 +103,21 @@ const versionStamp = (pkg: string, version: string): Record<string, string> => {
 export const KUBERNETES_BINARIES = [
   'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy', 'kubectl',
 ];
+
+/**
+ * kube-router v2.1.0's dependencies with published security fixes at versions
+ * that still build it (checked with Go 1.26, whose standard library carries
+ * its own fixes): x/net (HTTP/2 and HTML parsing), x/oauth2 (jws), gRPC
+ * (HTTP/2 resource use), protobuf (protojson loop) and the Docker client
+ * (AuthZ bypass advisory; kube-router only uses its types).
+ */
+export const KUBE_ROUTER_RAISED_DEPENDENCIES: Record<string, string> = {
+  'github.com/docker/docker': 'v25.0.6+incompatible',
+  'golang.org/x/net': 'v0.38.0',
+  'golang.org/x/oauth2': 'v0.27.0',
+  'google.golang.org/grpc': 'v1.64.1',
+  'google.golang.org/protobuf': 'v1.33.0',
+};
 
 const CNI_PLUGINS = ['bridge', 'host-local', 'loopback', 'portmap'];
 const CNI_PLUGIN_PACKAGE: Record<string, string> = {
@@ -218,6 +241,27 @@ export const ARTIFACTS: Artifact[] = [
       kind: 'go',
       modules: { 'github.com/coredns/coredns': COREDNS_VERSION },
       packages: { 'github.com/coredns/coredns': 'coredns' },
+    },
+  },
+  {
+    // Only its network policy controller runs (src/components/kube-router.ts).
+    name: 'kube-router',
+    version: KUBE_ROUTER_VERSION,
+    binaries: ['kube-router'],
+    release: [{
+      url: `https://github.com/cloudnativelabs/kube-router/releases/download/${KUBE_ROUTER_VERSION}/kube-router_${KUBE_ROUTER_VERSION.slice(1)}_linux_${ARCH}.tar.gz`,
+      checksum: { sha256Url: `https://github.com/cloudnativelabs/kube-router/releases/download/${KUBE_ROUTER_VERSION}/kube-router_${KUBE_ROUTER_VERSION.slice(1)}_checksums.txt` },
+      extract: { 'kube-router': 'kube-router' },
+    }],
+    source: {
+      kind: 'go',
+      modules: { 'github.com/cloudnativelabs/kube-router/v2': KUBE_ROUTER_VERSION },
+      raisedDependencies: KUBE_ROUTER_RAISED_DEPENDENCIES,
+      packages: { 'github.com/cloudnativelabs/kube-router/v2/cmd/kube-router': 'kube-router' },
+      versionVars: {
+        'github.com/cloudnativelabs/kube-router/v2/pkg/version.Version': KUBE_ROUTER_VERSION,
+        'github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate': '1970-01-01T00:00:00Z',
+      },
     },
   },
   {

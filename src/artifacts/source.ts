@@ -50,7 +50,7 @@ export function localReplaces(goMod: string): string[] {
 /** The go.mod of the throw-away module that requires what we build, as a dependency. */
 export function renderBuildModule(name: string, goVersion: string, build: GoBuild, replaces: Record<string, string>): string {
   const lines = [`module kc.build/${name}`, '', `go ${goVersion}`, '', 'require ('];
-  for (const [module, version] of Object.entries(build.modules)) lines.push(`\t${module} ${version}`);
+  for (const [module, version] of Object.entries({ ...build.modules, ...build.raisedDependencies })) lines.push(`\t${module} ${version}`);
   lines.push(')');
   const replaceEntries = Object.entries(replaces);
   if (replaceEntries.length > 0) {

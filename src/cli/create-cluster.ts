@@ -2,8 +2,8 @@ import type { CommandModule } from 'yargs';
 import { defaultClusterSpec } from '../config/defaults.js';
 import { loadClusterConfig } from '../config/file.js';
 import { resolveClusterSpec } from '../config/resolve.js';
-import type { ClusterSpec, CniMode } from '../config/types.js';
-import { CNI_MODES, ValidationError } from '../config/validate.js';
+import type { ClusterSpec, CniMode, NetworkPolicyMode } from '../config/types.js';
+import { CNI_MODES, NETWORK_POLICY_MODES, ValidationError } from '../config/validate.js';
 import { createCluster } from '../cluster/create.js';
 import { contextName, defaultKubeconfigPath } from '../state/kubeconfig-file.js';
 import { engine, progressFor, UsageError, type GlobalOptions } from './options.js';
@@ -20,6 +20,7 @@ export interface CreateClusterArgs extends GlobalOptions {
   'pod-subnet'?: string;
   'service-subnet'?: string;
   cni?: CniMode;
+  'network-policy'?: NetworkPolicyMode;
   retain?: boolean;
   wait?: number;
   kubeconfig?: string;
@@ -37,6 +38,7 @@ export function specFromFlags(args: CreateClusterArgs): Partial<ClusterSpec> {
     podSubnet: args['pod-subnet'],
     serviceSubnet: args['service-subnet'],
     cni: args.cni,
+    networkPolicy: args['network-policy'],
     retain: args.retain,
     waitSeconds: args.wait,
   };
@@ -71,6 +73,7 @@ export const createClusterCommand: CommandModule<GlobalOptions, CreateClusterArg
       .option('pod-subnet', { type: 'string', defaultDescription: d.podSubnet, describe: 'Pod network range (one /24 per worker)' })
       .option('service-subnet', { type: 'string', defaultDescription: d.serviceSubnet, describe: 'Service (ClusterIP) range' })
       .option('cni', { choices: CNI_MODES, defaultDescription: d.cni, describe: 'Pod network: none leaves it to you' })
+      .option('network-policy', { choices: NETWORK_POLICY_MODES, defaultDescription: 'kube-router with --cni bridge, else none', describe: 'What enforces NetworkPolicy: none leaves policies unenforced' })
       .option('retain', { type: 'boolean', defaultDescription: String(d.retain), describe: 'Keep the nodes when creation fails, for debugging' })
       .option('wait', { type: 'number', defaultDescription: String(d.waitSeconds), describe: 'Seconds the whole create may take to become ready: one deadline for every wait' })
       .option('kubeconfig', { type: 'string', describe: 'Kubeconfig file to add the context to (default: $KUBECONFIG or ~/.kube/config)' });

@@ -22,6 +22,7 @@ export const versionCommand: CommandModule = {
       `cni-plugins ${manifest.CNI_PLUGINS_VERSION}`,
       `crictl ${manifest.CRICTL_VERSION}`,
       `coredns ${manifest.COREDNS_VERSION}`,
+      `kube-router ${manifest.KUBE_ROUTER_VERSION}`,
       `pause ${manifest.PAUSE_VERSION}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

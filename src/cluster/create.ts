@@ -18,7 +18,7 @@ import { startNodes } from './actions/nodes.js';
 import { generateCertificates, planNodes } from './actions/plan.js';
 import { setUpPodNetwork } from './actions/pod-network.js';
 import { waitForReady } from './actions/wait-ready.js';
-import { ensureWeaveImages } from './actions/weave.js';
+import { checkWeaveKernel, ensureWeaveImages } from './actions/weave.js';
 import { joinWorkers, startWorkers } from './actions/workers.js';
 import { apiGet, type ApiProbe } from './api.js';
 import type { CreateBase, Step } from './context.js';
@@ -69,6 +69,8 @@ export interface CreateOptions {
 }
 
 export interface CreateResult {
+  /** The created cluster's layout. */
+  plan: ClusterPlan;
   /** Seconds each step took, in order: for the summary and the benchmark. */
   stepSeconds: Record<string, number>;
   totalSeconds: number;
@@ -121,7 +123,7 @@ class StepRunner {
 /**
  * Creates a cluster, as the only kc process working on this cluster name. The
  * steps run in this order: checks that can fail without touching anything
- * (images) come before the network, the first thing created; workers are
+ * (kernel, images) come before the network, the first thing created; workers are
  * prepared right after the nodes boot, overlapping with etcd and the control
  * plane; their kubelets start once the API server answers. Each phase hands
  * the next what it made (see context.ts), and every wait draws on one
@@ -147,7 +149,10 @@ async function createClusterLocked(options: CreateOptions): Promise<CreateResult
   const steps = new StepRunner(base, options.afterStep);
 
   await steps.run(ensureNodeImage, base);
-  if (base.spec.cni === 'weave') await steps.run(ensureWeaveImages, base);
+  if (base.spec.cni === 'weave') {
+    await steps.run(checkWeaveKernel, base);
+    await steps.run(ensureWeaveImages, base);
+  }
   const networked = { ...base, ...(await steps.run(createNetwork, base)) };
   const planned = { ...networked, ...(await steps.run(planNodes, networked)) };
   const booted = { ...planned, ...(await steps.run(startNodes, planned)) };
@@ -161,5 +166,5 @@ async function createClusterLocked(options: CreateOptions): Promise<CreateResult
   await steps.run(installAddons, networking);
   await steps.run(waitForReady, networking);
   await steps.run(writeKubeconfig, networking);
-  return { stepSeconds: steps.stepSeconds, totalSeconds: (Date.now() - started) / 1000 };
+  return { plan: networking.plan, stepSeconds: steps.stepSeconds, totalSeconds: (Date.now() - started) / 1000 };
 }

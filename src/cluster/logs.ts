@@ -68,6 +68,7 @@ export const VERSION_COMMANDS: string[][] = [
   ['kube-controller-manager', '--version'],
   ['kube-scheduler', '--version'],
   ['kube-proxy', '--version'],
+  ['kube-router', '--version'],
   ['kubectl', 'version', '--client'],
   ['etcd', '--version'],
   ['containerd', '--version'],

@@ -6,6 +6,7 @@ import { containerdBundle } from './containerd.js';
 import { controllerManagerBundle } from './controller-manager.js';
 import { haproxyBundle } from './haproxy.js';
 import { KUBE_PROXY_UNIT, kubeProxyBundle } from './kube-proxy.js';
+import { KUBE_ROUTER_UNIT, kubeRouterBundle } from './kube-router.js';
 import { KUBELET_UNIT, kubeletBundle } from './kubelet.js';
 import { schedulerBundle } from './scheduler.js';
 import { mergeBundles, type ComponentBundle } from './types.js';
@@ -13,6 +14,12 @@ import { mergeBundles, type ComponentBundle } from './types.js';
 /** HAProxy, and the cluster boundary (the lb never carries pod traffic, but must not leak it either). */
 export function lbBundle(plan: ClusterPlan): ComponentBundle {
   return mergeBundles(podNetworkBundle(plan, plan.lb), haproxyBundle(plan));
+}
+
+/** True when kube-router's policy controller runs on the workers (the default with kc's bridge network). */
+export function runsKubeRouter(plan: ClusterPlan): boolean {
+  // Specs saved by kc versions before networkPolicy existed have no such field: those clusters have no kube-router.
+  return plan.spec.cni === 'bridge' && plan.spec.networkPolicy === 'kube-router';
 }
 
 /**
@@ -30,14 +37,23 @@ export function masterBundle(plan: ClusterPlan, master: NodePlan, pki: ClusterPk
   );
 }
 
-/** Everything a worker runs, in start order. */
+/** Everything a worker runs, in start order; kube-router (NetworkPolicy) last, when it runs. */
 export function workerBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterPki): ComponentBundle {
-  return mergeBundles(containerdBundle(), podNetworkBundle(plan, worker), kubeletBundle(plan, worker, pki), kubeProxyBundle(plan, worker, pki));
+  const policy = runsKubeRouter(plan) ? [kubeRouterBundle(plan, worker, pki)] : [];
+  return mergeBundles(
+    containerdBundle(),
+    podNetworkBundle(plan, worker),
+    kubeletBundle(plan, worker, pki),
+    kubeProxyBundle(plan, worker, pki),
+    ...policy,
+  );
 }
 
 /**
  * Worker units that talk to the API server. kc starts them once it answers:
  * started earlier, kubelet backs off between registration attempts (up to 7 s)
- * and the node joins late.
+ * and the node joins late. kube-router needs its Node object, so it comes last.
  */
-export const API_CLIENT_UNITS: readonly string[] = [KUBELET_UNIT, KUBE_PROXY_UNIT];
+export function apiClientUnits(plan: ClusterPlan): string[] {
+  return [KUBELET_UNIT, KUBE_PROXY_UNIT, ...(runsKubeRouter(plan) ? [KUBE_ROUTER_UNIT] : [])];
+}

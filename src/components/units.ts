@@ -13,6 +13,7 @@ export const UNIT = {
   podNetwork: 'kc-pod-network.service',
   kubelet: 'kubelet.service',
   kubeProxy: 'kube-proxy.service',
+  kubeRouter: 'kube-router.service',
   haproxy: 'haproxy.service',
 } as const;
 
@@ -29,5 +30,6 @@ export const KC_UNITS: readonly UnitName[] = [
   UNIT.podNetwork,
   UNIT.kubelet,
   UNIT.kubeProxy,
+  UNIT.kubeRouter,
   UNIT.haproxy,
 ];

@@ -205,3 +205,30 @@ export function weaveDatapath(connections: string): { established: number; summa
   else summary = `mixed: fastdp ${fastdp}, sleeve ${sleeve} of ${count(established)}`;
   return { established, summary };
 }
+
+/** Interface the kernel probe creates in its own throw-away network namespace. */
+const PROBE_INTERFACE = 'kcprobe0';
+
+/**
+ * What Weave's router does first (`weave` creates a dummy interface for its
+ * bridge), as a command for a short-lived container of the node image: the
+ * node containers share that kernel, so this answers for them.
+ */
+export const WEAVE_KERNEL_PROBE = ['ip', 'link', 'add', PROBE_INTERFACE, 'type', 'dummy'];
+
+/**
+ * Why this kernel cannot run Weave Net, from the probe's result; undefined when
+ * it can. `output` is what `ip` printed (e.g. "Error: Unknown device type.").
+ */
+export function weaveKernelProblem(exitCode: number, output: string): string | undefined {
+  if (exitCode === 0) return undefined;
+  const said = output.trim().split('\n').pop() ?? '';
+  return (
+    `--cni weave cannot work on this Docker engine's kernel: it cannot create a dummy network interface ` +
+    `(\`${WEAVE_KERNEL_PROBE.join(' ')}\` in a privileged container of the node image: ${said || `exit code ${exitCode}`}). ` +
+    "Weave Net's router needs one for its bridge; the kernel lacks dummy interface support (CONFIG_DUMMY).\n" +
+    'Fix it with one of:\n' +
+    "  - use kc's default pod network, whose NetworkPolicies kube-router enforces: --cni bridge (or leave --cni out)\n" +
+    '  - run Docker on a kernel built with CONFIG_DUMMY (=y, or =m with the dummy module loaded)'
+  );
+}

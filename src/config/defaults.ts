@@ -1,5 +1,5 @@
 import { KUBERNETES_VERSION } from '../artifacts/manifest.js';
-import type { ClusterSpec, NodeExtras, NodeRole } from './types.js';
+import type { ClusterSpec, CniMode, NetworkPolicyMode, NodeExtras, NodeRole } from './types.js';
 
 export const DEFAULT_CLUSTER_NAME = 'kc';
 export const NODE_IMAGE_REPOSITORY = 'kc/node';
@@ -14,7 +14,13 @@ export function emptyNodeExtras(): NodeExtras {
   return { extraPortMappings: [], extraMounts: [] };
 }
 
+/** kube-router enforces policies beside kc's own bridge network only: Weave Net has weave-npc, `cni: none` leaves the network to you. */
+export function defaultNetworkPolicy(cni: CniMode): NetworkPolicyMode {
+  return cni === 'bridge' ? 'kube-router' : 'none';
+}
+
 export function defaultClusterSpec(overrides: Partial<ClusterSpec> = {}): ClusterSpec {
+  const cni = overrides.cni ?? 'bridge';
   return {
     name: DEFAULT_CLUSTER_NAME,
     controlPlanes: 2,
@@ -24,7 +30,8 @@ export function defaultClusterSpec(overrides: Partial<ClusterSpec> = {}): Cluste
     apiServerPort: 0,
     podSubnet: '10.244.0.0/16',
     serviceSubnet: '10.96.0.0/16',
-    cni: 'bridge',
+    cni,
+    networkPolicy: defaultNetworkPolicy(cni),
     kubeProxyMode: 'iptables',
     featureGates: {},
     extraArgs: {},

@@ -13,6 +13,7 @@
  *     apiServerAddress: 127.0.0.1
  *     apiServerPort: 0                   # 0: any free port
  *     cni: weave | bridge | none
+ *     networkPolicy: kube-router | none   # default kube-router with cni bridge, none otherwise
  *     kubeProxyMode: iptables | ipvs | nftables
  *   featureGates: {SomeGate: true}       # for every component
  *   extraArgs:                           # flags without dashes, per component:
@@ -39,6 +40,7 @@ import {
   COMPONENTS,
   hostPortsCollide,
   KUBE_PROXY_MODES,
+  NETWORK_POLICY_MODES,
   PORT_PROTOCOLS,
   validateApiServerAddress,
   validateApiServerPort,
@@ -237,7 +239,7 @@ function editDistance(a: string, b: string): number {
 // ---- the config ---------------------------------------------------------
 
 const TOP_KEYS = ['apiVersion', 'kind', 'name', 'controlPlanes', 'workers', 'nodeImage', 'kubernetesVersion', 'networking', 'featureGates', 'extraArgs', 'nodes'];
-const NETWORKING_KEYS = ['podSubnet', 'serviceSubnet', 'apiServerAddress', 'apiServerPort', 'cni', 'kubeProxyMode'];
+const NETWORKING_KEYS = ['podSubnet', 'serviceSubnet', 'apiServerAddress', 'apiServerPort', 'cni', 'networkPolicy', 'kubeProxyMode'];
 const NODE_KEYS = ['role', 'extraPortMappings', 'extraMounts'];
 const NODE_ROLES = ['master', 'worker'] as const;
 const PORT_MAPPING_KEYS = ['containerPort', 'hostPort', 'listenAddress', 'protocol'];
@@ -399,6 +401,7 @@ function readNetworking(net: Fields, out: Parsed): void {
   put(out, 'apiServerAddress', optional(at('apiServerAddress'), net.apiServerAddress, validateApiServerAddress), path('apiServerAddress'));
   put(out, 'apiServerPort', optional(at('apiServerPort'), net.apiServerPort, validateApiServerPort), path('apiServerPort'));
   put(out, 'cni', optional(at('cni'), net.cni, (f, v) => validateChoice(f, v, CNI_MODES)), path('cni'));
+  put(out, 'networkPolicy', optional(at('networkPolicy'), net.networkPolicy, (f, v) => validateChoice(f, v, NETWORK_POLICY_MODES)), path('networkPolicy'));
   put(out, 'kubeProxyMode', optional(at('kubeProxyMode'), net.kubeProxyMode, (f, v) => validateChoice(f, v, KUBE_PROXY_MODES)), path('kubeProxyMode'));
 }
 

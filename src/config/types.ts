@@ -1,6 +1,12 @@
 /** Which pod network kc installs. `none` leaves it to the user (like kind's disableDefaultCNI). */
 export type CniMode = 'weave' | 'bridge' | 'none';
 
+/**
+ * What enforces NetworkPolicy beside kc's bridge network: kube-router's policy
+ * controller, or nothing. Weave Net brings its own (weave-npc).
+ */
+export type NetworkPolicyMode = 'kube-router' | 'none';
+
 /** kube-proxy's `mode`: how Service traffic is routed on each worker. */
 export type KubeProxyMode = 'iptables' | 'ipvs' | 'nftables';
 
@@ -64,6 +70,8 @@ export interface ClusterSpec {
   /** Service (ClusterIP) range; its first address is the `kubernetes` service. */
   serviceSubnet: string;
   cni: CniMode;
+  /** `kube-router` (the default with the bridge network) enforces NetworkPolicy; `none` leaves policies unenforced. */
+  networkPolicy: NetworkPolicyMode;
   kubeProxyMode: KubeProxyMode;
   /** Feature gates for every component (`--feature-gates` / the kubelet's `featureGates`); empty by default. */
   featureGates: Record<string, boolean>;

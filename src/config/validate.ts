@@ -1,8 +1,9 @@
 import { MAX_CONTROL_PLANES, MAX_WORKERS } from './limits.js';
 import { cidrsOverlap, parseCidr, parseIpv4, type Cidr } from '../util/ipv4.js';
-import type { ClusterSpec, CniMode, Component, KubeProxyMode, NodeExtras, PortMapping, PortProtocol } from './types.js';
+import type { ClusterSpec, CniMode, Component, KubeProxyMode, NetworkPolicyMode, NodeExtras, PortMapping, PortProtocol } from './types.js';
 
 export const CNI_MODES: readonly CniMode[] = ['weave', 'bridge', 'none'];
+export const NETWORK_POLICY_MODES: readonly NetworkPolicyMode[] = ['kube-router', 'none'];
 export const KUBE_PROXY_MODES: readonly KubeProxyMode[] = ['iptables', 'ipvs', 'nftables'];
 export const COMPONENTS: readonly Component[] = ['apiserver', 'controllerManager', 'scheduler', 'kubelet', 'kubeProxy', 'etcd'];
 export const PORT_PROTOCOLS: readonly PortProtocol[] = ['TCP', 'UDP', 'SCTP'];
@@ -126,6 +127,7 @@ export const FLAG_LABELS: FieldLabels = {
   podSubnet: '--pod-subnet',
   serviceSubnet: '--service-subnet',
   cni: '--cni',
+  networkPolicy: '--network-policy',
   // No flags for these: only a config file sets them.
   kubeProxyMode: 'networking.kubeProxyMode',
   featureGates: 'featureGates',
@@ -148,6 +150,7 @@ export function validateClusterSpec(spec: ClusterSpec, labels: FieldLabels = FLA
   validateApiServerAddress(labels.apiServerAddress, spec.apiServerAddress);
   validateChoice(labels.cni, spec.cni, CNI_MODES);
   validateChoice(labels.kubeProxyMode, spec.kubeProxyMode, KUBE_PROXY_MODES);
+  validateNetworkPolicy(spec, labels);
   validateSubnets(spec, labels);
   validateImageReference(labels.nodeImage, spec.nodeImage);
   validateExtrasFitCounts(spec, labels);
@@ -163,6 +166,15 @@ function validateSubnets(spec: ClusterSpec, labels: FieldLabels): void {
   }
   if (2 ** (24 - pods.prefix) <= spec.workers) {
     throw new ValidationError(labels.podSubnet, spec.podSubnet, `it needs room for one /24 per worker (${spec.workers} workers)`);
+  }
+}
+
+/** kube-router's policy controller filters kc's bridge network; other networks bring their own enforcement or none. */
+function validateNetworkPolicy(spec: ClusterSpec, labels: FieldLabels): void {
+  validateChoice(labels.networkPolicy, spec.networkPolicy, NETWORK_POLICY_MODES);
+  if (spec.networkPolicy === 'kube-router' && spec.cni !== 'bridge') {
+    const instead = spec.cni === 'weave' ? 'Weave Net enforces policies itself (weave-npc)' : 'with no pod network kc installs no policy controller';
+    throw new ValidationError(labels.networkPolicy, spec.networkPolicy, `kube-router runs beside the bridge network only (${labels.cni} is ${spec.cni}: ${instead}); use none, or leave it out`);
   }
 }
 

@@ -31,11 +31,11 @@ export const ENCRYPTION_KEY_BYTES = 32;
 export type KeySource = () => forge.pki.rsa.KeyPair;
 
 /**
- * RSA key pairs a cluster's certificates need: the CA, 7 cluster-wide
+ * RSA key pairs a cluster's certificates need: the CA, 8 cluster-wide
  * certificates, the front-proxy CA and its client, 2 per master, 1 per worker.
  */
 export function certificateKeyCount(plan: ClusterPlan): number {
-  return 10 + 2 * plan.masters.length + plan.workers.length;
+  return 11 + 2 * plan.masters.length + plan.workers.length;
 }
 
 /** Generates every certificate and key of a cluster, all signed by one new CA. */
@@ -55,6 +55,7 @@ export function generateClusterPki(plan: ClusterPlan, nextKeys: KeySource = gene
     kubeControllerManager: client('system:kube-controller-manager', 'system:kube-controller-manager'),
     kubeScheduler: client('system:kube-scheduler', 'system:kube-scheduler'),
     kubeProxy: client('system:kube-proxy', 'system:node-proxier'),
+    kubeRouter: client('system:kube-router'),
     apiServer: issue({ commonName: 'kube-apiserver', usage: 'server', ...apiServerSubjectAltNames(plan) }),
     apiServerKubeletClient: client(API_SERVER_KUBELET_CLIENT_USER),
     serviceAccount: generateServiceAccountKeyPair(),

@@ -20,6 +20,8 @@ export interface ClusterPki {
   kubeScheduler: CertKey;
   /** CN=system:kube-proxy, O=system:node-proxier. */
   kubeProxy: CertKey;
+  /** CN=system:kube-router: kube-router's policy controller on the workers (read-only RBAC). */
+  kubeRouter: CertKey;
   /** Serving certificate of every kube-apiserver (SANs: lb, masters, 127.0.0.1, localhost, service IP, kubernetes.*). */
   apiServer: CertKey;
   /** Client certificate the API servers present to kubelets (CN=kube-apiserver). */

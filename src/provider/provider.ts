@@ -124,6 +124,11 @@ export interface Provider {
   containerLogs(idOrName: string): Promise<string>;
   memoryUsageBytes(idOrName: string): Promise<number>;
 
+  /**
+   * Runs a command in a short-lived container of `image` (no network), then
+   * removes it: probes of what the engine's kernel can do.
+   */
+  runOnce(image: string, command: string[], options?: { privileged?: boolean; labels?: Record<string, string> }): Promise<ExecResult>;
   /** Runs a command in a node; `input` is its stdin, text or a stream piped through as it comes. */
   exec(node: string, command: string[], input?: string | Readable): Promise<ExecResult>;
   /** Like exec, but a non-zero exit is an error carrying the command's output. */

@@ -19,10 +19,23 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The node image the e2e tests run: kc's default, or `KC_E2E_NODE_IMAGE` (a tag
+ * of your own, e.g. kc/node:dev, so testing a change to the node image never
+ * replaces the default image other clusters on the machine use).
+ */
+export const E2E_NODE_IMAGE: string | undefined = process.env.KC_E2E_NODE_IMAGE || undefined;
+
+/** `kc create cluster` gets `--image` when a test image is set and the test did not name one itself. */
+export function withE2eImage(args: string[]): string[] {
+  const creates = args[0] === 'create' && args[1] === 'cluster';
+  return creates && E2E_NODE_IMAGE && !args.includes('--image') ? [...args, '--image', E2E_NODE_IMAGE] : args;
+}
+
 /** Runs the real kc binary, as a user would. */
 export async function kc(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await execFileAsync(KC_BIN, args, {
+    const { stdout, stderr } = await execFileAsync(KC_BIN, withE2eImage(args), {
       env: { ...process.env, CI: 'true', ...env },
       maxBuffer: 64 * 1024 * 1024,
     });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactCache } from '../../src/artifacts/cache.js';
-import { ARTIFACTS, KUBERNETES_VERSION, type Artifact } from '../../src/artifacts/manifest.js';
+import { ARTIFACTS, artifactByName, KUBE_ROUTER_RAISED_DEPENDENCIES, KUBERNETES_VERSION, type Artifact } from '../../src/artifacts/manifest.js';
 import { ChecksumMismatchError, digestFromChecksumFile, ReleaseUnreachableError } from '../../src/artifacts/release.js';
 import { resolveArtifact, sourceOrder } from '../../src/artifacts/resolve.js';
 import { defaultBinaryName, goLdflags, localReplaces, renderBuildModule } from '../../src/artifacts/source.js';
@@ -63,6 +63,18 @@ describe('source builds', () => {
     });
     expect(rendered).toContain('\tk8s.io/kubernetes v1.37.2');
     expect(rendered).toContain('\tk8s.io/api => k8s.io/api v0.37.2');
+  });
+
+  it('requires raised dependencies beside the module, so minimal version selection picks their fixed versions', () => {
+    const kubeRouter = artifactByName('kube-router');
+    if (kubeRouter.source.kind !== 'go') throw new Error('kube-router is a Go build');
+    const rendered = renderBuildModule('kube-router', '1.26.8', kubeRouter.source, {});
+    const required = rendered.split('\n').filter((line) => line.startsWith('\t')).map((line) => line.trim());
+    expect(required).toEqual([
+      'github.com/cloudnativelabs/kube-router/v2 v2.1.0',
+      ...Object.entries(KUBE_ROUTER_RAISED_DEPENDENCIES).map(([module, version]) => `${module} ${version}`),
+    ]);
+    expect(required).toContain('golang.org/x/net v0.38.0');
   });
 
   it('knows the binary name go build gives a package', () => {

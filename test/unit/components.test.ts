@@ -8,7 +8,8 @@ import { podRoutes, renderBridgeConflist } from '../../src/components/cni-bridge
 import { controllerManagerBundle } from '../../src/components/controller-manager.js';
 import { coreDnsManifest } from '../../src/components/coredns.js';
 import { etcdBundle } from '../../src/components/etcd.js';
-import { lbBundle, masterBundle, workerBundle } from '../../src/components/index.js';
+import { apiClientUnits, lbBundle, masterBundle, workerBundle } from '../../src/components/index.js';
+import { kubeRouterRbac } from '../../src/components/kube-router.js';
 import { kubeletBundle } from '../../src/components/kubelet.js';
 import { kubeProxyBundle } from '../../src/components/kube-proxy.js';
 import { apiServerToKubeletRbac } from '../../src/components/rbac.js';
@@ -210,7 +211,7 @@ describe('rendering as a whole', () => {
       'etcd.service', 'kc-pod-network.service', 'kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service', 'kube-proxy.service',
     ]);
     expect(bundles['demo-worker-0']?.units).toEqual([
-      'containerd.service', 'kc-import-images.service', 'kc-pod-network.service', 'kubelet.service', 'kube-proxy.service',
+      'containerd.service', 'kc-import-images.service', 'kc-pod-network.service', 'kubelet.service', 'kube-proxy.service', 'kube-router.service',
     ]);
     expect(bundles['demo-lb']?.units).toEqual(['kc-pod-network.service', 'haproxy.service']);
   });
@@ -244,7 +245,7 @@ describe('file modes and who gets secrets', () => {
       ].sort(),
     );
     expect(secretPaths(workerBundle(plan, worker0, pki))).toEqual(
-      ['/var/lib/kubelet/pki/kubelet.key', '/var/lib/kubelet/kubeconfig', '/var/lib/kube-proxy/kubeconfig'].sort(),
+      ['/var/lib/kubelet/pki/kubelet.key', '/var/lib/kubelet/kubeconfig', '/var/lib/kube-proxy/kubeconfig', '/var/lib/kube-router/kubeconfig'].sort(),
     );
   });
 
@@ -508,6 +509,62 @@ describe('kube-proxy', () => {
     // A master has no Node object to read its address from: bindAddress says it.
     expect(config).toMatchObject({ hostnameOverride: master0.name, bindAddress: master0.ip });
     expectKubeconfig(bundle, config.clientConnection.kubeconfig, 'https://127.0.0.1:6443', pki.kubeProxy, pki);
+  });
+});
+
+describe('kube-router (NetworkPolicy)', () => {
+  const unit = () => unitText(workerBundle(plan, worker0, pki), 'kube-router.service');
+
+  it('runs only the policy controller, IPv4 only, for its own node and the spec\'s service range', () => {
+    expect(flagsOf(workerBundle(plan, worker0, pki), 'kube-router.service')).toMatchObject({
+      'run-firewall': 'true',
+      'run-router': 'false',
+      'run-service-proxy': 'false',
+      'enable-cni': 'false',
+      'enable-ipv4': 'true',
+      'enable-ipv6': 'false',
+      'hostname-override': worker0.name,
+      'service-cluster-ip-range': '10.32.0.0/16',
+    });
+    expect(execStart(unit())[0]).toBe('/usr/local/bin/kube-router');
+  });
+
+  it('turns on iptables for bridged (same-node) pod traffic before it starts', () => {
+    expect(directive(unit(), 'ExecStartPre')).toContain('-/usr/sbin/sysctl');
+    expect(unit()).toContain('net.bridge.bridge-nf-call-iptables=1');
+  });
+
+  it('authenticates as system:kube-router through the lb', () => {
+    const bundle = workerBundle(plan, worker0, pki);
+    const path = flagsOf(bundle, 'kube-router.service').kubeconfig ?? 'missing --kubeconfig';
+    expectKubeconfig(bundle, path, plan.internalApiServerUrl, pki.kubeRouter, pki);
+  });
+
+  it('may only read what it watches, bound to its own user', () => {
+    const [role, binding] = parseAllDocuments(kubeRouterRbac()).map((d) => d.toJS() as {
+      kind: string;
+      metadata: { name: string };
+      rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
+      subjects?: Array<{ kind: string; name: string }>;
+      roleRef?: { name: string };
+    });
+    expect(role?.kind).toBe('ClusterRole');
+    for (const rule of role?.rules ?? []) expect(rule.verbs).toEqual(['get', 'list', 'watch']);
+    const resources = (role?.rules ?? []).flatMap((r) => r.resources).sort();
+    expect(resources).toEqual(['endpoints', 'endpointslices', 'namespaces', 'networkpolicies', 'nodes', 'pods', 'services']);
+    expect(binding?.subjects).toEqual([{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'system:kube-router' }]);
+    expect(binding?.roleRef?.name).toBe(role?.metadata.name);
+  });
+
+  it('is not installed with networkPolicy none, nor with Weave Net or no pod network', () => {
+    for (const spec of [{ ...specFor('bridge'), networkPolicy: 'none' as const }, specFor('weave'), specFor('none')]) {
+      const other = planCluster(spec, NODE_SUBNET);
+      const bundle = workerBundle(other, other.workers[0] ?? worker0, pki);
+      expect(bundle.units, `${spec.cni}/${spec.networkPolicy}`).not.toContain('kube-router.service');
+      expect(bundle.files.map((f) => f.path)).not.toContain('/var/lib/kube-router/kubeconfig');
+      expect(apiClientUnits(other)).toEqual(['kubelet.service', 'kube-proxy.service']);
+    }
+    expect(apiClientUnits(plan)).toEqual(['kubelet.service', 'kube-proxy.service', 'kube-router.service']);
   });
 });
 

@@ -104,6 +104,31 @@ describe('config file: good input', () => {
     expect(nodeExtrasFor(spec, 'worker', 0).extraMounts).toHaveLength(1);
   });
 
+  it('enforces NetworkPolicy with kube-router by default on the bridge network, and not with weave or no network', () => {
+    expect(resolveClusterSpec(parse(HEADER), {}).networkPolicy).toBe('kube-router');
+    expect(resolveClusterSpec(parse(`${HEADER}networking: {cni: weave}\n`), {}).networkPolicy).toBe('none');
+    expect(resolveClusterSpec(undefined, { cni: 'none' }).networkPolicy).toBe('none');
+    expect(resolveClusterSpec(undefined, { cni: 'weave' }).networkPolicy).toBe('none');
+  });
+
+  it('reads networking.networkPolicy, and --network-policy overrides it', () => {
+    const file = parse(`${HEADER}networking:\n  networkPolicy: none\n`);
+    expect(file.spec).toEqual({ networkPolicy: 'none' });
+    expect(file.fieldPaths.networkPolicy).toBe('networking.networkPolicy');
+    expect(resolveClusterSpec(file, {}).networkPolicy).toBe('none');
+    expect(resolveClusterSpec(file, { networkPolicy: 'kube-router' }).networkPolicy).toBe('kube-router');
+    expect(resolveClusterSpec(parse(`${HEADER}networking: {cni: bridge, networkPolicy: kube-router}\n`), {}).networkPolicy).toBe('kube-router');
+  });
+
+  it('refuses kube-router beside Weave Net or without a pod network, naming where each value came from', () => {
+    expect(() => resolveClusterSpec(parse(`${HEADER}networking: {cni: weave, networkPolicy: kube-router}\n`), {})).toThrow(
+      'dev.yaml: networking.networkPolicy: "kube-router" is not valid; kube-router runs beside the bridge network only (dev.yaml: networking.cni is weave: Weave Net enforces policies itself (weave-npc)); use none, or leave it out',
+    );
+    expect(() => resolveClusterSpec(parse(`${HEADER}networking: {networkPolicy: kube-router}\n`), { cni: 'none' })).toThrow(
+      /^dev\.yaml: networking\.networkPolicy: "kube-router" is not valid; kube-router runs beside the bridge network only \(--cni is none: with no pod network/,
+    );
+  });
+
   it('maps kubernetesVersion to the kc node image of that version', () => {
     const config = parse(`${HEADER}kubernetesVersion: v1.36.4\n`);
     expect(config.spec).toEqual({ nodeImage: 'kc/node:v1.36.4' });
@@ -236,11 +261,12 @@ const BAD_INPUTS: [string, string, string[]][] = [
   ['kind apiVersion', 'apiVersion: kind.x-k8s.io/v1alpha4\nkind: Cluster\n', ['dev.yaml:1: apiVersion: "kind.x-k8s.io/v1alpha4" is not valid; use apiVersion: kc.dev/v1alpha1']],
   ['wrong kind', 'apiVersion: kc.dev/v1alpha1\nkind: Config\n', ['dev.yaml:2: kind: "Config" is not valid; use kind: Cluster']],
   ['unknown top-level key', `${HEADER}wokers: 2\n`, ['dev.yaml:3: wokers is not a known key', 'use one of apiVersion, kind, name, controlPlanes, workers,', '(did you mean workers?)']],
-  ['unknown nested key', `${HEADER}networking:\n  cni: weave\n  podCidr: 10.0.0.0/16\n`, ['dev.yaml:5: networking.podCidr is not a known key', 'use one of podSubnet, serviceSubnet, apiServerAddress, apiServerPort, cni, kubeProxyMode']],
+  ['unknown nested key', `${HEADER}networking:\n  cni: weave\n  podCidr: 10.0.0.0/16\n`, ['dev.yaml:5: networking.podCidr is not a known key', 'use one of podSubnet, serviceSubnet, apiServerAddress, apiServerPort, cni, networkPolicy, kubeProxyMode']],
   ['unknown key in a node', `${HEADER}nodes:\n  - role: master\n  - role: worker\n    image: x\n`, ['dev.yaml:6: nodes[1].image is not a known key', 'use one of role, extraPortMappings, extraMounts']],
   ['count of the wrong type', `${HEADER}workers: "2"\n`, ['dev.yaml:3: workers: "2" is not valid', 'use a whole number from 1 to']],
   ['zero control planes', `${HEADER}controlPlanes: 0\n`, ['controlPlanes: 0 is not valid; use a whole number from 1 to', 'etcd quorum']],
   ['bad cni', `${HEADER}networking:\n  cni: calico\n`, ['dev.yaml:4: networking.cni: "calico" is not valid; use one of weave, bridge, none']],
+  ['bad network policy', `${HEADER}networking:\n  networkPolicy: calico\n`, ['dev.yaml:4: networking.networkPolicy: "calico" is not valid; use one of kube-router, none']],
   ['bad kube-proxy mode', `${HEADER}networking:\n  kubeProxyMode: userspace\n`, ['networking.kubeProxyMode: "userspace" is not valid; use one of iptables, ipvs, nftables']],
   ['bad API address', `${HEADER}networking: {apiServerAddress: localhost}\n`, ['networking.apiServerAddress: "localhost" is not valid; use an IPv4 address']],
   ['pod subnet too small', `${HEADER}networking: {podSubnet: 10.244.0.0/24}\n`, ['networking.podSubnet: "10.244.0.0/24" is not valid; use a prefix length from /8 to /16']],

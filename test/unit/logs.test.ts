@@ -22,6 +22,7 @@ const WORKER_UNITS = `
 containerd.service       loaded    active     running containerd container runtime
 kc-import-images.service loaded    active     exited  Import kc's pod images into containerd
 kube-proxy.service       loaded    active     running Kubernetes network proxy
+kube-router.service      loaded    active     running kube-router's network policy controller
 kubelet.service          loaded    activating auto-restart Kubernetes node agent
 `;
 // `systemctl list-unit-files --no-legend --full PATTERNS` on the same worker: HAProxy ships disabled.
@@ -30,6 +31,7 @@ containerd.service       enabled  enabled
 haproxy.service          disabled enabled
 kc-import-images.service enabled  enabled
 kube-proxy.service       enabled  enabled
+kube-router.service      enabled  enabled
 kubelet.service          enabled  enabled
 `;
 const MASTER_UNITS = `
@@ -51,7 +53,7 @@ describe('choosing which units to collect', () => {
   });
 
   it('collects the loaded kc units of a worker, in start order, and not the disabled HAProxy', () => {
-    expect(unitsToCollect(WORKER_UNITS, WORKER_UNIT_FILES)).toEqual(['containerd', 'kc-import-images', 'kubelet', 'kube-proxy']);
+    expect(unitsToCollect(WORKER_UNITS, WORKER_UNIT_FILES)).toEqual(['containerd', 'kc-import-images', 'kubelet', 'kube-proxy', 'kube-router']);
   });
 
   it('collects failed units but not units that are merely referenced (not-found)', () => {
@@ -66,6 +68,7 @@ describe('choosing which units to collect', () => {
   it('collects every unit the components run, the pod network\'s too', () => {
     expect(KC_UNITS).toEqual(COMPONENT_UNITS.map((unit) => unit.replace(/\.service$/, '')));
     expect(KC_UNITS).toContain('kc-pod-network');
+    expect(KC_UNITS).toContain('kube-router');
     const podNetwork = 'kc-pod-network.service loaded active exited kc routed pod network\n';
     expect(unitsToCollect(`${WORKER_UNITS}${podNetwork}`)).toContain('kc-pod-network');
   });

@@ -71,6 +71,7 @@ function leafCertificates(pki: ClusterPki): Array<[string, CertKey]> {
     ['kubeControllerManager', pki.kubeControllerManager],
     ['kubeScheduler', pki.kubeScheduler],
     ['kubeProxy', pki.kubeProxy],
+    ['kubeRouter', pki.kubeRouter],
     ['apiServer', pki.apiServer],
     ['apiServerKubeletClient', pki.apiServerKubeletClient],
     ['etcdClient', pki.etcdClient],
@@ -246,7 +247,7 @@ describe('generateClusterPki', () => {
   it('signs every certificate with the cluster CA, each with its own matching key', () => {
     const caStore = forge.pki.createCaStore([pki.ca.certPem]);
     const leaves = leafCertificates(pki);
-    expect(leaves).toHaveLength(7 + 3 + 3 + 3);
+    expect(leaves).toHaveLength(8 + 3 + 3 + 3);
     for (const [name, pair] of leaves) {
       expect(isSignedBy(pair, pki.ca), name).toBe(true);
       expect(forge.pki.verifyCertificateChain(caStore, [forge.pki.certificateFromPem(pair.certPem)]), name).toBe(true);
@@ -261,6 +262,8 @@ describe('generateClusterPki', () => {
     ['kubeControllerManager', 'system:kube-controller-manager', ['system:kube-controller-manager'], [CLIENT_AUTH]],
     ['kubeScheduler', 'system:kube-scheduler', ['system:kube-scheduler'], [CLIENT_AUTH]],
     ['kubeProxy', 'system:kube-proxy', ['system:node-proxier'], [CLIENT_AUTH]],
+    // No group: kc binds kube-router's read-only role to this user alone.
+    ['kubeRouter', 'system:kube-router', undefined, [CLIENT_AUTH]],
     ['apiServer', 'kube-apiserver', undefined, [SERVER_AUTH]],
     ['apiServerKubeletClient', API_SERVER_KUBELET_CLIENT_USER, undefined, [CLIENT_AUTH]],
     ['etcdClient', 'kube-apiserver-etcd-client', undefined, [CLIENT_AUTH]],

@@ -1,7 +1,7 @@
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { WEAVE_IMAGES, WEAVE_VERSION } from '../../src/artifacts/manifest.js';
-import { ensureWeaveImages, weaveImagesPresent } from '../../src/cluster/actions/weave.js';
+import { checkWeaveKernel, ensureWeaveImages, weaveImagesPresent } from '../../src/cluster/actions/weave.js';
 import type { CreateBase } from '../../src/cluster/context.js';
 import { createCluster, CreateStepError } from '../../src/cluster/create.js';
 import { Deadline } from '../../src/util/deadline.js';
@@ -10,6 +10,7 @@ import {
   parseIptablesBackend,
   weaveDatapath,
   weaveImagesProblem,
+  weaveKernelProblem,
   weaveManifest,
   type WeaveOptions,
 } from '../../src/components/weave.js';
@@ -204,6 +205,23 @@ function fakeEngine(local: string[], pullable: string[] = []) {
   return { engine, calls: engine.calls };
 }
 
+describe('weaveKernelProblem', () => {
+  it('is nothing when the probe created its dummy interface', () => {
+    expect(weaveKernelProblem(0, '')).toBeUndefined();
+  });
+
+  it('names the missing kernel feature, what the probe said, and both fixes', () => {
+    const problem = weaveKernelProblem(2, 'Error: Unknown device type.\n') ?? '';
+    expect(problem).toContain('cannot create a dummy network interface');
+    expect(problem).toContain('ip link add kcprobe0 type dummy');
+    expect(problem).toContain('Error: Unknown device type.');
+    expect(problem).toContain('CONFIG_DUMMY');
+    expect(problem).toContain('--cni bridge');
+    expect(problem).toContain('kube-router');
+    expect(weaveKernelProblem(1, '')).toContain('exit code 1');
+  });
+});
+
 describe('ensureWeaveImages', () => {
   const baseFor = (engine: Provider, cni: CniMode = 'weave'): CreateBase => ({
     engine,
@@ -213,6 +231,18 @@ describe('ensureWeaveImages', () => {
     deadline: new Deadline(60, '--wait 60'),
     apiProbe: apiGet,
     generatePki: generateClusterPkiInBackground,
+  });
+
+  it('checks the kernel only for --cni weave, first after the node image, and creates nothing when it cannot run Weave', async () => {
+    const { engine, calls } = fakeEngine([DEFAULT_NODE_IMAGE, KUBE, NPC]);
+    engine.onRunOnce = () => ({ exitCode: 1, stdout: '', stderr: 'RTNETLINK answers: Operation not supported' });
+    const failure = createCluster({ engine, progress: silentProgress, spec: spec('weave'), kubeconfigPath: '/nonexistent/kubeconfig' });
+    await expect(failure).rejects.toThrow(/failed at "Checking the kernel for Weave Net": --cni weave cannot work on this Docker engine's kernel/);
+    expect(engine.isEmpty()).toBe(true);
+    expect(calls).toEqual(['listContainers', 'listNetworks', `imageLabels ${DEFAULT_NODE_IMAGE}`, `runOnce ${DEFAULT_NODE_IMAGE}`]);
+    const notes: string[] = [];
+    await checkWeaveKernel.run(baseFor(fakeEngine([DEFAULT_NODE_IMAGE]).engine), (n) => notes.push(n));
+    expect(notes).toEqual(['dummy interfaces supported']);
   });
 
   it('pulls only what is missing, and passes when the pull works', async () => {
@@ -235,7 +265,7 @@ describe('ensureWeaveImages', () => {
     expect(engine.isEmpty()).toBe(true);
     // Only looked (is the name taken? the node image?) and tried to pull: no network, no cleanup.
     expect(calls).toEqual([
-      'listContainers', 'listNetworks', `imageLabels ${DEFAULT_NODE_IMAGE}`,
+      'listContainers', 'listNetworks', `imageLabels ${DEFAULT_NODE_IMAGE}`, `runOnce ${DEFAULT_NODE_IMAGE}`,
       `imageLabels ${KUBE}`, `tryPull ${KUBE}`, `imageLabels ${NPC}`, `tryPull ${NPC}`,
     ]);
   });

@@ -1,9 +1,15 @@
 import type { Networking, Step } from '../context.js';
 import { kubectl } from '../kubectl.js';
 import { waitUntil } from '../wait.js';
+import { runsKubeRouter } from '../../components/index.js';
+import { waitForKubeRouter } from './network-policy.js';
 import { waitForWeave } from './weave.js';
 
-/** Usable means: every worker Ready and CoreDNS serving (unless the user brings their own network); with Weave, its DaemonSet ready too. */
+/**
+ * Usable means: every worker Ready and CoreDNS serving (unless the user brings
+ * their own network); with Weave, its DaemonSet ready too; with kube-router,
+ * its policy rules in place on every worker.
+ */
 export const waitForReady: Step<Networking, void> = {
   title: 'Waiting for nodes and CoreDNS',
   async run(ctx, note) {
@@ -34,6 +40,8 @@ export const waitForReady: Step<Networking, void> = {
       },
       { deadline: ctx.deadline, intervalMs: 1000 },
     );
-    note(`${plan.workers.length} nodes Ready${weave ? `, Weave Net ${weave}` : ''}`);
+    const kubeRouter = runsKubeRouter(plan);
+    if (kubeRouter) await waitForKubeRouter(ctx);
+    note(`${plan.workers.length} nodes Ready${weave ? `, Weave Net ${weave}` : ''}${kubeRouter ? ', NetworkPolicy enforced by kube-router' : ''}`);
   },
 };

@@ -3,10 +3,12 @@ import {
   parseIptablesBackend,
   weaveDatapath,
   weaveImagesProblem,
+  weaveKernelProblem,
   weaveManifest,
+  WEAVE_KERNEL_PROBE,
   type IptablesBackend,
 } from '../../components/weave.js';
-import type { Provider } from '../../provider/provider.js';
+import { LABEL_CLUSTER, type Provider } from '../../provider/provider.js';
 import type { CreateBase, Secured, Step } from '../context.js';
 import { kubectl } from '../kubectl.js';
 import { loadDockerImages } from '../load.js';
@@ -33,6 +35,24 @@ export async function weaveImagesPresent(
   }
   return { present, pulled };
 }
+
+/**
+ * `--cni weave` only, first of all: can the engine's kernel run Weave at all?
+ * The probe runs in a container of the node image rather than on the machine
+ * kc runs on, because the engine may be remote: its kernel is the nodes'.
+ * Seconds, and nothing is left behind (the container is removed).
+ */
+export const checkWeaveKernel: Step<CreateBase, void> = {
+  title: 'Checking the kernel for Weave Net',
+  async run(ctx, note) {
+    // Labelled as the cluster's, so that even a probe container that outlived kc would go with `kc delete cluster`.
+    const labels = { [LABEL_CLUSTER]: ctx.spec.name };
+    const probe = await ctx.engine.runOnce(ctx.spec.nodeImage, WEAVE_KERNEL_PROBE, { privileged: true, labels });
+    const problem = weaveKernelProblem(probe.exitCode, `${probe.stdout}${probe.stderr}`);
+    if (problem) throw new Error(`${problem}\nNothing was created.`);
+    note('dummy interfaces supported');
+  },
+};
 
 /**
  * `--cni weave` only: the Weave Net images must be in the host's Docker (kc

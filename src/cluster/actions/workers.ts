@@ -1,4 +1,4 @@
-import { API_CLIENT_UNITS, workerBundle } from '../../components/index.js';
+import { apiClientUnits, workerBundle } from '../../components/index.js';
 import type { Secured, Step } from '../context.js';
 import { installBundle, startUnits } from '../node-ops.js';
 
@@ -14,20 +14,22 @@ export const startWorkers: Step<Secured, void> = {
     await Promise.all(
       plan.workers.map(async (worker) => {
         const bundle = workerBundle(plan, worker, pki);
-        await installBundle(ctx, worker, { ...bundle, units: bundle.units.filter((u) => !API_CLIENT_UNITS.includes(u)) });
+        const later = apiClientUnits(plan);
+        await installBundle(ctx, worker, { ...bundle, units: bundle.units.filter((u) => !later.includes(u)) });
       }),
     );
     note(`${plan.workers.length} workers, ${plan.spec.cni} pod network`);
   },
 };
 
-/** kubelet and kube-proxy on every worker, once the API server answers through the lb. */
+/** kubelet, kube-proxy (and kube-router) on every worker, once the API server answers through the lb. */
 export const joinWorkers: Step<Secured, void> = {
   title: 'Joining workers',
   async run(ctx, note) {
     const { plan } = ctx;
-    await Promise.all(plan.workers.map((worker) => startUnits(ctx.engine, worker, [...API_CLIENT_UNITS])));
-    ctx.progress.detail(`started ${API_CLIENT_UNITS.join(', ')} on ${plan.workers.map((w) => w.name).join(', ')}`);
-    note(`kubelet and kube-proxy on ${plan.workers.length} workers`);
+    const units = apiClientUnits(plan);
+    await Promise.all(plan.workers.map((worker) => startUnits(ctx.engine, worker, units)));
+    ctx.progress.detail(`started ${units.join(', ')} on ${plan.workers.map((w) => w.name).join(', ')}`);
+    note(`${units.map((u) => u.replace(/\.service$/, '')).join(', ')} on ${plan.workers.length} workers`);
   },
 };

@@ -314,6 +314,34 @@ export class DockerEngine implements Provider {
   }
 
   /**
+   * Runs a command in a new short-lived container of `image` (entrypoint
+   * replaced, no network: its own empty network namespace) and removes it,
+   * whatever happens: nothing of it outlives the call.
+   */
+  async runOnce(image: string, command: string[], options: { privileged?: boolean; labels?: Record<string, string> } = {}): Promise<ExecResult> {
+    const runtime = await this.runtimeForNodes();
+    const container = await this.client.createContainer({
+      Image: image,
+      Entrypoint: [command[0] ?? 'true'],
+      Cmd: command.slice(1),
+      Labels: options.labels ?? {},
+      Tty: false,
+      // The nodes' runtime: a privileged container needs it where the host cannot grant every capability.
+      HostConfig: { Privileged: options.privileged ?? false, NetworkMode: 'none', ...(runtime ? { Runtime: runtime } : {}) },
+    });
+    try {
+      await container.start();
+      const { StatusCode } = (await container.wait()) as { StatusCode: number };
+      const logs = await container.logs({ stdout: true, stderr: false, follow: false });
+      const errors = await container.logs({ stdout: false, stderr: true, follow: false });
+      const text = (raw: unknown): string => demuxBuffer(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))).toString('utf8');
+      return { exitCode: StatusCode, stdout: text(logs), stderr: text(errors) };
+    } finally {
+      await this.removeContainer(container.id);
+    }
+  }
+
+  /**
    * Runs a command in a container and collects its output. `input` becomes
    * its stdin: text, or a stream piped through as it comes (an image archive
    * is never held in memory).

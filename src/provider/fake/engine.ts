@@ -206,6 +206,15 @@ export class FakeEngine implements Provider {
     return result.stdout;
   }
 
+  /** What a probe container answers; exit code 0 and no output by default. */
+  onRunOnce: (image: string, command: string[]) => ExecResult = () => ({ exitCode: 0, stdout: '', stderr: '' });
+
+  async runOnce(image: string, command: string[]): Promise<ExecResult> {
+    this.record('runOnce', image);
+    if (!this.images.has(image)) throw new Error(`No such image: ${image}`);
+    return this.onRunOnce(image, command);
+  }
+
   async copyFiles(name: string, files: readonly ArchiveFile[]): Promise<void> {
     this.record('copyFiles', name);
     const node = this.node(name);
