@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../../src/cluster/wait.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { buildWebImage, kubectlFor } from './cluster-helpers.js';
-import { kc } from './helpers.js';
+import { kc, testClusterName } from './helpers.js';
 
 /**
  * NetworkPolicy on a default cluster (bridge network, kube-router's policy
@@ -14,7 +14,7 @@ import { kc } from './helpers.js';
  * polled until the expected outcome shows, so "within seconds" is measured,
  * not slept.
  */
-const NAME = 'np-policy';
+const NAME = testClusterName('np-policy');
 const CONTEXT = `kc-${NAME}`;
 const WEB_IMAGE = 'kc-e2e/web:1';
 const WORKER_0 = `${NAME}-worker-0`;

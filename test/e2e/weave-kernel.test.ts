@@ -4,10 +4,10 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { clusterStateDir } from '../../src/state/cluster-state.js';
 import { clusterResources } from './cluster-helpers.js';
-import { kc } from './helpers.js';
+import { kc, testClusterName } from './helpers.js';
 
 const execFileAsync = promisify(execFile);
-const NAME = 'np-weave';
+const NAME = testClusterName('np-weave');
 
 /**
  * Whether the kernel (this host's: the Docker engine is local in the tests)
