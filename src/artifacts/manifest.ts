@@ -105,18 +105,19 @@ export const KUBERNETES_BINARIES = [
 ];
 
 /**
- * kube-router v2.1.0's dependencies with published security fixes at versions
- * that still build it (checked with Go 1.26, whose standard library carries
- * its own fixes): x/net (HTTP/2 and HTML parsing), x/oauth2 (jws), gRPC
- * (HTTP/2 resource use), protobuf (protojson loop) and the Docker client
- * (AuthZ bypass advisory; kube-router only uses its types).
+ * kube-router v2.1.0's dependencies raised to the newest versions the module
+ * proxy serves that still build it (checked with Go 1.26, whose standard
+ * library carries its own fixes): x/net (HTTP/2 and HTML parsing advisories),
+ * x/oauth2 (jws), gRPC (HTTP/2 resource use; it also raises OpenTelemetry) and
+ * protobuf (protojson loop). The Docker client stays on v25.0.6 (the AuthZ
+ * bypass fix): later majors change the API kube-router's proxy code calls.
  */
 export const KUBE_ROUTER_RAISED_DEPENDENCIES: Record<string, string> = {
   'github.com/docker/docker': 'v25.0.6+incompatible',
-  'golang.org/x/net': 'v0.38.0',
-  'golang.org/x/oauth2': 'v0.27.0',
-  'google.golang.org/grpc': 'v1.64.1',
-  'google.golang.org/protobuf': 'v1.33.0',
+  'golang.org/x/net': 'v0.62.0',
+  'golang.org/x/oauth2': 'v0.38.0',
+  'google.golang.org/grpc': 'v1.85.0',
+  'google.golang.org/protobuf': 'v1.36.12',
 };
 
 const CNI_PLUGINS = ['bridge', 'host-local', 'loopback', 'portmap'];

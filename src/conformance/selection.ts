@@ -105,12 +105,17 @@ function checkedRegex(flag: string, value: string): string {
   return value;
 }
 
+/** A long --focus (a list of test names) shortened for one progress line. */
+function shortened(text: string, max = 80): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 export function selectTests(options: SelectionOptions): Selection {
   if (options.full && options.focus !== undefined) {
     throw new SelectionError('--full runs every conformance test: leave out --focus, or leave out --full to run only what --focus names');
   }
   const skip = options.skip === undefined ? ALWAYS_SKIPPED : `${ALWAYS_SKIPPED}|${checkedRegex('skip', options.skip)}`;
   if (options.full) return { focus: CONFORMANCE_FOCUS, skip, label: 'every conformance test that can run in parallel' };
-  if (options.focus !== undefined) return { focus: checkedRegex('focus', options.focus), skip, label: `tests matching '${options.focus}'` };
+  if (options.focus !== undefined) return { focus: checkedRegex('focus', options.focus), skip, label: `tests matching '${shortened(options.focus)}'` };
   return { focus: CI_SUBSET.map(escapeRegex).join('|'), skip, label: `the CI subset (${CI_SUBSET.length} conformance tests)` };
 }

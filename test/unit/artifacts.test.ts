@@ -74,7 +74,7 @@ describe('source builds', () => {
       'github.com/cloudnativelabs/kube-router/v2 v2.1.0',
       ...Object.entries(KUBE_ROUTER_RAISED_DEPENDENCIES).map(([module, version]) => `${module} ${version}`),
     ]);
-    expect(required).toContain('golang.org/x/net v0.38.0');
+    expect(required).toContain('golang.org/x/net v0.62.0');
   });
 
   it('knows the binary name go build gives a package', () => {
