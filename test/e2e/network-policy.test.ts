@@ -89,6 +89,22 @@ async function reaches(from: PodSpec, ip: string): Promise<boolean> {
   }
 }
 
+/** Each test pod's container restart count and readiness, by namespace/name. */
+async function restartCounts(): Promise<Map<string, { restarts: number; ready: boolean }>> {
+  const counts = new Map<string, { restarts: number; ready: boolean }>();
+  for (const namespace of ['np', 'np-friends', 'np-out']) {
+    const out = await kubectl([
+      '-n', namespace, 'get', 'pods', '-o',
+      'jsonpath={range .items[*]}{.metadata.name} {.status.containerStatuses[0].restartCount} {.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+    ]);
+    for (const line of out.split('\n').filter(Boolean)) {
+      const [name = '', restarts = '0', ready = ''] = line.split(' ');
+      counts.set(`${namespace}/${name}`, { restarts: Number(restarts), ready: ready === 'True' });
+    }
+  }
+  return counts;
+}
+
 /** Polls until `from` reaches (or is blocked from) `ip`; returns how long that took. */
 async function expectReach(from: PodSpec, ip: string, expected: boolean, what: string): Promise<number> {
   const started = Date.now();
@@ -218,15 +234,20 @@ describe('NetworkPolicy on a default cluster (kube-router beside the bridge netw
 
   it('still enforces every policy after every node container restarts', async () => {
     const nodes = [`${NAME}-lb`, `${NAME}-master-0`, `${NAME}-master-1`, WORKER_0, WORKER_1];
+    const restartsBefore = await restartCounts();
     await Promise.all(nodes.map(async (node) => {
       await engine.stopContainer(node, 5);
       await engine.startContainer(node);
     }));
     await waitUntil('the API server after the restart', async () => (await kubectl(['get', '--raw', '/readyz'])).trim() === 'ok', { timeoutMs: 180_000 });
     await kubectl(['wait', '--for=condition=Ready', 'nodes', '--all', '--timeout=180s']);
-    for (const namespace of ['np', 'np-friends', 'np-out']) {
-      await kubectl(['-n', namespace, 'wait', '--for=condition=Ready', 'pods', '--all', '--timeout=180s']);
-    }
+    // Until kubelet has restarted a pod, its status still shows the address it had
+    // before, which the restart may have given to another pod: wait for every pod's new life.
+    await waitUntil('every test pod to run again after the restart', async () => {
+      const now = await restartCounts();
+      const waiting = PODS.filter((p) => !((now.get(`${p.namespace}/${p.name}`)?.restarts ?? 0) > (restartsBefore.get(`${p.namespace}/${p.name}`)?.restarts ?? 0) && now.get(`${p.namespace}/${p.name}`)?.ready));
+      return waiting.length === 0 || `waiting for ${waiting.map((p) => p.name).join(', ')}`;
+    }, { timeoutMs: 180_000, intervalMs: 1000 });
     const server = await podIp('np', 'server');
     await expectReach(pod('client-remote'), server, true, 'server after the restart (allowed)');
     await expectReach(pod('stranger'), server, false, 'server after the restart (denied, same worker)');
