@@ -31,12 +31,12 @@
  * It authenticates with its own client certificate (CN=system:kube-router)
  * and may only read what the controller watches (`kubeRouterRbac`).
  */
-import { stringify } from 'yaml';
 import type { ClusterPlan, NodePlan } from '../model/plan.js';
 import { renderKubeconfig } from '../pki/kubeconfig.js';
 import type { ClusterPki } from '../pki/types.js';
 import { secretFile } from './control-plane-files.js';
 import { PATHS } from './paths.js';
+import { clusterRoleForUser } from './rbac.js';
 import type { ComponentBundle } from './types.js';
 import { flags, unitFile } from './unit.js';
 import { UNIT } from './units.js';
@@ -104,22 +104,9 @@ const ROLE_NAME = 'system:kc:kube-router';
  */
 export function kubeRouterRbac(): string {
   const read = ['get', 'list', 'watch'];
-  const role = {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRole',
-    metadata: { name: ROLE_NAME },
-    rules: [
-      { apiGroups: [''], resources: ['pods', 'namespaces', 'nodes', 'services', 'endpoints'], verbs: read },
-      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: read },
-      { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: read },
-    ],
-  };
-  const binding = {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: { name: ROLE_NAME },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: ROLE_NAME },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: KUBE_ROUTER_USER }],
-  };
-  return [role, binding].map((doc) => stringify(doc)).join('---\n');
+  return clusterRoleForUser(ROLE_NAME, KUBE_ROUTER_USER, [
+    { apiGroups: [''], resources: ['pods', 'namespaces', 'nodes', 'services', 'endpoints'], verbs: read },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: read },
+    { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: read },
+  ]);
 }

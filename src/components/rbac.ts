@@ -9,24 +9,40 @@ const ROLE_NAME = 'system:kube-apiserver-to-kubelet';
  * the API servers present the `kube-apiserver` client certificate.
  */
 export function apiServerToKubeletRbac(): string {
-  const role = {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRole',
-    metadata: { name: ROLE_NAME, labels: { 'kubernetes.io/bootstrapping': 'rbac-defaults' } },
-    rules: [
+  return clusterRoleForUser(
+    ROLE_NAME,
+    API_SERVER_KUBELET_CLIENT_USER,
+    [
       {
         apiGroups: [''],
         resources: ['nodes/proxy', 'nodes/stats', 'nodes/log', 'nodes/spec', 'nodes/metrics', 'nodes/configz', 'nodes/healthz', 'nodes/pods'],
         verbs: ['*'],
       },
     ],
+    { 'kubernetes.io/bootstrapping': 'rbac-defaults' },
+  );
+}
+
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+/** A ClusterRole with these rules, bound to one user (a component's client certificate CN), as one YAML stream. */
+export function clusterRoleForUser(name: string, user: string, rules: PolicyRule[], labels?: Record<string, string>): string {
+  const role = {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: labels ? { name, labels } : { name },
+    rules,
   };
   const binding = {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRoleBinding',
-    metadata: { name: ROLE_NAME },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: ROLE_NAME },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: API_SERVER_KUBELET_CLIENT_USER }],
+    metadata: { name },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
   };
   return [role, binding].map((doc) => stringify(doc)).join('---\n');
 }
