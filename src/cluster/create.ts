@@ -74,6 +74,8 @@ export interface CreateResult {
   /** Seconds each step took, in order: for the summary and the benchmark. */
   stepSeconds: Record<string, number>;
   totalSeconds: number;
+  /** Seconds in which kc was waiting for at least one component to become ready (see Deadline). */
+  waitSeconds: number;
 }
 
 /**
@@ -166,5 +168,10 @@ async function createClusterLocked(options: CreateOptions): Promise<CreateResult
   await steps.run(installAddons, networking);
   await steps.run(waitForReady, networking);
   await steps.run(writeKubeconfig, networking);
-  return { plan: networking.plan, stepSeconds: steps.stepSeconds, totalSeconds: (Date.now() - started) / 1000 };
+  return {
+    plan: networking.plan,
+    stepSeconds: steps.stepSeconds,
+    totalSeconds: (Date.now() - started) / 1000,
+    waitSeconds: base.deadline.waitedMs() / 1000,
+  };
 }

@@ -21,6 +21,15 @@ function limitOf(options: WaitLimit): { ms: number; says: string } {
 
 /** Polls a real check until it passes or time runs out; the check says what it saw last. */
 export async function waitUntil(description: string, check: () => Promise<boolean | string>, options: WaitOptions): Promise<void> {
+  const started = Date.now();
+  try {
+    await pollUntil(description, check, options);
+  } finally {
+    options.deadline?.recordWait(started, Date.now());
+  }
+}
+
+async function pollUntil(description: string, check: () => Promise<boolean | string>, options: WaitOptions): Promise<void> {
   const limit = limitOf(options);
   const giveUpAt = Date.now() + limit.ms;
   let last = '';

@@ -2,9 +2,15 @@
  * One time budget for a whole operation (`kc create cluster --wait`): every
  * wait inside it gets what is left, so the user's number is the most the
  * whole create waits, not the most each check waits.
+ *
+ * It also keeps the stretches of time in which at least one wait was
+ * running, so a benchmark can tell time spent waiting for components from
+ * kc's own work (overlapping waits count once).
  */
 export class Deadline {
   private readonly endsAt: number;
+  /** Disjoint, sorted [start, end) stretches in which some wait ran. */
+  private waits: Array<[number, number]> = [];
 
   constructor(
     readonly seconds: number,
@@ -21,5 +27,23 @@ export class Deadline {
 
   describe(): string {
     return `${this.origin}: ${this.seconds}s for the whole create`;
+  }
+
+  /** Records that a wait ran from `start` to `end` (milliseconds since the epoch). */
+  recordWait(start: number, end: number): void {
+    if (end <= start) return;
+    const merged: Array<[number, number]> = [];
+    let current: [number, number] = [start, end];
+    for (const stretch of this.waits) {
+      if (stretch[1] < current[0] || stretch[0] > current[1]) merged.push(stretch);
+      else current = [Math.min(stretch[0], current[0]), Math.max(stretch[1], current[1])];
+    }
+    merged.push(current);
+    this.waits = merged.sort((a, b) => a[0] - b[0]);
+  }
+
+  /** Milliseconds in which at least one wait was running. */
+  waitedMs(): number {
+    return this.waits.reduce((sum, [start, end]) => sum + end - start, 0);
   }
 }

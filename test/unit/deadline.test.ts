@@ -31,3 +31,21 @@ describe('one deadline for a whole create', () => {
     expect(calls).toBe(3);
   });
 });
+
+describe('time spent waiting', () => {
+  it('counts overlapping waits once, and separate ones each', () => {
+    const deadline = new Deadline(600, '--wait 600', 0);
+    deadline.recordWait(1_000, 3_000);
+    deadline.recordWait(2_000, 4_000);
+    deadline.recordWait(10_000, 11_000);
+    deadline.recordWait(500, 1_200);
+    expect(deadline.waitedMs()).toBe(4_500);
+  });
+
+  it('records each waitUntil of a create, passed or not', async () => {
+    const deadline = new Deadline(600, '--wait 600');
+    let calls = 0;
+    await waitUntil('etcd', async () => ++calls >= 3 || 'unhealthy', { deadline, intervalMs: 20 });
+    expect(deadline.waitedMs()).toBeGreaterThanOrEqual(35);
+  });
+});
