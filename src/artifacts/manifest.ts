@@ -79,6 +79,12 @@ export interface Artifact {
   /** One release download per binary (or one archive for all). */
   release: ReleaseSource[];
   source: GoBuild | CBuild;
+  /**
+   * About how long a source build takes with an empty Go build cache, in
+   * minutes, measured on 2 cores (in manifest order: later builds reuse what
+   * earlier ones compiled). Shown up front, so a first run says what it is in for.
+   */
+  sourceBuildMinutes: number;
 }
 
 const k8sRelease = (binary: string): ReleaseSource => ({
@@ -132,6 +138,7 @@ export const ARTIFACTS: Artifact[] = [
   {
     name: 'kubernetes',
     version: KUBERNETES_VERSION,
+    sourceBuildMinutes: 12.5,
     binaries: KUBERNETES_BINARIES,
     release: KUBERNETES_BINARIES.map(k8sRelease),
     source: {
@@ -148,6 +155,7 @@ export const ARTIFACTS: Artifact[] = [
   {
     name: 'etcd',
     version: ETCD_VERSION,
+    sourceBuildMinutes: 1,
     binaries: ['etcd', 'etcdctl'],
     release: [{
       url: `https://github.com/etcd-io/etcd/releases/download/${ETCD_VERSION}/etcd-${ETCD_VERSION}-linux-${ARCH}.tar.gz`,
@@ -166,6 +174,7 @@ export const ARTIFACTS: Artifact[] = [
   {
     name: 'containerd',
     version: CONTAINERD_VERSION,
+    sourceBuildMinutes: 3,
     binaries: ['containerd', 'containerd-shim-runc-v2', 'ctr'],
     release: [{
       url: `https://github.com/containerd/containerd/releases/download/${CONTAINERD_VERSION}/containerd-${CONTAINERD_VERSION.slice(1)}-linux-${ARCH}.tar.gz`,
@@ -182,6 +191,7 @@ export const ARTIFACTS: Artifact[] = [
   {
     name: 'runc',
     version: RUNC_VERSION,
+    sourceBuildMinutes: 0.7,
     binaries: ['runc'],
     release: [{
       url: `https://github.com/opencontainers/runc/releases/download/${RUNC_VERSION}/runc.${ARCH}`,
@@ -199,6 +209,7 @@ export const ARTIFACTS: Artifact[] = [
   {
     name: 'cni-plugins',
     version: CNI_PLUGINS_VERSION,
+    sourceBuildMinutes: 0.3,
     binaries: CNI_PLUGINS,
     installDir: '/opt/cni/bin',
     release: [{
@@ -216,6 +227,7 @@ export const ARTIFACTS: Artifact[] = [
   {
     name: 'crictl',
     version: CRICTL_VERSION,
+    sourceBuildMinutes: 1.3,
     binaries: ['crictl'],
     release: [{
       url: `https://github.com/kubernetes-sigs/cri-tools/releases/download/${CRICTL_VERSION}/crictl-${CRICTL_VERSION}-linux-${ARCH}.tar.gz`,
@@ -232,6 +244,7 @@ export const ARTIFACTS: Artifact[] = [
   {
     name: 'coredns',
     version: COREDNS_VERSION,
+    sourceBuildMinutes: 5,
     binaries: ['coredns'],
     release: [{
       url: `https://github.com/coredns/coredns/releases/download/${COREDNS_VERSION}/coredns_${COREDNS_VERSION.slice(1)}_linux_${ARCH}.tgz`,
@@ -248,6 +261,7 @@ export const ARTIFACTS: Artifact[] = [
     // Only its network policy controller runs (src/components/kube-router.ts).
     name: 'kube-router',
     version: KUBE_ROUTER_VERSION,
+    sourceBuildMinutes: 2,
     binaries: ['kube-router'],
     release: [{
       url: `https://github.com/cloudnativelabs/kube-router/releases/download/${KUBE_ROUTER_VERSION}/kube-router_${KUBE_ROUTER_VERSION.slice(1)}_linux_${ARCH}.tar.gz`,
@@ -268,6 +282,7 @@ export const ARTIFACTS: Artifact[] = [
   {
     name: 'pause',
     version: PAUSE_VERSION,
+    sourceBuildMinutes: 0.1,
     binaries: ['pause'],
     // The pause binary has no release download of its own: it ships only inside
     // registry.k8s.io/pause, which needs a registry. kc compiles the same C file.
@@ -294,6 +309,7 @@ export const E2E_ARTIFACTS: Artifact[] = [
   {
     name: 'kubernetes-e2e',
     version: KUBERNETES_VERSION,
+    sourceBuildMinutes: 8,
     binaries: ['e2e.test', 'ginkgo'],
     release: [{
       url: `https://dl.k8s.io/release/${KUBERNETES_VERSION}/kubernetes-test-linux-${ARCH}.tar.gz`,
@@ -313,6 +329,7 @@ export const E2E_ARTIFACTS: Artifact[] = [
   {
     name: 'e2e-test-binaries',
     version: KUBERNETES_VERSION,
+    sourceBuildMinutes: 7,
     binaries: ['agnhost', 'nnp', 'kube-sample-apiserver'],
     // Published only inside registry images: built from the same module tree.
     release: [],

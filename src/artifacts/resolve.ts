@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Progress } from '../util/progress.js';
-import { ArtifactCache, type ArtifactSource, type CacheEntry } from './cache.js';
+import type { ArtifactCache, ArtifactSource, CacheEntry } from './cache.js';
 import type { Artifact } from './manifest.js';
 import { fetchRelease, ReleaseUnreachableError, type ReleaseOptions } from './release.js';
 import { buildFromSource } from './source.js';
@@ -23,9 +23,16 @@ export function sourceOrder(choice: SourceChoice, artifact: Artifact): ArtifactS
   return artifact.release.length > 0 ? ['release', 'source'] : ['source'];
 }
 
+/** Puts an artifact's binaries into binDir, from one source. */
+export type Produce = (artifact: Artifact, source: ArtifactSource, binDir: string) => Promise<void>;
+
 export interface ResolveOptions extends ReleaseOptions {
   cache: ArtifactCache;
   choice: SourceChoice;
+  /** How an artifact is downloaded or built: the real release download or Go build unless a test says otherwise. */
+  produce?: Produce;
+  /** Told which source kc turns to before it starts producing from it (a download or a build). */
+  onProduce?: (source: ArtifactSource) => void;
 }
 
 /** Finds an artifact in the cache or produces it, as `choice` allows. */
@@ -38,7 +45,9 @@ export async function resolveArtifact(artifact: Artifact, options: ResolveOption
   let unreachable: ReleaseUnreachableError | undefined;
   for (const source of order) {
     try {
-      const entry = await options.cache.store(artifact, source, (binDir) => produce(artifact, source, binDir, options));
+      options.onProduce?.(source);
+      const producer: Produce = options.produce ?? ((a, s, binDir) => produce(a, s, binDir, options));
+      const entry = await options.cache.store(artifact, source, (binDir) => producer(artifact, source, binDir));
       return { artifact, entry, cached: false };
     } catch (error) {
       // Only an unreachable release site falls through to a source build: a
@@ -59,18 +68,65 @@ function produce(artifact: Artifact, source: ArtifactSource, binDir: string, opt
   return buildFromSource(artifact, binDir, { workDir });
 }
 
-/** Resolves every artifact, one progress line each. Sequential: source builds already use every core. */
+/** How an artifact is being produced from a source, in the words a progress line uses. */
+export function producing(artifact: Artifact, source: ArtifactSource): string {
+  if (source === 'release') return 'downloading the release';
+  const origin = artifact.source.kind === 'go' ? Object.keys(artifact.source.modules).join(', ') : `${artifact.source.file} of ${artifact.source.module}`;
+  return `building from Go module ${origin}`;
+}
+
+function produced(source: ArtifactSource): string {
+  return source === 'release' ? 'release download' : 'built from Go module';
+}
+
+/** The artifacts no cache entry holds yet, for the sources `choice` allows: what a run must download or build. */
+export async function missingArtifacts(artifacts: Artifact[], cache: ArtifactCache, choice: SourceChoice): Promise<Artifact[]> {
+  const missing: Artifact[] = [];
+  for (const artifact of artifacts) {
+    const found = await Promise.all(sourceOrder(choice, artifact).map((source) => cache.lookup(artifact, source)));
+    if (!found.some(Boolean)) missing.push(artifact);
+  }
+  return missing;
+}
+
+/**
+ * The line a run shows before it downloads or builds anything: how long it
+ * will roughly take. A release download is quick; a source build (`source`,
+ * or no release site answering) takes the measured minutes of each artifact.
+ */
+export function coldBuildEstimate(missing: Artifact[], choice: SourceChoice): string | undefined {
+  if (missing.length === 0) return undefined;
+  const minutes = missing.reduce((sum, a) => sum + a.sourceBuildMinutes, 0);
+  const largest = [...missing]
+    .filter((a) => a.sourceBuildMinutes >= 1)
+    .sort((a, b) => b.sourceBuildMinutes - a.sourceBuildMinutes)
+    .map((a) => `${a.name} ~${Math.round(a.sourceBuildMinutes)} min`);
+  const parts = largest.length > 0 ? ` (${largest.join(', ')})` : '';
+  const build = `building them from their Go modules takes about ${Math.max(1, Math.round(minutes))} min on 2 cores${parts}, less with more cores`;
+  const what = `${missing.length} artifact${missing.length === 1 ? '' : 's'} not cached yet: ${missing.map((a) => a.name).join(', ')}`;
+  if (choice === 'source') return `${what}; ${build}. Once built they are cached: later runs take seconds.`;
+  return `${what}; release downloads take a minute or two, but where no release site answers ${build}. Once cached, later runs take seconds.`;
+}
+
+/**
+ * Resolves every artifact, one progress line each, saying which source it
+ * comes from and how long it took; before anything is produced, one line says
+ * roughly how long the whole thing takes. Sequential: a source build already
+ * uses every core.
+ */
 export async function resolveArtifacts(
   artifacts: Artifact[],
   options: ResolveOptions,
   progress: Progress,
 ): Promise<ResolvedArtifact[]> {
+  const estimate = coldBuildEstimate(await missingArtifacts(artifacts, options.cache, options.choice), options.choice);
+  if (estimate) progress.info(estimate);
   const resolved: ResolvedArtifact[] = [];
   for (const artifact of artifacts) {
     resolved.push(
       await progress.step(`${artifact.name} ${artifact.version}`, async (note) => {
-        const result = await resolveArtifact(artifact, options);
-        const how = result.entry.record.source === 'release' ? 'release download' : 'built from source';
+        const result = await resolveArtifact(artifact, { ...options, onProduce: (source) => note(producing(artifact, source)) });
+        const how = produced(result.entry.record.source);
         note(result.cached ? `cached, ${how}` : how);
         return result;
       }),

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { ARTIFACTS, KUBERNETES_VERSION } from '../artifacts/manifest.js';
+import { ARTIFACTS, KUBERNETES_VERSION, type Artifact } from '../artifacts/manifest.js';
 import { ArtifactCache } from '../artifacts/cache.js';
-import { resolveArtifacts, type ResolvedArtifact, type SourceChoice } from '../artifacts/resolve.js';
+import { resolveArtifacts, type Produce, type ResolvedArtifact, type SourceChoice } from '../artifacts/resolve.js';
 import { DEFAULT_NODE_IMAGE } from '../config/defaults.js';
 import type { Provider } from '../provider/provider.js';
 import { UsageError } from '../util/errors.js';
@@ -39,6 +39,12 @@ export interface NodeImageOptions {
   progress: Progress;
   tag?: string;
   source?: SourceChoice;
+  /** What goes into the image: kc's pinned artifacts unless a test says otherwise. */
+  artifacts?: Artifact[];
+  /** Where artifacts are cached: ~/.cache/kc unless a test says otherwise. */
+  cache?: ArtifactCache;
+  /** How a missing artifact is downloaded or built: for real unless a test says otherwise. */
+  produce?: Produce;
 }
 
 export interface NodeImageResult {
@@ -75,8 +81,12 @@ export async function buildNodeImage(options: NodeImageOptions): Promise<NodeIma
   if (tagProblem) throw new UsageError(tagProblem);
   await progress.step('Docker engine', async (note) => note(await engine.ensureReachable()));
   const base = await progress.step('Base image', (note) => ensureBaseImage(engine, note));
-  const cache = new ArtifactCache(cacheDir());
-  const resolved = await resolveArtifacts(ARTIFACTS, { cache, choice: options.source ?? 'auto' }, progress);
+  const cache = options.cache ?? new ArtifactCache(cacheDir());
+  const resolved = await resolveArtifacts(
+    options.artifacts ?? ARTIFACTS,
+    { cache, choice: options.source ?? 'auto', produce: options.produce },
+    progress,
+  );
   const imagesDir = join(cache.root, 'images');
   await progress.step('Pod images', async (note) => {
     const how: string[] = [];

@@ -142,6 +142,7 @@ describe('release downloads and the cache', () => {
       binaries: ['tool'],
       release: [{ url: `${base}/${name}/tool`, checksum: { sha256Url: `${base}/${name}/tool.sha256` } }],
       source: { kind: 'go', modules: {}, packages: {} },
+      sourceBuildMinutes: 0,
     };
   };
 
@@ -184,6 +185,7 @@ describe('release downloads and the cache', () => {
       binaries: ['tool'],
       release: [{ url: `http://127.0.0.1:${port}/tool`, checksum: { sha256: 'a'.repeat(64) } }],
       source: { kind: 'go', modules: {}, packages: {} },
+      sourceBuildMinutes: 0,
     };
     await expect(resolveArtifact(artifact, { cache, choice: 'release' })).rejects.toBeInstanceOf(ReleaseUnreachableError);
   });

@@ -1,12 +1,11 @@
 import { DEFAULT_NODE_IMAGE } from '../../config/defaults.js';
 import { buildNodeImage } from '../../image/node-image.js';
-import { silentProgress } from '../../util/progress.js';
 import type { CreateBase, Step } from '../context.js';
 
-/** Uses the node image if present; builds kc's default one when missing (there is no registry to pull it from). */
+/** Uses the node image if present; builds kc's default one when missing (there is no registry to pull it from), showing each part. */
 export const ensureNodeImage: Step<CreateBase, void> = {
   title: 'Ensuring node image',
-  async run({ engine, spec }, note) {
+  async run({ engine, spec, progress }, note) {
     const image = spec.nodeImage;
     if (await engine.imageLabels(image)) {
       note(image);
@@ -15,7 +14,8 @@ export const ensureNodeImage: Step<CreateBase, void> = {
     if (image !== DEFAULT_NODE_IMAGE) {
       throw new Error(`node image ${image} does not exist: build it with \`kc build node-image --image ${image}\``);
     }
-    note(`building ${image}; kc build node-image shows each step`);
-    await buildNodeImage({ engine, progress: silentProgress, tag: image });
+    note(`building ${image}, once`);
+    // Each part (every artifact: downloaded or built from source) shows under this step: a cold build takes minutes.
+    await buildNodeImage({ engine, progress: progress.nested(), tag: image });
   },
 };

@@ -244,8 +244,10 @@ export class FakeEngine implements Provider {
     return true;
   }
 
-  async buildImage(_context: Readable, options: { tag: string; labels?: Record<string, string> }): Promise<void> {
+  async buildImage(context: Readable, options: { tag: string; labels?: Record<string, string> }): Promise<void> {
     this.record('buildImage', options.tag);
+    // Read the whole context, as an engine does: a context that cannot be read fails the build here too.
+    for await (const chunk of context) void chunk;
     this.images.set(options.tag, options.labels ?? {});
   }
 
