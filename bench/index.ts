@@ -23,7 +23,7 @@
  * a benchmark never deletes someone else's clusters on a shared machine.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runsKubeRouter } from '../src/components/index.js';
 import { KUBE_ROUTER_UNIT } from '../src/components/kube-router.js';
@@ -101,8 +101,7 @@ interface RunResult {
 }
 
 /** One create → (measure memory) → delete round of a cluster shaped by `shape`. */
-async function benchCreate(engine: DockerEngine, label: string, shape: Partial<ClusterSpec>, kubeconfigPath: string, measureMemory: boolean): Promise<RunResult> {
-  const name = `${PREFIX}-${label}`;
+async function benchCreate(engine: DockerEngine, name: string, shape: Partial<ClusterSpec>, kubeconfigPath: string, measureMemory: boolean): Promise<RunResult> {
   await deleteCluster({ engine, name, kubeconfigPath });
   const created = await createCluster({
     engine,
@@ -133,6 +132,8 @@ async function benchCreate(engine: DockerEngine, label: string, shape: Partial<C
 interface ShapeReport {
   shape: string;
   runs: number;
+  /** Runs that failed, with why: reported, not averaged in. */
+  failures: string[];
   seconds: Record<string, Spread>;
   raw: Array<Record<string, number>>;
   memory: MemoryUse[];
@@ -142,12 +143,22 @@ interface ShapeReport {
 
 async function benchShape(engine: DockerEngine, shape: string, kubeconfig: string): Promise<ShapeReport> {
   const results: RunResult[] = [];
-  // Sequential on purpose: each cluster gets the whole machine.
-  for (let run = 0; run < RUNS; run++) results.push(await benchCreate(engine, shape, SHAPES[shape] ?? {}, kubeconfig, run === 0));
+  const failures: string[] = [];
+  // Sequential on purpose: each cluster gets the whole machine. Each run its
+  // own name: a name just deleted is not reused while the engine forgets it.
+  for (let run = 1; run <= RUNS; run++) {
+    try {
+      results.push(await benchCreate(engine, `${PREFIX}-${shape}-${run}`, SHAPES[shape] ?? {}, kubeconfig, results.length === 0));
+    } catch (error) {
+      failures.push(`run ${run}: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  if (results.length === 0) throw new Error(`every ${shape} run failed: ${failures.join('; ')}`);
   const memory = results[0]?.memory ?? [];
   return {
     shape,
-    runs: RUNS,
+    runs: results.length,
+    failures,
     seconds: spreadByKey(results.map((r) => r.seconds)),
     raw: results.map((r) => r.seconds),
     memory,
@@ -159,6 +170,7 @@ async function benchShape(engine: DockerEngine, shape: string, kubeconfig: strin
 function printShape(report: ShapeReport): void {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(`\n${report.shape}: ${report.runs} runs${' '.repeat(Math.max(1, 30 - report.shape.length))}   min median    max (s)`);
+  for (const failure of report.failures) out(`  FAILED ${failure}`);
   for (const [step, s] of Object.entries(report.seconds)) out(`  ${step.padEnd(38)} ${formatSpread(s)}`);
   for (const m of report.memory) out(`  ${`memory ${m.node}`.padEnd(38)} ${String(m.mib).padStart(6)} MiB`);
   out(`  ${'memory, all nodes'.padEnd(38)} ${String(report.memoryTotalMiB).padStart(6)} MiB`);
@@ -180,6 +192,8 @@ async function main(): Promise<void> {
     const nodeImage = { tag: image.tag, warmBuildSeconds: imageSeconds, sizeMB: Math.round(image.sizeBytes / 1e6) };
     process.stdout.write(`${JSON.stringify({ nodeImage, shapes: reports }, null, 2)}\n`);
     process.stdout.write(`\nnode image ${image.tag}: ${nodeImage.sizeMB} MB, warm build ${imageSeconds.toFixed(1)}s\n`);
+    // Other work on the machine slows every step: say how busy it was.
+    process.stdout.write(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores\n`);
     for (const report of reports) printShape(report);
   } finally {
     await rm(dir, { recursive: true, force: true });

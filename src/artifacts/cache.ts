@@ -25,12 +25,22 @@ export interface CacheEntry {
 
 const RECORD_FILE = 'artifact.json';
 
+/**
+ * A source build linked as one multi-call binary is laid out differently
+ * from one built binary by binary: its own folder, so a cache made before
+ * (or by another kc) is neither mistaken for it nor overwritten.
+ */
+function entryFolder(artifact: Pick<Artifact, 'source'>, source: ArtifactSource): string {
+  const multiCall = source === 'source' && artifact.source.kind === 'go' && artifact.source.multiCall;
+  return multiCall ? 'source-multicall' : source;
+}
+
 /** One folder per artifact, version and source: a second build finds it and does nothing. */
 export class ArtifactCache {
   constructor(readonly root: string) {}
 
-  entryDir(artifact: Pick<Artifact, 'name' | 'version'>, source: ArtifactSource): string {
-    return join(this.root, 'artifacts', artifact.name, artifact.version, source);
+  entryDir(artifact: Pick<Artifact, 'name' | 'version' | 'source'>, source: ArtifactSource): string {
+    return join(this.root, 'artifacts', artifact.name, artifact.version, entryFolder(artifact, source));
   }
 
   /** The complete cache entry, or undefined when absent or incomplete (a crash mid-write leaves no record). */

@@ -1,7 +1,8 @@
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { run } from '../util/exec.js';
 import type { Artifact, CBuild, GoBuild } from './manifest.js';
+import { renderMultiCallMain, type MultiCall } from './multicall.js';
 
 /** Source builds need a toolchain; say exactly which and how to get it. */
 export class ToolchainMissingError extends Error {
@@ -96,6 +97,10 @@ async function buildGo(artifact: Artifact, build: GoBuild, binDir: string, optio
   const common = ['build', '-trimpath', '-ldflags', goLdflags(build)];
   if (build.tags?.length) common.push('-tags', build.tags.join(','));
   const logFile = join(options.workDir, 'build.log');
+  if (build.multiCall) {
+    await buildMultiCall(build.multiCall, artifact.binaries, binDir, { common, cwd: options.workDir, env, logFile });
+    return;
+  }
   // Packages whose binary keeps Go's default name build in one invocation (Go
   // links them in parallel); the others one by one with an explicit -o.
   const entries = Object.entries(build.packages);
@@ -110,6 +115,24 @@ async function buildGo(artifact: Artifact, build: GoBuild, binDir: string, optio
   for (const [pkg, binary] of Object.entries(build.testPackages ?? {})) {
     await run('go', ['test', '-c', ...common.slice(1), '-o', join(binDir, binary), pkg], { cwd: options.workDir, env, logFile });
   }
+}
+
+/** Folder of the multi-call main package inside the build module. */
+const MULTI_CALL_PACKAGE = 'multicall';
+
+/** Links the multi-call binary, then makes each binary a relative symbolic link to it. */
+async function buildMultiCall(
+  multiCall: MultiCall,
+  binaries: string[],
+  binDir: string,
+  go: { common: string[]; cwd: string; env: NodeJS.ProcessEnv; logFile: string },
+): Promise<void> {
+  const missing = binaries.filter((binary) => !(binary in multiCall.commands));
+  if (missing.length > 0) throw new Error(`multi-call binary ${multiCall.binary} has no command for ${missing.join(', ')}`);
+  await mkdir(join(go.cwd, MULTI_CALL_PACKAGE), { recursive: true });
+  await writeFile(join(go.cwd, MULTI_CALL_PACKAGE, 'main.go'), renderMultiCallMain(multiCall));
+  await run('go', [...go.common, '-o', join(binDir, multiCall.binary), `./${MULTI_CALL_PACKAGE}`], { cwd: go.cwd, env: go.env, logFile: go.logFile });
+  for (const binary of binaries) await symlink(multiCall.binary, join(binDir, binary));
 }
 
 async function buildC(build: CBuild, binDir: string, options: SourceBuildOptions): Promise<void> {

@@ -8,7 +8,7 @@ import { UsageError } from '../util/errors.js';
 import { cacheDir, projectRoot } from '../util/paths.js';
 import type { Progress } from '../util/progress.js';
 import { ensureBaseImage } from './base.js';
-import { contextDigest, contextStream, fileEntry, folderFiles, type ContextFile } from './context.js';
+import { contextDigest, contextStream, fileEntry, folderFiles, linkOrFileEntries, uniqueTargets, type ContextFile } from './context.js';
 import { ensurePodImage, POD_IMAGE_LIST, savePodImages } from './pod-images.js';
 
 export const LABEL_NODE_IMAGE_INPUTS = 'dev.kc.node-image.inputs';
@@ -65,12 +65,14 @@ async function artifactFiles(resolved: ResolvedArtifact[]): Promise<ContextFile[
     if (POD_IMAGE_ARTIFACTS.has(artifact.name)) continue;
     const folder = artifact.installDir === '/opt/cni/bin' ? 'cni' : 'bin';
     for (const binary of artifact.binaries) {
-      const file = await fileEntry(join(entry.binDir, binary), `${folder}/${binary}`);
-      file.sha256 = entry.record.binaries[binary];
-      files.push(file);
+      const [file, linked] = await linkOrFileEntries(join(entry.binDir, binary), `${folder}/${binary}`);
+      // The record's sha256 is of the content the name gives: the file's, or the linked file's.
+      if (file && !file.linkTarget) file.sha256 = entry.record.binaries[binary];
+      if (linked) linked.sha256 = entry.record.binaries[binary];
+      files.push(...[file, linked].filter((f): f is ContextFile => f !== undefined));
     }
   }
-  return files;
+  return uniqueTargets(files);
 }
 
 /** `kc build node-image`: base image, artifacts, pod images, then the node image itself. */

@@ -26,10 +26,14 @@ export interface CliResult {
  */
 export const E2E_NODE_IMAGE: string | undefined = process.env.KC_E2E_NODE_IMAGE || undefined;
 
-/** `kc create cluster` gets `--image` when a test image is set and the test did not name one itself. */
+/**
+ * `kc create cluster` and `kc build node-image` get `--image` when a test
+ * image is set and the test did not name one itself.
+ */
 export function withE2eImage(args: string[]): string[] {
-  const creates = args[0] === 'create' && args[1] === 'cluster';
-  return creates && E2E_NODE_IMAGE && !args.includes('--image') ? [...args, '--image', E2E_NODE_IMAGE] : args;
+  const command = `${args[0]} ${args[1]}`;
+  const usesImage = command === 'create cluster' || command === 'build node-image';
+  return usesImage && E2E_NODE_IMAGE && !args.includes('--image') ? [...args, '--image', E2E_NODE_IMAGE] : args;
 }
 
 /** Runs the real kc binary, as a user would. */

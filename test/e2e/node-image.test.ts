@@ -4,7 +4,7 @@ import { DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { waitForBoot } from '../../src/cluster/node-ops.js';
 import { Deadline } from '../../src/util/deadline.js';
-import { kc } from './helpers.js';
+import { E2E_NODE_IMAGE, kc } from './helpers.js';
 
 const engine = new DockerEngine();
 const name = `kc-image-test-${process.pid}`;
@@ -22,7 +22,7 @@ describe('the node image', () => {
       name,
       cluster: name,
       role: 'worker',
-      image: DEFAULT_NODE_IMAGE,
+      image: E2E_NODE_IMAGE ?? DEFAULT_NODE_IMAGE,
       network: 'bridge',
       ip: undefined,
       ports: [],
