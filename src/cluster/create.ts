@@ -163,9 +163,9 @@ async function createClusterLocked(options: CreateOptions): Promise<CreateResult
   await steps.run(startWorkers, secured);
   await steps.run(startEtcd, secured);
   await steps.run(startControlPlane, secured);
+  await steps.run(installAddons, secured);
   await steps.run(joinWorkers, secured);
   const networking = { ...secured, ...(await steps.run(setUpPodNetwork, secured)) };
-  await steps.run(installAddons, networking);
   await steps.run(waitForReady, networking);
   await steps.run(writeKubeconfig, networking);
   return {

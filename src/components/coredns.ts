@@ -92,7 +92,7 @@ export function coreDnsManifest(plan: ClusterPlan): string {
                 resources: { requests: { cpu: '50m', memory: '50Mi' }, limits: { memory: '170Mi' } },
                 volumeMounts: [{ name: 'config', mountPath: '/etc/coredns', readOnly: true }],
                 livenessProbe: { httpGet: { path: '/health', port: 8080 }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 5 },
-                readinessProbe: { httpGet: { path: '/ready', port: 8181 }, periodSeconds: 2 },
+                readinessProbe: { httpGet: { path: '/ready', port: 8181 }, periodSeconds: 1 },
                 securityContext: {
                   allowPrivilegeEscalation: false,
                   capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] },

@@ -30,7 +30,8 @@ function healthyNode(engine: FakeEngine) {
     const workers = () => [...engine.nodes.values()].filter((n) => n.labels['dev.kc.role'] === 'worker' && n.labels['dev.kc.cluster'] === node.spec.cluster);
     if (line === 'systemctl is-system-running') return ok('running\n');
     if (line.startsWith('systemctl is-active')) return ok('active\n');
-    if (line.includes('get nodes -o name')) return ok(workers().map((w) => `node/${w.spec.name}`).join('\n'));
+    // Registered, no podCIDR yet: the pod network step sets it.
+    if (line.includes('{.spec.podCIDR}')) return ok(workers().map((w) => `${w.spec.name}=`).join('\n'));
     if (line.includes('{.status.conditions[?(@.type=="Ready")].status}')) return ok(workers().map((w) => `${w.spec.name}=True`).join('\n'));
     if (line.includes('get deployment coredns')) return ok('1');
     return ok();
@@ -48,9 +49,9 @@ const BRIDGE_STEPS = [
   'Starting workers',
   'Starting etcd cluster',
   'Starting control plane',
+  'Installing RBAC and CoreDNS',
   'Joining workers',
   'Setting up pod network',
-  'Installing RBAC and CoreDNS',
   'Waiting for nodes and CoreDNS',
   'Writing kubeconfig',
 ];

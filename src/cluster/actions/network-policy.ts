@@ -18,7 +18,7 @@ export async function waitForKubeRouter(ctx: Secured): Promise<void> {
           const result = await ctx.engine.exec(worker.name, ['iptables', '-w', '-S', KUBE_ROUTER_FORWARD_CHAIN]);
           return result.exitCode === 0 || 'not synced yet';
         },
-        { deadline: ctx.deadline, intervalMs: 1000, onTimeout: () => journalTail(ctx.engine, worker, KUBE_ROUTER_UNIT) },
+        { deadline: ctx.deadline, intervalMs: 250, onTimeout: () => journalTail(ctx.engine, worker, KUBE_ROUTER_UNIT) },
       ),
     ),
   );

@@ -13,20 +13,28 @@ export const setUpPodNetwork: Step<Secured, Pick<Networking, 'podNetwork'>> = {
   title: 'Setting up pod network',
   async run(ctx, note) {
     const { plan } = ctx;
+    // Node name → its podCIDR ('' when none yet), as the last poll saw them.
+    let podCidrs = new Map<string, string>();
     await waitUntil(
       'every worker to register',
       async () => {
-        const names = (await kubectl(ctx.engine, plan, ['get', 'nodes', '-o', 'name'])).split('\n').filter(Boolean);
-        return names.length >= plan.workers.length || `${names.length} of ${plan.workers.length} registered`;
+        const out = await kubectl(ctx.engine, plan, ['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.spec.podCIDR}{"\\n"}{end}']);
+        podCidrs = new Map(out.split('\n').filter(Boolean).map((line) => line.split('=') as [string, string]));
+        const missing = plan.workers.filter((w) => !podCidrs.has(w.name)).length;
+        return missing === 0 || `${plan.workers.length - missing} of ${plan.workers.length} registered`;
       },
-      { deadline: ctx.deadline, intervalMs: 500 },
+      // kubelets register within a second or two of joining: a short interval does not add a second to it.
+      { deadline: ctx.deadline, intervalMs: 250 },
     );
-    for (const worker of plan.workers) {
-      const current = (await kubectl(ctx.engine, plan, ['get', 'node', worker.name, '-o', 'jsonpath={.spec.podCIDR}'])).trim();
-      if (current) continue;
-      const patch = JSON.stringify({ spec: { podCIDR: worker.podSubnet, podCIDRs: [worker.podSubnet] } });
-      await kubectl(ctx.engine, plan, ['patch', 'node', worker.name, '--type', 'merge', '-p', patch]);
-    }
+    // A node's podCIDR can be set once: only where none is set yet, every worker at once.
+    await Promise.all(
+      plan.workers
+        .filter((worker) => !podCidrs.get(worker.name))
+        .map((worker) => {
+          const patch = JSON.stringify({ spec: { podCIDR: worker.podSubnet, podCIDRs: [worker.podSubnet] } });
+          return kubectl(ctx.engine, plan, ['patch', 'node', worker.name, '--type', 'merge', '-p', patch]);
+        }),
+    );
     const kind = plan.spec.cni;
     const detail =
       kind === 'weave'

@@ -19,6 +19,8 @@ export const waitForReady: Step<Networking, void> = {
       ctx.progress.info('   --cni none: nodes stay NotReady until you install a pod network (kubectl apply -f <your CNI manifest>)');
       return;
     }
+    // Polled every 250 ms: each poll is one kubectl on a master, and a node
+    // turns Ready (or CoreDNS available) at any moment, not on a second boundary.
     // Weave first: when it fails, its own logs say why better than NotReady nodes would.
     const weave = ctx.podNetwork.kind === 'weave' ? await waitForWeave(ctx) : undefined;
     await waitUntil(
@@ -30,7 +32,7 @@ export const waitForReady: Step<Networking, void> = {
         const notReady = out.split('\n').filter((l) => l && !l.endsWith('=True'));
         return (notReady.length === 0 && out.trim().split('\n').length >= plan.workers.length) || `not ready: ${notReady.join(', ')}`;
       },
-      { deadline: ctx.deadline, intervalMs: 1000 },
+      { deadline: ctx.deadline, intervalMs: 250 },
     );
     await waitUntil(
       'CoreDNS to be available',
@@ -38,7 +40,7 @@ export const waitForReady: Step<Networking, void> = {
         const out = await kubectl(ctx.engine, plan, ['-n', 'kube-system', 'get', 'deployment', 'coredns', '-o', 'jsonpath={.status.availableReplicas}']);
         return Number(out.trim() || '0') > 0 || 'no available replica yet';
       },
-      { deadline: ctx.deadline, intervalMs: 1000 },
+      { deadline: ctx.deadline, intervalMs: 250 },
     );
     const kubeRouter = runsKubeRouter(plan);
     if (kubeRouter) await waitForKubeRouter(ctx);

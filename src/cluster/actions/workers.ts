@@ -1,6 +1,6 @@
 import { apiClientUnits, workerBundle } from '../../components/index.js';
 import type { Secured, Step } from '../context.js';
-import { installBundle, startUnits } from '../node-ops.js';
+import { installBundle } from '../node-ops.js';
 
 /**
  * Everything workers need, delivered, and what does not need the API server
@@ -28,7 +28,8 @@ export const joinWorkers: Step<Secured, void> = {
   async run(ctx, note) {
     const { plan } = ctx;
     const units = apiClientUnits(plan);
-    await Promise.all(plan.workers.map((worker) => startUnits(ctx.engine, worker, units)));
+    // Their unit files came with "Starting workers", whose daemon-reload loaded them: enabling is all that is left.
+    await Promise.all(plan.workers.map((worker) => ctx.engine.execOrThrow(worker.name, ['systemctl', 'enable', '--now', '--no-block', ...units])));
     ctx.progress.detail(`started ${units.join(', ')} on ${plan.workers.map((w) => w.name).join(', ')}`);
     note(`${units.map((u) => u.replace(/\.service$/, '')).join(', ')} on ${plan.workers.length} workers`);
   },
