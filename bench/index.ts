@@ -35,7 +35,7 @@ import { DockerEngine } from '../src/provider/docker/engine.js';
 import { LABEL_CLUSTER } from '../src/provider/provider.js';
 import { buildNodeImage } from '../src/image/node-image.js';
 import { createProgress } from '../src/util/progress.js';
-import { formatSpread, runCount, spread, spreadByKey, type Spread } from './stats.js';
+import { formatSpread, runCount, spreadByKey, type Spread } from './stats.js';
 
 interface MemoryUse {
   node: string;
@@ -106,7 +106,8 @@ async function benchCreate(engine: DockerEngine, name: string, shape: Partial<Cl
   const created = await createCluster({
     engine,
     progress: createProgress('normal'),
-    spec: defaultClusterSpec({ ...shape, name, ...(NODE_IMAGE ? { nodeImage: NODE_IMAGE } : {}) }),
+    // A run that has not finished in 3 minutes has failed (a healthy one takes well under one): fail it, do not wait 10.
+    spec: defaultClusterSpec({ ...shape, name, waitSeconds: 180, ...(NODE_IMAGE ? { nodeImage: NODE_IMAGE } : {}) }),
     kubeconfigPath,
   });
   let memory: MemoryUse[] | undefined;

@@ -5,7 +5,7 @@
 #
 # Inputs (environment): INPUT_KC_VERSION: a folder with kc's source (the
 # action's own checkout by default) or a git ref of the action's repository
-# (KC_REPOSITORY, owner/name).
+# (KC_REPOSITORY, owner/name). Output: source-dir (kc's source folder).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -41,5 +41,6 @@ say "setting up the host and building kc in $source_dir"
 bash "$source_dir/scripts/setup.sh"
 
 add_path "$source_dir/bin"
+set_output source-dir "$source_dir"
 say "kc is $(command -v kc)"
 kc version

@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -9,7 +10,8 @@ import { parse as parseYaml } from 'yaml';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { LABEL_CLUSTER } from '../../src/provider/provider.js';
 import { kubectlFor } from './cluster-helpers.js';
-import { kc, testClusterName } from './helpers.js';
+import { DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
+import { E2E_NODE_IMAGE, kc, testClusterName } from './helpers.js';
 
 /**
  * The GitHub Action (action.yml) run the way a runner runs a composite
@@ -27,7 +29,9 @@ interface ActionStep {
   id: string;
   if?: string;
   env?: Record<string, string>;
-  run: string;
+  run?: string;
+  uses?: string;
+  with?: Record<string, string>;
 }
 
 interface ActionFile {
@@ -95,7 +99,23 @@ class CompositeRunner {
     return Object.fromEntries(Object.entries(this.action.outputs).map(([name, o]) => [name, this.evaluate(o.value)]));
   }
 
+  /**
+   * The one action action.yml uses, as its restore does on a runner: the
+   * cache folder is what the test left there (empty: a miss; a saved image, as
+   * after an earlier run: a hit). Saving the folder is the runner's post-job work.
+   */
+  private useAction(step: ActionStep): void {
+    if (step.uses !== 'actions/cache@v4') throw new Error(`the test does not know the action ${step.uses}`);
+    const path = this.evaluate(step.with?.path ?? '');
+    if (!path || !this.evaluate(step.with?.key ?? '')) throw new Error(`step ${step.id}: actions/cache needs a path and a key`);
+    this.stepOutputs[step.id] = { 'cache-hit': existsSync(join(path, 'node-image.tar')) ? 'true' : 'false' };
+  }
+
   private async runStep(step: ActionStep): Promise<void> {
+    if (step.uses !== undefined) {
+      this.useAction(step);
+      return;
+    }
     const files = {
       GITHUB_OUTPUT: join(this.job.dir, `${step.id}.output`),
       GITHUB_PATH: join(this.job.dir, `${step.id}.path`),
@@ -116,7 +136,7 @@ class CompositeRunner {
     };
     const code = await new Promise<number | null>((resolve, reject) => {
       // `shell: bash` on a runner: bash --noprofile --norc -eo pipefail {0}
-      const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', this.evaluate(step.run)], {
+      const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', this.evaluate(step.run ?? '')], {
         cwd: ROOT,
         env,
         stdio: ['ignore', 'inherit', 'inherit'],
@@ -158,6 +178,7 @@ describe('the GitHub Action (action.yml and .github/action/*.sh)', () => {
   let kubeconfig: string;
   let action: ActionFile;
   let outputs: Record<string, string>;
+  let create: CompositeRunner;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kc-action-'));
@@ -167,12 +188,13 @@ describe('the GitHub Action (action.yml and .github/action/*.sh)', () => {
     await execFileAsync(join(ROOT, 'scripts', 'docker-daemon-json.sh'), ['register', '/usr/local/libexec/kc/runc-capfilter'], {
       env: { ...process.env, KC_DOCKER_DAEMON_JSON: daemonJson },
     });
-    job = { path: [], env: { KC_DOCKER_DAEMON_JSON: daemonJson }, dir };
+    // The node image cache folder actions/cache would keep: empty, as on a first (cold) run.
+    job = { path: [], env: { KC_DOCKER_DAEMON_JSON: daemonJson, KC_IMAGE_CACHE_DIR: join(dir, 'image-cache') }, dir };
     kubeconfig = join(dir, 'kubeconfig');
     action = parseYaml(await readFile(join(ROOT, 'action.yml'), 'utf8')) as ActionFile;
     await kc(['delete', 'cluster', '--name', NAME, '--kubeconfig', kubeconfig]);
     // setup.sh (host setup, npm ci, build: quick when done) then create.sh, as `uses: ./` with these inputs.
-    const create = new CompositeRunner(action, { 'cluster-name': NAME, 'control-planes': '1', workers: '1', kubeconfig }, job);
+    create = new CompositeRunner(action, { 'cluster-name': NAME, 'control-planes': '1', workers: '1', kubeconfig }, job);
     outputs = await create.runAll();
   });
 
@@ -196,6 +218,16 @@ describe('the GitHub Action (action.yml and .github/action/*.sh)', () => {
     expect(job.env.KUBECONFIG).toBe(kubeconfig);
   });
 
+  it('keys the node image cache by the image, and saves the image after a run that did not find it cached', async () => {
+    expect(outputs.context).toBeDefined();
+    const key = create.stepOutputs['image-key'];
+    expect(key?.image).toBe(DEFAULT_NODE_IMAGE);
+    expect(key?.key).toMatch(new RegExp(`^kc-node-image-kc_node_${DEFAULT_NODE_IMAGE.split(':')[1]}-\\w+-[0-9a-f]{32}$`));
+    expect(create.stepOutputs['image-cache']).toEqual({ 'cache-hit': 'false' });
+    const manifest = await execFileAsync('tar', ['-xOf', join(dir, 'image-cache', 'node-image.tar'), 'manifest.json']);
+    expect(JSON.parse(manifest.stdout)).toEqual([expect.objectContaining({ RepoTags: [DEFAULT_NODE_IMAGE] })]);
+  });
+
   it('creates a cluster whose nodes are Ready', async () => {
     const kubectl = kubectlFor(outputs.kubeconfig ?? '', outputs.context ?? '');
     const nodes = JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as {
@@ -216,5 +248,57 @@ describe('the GitHub Action (action.yml and .github/action/*.sh)', () => {
     expect(await engine.listContainers({ [LABEL_CLUSTER]: NAME })).toEqual([]);
     expect(await engine.listNetworks({ [LABEL_CLUSTER]: NAME })).toEqual([]);
     expect(await readFile(kubeconfig, 'utf8')).not.toContain(`kc-${NAME}`);
+  });
+});
+
+/** Runs .github/action/image-cache.sh as the action's steps do, with these variables. */
+async function imageCache(command: 'key' | 'load' | 'save', env: Record<string, string>): Promise<{ stdout: string; outputs: Record<string, string> }> {
+  const { stdout } = await execFileAsync('bash', [join(ROOT, '.github', 'action', 'image-cache.sh'), command], {
+    env: { ...process.env, GITHUB_OUTPUT: '', ...env },
+  });
+  const outputs = Object.fromEntries([...stdout.matchAll(/^output ([\w-]+)=(.*)$/gm)].map((m) => [m[1] ?? '', m[2] ?? '']));
+  return { stdout, outputs };
+}
+
+describe('the node image cache of the GitHub Action (.github/action/image-cache.sh)', () => {
+  let dir: string;
+  // A tag of its own for the node image: loading and removing it never touches the image other tests use.
+  const tag = `kc-e2e/image-cache-${testClusterName('t')}:${process.pid}`;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kc-image-cache-'));
+    await execFileAsync('docker', ['tag', E2E_NODE_IMAGE ?? DEFAULT_NODE_IMAGE, tag]);
+  });
+
+  afterAll(async () => {
+    await execFileAsync('docker', ['rmi', tag]).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('loads on a warm run (the folder holds a saved image) what a cold run saved, and does nothing more', async () => {
+    const env = { INPUT_NODE_IMAGE: tag, INPUT_IMAGE_CACHE_DIR: dir };
+    const imageId = async () => (await execFileAsync('docker', ['image', 'inspect', '-f', '{{.Id}}', tag])).stdout.trim();
+    const built = await imageId();
+    expect((await imageCache('save', { ...env, INPUT_CACHE_HIT: 'false' })).stdout).toContain(`saved node image ${tag}`);
+    await execFileAsync('docker', ['rmi', tag]);
+    // The next run: the image is gone (a fresh runner), the cache folder restored.
+    expect((await imageCache('load', env)).stdout).toContain(`loading node image ${tag} from the cache`);
+    expect(await imageId()).toBe(built);
+    expect((await imageCache('load', env)).stdout).toContain(`node image ${tag} is present: nothing to load`);
+    expect((await imageCache('save', { ...env, INPUT_CACHE_HIT: 'true' })).stdout).toContain('came from the cache: nothing to save');
+  }, 300_000);
+
+  it('keys by everything that goes into the image: a changed node image file is a new key', async () => {
+    const source = join(dir, 'source');
+    await execFileAsync('mkdir', ['-p', join(source, 'src'), join(source, 'scripts')]);
+    for (const path of ['src/artifacts', 'src/image', 'node-image', 'images', 'scripts/runc-capfilter']) {
+      await execFileAsync('cp', ['-r', join(ROOT, path), join(source, path)]);
+    }
+    const env = { KC_SOURCE_DIR: source, INPUT_NODE_IMAGE: tag, KC_IMAGE_CACHE_DIR: join(dir, 'keyed') };
+    const first = (await imageCache('key', env)).outputs;
+    expect(first).toEqual({ image: tag, dir: join(dir, 'keyed'), key: expect.stringMatching(/^kc-node-image-kc-e2e_image-cache-.*-[0-9a-f]{32}$/) as string });
+    expect((await imageCache('key', env)).outputs.key).toBe(first.key);
+    await writeFile(join(source, 'node-image', 'files', 'etc', 'sysctl.d', '90-kc.conf'), 'changed\n', { flag: 'a' });
+    expect((await imageCache('key', env)).outputs.key).not.toBe(first.key);
   });
 });

@@ -30,7 +30,7 @@ export const startControlPlane: Step<Secured, void> = {
         const response = await ctx.apiProbe(server, pki, '/readyz');
         return response.status === 200 || `HTTP ${response.status}: ${response.body.split('\n').filter((l) => l.includes('failed')).join('; ')}`;
       },
-      { deadline: ctx.deadline, intervalMs: 500, onTimeout: () => journalTail(ctx.engine, first, UNIT.apiServer) },
+      { deadline: ctx.deadline, intervalMs: 250, onTimeout: () => journalTail(ctx.engine, first, UNIT.apiServer) },
     );
     note(`${plan.masters.length} API servers behind ${server}`);
   },

@@ -23,7 +23,7 @@ export const startEtcd: Step<Secured, void> = {
         const result = await ctx.engine.exec(first.name, etcdctlCommand(plan, ['endpoint', 'health']));
         return result.exitCode === 0 || `${result.stdout}${result.stderr}`.trim().split('\n').pop() || 'unhealthy';
       },
-      { deadline: ctx.deadline, intervalMs: 500, onTimeout: () => journalTail(ctx.engine, first, UNIT.etcd) },
+      { deadline: ctx.deadline, intervalMs: 250, onTimeout: () => journalTail(ctx.engine, first, UNIT.etcd) },
     );
     note(`${plan.masters.length} members`);
   },
