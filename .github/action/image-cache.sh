@@ -17,7 +17,8 @@
 # Inputs (environment): KC_SOURCE_DIR (kc's source, for `key`),
 # INPUT_NODE_IMAGE, INPUT_KUBERNETES_VERSION (as create.sh reads them),
 # INPUT_IMAGE_CACHE_DIR (`key`'s dir output; `key` itself takes
-# KC_IMAGE_CACHE_DIR, default ~/.cache/kc/node-image-cache),
+# KC_IMAGE_CACHE_DIR, default ~/.cache/kc-node-image: outside ~/.cache/kc,
+# which workflows cache on their own),
 # INPUT_CACHE_HIT (`save`: actions/cache's cache-hit output).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,9 +27,9 @@ source "$here/lib.sh"
 
 archive_name=node-image.tar
 
-# `key` picks the folder (KC_IMAGE_CACHE_DIR, else under ~/.cache/kc); the others are given it.
+# `key` picks the folder (KC_IMAGE_CACHE_DIR, else ~/.cache/kc-node-image); the others are given it.
 cache_dir() {
-  echo "${INPUT_IMAGE_CACHE_DIR:-${KC_IMAGE_CACHE_DIR:-$HOME/.cache/kc/node-image-cache}}"
+  echo "${INPUT_IMAGE_CACHE_DIR:-${KC_IMAGE_CACHE_DIR:-$HOME/.cache/kc-node-image}}"
 }
 
 # The node image create.sh will ask kc for: kc/node:<version>, or kc's default one.
