@@ -17,6 +17,8 @@ export class Deadline {
     /** How the budget was given, for timeout messages, e.g. `--wait 600`. */
     readonly origin: string,
     now: number = Date.now(),
+    /** What the budget is for, for timeout messages. */
+    readonly operation = 'create',
   ) {
     this.endsAt = now + seconds * 1000;
   }
@@ -26,7 +28,7 @@ export class Deadline {
   }
 
   describe(): string {
-    return `${this.origin}: ${this.seconds}s for the whole create`;
+    return `${this.origin}: ${this.seconds}s for the whole ${this.operation}`;
   }
 
   /** Records that a wait ran from `start` to `end` (milliseconds since the epoch). */
