@@ -164,6 +164,8 @@ function healthyCluster(engine: FakeEngine) {
     if (line === 'systemctl is-system-running') return ok('running\n');
     if (line.startsWith('systemctl is-active')) return ok('active\n');
     if (line.includes('get nodes -o name')) return ok(workers.map((w) => `node/${w}`).join('\n'));
+    // Registered, no podCIDR yet: the create's pod network step sets it.
+    if (line.includes('get nodes -o jsonpath={range .items[*]}{.metadata.name}={.spec.podCIDR}')) return ok(workers.map((w) => `${w}=`).join('\n'));
     const oneNode = /get node (\S+) -o name/.exec(line);
     if (oneNode) return ok(`node/${oneNode[1]}`);
     if (/get node \S+ -o jsonpath/.test(line)) return ok('True');
