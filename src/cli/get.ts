@@ -1,8 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
+import { LOCAL_ENGINE } from '../config/types.js';
 import { LABEL_CLUSTER, LABEL_ROLE } from '../provider/provider.js';
 import { listClusterNames } from '../cluster/list.js';
 import { checkedName } from './delete-cluster.js';
+import { engineForCluster } from './engines.js';
 import { engine, type GlobalOptions } from './options.js';
 
 interface GetClustersArgs extends GlobalOptions {
@@ -35,9 +37,9 @@ export const getNodesCommand: CommandModule<GlobalOptions, GetNodesArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
   handler: async (args) => {
     const name = checkedName(args.name);
-    const containers = await engine().listContainers({ [LABEL_CLUSTER]: name });
+    const containers = await (await engineForCluster(name)).listContainers({ [LABEL_CLUSTER]: name });
     const nodes = containers
-      .map((c) => ({ name: c.name, role: c.labels[LABEL_ROLE] ?? '', state: c.state }))
+      .map((c) => ({ name: c.name, role: c.labels[LABEL_ROLE] ?? '', state: c.state, engine: c.engine ?? LOCAL_ENGINE }))
       .sort((a, b) => a.name.localeCompare(b.name));
     if (args.json) {
       process.stdout.write(`${JSON.stringify(nodes)}\n`);
@@ -47,6 +49,6 @@ export const getNodesCommand: CommandModule<GlobalOptions, GetNodesArgs> = {
       process.stderr.write(`No nodes found for cluster "${name}".\n`);
       return;
     }
-    process.stdout.write(`${nodes.map((n) => `${n.name}\t${n.role}\t${n.state}`).join('\n')}\n`);
+    process.stdout.write(`${nodes.map((n) => `${n.name}\t${n.role}\t${n.state}\t${n.engine}`).join('\n')}\n`);
   },
 };

@@ -10,12 +10,14 @@ export const ensureNodeImage: Step<CreateBase, void> = {
     const image = spec.nodeImage;
     if (await engine.imageLabels(image)) {
       note(image);
-      return;
+    } else {
+      if (image !== DEFAULT_NODE_IMAGE) {
+        throw new Error(`node image ${image} does not exist: build it with \`kc build node-image --image ${image}\``);
+      }
+      note(`building ${image}; kc build node-image shows each step`);
+      await buildNodeImage({ engine, progress: silentProgress, tag: image });
     }
-    if (image !== DEFAULT_NODE_IMAGE) {
-      throw new Error(`node image ${image} does not exist: build it with \`kc build node-image --image ${image}\``);
-    }
-    note(`building ${image}; kc build node-image shows each step`);
-    await buildNodeImage({ engine, progress: silentProgress, tag: image });
+    const copiedTo = await engine.shareImage(image);
+    if (copiedTo.length > 0) note(`${image}, copied to ${copiedTo.join(', ')}`);
   },
 };
