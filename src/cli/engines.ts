@@ -4,6 +4,8 @@ import { dockerClientFor, tcpEndpoint } from '../provider/docker/connect.js';
 import { DockerEngine } from '../provider/docker/engine.js';
 import { MultiEngine } from '../provider/multi.js';
 import type { Provider } from '../provider/provider.js';
+import { defaultClusterSpec } from '../config/defaults.js';
+import { loadClusterEngines } from '../state/cluster-engines.js';
 import { loadState } from '../state/cluster-state.js';
 import { localAddressToward } from '../util/net.js';
 
@@ -38,8 +40,14 @@ async function localSwarmAddress(remotes: ClusterSpec['engines']): Promise<strin
   return localAddressToward(endpoint.host, endpoint.port);
 }
 
-/** The provider for an existing cluster, from its saved spec; the local engine when kc has no (readable) state of it. */
+/**
+ * The provider for an existing cluster, from its saved spec (or, for a create
+ * that stopped before saving it, the engines it recorded first); the local
+ * engine when kc has no (readable) record of it.
+ */
 export async function engineForCluster(name: string): Promise<Provider> {
   const state = await loadState(name).catch(() => undefined);
-  return state ? engineForSpec(state.plan.spec) : new DockerEngine();
+  if (state) return engineForSpec(state.plan.spec);
+  const engines = await loadClusterEngines(name).catch(() => undefined);
+  return engines ? engineForSpec({ ...defaultClusterSpec({ name }), ...engines }) : new DockerEngine();
 }

@@ -35,7 +35,7 @@
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
-import { MAX_CONTROL_PLANES, MAX_WORKERS } from './limits.js';
+import { MAX_CONTROL_PLANES, MAX_ENGINES_PER_CLUSTER, MAX_WORKERS } from './limits.js';
 import { emptyNodeExtras, nodeImageFor } from './defaults.js';
 import { LOCAL_ENGINE, type ClusterSpec, type EngineSpec, type ExtraArgs, type Mount, type NodeExtras, type PortMapping } from './types.js';
 import {
@@ -298,6 +298,10 @@ function readTopology(top: Fields, out: Parsed, engines: string[]): void {
   const roles = [...nodeExtras.masters.map(() => 'master'), ...nodeExtras.workers.map(() => 'worker')];
   checkRoleCount(roles, 'master', MAX_CONTROL_PLANES, 'etcd and the control plane run on masters');
   checkRoleCount(roles, 'worker', MAX_WORKERS, 'pods run on workers only');
+  const remoteEngines = new Set([...nodeExtras.masters, ...nodeExtras.workers].map((n) => n.engine).filter((e) => e !== undefined && e !== LOCAL_ENGINE));
+  if (remoteEngines.size + 1 > MAX_ENGINES_PER_CLUSTER) {
+    fail(['nodes'], [...remoteEngines], `place the nodes on at most ${MAX_ENGINES_PER_CLUSTER} engines, local included (the cluster network keeps ${MAX_ENGINES_PER_CLUSTER} addresses for the engines)`);
+  }
   put(out, 'controlPlanes', nodeExtras.masters.length, 'nodes');
   put(out, 'workers', nodeExtras.workers.length, 'nodes');
   put(out, 'nodeExtras', nodeExtras, 'nodes');

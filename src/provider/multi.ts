@@ -187,22 +187,24 @@ export class MultiEngine implements Provider {
    * the swarm, then the local engine, if kc made the swarm and no engine kc
    * did not join is still in it. A swarm kc did not make is left as it is.
    */
-  private async releaseSwarm(): Promise<void> {
+  private async releaseSwarm(removedNetwork?: string): Promise<void> {
     const manager = await this.local.swarmState();
     if (!manager.manager) return;
-    if ((await this.local.listNetworks({ [LABEL_SPANS_ENGINES]: '' })).length > 0) return;
+    // The manager may still list a network it has just removed.
+    const left = await this.local.listNetworks({ [LABEL_SPANS_ENGINES]: '' });
+    if (left.some((n) => n.id !== removedNetwork && n.name !== removedNetwork)) return;
     const nodes = await this.local.swarmNodes();
     const joinedByKc = new Set(nodes.filter((n) => n.labels[LABEL_SWARM_BY_KC] !== undefined).map((n) => n.id));
-    const left = new Set<string>();
+    const gone = new Set<string>();
     for (const remote of this.remotes) {
       const swarm = await remote.provider.swarmState();
       if (swarm.state !== 'active' || !joinedByKc.has(swarm.nodeId)) continue;
       await remote.provider.leaveSwarm(false);
-      left.add(swarm.nodeId);
+      gone.add(swarm.nodeId);
       // The bridge swarm mode gave it: nothing else uses it once the engine left.
       await remote.provider.removeNetwork('docker_gwbridge').catch(() => undefined);
     }
-    const others = nodes.filter((n) => n.id !== manager.nodeId && !left.has(n.id) && n.state !== 'down');
+    const others = nodes.filter((n) => n.id !== manager.nodeId && !gone.has(n.id) && n.state !== 'down');
     if (!manager.createdByKc || others.length > 0) return;
     await this.local.leaveSwarm(true);
     await this.local.removeNetwork('docker_gwbridge').catch(() => undefined);
@@ -236,8 +238,14 @@ export class MultiEngine implements Provider {
 
   /** The cluster network spans the engines: an attachable overlay of the local engine's swarm. */
   async createNetwork(spec: NetworkSpec): Promise<void> {
-    await this.ensureSwarm();
-    await this.local.createNetwork({ ...spec, spansEngines: true });
+    try {
+      await this.ensureSwarm();
+      await this.local.createNetwork({ ...spec, spansEngines: true });
+    } catch (error) {
+      // No network was made: the swarm kc may just have made has no cluster to serve.
+      await this.releaseSwarm().catch(() => undefined);
+      throw error;
+    }
   }
 
   /** Every engine's subnets, swarm overlays included: a new cluster network must overlap none of them. */
@@ -264,7 +272,7 @@ export class MultiEngine implements Provider {
     const engine = this.where.get(idOrName);
     if (engine) await engine.removeNetwork(idOrName);
     else for (const e of this.all) await e.removeNetwork(idOrName);
-    if (this.spanningNetworks.delete(idOrName) || !engine) await this.releaseSwarm();
+    if (this.spanningNetworks.delete(idOrName) || !engine) await this.releaseSwarm(idOrName);
   }
 
   // --- nodes ---------------------------------------------------------------------------

@@ -50,6 +50,8 @@ export interface NetworkSpec {
   gateway: string;
   /** Nodes of the cluster live on several engines: the network is an attachable swarm overlay, not a bridge. */
   spansEngines?: boolean;
+  /** The part of the subnet the engine may give out itself (a swarm overlay's per-engine endpoints); the rest is kc's. */
+  engineRange?: string;
 }
 
 /** Where an engine stands in Docker's swarm mode, as far as kc needs to know. */

@@ -190,7 +190,7 @@ export class DockerEngine implements Provider {
       await this.client.createNetwork({
         Name: spec.name,
         CheckDuplicate: true,
-        IPAM: { Driver: 'default', Config: [{ Subnet: spec.subnet, Gateway: spec.gateway }] },
+        IPAM: { Driver: 'default', Config: [{ Subnet: spec.subnet, Gateway: spec.gateway, ...(spec.engineRange ? { IPRange: spec.engineRange } : {}) }] },
         ...driver,
       });
     } catch (error) {
