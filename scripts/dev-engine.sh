@@ -57,8 +57,8 @@ address_of() {
 }
 
 wait_until_answers() {
-  local host=$1 i
-  for i in $(seq 1 120); do
+  local host=$1 _
+  for _ in $(seq 1 120); do
     docker -H "$host" version --format '{{.Server.Version}}' >/dev/null 2>&1 && return 0
     sleep 0.5
   done
@@ -78,11 +78,12 @@ start() {
     [[ -d /lib/modules ]] && modules=(-v /lib/modules:/lib/modules:ro)
     ip=$(free_address)
     docker run -d --name "$(container "$name")" --hostname "$name" --label "$label=$name" \
-      --privileged --cgroupns private "${runtime[@]}" "${modules[@]}" \
+      --privileged --cgroupns "${KC_ENGINE_CGROUPNS:-private}" "${runtime[@]}" "${modules[@]}" \
       --network "$network" --ip "$ip" -v "$(container "$name")-data:/var/lib/docker" \
       "$image" >/dev/null
   fi
-  local host="tcp://$(address_of "$name"):2375"
+  local host
+  host="tcp://$(address_of "$name"):2375"
   wait_until_answers "$host" "$(container "$name")"
   echo "$host"
 }
