@@ -226,3 +226,15 @@ describe('placing a cluster on several engines', () => {
     expect(remote.nodes.has('retry-worker-1')).toBe(true);
   }, 60_000);
 });
+
+describe('engine addresses', () => {
+  it('reads DOCKER_HOST-style addresses', async () => {
+    const { dockerClientFor, tcpEndpoint } = await import('../../src/provider/docker/connect.js');
+    expect(tcpEndpoint('tcp://10.210.0.10:2375')).toEqual({ host: '10.210.0.10', port: 2375 });
+    expect(tcpEndpoint('ssh://kc@host')).toBeUndefined();
+    const modem = (host: string) => dockerClientFor(host).modem as unknown as { host?: string; socketPath?: string };
+    expect(modem('tcp://10.210.0.10:2375').host).toBe('10.210.0.10');
+    expect(modem('unix:///run/other.sock').socketPath).toBe('/run/other.sock');
+    expect(() => dockerClientFor('http://x:1')).toThrow(/use tcp:\/\/HOST:PORT/);
+  });
+});
