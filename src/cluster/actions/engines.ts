@@ -1,4 +1,4 @@
-import { spansEngines } from '../../model/engines.js';
+import { remoteEnginesInUse, spansEngines } from '../../model/engines.js';
 import { cidrsOverlap, parseCidr } from '../../util/ipv4.js';
 import type { CreateBase, Step } from '../context.js';
 
@@ -27,6 +27,6 @@ export const checkEngines: Step<CreateBase, void> = {
         throw new Error(`the ${field} ${range} overlaps ${clash}, a network on one of the cluster's engines: pick another range (networking.${field}) or remove that network`);
       }
     }
-    note(`Docker ${version} on ${spec.engines.length + 1} engines`);
+    note(`Docker ${version} on ${remoteEnginesInUse(spec).length + 1} engines`);
   },
 };
