@@ -3,6 +3,9 @@ import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
 import { LOCAL_ENGINE } from '../config/types.js';
 import { LABEL_CLUSTER, LABEL_ROLE } from '../provider/provider.js';
 import { listClusterNames } from '../cluster/list.js';
+import { clusterStatus, containerStatuses, nodeStatus } from '../cluster/lifecycle/cluster-status.js';
+import { allNodes } from '../model/plan.js';
+import { loadState } from '../state/cluster-state.js';
 import { checkedName } from './delete-cluster.js';
 import { engineForCluster } from './engines.js';
 import { engine, type GlobalOptions } from './options.js';
@@ -13,13 +16,21 @@ interface GetClustersArgs extends GlobalOptions {
 
 export const getClustersCommand: CommandModule<GlobalOptions, GetClustersArgs> = {
   command: 'clusters',
-  describe: 'List kc clusters',
+  describe: 'List kc clusters and whether each is running, stopped or partial',
   builder: (yargs) => yargs.option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
   handler: async (args) => {
-    const names = await listClusterNames(engine());
-    if (args.json) process.stdout.write(`${JSON.stringify(names)}\n`);
+    const docker = engine();
+    const names = await listClusterNames(docker);
+    const clusters = await Promise.all(
+      names.map(async (name) => {
+        const statuses = [...(await containerStatuses(docker, name)).values()].map(nodeStatus);
+        return { name, status: clusterStatus(statuses), nodes: statuses.length };
+      }),
+    );
+    if (args.json) process.stdout.write(`${JSON.stringify(clusters)}\n`);
     else if (names.length === 0) process.stderr.write('No kc clusters found.\n');
-    else process.stdout.write(`${names.join('\n')}\n`);
+    // Tab-separated, name first: `kc get clusters | cut -f1` lists the names.
+    else process.stdout.write(`${clusters.map((c) => `${c.name}\t${c.status}\t${c.nodes} nodes`).join('\n')}\n`);
   },
 };
 
@@ -38,8 +49,10 @@ export const getNodesCommand: CommandModule<GlobalOptions, GetNodesArgs> = {
   handler: async (args) => {
     const name = checkedName(args.name);
     const containers = await (await engineForCluster(name)).listContainers({ [LABEL_CLUSTER]: name });
+    const plan = (await loadState(name).catch(() => undefined))?.plan;
+    const addressOf = (node: string) => (plan ? allNodes(plan).find((n) => n.name === node)?.ip : undefined) ?? '';
     const nodes = containers
-      .map((c) => ({ name: c.name, role: c.labels[LABEL_ROLE] ?? '', state: c.state, engine: c.engine ?? LOCAL_ENGINE }))
+      .map((c) => ({ name: c.name, role: c.labels[LABEL_ROLE] ?? '', status: nodeStatus(c), ip: addressOf(c.name), engine: c.engine ?? LOCAL_ENGINE }))
       .sort((a, b) => a.name.localeCompare(b.name));
     if (args.json) {
       process.stdout.write(`${JSON.stringify(nodes)}\n`);
@@ -49,6 +62,6 @@ export const getNodesCommand: CommandModule<GlobalOptions, GetNodesArgs> = {
       process.stderr.write(`No nodes found for cluster "${name}".\n`);
       return;
     }
-    process.stdout.write(`${nodes.map((n) => `${n.name}\t${n.role}\t${n.state}\t${n.engine}`).join('\n')}\n`);
+    process.stdout.write(`${nodes.map((n) => `${n.name}\t${n.role}\t${n.status}\t${n.ip}\t${n.engine}`).join('\n')}\n`);
   },
 };

@@ -11,6 +11,8 @@ import { getClustersCommand, getNodesCommand } from './get.js';
 import { exportKubeconfigCommand, getKubeconfigCommand } from './kubeconfig.js';
 import { loadDockerImageCommand, loadImageArchiveCommand } from './load.js';
 import { UsageError, withGlobalOptions } from './options.js';
+import { createNodeCommand, deleteNodeCommand } from './node-commands.js';
+import { startClusterCommand, stopClusterCommand } from './stop-start.js';
 import { versionCommand } from './version.js';
 
 /** Prints an error the way a user can act on it, and sets a non-zero exit code. */
@@ -34,10 +36,18 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .parserConfiguration({ 'camel-case-expansion': false })
     .usage('kc: highly available Kubernetes clusters from Docker containers\n\nUsage: $0 <command> [options]')
     .command('build', 'Build images', (y) => y.command(buildNodeImageCommand).demandCommand(1, 'Say what to build: kc build node-image'))
-    .command('create', 'Create a cluster', (y) => y.command(createClusterCommand).demandCommand(1, 'Say what to create: kc create cluster'))
-    .command('delete', 'Delete clusters', (y) =>
-      y.command(deleteClusterCommand).command(deleteClustersCommand).demandCommand(1, 'Say what to delete: kc delete cluster'),
+    .command('create', 'Create a cluster, or add nodes to one', (y) =>
+      y.command(createClusterCommand).command(createNodeCommand).demandCommand(1, 'Say what to create: kc create cluster or kc create node'),
     )
+    .command('delete', 'Delete clusters, or remove nodes from one', (y) =>
+      y
+        .command(deleteClusterCommand)
+        .command(deleteClustersCommand)
+        .command(deleteNodeCommand)
+        .demandCommand(1, 'Say what to delete: kc delete cluster, kc delete clusters or kc delete node'),
+    )
+    .command('stop', 'Stop a cluster, keeping its data', (y) => y.command(stopClusterCommand).demandCommand(1, 'Say what to stop: kc stop cluster'))
+    .command('start', 'Start a stopped cluster', (y) => y.command(startClusterCommand).demandCommand(1, 'Say what to start: kc start cluster'))
     .command('get', 'List clusters, nodes, kubeconfigs', (y) =>
       y.command(getClustersCommand).command(getNodesCommand).command(getKubeconfigCommand).demandCommand(1, 'Say what to get: clusters, nodes or kubeconfig'),
     )

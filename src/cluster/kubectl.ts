@@ -1,6 +1,6 @@
 import type { Provider } from '../provider/provider.js';
 import { PATHS } from '../components/paths.js';
-import { API_SERVER_PORT, type ClusterPlan } from '../model/plan.js';
+import { API_SERVER_PORT, type ClusterPlan, type NodePlan } from '../model/plan.js';
 import { renderKubeconfig } from '../pki/kubeconfig.js';
 import type { ClusterPki } from '../pki/types.js';
 
@@ -20,9 +20,13 @@ export function adminKubeconfigOnNode(plan: ClusterPlan, pki: ClusterPki): strin
   });
 }
 
-/** Runs kubectl on the first master as admin (the host need not have kubectl). */
-export function kubectl(engine: Provider, plan: ClusterPlan, args: string[], input?: string): Promise<string> {
-  const master = plan.masters[0];
+/**
+ * Runs kubectl as admin on a master (the first, unless `via` names another
+ * one that is up), against that master's own API server: the host need not
+ * have kubectl.
+ */
+export function kubectl(engine: Provider, plan: ClusterPlan, args: string[], input?: string, via?: NodePlan): Promise<string> {
+  const master = via ?? plan.masters[0];
   if (!master) throw new Error('internal: a cluster without masters');
   return engine.execOrThrow(master.name, ['kubectl', '--kubeconfig', ADMIN_KUBECONFIG_ON_NODE, ...args], input);
 }

@@ -1,10 +1,10 @@
 import type { ClusterPlan, NodePlan } from '../model/plan.js';
 import { API_SERVER_PORT } from '../model/plan.js';
 import { renderEncryptionConfig } from '../pki/encryption.js';
-import { FRONT_PROXY_CLIENT_NAME } from '../pki/cluster-pki.js';
+import { apiServerCertFor, FRONT_PROXY_CLIENT_NAME } from '../pki/cluster-pki.js';
 import type { ClusterPki } from '../pki/types.js';
 import { caFile, MASTER_FILES, secretFile } from './control-plane-files.js';
-import { etcdClientUrls } from './etcd.js';
+import { LOCAL_ETCD_URL } from './etcd.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
 import { componentFlags, unitFile } from './unit.js';
@@ -14,7 +14,11 @@ export function serviceAccountIssuer(plan: ClusterPlan): string {
   return `https://kubernetes.default.svc.${plan.clusterDomain}`;
 }
 
-/** kube-apiserver on one master, talking to every etcd member. */
+/**
+ * kube-apiserver on one master, talking to the etcd member beside it
+ * (kubeadm's stacked layout): its flags do not change when members join or
+ * leave, and when its member is down /readyz fails, so HAProxy routes around it.
+ */
 export function apiServerBundle(plan: ClusterPlan, master: NodePlan, pki: ClusterPki): ComponentBundle {
   const command = [
     `${PATHS.bin}/kube-apiserver`,
@@ -28,7 +32,7 @@ export function apiServerBundle(plan: ClusterPlan, master: NodePlan, pki: Cluste
       'client-ca-file': MASTER_FILES.ca,
       'tls-cert-file': MASTER_FILES.apiServerCert,
       'tls-private-key-file': MASTER_FILES.apiServerKey,
-      'etcd-servers': etcdClientUrls(plan),
+      'etcd-servers': LOCAL_ETCD_URL,
       'etcd-cafile': MASTER_FILES.ca,
       'etcd-certfile': MASTER_FILES.etcdClientCert,
       'etcd-keyfile': MASTER_FILES.etcdClientKey,
@@ -60,8 +64,8 @@ export function apiServerBundle(plan: ClusterPlan, master: NodePlan, pki: Cluste
   return {
     files: [
       caFile(pki),
-      { path: MASTER_FILES.apiServerCert, content: pki.apiServer.certPem },
-      secretFile(MASTER_FILES.apiServerKey, pki.apiServer.keyPem),
+      { path: MASTER_FILES.apiServerCert, content: apiServerCertFor(pki, master).certPem },
+      secretFile(MASTER_FILES.apiServerKey, apiServerCertFor(pki, master).keyPem),
       { path: MASTER_FILES.kubeletClientCert, content: pki.apiServerKubeletClient.certPem },
       secretFile(MASTER_FILES.kubeletClientKey, pki.apiServerKubeletClient.keyPem),
       { path: MASTER_FILES.etcdClientCert, content: pki.etcdClient.certPem },

@@ -17,18 +17,29 @@ export const ETCD_FILES = {
   peerKey: `${PATHS.etcdPki}/peer.key`,
 } as const;
 
+/** The member on the same master, as its API server and etcdctl there reach it. */
+export const LOCAL_ETCD_URL = `https://127.0.0.1:${ETCD_CLIENT_PORT}`;
+
+export function etcdClientUrl(master: NodePlan): string {
+  return `https://${master.name}:${ETCD_CLIENT_PORT}`;
+}
+
+export function etcdPeerUrl(master: NodePlan): string {
+  return `https://${master.name}:${ETCD_PEER_PORT}`;
+}
+
 export function etcdClientUrls(plan: ClusterPlan): string {
-  return plan.masters.map((m) => `https://${m.name}:${ETCD_CLIENT_PORT}`).join(',');
+  return plan.masters.map(etcdClientUrl).join(',');
 }
 
 /**
- * etcdctl on a master, talking to every member with that master's server
- * pair (issued for client use too), followed by `args`.
+ * etcdctl on a master, talking to every member (or the given endpoints) with
+ * that master's server pair (issued for client use too), followed by `args`.
  */
-export function etcdctlCommand(plan: ClusterPlan, args: string[]): string[] {
+export function etcdctlCommand(plan: ClusterPlan, args: string[], endpoints: string = etcdClientUrls(plan)): string[] {
   return [
     'etcdctl',
-    `--endpoints=${etcdClientUrls(plan)}`,
+    `--endpoints=${endpoints}`,
     `--cacert=${ETCD_FILES.ca}`,
     `--cert=${ETCD_FILES.serverCert}`,
     `--key=${ETCD_FILES.serverKey}`,
@@ -40,24 +51,27 @@ export function etcdctlCommand(plan: ClusterPlan, args: string[]): string[] {
  * One etcd member per master. Members advertise and find each other by node
  * name, never by address: names are stable across container restarts, and
  * so membership stays valid. Listen addresses must be IPs (etcd's rule).
+ * A master that joined a running cluster starts as an `existing` member of
+ * the membership it was added to (etcd reads the initial-cluster flags only
+ * on a member's first start, with an empty data dir).
  */
 export function etcdBundle(plan: ClusterPlan, master: NodePlan, pki: ClusterPki): ComponentBundle {
   const server = pki.etcdServer[master.name];
   const peer = pki.etcdPeer[master.name];
   if (!server || !peer) throw new Error(`internal: no etcd certificates for ${master.name}`);
-  const initialCluster = plan.masters.map((m) => `${m.name}=https://${m.name}:${ETCD_PEER_PORT}`).join(',');
+  const initialCluster = plan.masters.map((m) => `${m.name}=${etcdPeerUrl(m)}`).join(',');
   const command = [
     `${PATHS.bin}/etcd`,
     ...componentFlags(plan.spec, 'etcd', {
       name: master.name,
       'data-dir': PATHS.etcdData,
       'listen-client-urls': `https://${master.ip}:${ETCD_CLIENT_PORT},https://127.0.0.1:${ETCD_CLIENT_PORT}`,
-      'advertise-client-urls': `https://${master.name}:${ETCD_CLIENT_PORT}`,
+      'advertise-client-urls': etcdClientUrl(master),
       'listen-peer-urls': `https://${master.ip}:${ETCD_PEER_PORT}`,
-      'initial-advertise-peer-urls': `https://${master.name}:${ETCD_PEER_PORT}`,
+      'initial-advertise-peer-urls': etcdPeerUrl(master),
       'initial-cluster': initialCluster,
       'initial-cluster-token': `kc-${plan.spec.name}`,
-      'initial-cluster-state': 'new',
+      'initial-cluster-state': master.joined ? 'existing' : 'new',
       'client-cert-auth': true,
       'trusted-ca-file': ETCD_FILES.ca,
       'cert-file': ETCD_FILES.serverCert,

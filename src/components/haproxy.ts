@@ -4,6 +4,14 @@ import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
 import { UNIT } from './units.js';
 
+/** HAProxy's runtime API on the lb: `kc` and tests read the live backend list from it. */
+export const HAPROXY_ADMIN_SOCKET = '/run/haproxy-admin.sock';
+
+/** The command that lists the live servers of the masters backend (`show servers state`), one per line after the header. */
+export function haproxyServersStateCommand(): string[] {
+  return ['/bin/sh', '-c', `echo 'show servers state masters' | socat stdio UNIX-CONNECT:${HAPROXY_ADMIN_SOCKET}`];
+}
+
 /** Docker's embedded DNS, which resolves the node names on a user-defined network. */
 const DOCKER_DNS = '127.0.0.11:53';
 
@@ -13,6 +21,18 @@ const DOCKER_DNS = '127.0.0.11:53';
  * routed around within two seconds. Servers are named, not addressed, and
  * resolved through Docker's DNS at run time: a master that is not up yet
  * starts in maintenance instead of failing HAProxy's start.
+ *
+ * When a master dies, its address stops answering at all (no reset): a
+ * 200 ms connect timeout (a connect on the cluster's bridge takes well
+ * under a millisecond) and a redispatch on every retry move a new connection
+ * to another master at once; that failed connect marks the master down
+ * (`observe layer4`), so no later connection tries it until a check (every
+ * 500 ms) finds it back. Connections it already carried
+ * are left to the clients' own health checks (see LB_CLIENT_ENVIRONMENT):
+ * HAProxy's `shutdown-sessions` would also cut connections it is at that
+ * moment redispatching, failing requests that began after the master died.
+ * Masters joining or leaving change this file; `systemctl reload haproxy`
+ * starts new workers on it while the old ones finish their connections.
  */
 export function renderHaproxyConfig(plan: ClusterPlan): string {
   const servers = plan.masters.map(
@@ -24,18 +44,19 @@ export function renderHaproxyConfig(plan: ClusterPlan): string {
     // HAProxy needs about two descriptors per connection and refuses to start
     // when that exceeds the hard limit, which Docker hosts often set at 20000 or lower.
     '  maxconn 4000',
+    `  stats socket ${HAPROXY_ADMIN_SOCKET} mode 600 level admin`,
     '',
     'defaults',
     '  mode tcp',
     '  log global',
     '  option tcplog',
     '  option dontlognull',
-    '  timeout connect 5s',
+    '  timeout connect 200ms',
     // Long client/server timeouts: watches and `kubectl exec` sessions hold connections open.
     '  timeout client 1h',
     '  timeout server 1h',
     '  retries 3',
-    '  option redispatch',
+    '  option redispatch 1',
     '',
     'resolvers docker',
     `  nameserver dns ${DOCKER_DNS}`,
@@ -48,7 +69,7 @@ export function renderHaproxyConfig(plan: ClusterPlan): string {
     'backend masters',
     '  option httpchk GET /readyz',
     '  http-check expect status 200',
-    '  default-server check check-ssl verify none inter 1s fall 2 rise 1',
+    '  default-server check check-ssl verify none inter 500ms fastinter 200ms fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down',
     ...servers,
     '',
   ].join('\n');

@@ -5,7 +5,7 @@ import type { ClusterPki } from '../pki/types.js';
 import { LOCAL_API_SERVER, secretFile } from './control-plane-files.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
-import { componentFlags, unitFile } from './unit.js';
+import { componentFlags, LB_CLIENT_ENVIRONMENT, unitFile } from './unit.js';
 import { WORKER_FILES } from './worker-files.js';
 import { UNIT } from './units.js';
 
@@ -52,6 +52,7 @@ export function kubeProxyBundle(plan: ClusterPlan, node: NodePlan, pki: ClusterP
       unitFile(KUBE_PROXY_UNIT, {
         description: 'Kubernetes network proxy',
         command: [`${PATHS.bin}/kube-proxy`, ...componentFlags(plan.spec, 'kubeProxy', { config: WORKER_FILES.kubeProxyConfig })],
+        service: [...LB_CLIENT_ENVIRONMENT],
       }),
     ],
     units: [KUBE_PROXY_UNIT],

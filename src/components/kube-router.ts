@@ -38,7 +38,7 @@ import { secretFile } from './control-plane-files.js';
 import { PATHS } from './paths.js';
 import { clusterRoleForUser } from './rbac.js';
 import type { ComponentBundle } from './types.js';
-import { flags, unitFile } from './unit.js';
+import { flags, LB_CLIENT_ENVIRONMENT, unitFile } from './unit.js';
 import { UNIT } from './units.js';
 
 export const KUBE_ROUTER_UNIT = UNIT.kubeRouter;
@@ -87,7 +87,7 @@ export function kubeRouterBundle(plan: ClusterPlan, worker: NodePlan, pki: Clust
         command: [`${PATHS.bin}/kube-router`, ...kubeRouterFlags(plan, worker)],
         after: ['kc-pod-network.service'],
         // `-` : on kernels where the sysctl is not per network namespace it is the host's, already set.
-        service: ['ExecStartPre=-/usr/sbin/sysctl -qw net.bridge.bridge-nf-call-iptables=1'],
+        service: ['ExecStartPre=-/usr/sbin/sysctl -qw net.bridge.bridge-nf-call-iptables=1', ...LB_CLIENT_ENVIRONMENT],
       }),
     ],
     units: [KUBE_ROUTER_UNIT],

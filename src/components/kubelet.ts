@@ -6,7 +6,7 @@ import { CONTAINERD_SOCKET } from './containerd.js';
 import { secretFile } from './control-plane-files.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
-import { componentFlags, unitFile } from './unit.js';
+import { componentFlags, LB_CLIENT_ENVIRONMENT, unitFile } from './unit.js';
 import { WORKER_FILES } from './worker-files.js';
 import { UNIT } from './units.js';
 
@@ -78,6 +78,7 @@ export function kubeletBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterP
         command,
         requires: [UNIT.containerd],
         after: [UNIT.importImages],
+        service: [...LB_CLIENT_ENVIRONMENT],
       }),
     ],
     units: [KUBELET_UNIT],

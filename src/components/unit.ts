@@ -44,6 +44,16 @@ export function renderUnit(spec: UnitSpec): string {
   return unit.join('\n');
 }
 
+/**
+ * For components that reach the API servers through the lb (kubelet,
+ * kube-proxy, kube-router): client-go's HTTP/2 health check, sooner than its
+ * 30 s + 15 s default. When a master dies, HAProxy routes new connections
+ * around it at once, but a connection it already carried stays open to a
+ * peer that no longer answers; the check finds that out within 15 s, well
+ * inside a node lease's 40 s, and the client reconnects through the lb.
+ */
+export const LB_CLIENT_ENVIRONMENT: readonly string[] = ['Environment=HTTP2_READ_IDLE_TIMEOUT_SECONDS=10', 'Environment=HTTP2_PING_TIMEOUT_SECONDS=5'];
+
 export function unitFile(name: string, spec: UnitSpec): NodeFile {
   return { path: `${SYSTEMD_UNIT_DIR}/${name}`, content: renderUnit(spec) };
 }

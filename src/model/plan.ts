@@ -1,5 +1,5 @@
 import type { ClusterSpec, NodeRole } from '../config/types.js';
-import { ADDRESS_OFFSET } from '../config/limits.js';
+import { ADDRESS_OFFSET, MAX_CONTROL_PLANES, MAX_WORKERS } from '../config/limits.js';
 import { formatCidr, nthAddress, nthSubnet, parseCidr } from '../util/ipv4.js';
 import { nodeEngine } from './engines.js';
 
@@ -18,6 +18,8 @@ export interface NodePlan {
   podSubnet?: string;
   /** The Docker engine it runs on (a name from spec.engines); undefined: the one kc runs on. */
   engine?: string;
+  /** Added to the running cluster by `kc create node` (a master then joins an existing etcd cluster). */
+  joined?: boolean;
 }
 
 export interface ClusterPlan {
@@ -81,4 +83,67 @@ export function planCluster(spec: ClusterSpec, nodeSubnet: string): ClusterPlan 
 
 export function allNodes(plan: ClusterPlan): NodePlan[] {
   return [plan.lb, ...plan.masters, ...plan.workers];
+}
+
+/** A node kc can add to or remove from a running cluster (the lb is fixed for the cluster's life). */
+export type ChangeableRole = Exclude<NodeRole, 'lb'>;
+
+/** The role's nodes in a plan. */
+export function nodesOf(plan: ClusterPlan, role: ChangeableRole): NodePlan[] {
+  return role === 'master' ? plan.masters : plan.workers;
+}
+
+/** The lowest index no node of this role has: a removed node's slot (name, address, pod range) is reused. */
+export function nextFreeIndex(plan: ClusterPlan, role: ChangeableRole): number {
+  const taken = new Set(nodesOf(plan, role).map((n) => n.index));
+  let index = 0;
+  while (taken.has(index)) index += 1;
+  return index;
+}
+
+/** How many nodes of a role the layout has room for (their addresses sit in fixed ranges of the /24). */
+export function roleCapacity(role: ChangeableRole): number {
+  return role === 'master' ? MAX_CONTROL_PLANES : MAX_WORKERS;
+}
+
+/**
+ * The plan with one more node of `role`, at the next free index, marked as
+ * joined (it joins a running cluster: etcd treats a new member differently
+ * from a founding one). Pure; throws when the role has no free slot.
+ */
+export function withNodeAdded(plan: ClusterPlan, role: ChangeableRole): { plan: ClusterPlan; node: NodePlan } {
+  const index = nextFreeIndex(plan, role);
+  if (index >= roleCapacity(role)) throw new Error(`a cluster has room for ${roleCapacity(role)} ${role}s`);
+  const subnet = parseCidr(plan.network.subnet);
+  const node: NodePlan = {
+    name: nodeName(plan.spec.name, role, index),
+    role,
+    index,
+    ip: nthAddress(subnet, ADDRESS_OFFSET[role] + index),
+    joined: true,
+    ...(role === 'worker' ? { podSubnet: formatCidr(nthSubnet(parseCidr(plan.spec.podSubnet), 24, index + 1)) } : {}),
+  };
+  const byIndex = (a: NodePlan, b: NodePlan) => a.index - b.index;
+  const masters = role === 'master' ? [...plan.masters, node].sort(byIndex) : plan.masters;
+  const workers = role === 'worker' ? [...plan.workers, node].sort(byIndex) : plan.workers;
+  return { plan: withNodes(plan, masters, workers), node };
+}
+
+/** The plan without the named master or worker. Pure. */
+export function withNodeRemoved(plan: ClusterPlan, name: string): ClusterPlan {
+  return withNodes(
+    plan,
+    plan.masters.filter((m) => m.name !== name),
+    plan.workers.filter((w) => w.name !== name),
+  );
+}
+
+/** The spec's counts follow the node lists, so that `kc get` and the state say what the cluster is now. */
+function withNodes(plan: ClusterPlan, masters: NodePlan[], workers: NodePlan[]): ClusterPlan {
+  return { ...plan, spec: { ...plan.spec, controlPlanes: masters.length, workers: workers.length }, masters, workers };
+}
+
+/** A master or worker of this plan by name; undefined for the lb or a stranger. */
+export function findChangeableNode(plan: ClusterPlan, name: string): NodePlan | undefined {
+  return [...plan.masters, ...plan.workers].find((n) => n.name === name);
 }

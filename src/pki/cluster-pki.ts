@@ -96,6 +96,42 @@ export async function generateClusterPkiInBackground(plan: ClusterPlan): Promise
   return generateClusterPki(plan, () => keys.pop() ?? generateRsaKeyPair());
 }
 
+/**
+ * The certificates a node added to a running cluster needs, signed by the
+ * cluster's CA: a master's etcd pair and its own API server serving
+ * certificate (the shared one names only the founding masters), a worker's
+ * kubelet pair. Everything cluster-wide is reused.
+ */
+export function withNodePki(pki: ClusterPki, plan: ClusterPlan, node: NodePlan, nextKeys: KeySource = generateRsaKeyPair): ClusterPki {
+  const issue = (request: CertificateRequest): CertKey => issueCertificate(pki.ca, request, nextKeys());
+  if (node.role === 'worker') return { ...pki, kubelets: { ...pki.kubelets, [node.name]: issue(kubeletRequest(node)) } };
+  if (node.role !== 'master') throw new Error(`internal: no node certificates for a ${node.role}`);
+  const sans = apiServerSubjectAltNames(plan);
+  return {
+    ...pki,
+    etcdServer: { ...pki.etcdServer, [node.name]: issue(etcdServerRequest(node)) },
+    etcdPeer: { ...pki.etcdPeer, [node.name]: issue(etcdPeerRequest(node)) },
+    apiServerByNode: { ...pki.apiServerByNode, [node.name]: issue({ commonName: 'kube-apiserver', usage: 'server', ...sans }) },
+  };
+}
+
+/** The PKI without a removed node's certificates (they stay valid until they expire: kc has no revocation list). */
+export function withoutNodePki(pki: ClusterPki, name: string): ClusterPki {
+  const without = (record: Record<string, CertKey> | undefined) => Object.fromEntries(Object.entries(record ?? {}).filter(([key]) => key !== name));
+  return {
+    ...pki,
+    etcdServer: without(pki.etcdServer),
+    etcdPeer: without(pki.etcdPeer),
+    kubelets: without(pki.kubelets),
+    apiServerByNode: without(pki.apiServerByNode),
+  };
+}
+
+/** The serving certificate of one master's API server: its own when it joined later, else the shared one. */
+export function apiServerCertFor(pki: ClusterPki, master: NodePlan): CertKey {
+  return pki.apiServerByNode?.[master.name] ?? pki.apiServer;
+}
+
 function etcdServerRequest(master: NodePlan): CertificateRequest {
   // Loopback lets etcdctl and health checks on the master itself connect without naming the node.
   return {

@@ -24,6 +24,8 @@ export interface ClusterPki {
   kubeRouter: CertKey;
   /** Serving certificate of every kube-apiserver (SANs: lb, masters, 127.0.0.1, localhost, service IP, kubernetes.*). */
   apiServer: CertKey;
+  /** Serving certificates of masters added later (`kc create node --role master`), keyed by node name: the shared one does not name them. */
+  apiServerByNode?: Record<string, CertKey>;
   /** Client certificate the API servers present to kubelets (CN=kube-apiserver). */
   apiServerKubeletClient: CertKey;
   /** Key pair that signs and verifies service-account tokens. */

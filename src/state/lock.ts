@@ -64,8 +64,8 @@ export const CLUSTER_LOCK_WAIT_MS = 3_000;
 
 /**
  * Runs `work` as the only kc process changing this cluster (create, delete,
- * export kubeconfig): two of them at once would interleave containers,
- * state and kubeconfig entries.
+ * node changes, stop, start, export kubeconfig): two of them at once would
+ * interleave containers, etcd membership, state and kubeconfig entries.
  */
 export function withClusterLock<T>(cluster: string, work: () => Promise<T>, waitMs = CLUSTER_LOCK_WAIT_MS): Promise<T> {
   return withFileLock(
@@ -73,7 +73,7 @@ export function withClusterLock<T>(cluster: string, work: () => Promise<T>, wait
     {
       waitMs,
       busyMessage:
-        `another kc command is changing cluster "${cluster}" right now (creating or deleting it): ` +
+        `another kc command is changing cluster "${cluster}" right now (creating, deleting, adding or removing nodes, stopping or starting it): ` +
         `wait for it to finish and try again. If no kc command is running, the lock (${clusterLockPath(cluster)}.lock) ` +
         `goes stale by itself within ${STALE_MS / 1000}s.`,
     },

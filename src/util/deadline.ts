@@ -11,6 +11,8 @@ export class Deadline {
     /** How the budget was given, for timeout messages, e.g. `--wait 600`. */
     readonly origin: string,
     now: number = Date.now(),
+    /** What the budget is for, for timeout messages. */
+    readonly operation = 'create',
   ) {
     this.endsAt = now + seconds * 1000;
   }
@@ -20,6 +22,6 @@ export class Deadline {
   }
 
   describe(): string {
-    return `${this.origin}: ${this.seconds}s for the whole create`;
+    return `${this.origin}: ${this.seconds}s for the whole ${this.operation}`;
   }
 }

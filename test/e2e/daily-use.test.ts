@@ -71,11 +71,11 @@ describe('several clusters, config file, get / load / export commands', () => {
   });
 
   it('lists both clusters and their nodes, as text and as JSON', async () => {
-    const names = JSON.parse(await expectOk(['get', 'clusters', '--json'])) as string[];
-    expect(names).toEqual(expect.arrayContaining([FROM_FILE, FROM_FLAGS]));
-    expect((await expectOk(['get', 'clusters'])).split('\n')).toEqual(expect.arrayContaining([FROM_FILE, FROM_FLAGS]));
-    const nodes = JSON.parse(await expectOk(['get', 'nodes', '--name', FROM_FILE, '--json'])) as { name: string; role: string; state: string }[];
-    expect(nodes.map((n) => `${n.name}:${n.role}:${n.state}`)).toEqual([
+    const clusters = JSON.parse(await expectOk(['get', 'clusters', '--json'])) as { name: string; status: string; nodes: number }[];
+    expect(clusters).toEqual(expect.arrayContaining([{ name: FROM_FILE, status: 'running', nodes: 3 }, { name: FROM_FLAGS, status: 'running', nodes: 3 }]));
+    expect((await expectOk(['get', 'clusters'])).split('\n')).toEqual(expect.arrayContaining([`${FROM_FILE}\trunning\t3 nodes`, `${FROM_FLAGS}\trunning\t3 nodes`]));
+    const nodes = JSON.parse(await expectOk(['get', 'nodes', '--name', FROM_FILE, '--json'])) as { name: string; role: string; status: string }[];
+    expect(nodes.map((n) => `${n.name}:${n.role}:${n.status}`)).toEqual([
       `${FROM_FILE}-lb:lb:running`,
       `${FROM_FILE}-master-0:master:running`,
       `${FROM_FILE}-worker-0:worker:running`,
@@ -179,7 +179,7 @@ describe('several clusters, config file, get / load / export commands', () => {
     // By name rather than --all, so that running the tests never deletes a developer's own clusters.
     await expectOk(['delete', 'clusters', FROM_FILE, FROM_FLAGS, '--kubeconfig', kubeconfig]);
     for (const name of [FROM_FILE, FROM_FLAGS]) expect(await clusterResources(name)).toEqual({ containers: 0, networks: 0, volumes: 0 });
-    const names = JSON.parse(await expectOk(['get', 'clusters', '--json'])) as string[];
+    const names = (JSON.parse(await expectOk(['get', 'clusters', '--json'])) as { name: string }[]).map((c) => c.name);
     expect(names).not.toContain(FROM_FILE);
     expect(names).not.toContain(FROM_FLAGS);
     expect(await readFile(kubeconfig, 'utf8')).not.toContain(`kc-${FROM_FILE}`);

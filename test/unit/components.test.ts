@@ -322,8 +322,9 @@ describe('kube-apiserver', () => {
   const apiFlags = () => flagsOf(bundle(), 'kube-apiserver.service');
   const contentOfFlag = (flag: string) => textAt(bundle(), apiFlags()[flag] ?? `missing --${flag}`);
 
-  it('talks to every etcd member by name over TLS', () => {
-    expect(apiFlags()['etcd-servers']?.split(',')).toEqual(MASTER_NAMES.map((n) => `https://${n}:2379`));
+  it('talks over TLS to the etcd member on its own master, which listens on loopback (flags that do not change with membership)', () => {
+    expect(apiFlags()['etcd-servers']).toBe('https://127.0.0.1:2379');
+    expect(flagsOf(etcdBundle(plan, master0, pki), 'etcd.service')['listen-client-urls']?.split(',')).toContain('https://127.0.0.1:2379');
     expect(contentOfFlag('etcd-cafile')).toBe(pki.ca.certPem);
     expect(contentOfFlag('etcd-certfile')).toBe(pki.etcdClient.certPem);
     expect(contentOfFlag('etcd-keyfile')).toBe(pki.etcdClient.keyPem);

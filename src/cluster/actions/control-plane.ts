@@ -21,8 +21,10 @@ export const startControlPlane: Step<Secured, void> = {
     );
     const first = plan.masters[0];
     if (!first) throw new Error('internal: no masters');
-    // kubectl on the first master (for the pod network and add-ons) uses the admin kubeconfig, talking to its own API server.
-    await deliverFiles(ctx.engine, first, { files: [{ path: ADMIN_KUBECONFIG_ON_NODE, content: adminKubeconfigOnNode(plan, pki), mode: 0o600 }], units: [] });
+    // kubectl on a master (the pod network, add-ons, node changes) uses the admin kubeconfig, talking to its own API server.
+    // Every master gets it: once the first one is removed or down, another one runs kubectl.
+    const adminKubeconfig = { files: [{ path: ADMIN_KUBECONFIG_ON_NODE, content: adminKubeconfigOnNode(plan, pki), mode: 0o600 }], units: [] };
+    await Promise.all(plan.masters.map((master) => deliverFiles(ctx.engine, master, adminKubeconfig)));
     const server = hostApiServerUrl(plan.spec.apiServerAddress, ctx.apiServerHostPort);
     await waitUntil(
       `the API server to be ready at ${server}/readyz`,

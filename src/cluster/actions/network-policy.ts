@@ -8,10 +8,9 @@ import { waitUntil } from '../wait.js';
  * worker: its chain hooked into FORWARD exists only after a full sync, so
  * from then on a NetworkPolicy the user applies is enforced.
  */
-export async function waitForKubeRouter(ctx: Secured): Promise<void> {
-  const { plan } = ctx;
+export async function waitForKubeRouter(ctx: Pick<Secured, 'plan' | 'engine' | 'deadline'>, workers = ctx.plan.workers): Promise<void> {
   await Promise.all(
-    plan.workers.map((worker) =>
+    workers.map((worker) =>
       waitUntil(
         `kube-router's policy chains on ${worker.name}`,
         async () => {

@@ -1,0 +1,78 @@
+import type { CommandModule } from 'yargs';
+import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
+import { addNodes, MAX_NODES_PER_ADD } from '../cluster/lifecycle/add-node.js';
+import { removeNodes } from '../cluster/lifecycle/remove-node.js';
+import type { ChangeableRole } from '../model/plan.js';
+import { checkedName } from './delete-cluster.js';
+import { engineForCluster } from './engines.js';
+import { progressFor, UsageError, type GlobalOptions } from './options.js';
+
+/** How long a node change may take by default: a master's etcd catch-up and a worker's drain draw on it. */
+const DEFAULT_NODE_WAIT_SECONDS = 300;
+
+function checkedWait(wait: number): number {
+  if (!Number.isFinite(wait) || wait <= 0) throw new UsageError(`--wait ${wait} is not a number of seconds: give a positive number, e.g. --wait ${DEFAULT_NODE_WAIT_SECONDS}`);
+  return wait;
+}
+
+interface CreateNodeArgs extends GlobalOptions {
+  name: string;
+  role: ChangeableRole;
+  count: number;
+  wait: number;
+}
+
+export const createNodeCommand: CommandModule<GlobalOptions, CreateNodeArgs> = {
+  command: 'node',
+  describe: 'Add masters or workers to a running cluster',
+  builder: (yargs) =>
+    yargs
+      .option('name', { type: 'string', default: DEFAULT_CLUSTER_NAME, describe: 'Cluster name' })
+      .option('role', { choices: ['worker', 'master'] as const, demandOption: 'say which: --role worker or --role master', describe: 'What the new nodes are' })
+      .option('count', { type: 'number', default: 1, describe: `How many nodes to add (1 to ${MAX_NODES_PER_ADD})` })
+      .option('wait', { type: 'number', default: DEFAULT_NODE_WAIT_SECONDS, describe: 'Seconds the change may take, one deadline for every wait' })
+      .example('$0 create node --role worker', 'add a worker to cluster "kc"')
+      .example('$0 create node --role master --name dev', 'add a third master (etcd member, API server, HAProxy backend)'),
+  handler: async (args) => {
+    const cluster = checkedName(args.name);
+    const progress = progressFor(args);
+    const result = await addNodes({ engine: await engineForCluster(cluster), progress, cluster, role: args.role, count: args.count, waitSeconds: checkedWait(args.wait) });
+    progress.info(`Added ${result.added.join(', ')} to cluster "${cluster}" (${result.seconds.map((s) => `${s.toFixed(1)}s`).join(', ')}).`);
+  },
+};
+
+interface DeleteNodeArgs extends GlobalOptions {
+  name: string;
+  nodes?: string[];
+  wait: number;
+  force: boolean;
+}
+
+export const deleteNodeCommand: CommandModule<GlobalOptions, DeleteNodeArgs> = {
+  command: 'node <nodes..>',
+  describe: 'Remove masters or workers from a running cluster (workers are drained first)',
+  builder: (yargs) =>
+    yargs
+      .positional('nodes', { type: 'string', array: true, describe: 'Node names, e.g. kc-worker-1 (kc get nodes lists them)' })
+      .option('name', { type: 'string', default: DEFAULT_CLUSTER_NAME, describe: 'Cluster name' })
+      .option('wait', { type: 'number', default: DEFAULT_NODE_WAIT_SECONDS, describe: 'Seconds the change may take (the drain included)' })
+      .option('force', {
+        type: 'boolean',
+        default: false,
+        describe: "Remove a master even if etcd loses its quorum; delete a worker's pods that no controller recreates",
+      }),
+  handler: async (args) => {
+    const cluster = checkedName(args.name);
+    const progress = progressFor(args);
+    const started = Date.now();
+    const removed = await removeNodes({
+      engine: await engineForCluster(cluster),
+      progress,
+      cluster,
+      nodes: args.nodes ?? [],
+      waitSeconds: checkedWait(args.wait),
+      force: args.force,
+    });
+    progress.info(`Removed ${removed.join(', ')} from cluster "${cluster}" (${((Date.now() - started) / 1000).toFixed(1)}s).`);
+  },
+};

@@ -1,0 +1,49 @@
+import type { CommandModule } from 'yargs';
+import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
+import { listClusterNames } from '../cluster/list.js';
+import { startCluster, stopCluster, type StopStartOptions, type StopStartResult } from '../cluster/lifecycle/stop-start.js';
+import { checkedName } from './delete-cluster.js';
+import { engineForCluster } from './engines.js';
+import { engine, progressFor, UsageError, type GlobalOptions } from './options.js';
+
+interface StopStartArgs extends GlobalOptions {
+  name?: string;
+  all: boolean;
+  wait: number;
+}
+
+/** The clusters a stop or start applies to: --name (default "kc") or every cluster kc has state for. */
+async function targets(args: StopStartArgs, verb: string): Promise<string[]> {
+  if (args.all && args.name !== undefined) throw new UsageError(`say which clusters to ${verb}: --name NAME or --all, not both`);
+  if (!args.all) return [checkedName(args.name ?? DEFAULT_CLUSTER_NAME)];
+  const names = await listClusterNames(engine());
+  if (names.length === 0) throw new UsageError(`no kc clusters to ${verb}`);
+  return names;
+}
+
+function command(verb: 'stop' | 'start', run: (options: StopStartOptions) => Promise<StopStartResult>): CommandModule<GlobalOptions, StopStartArgs> {
+  return {
+    command: 'cluster',
+    describe:
+      verb === 'stop'
+        ? 'Stop a cluster (workers, then masters, then the lb): its data, addresses and API port stay'
+        : 'Start a stopped cluster and wait until it is usable again',
+    builder: (yargs) =>
+      yargs
+        .option('name', { type: 'string', describe: `Cluster name (default "${DEFAULT_CLUSTER_NAME}")` })
+        .option('all', { type: 'boolean', default: false, describe: `${verb === 'stop' ? 'Stop' : 'Start'} every kc cluster` })
+        .option('wait', { type: 'number', default: 300, describe: 'Seconds the start may take to become usable' }),
+    handler: async (args) => {
+      if (!Number.isFinite(args.wait) || args.wait <= 0) throw new UsageError(`--wait ${args.wait} is not a number of seconds: give a positive number`);
+      const progress = progressFor(args);
+      for (const cluster of await targets(args, verb)) {
+        progress.info(`${verb === 'stop' ? 'Stopping' : 'Starting'} cluster "${cluster}" ...`);
+        const result = await run({ engine: await engineForCluster(cluster), progress, cluster, waitSeconds: args.wait });
+        progress.info(`${verb === 'stop' ? 'Stopped' : 'Started'} cluster "${cluster}": ${result.nodes} nodes in ${result.seconds.toFixed(1)}s.`);
+      }
+    },
+  };
+}
+
+export const stopClusterCommand = command('stop', stopCluster);
+export const startClusterCommand = command('start', startCluster);

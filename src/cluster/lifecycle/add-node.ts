@@ -1,0 +1,204 @@
+import { etcdBundle, etcdPeerUrl } from '../../components/etcd.js';
+import { apiClientUnits, masterBundle, runsKubeRouter, workerBundle } from '../../components/index.js';
+import { UNIT } from '../../components/units.js';
+import { allNodes, withNodeAdded, type ChangeableRole, type ClusterPlan, type NodePlan } from '../../model/plan.js';
+import { withNodePki } from '../../pki/cluster-pki.js';
+import type { Provider } from '../../provider/provider.js';
+import { saveState, type ClusterState } from '../../state/cluster-state.js';
+import { withClusterLock } from '../../state/lock.js';
+import { Deadline } from '../../util/deadline.js';
+import { UsageError } from '../../util/errors.js';
+import { silentProgress, type Progress } from '../../util/progress.js';
+import { waitForKubeRouter } from '../actions/network-policy.js';
+import { containerdVolume, nodeSpec } from '../actions/nodes.js';
+import { installBundle, journalTail, waitForBoot } from '../node-ops.js';
+import { waitUntil } from '../wait.js';
+import { readCluster, requireRunning } from './cluster-status.js';
+import { etcdctl, healthyMasters, listMembers, memberOf, tryEtcdctl } from './etcd-membership.js';
+import { kubectlVia, refreshPodRoutes, reloadHaproxy, waitForHaproxyBackends, type ChangeContext } from './node-access.js';
+import { NodeChangeError, UndoLog } from './undo.js';
+
+export interface AddNodesOptions {
+  engine: Provider;
+  progress: Progress;
+  cluster: string;
+  role: ChangeableRole;
+  count: number;
+  waitSeconds: number;
+}
+
+export interface AddNodesResult {
+  added: string[];
+  /** Seconds each node took to join, in order. */
+  seconds: number[];
+}
+
+/** How many nodes one command may add (the layout's own limit is checked against the plan). */
+export const MAX_NODES_PER_ADD = 20;
+
+/**
+ * `kc create node`: adds `count` masters or workers to a running cluster, one
+ * after the other, each a change of its own: when one fails it is taken back
+ * and the ones before it stay (they are recorded in the state as they finish).
+ */
+export async function addNodes(options: AddNodesOptions): Promise<AddNodesResult> {
+  if (!Number.isInteger(options.count) || options.count < 1 || options.count > MAX_NODES_PER_ADD) {
+    throw new UsageError(`--count ${options.count} is not a number of nodes to add: give a whole number from 1 to ${MAX_NODES_PER_ADD}`);
+  }
+  return withClusterLock(options.cluster, async () => {
+    const cluster = await readCluster(options.engine, options.cluster);
+    requireRunning(cluster, `add a ${options.role}`);
+    const deadline = new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'node change');
+    let state = cluster.state;
+    const result: AddNodesResult = { added: [], seconds: [] };
+    for (let i = 0; i < options.count; i += 1) {
+      const started = Date.now();
+      const added = await addOneNode(options, state, deadline);
+      state = added.state;
+      result.added.push(added.node.name);
+      result.seconds.push((Date.now() - started) / 1000);
+    }
+    return result;
+  });
+}
+
+/** Runs one step of a node change as a progress line; a failure rolls back everything logged so far. */
+async function changeStep<T>(progress: Progress, undo: UndoLog, title: string, nextStep: string, work: (note: (s: string) => void) => Promise<T>): Promise<T> {
+  try {
+    return await progress.step(title, work);
+  } catch (error) {
+    const failures = await undo.rollBack();
+    throw new NodeChangeError(title, error, failures, nextStep);
+  }
+}
+
+async function addOneNode(options: AddNodesOptions, state: ClusterState, deadline: Deadline): Promise<{ state: ClusterState; node: NodePlan }> {
+  const { engine, progress } = options;
+  const old = state.plan;
+  let added: { plan: ClusterPlan; node: NodePlan };
+  try {
+    added = withNodeAdded(old, options.role);
+  } catch (error) {
+    throw new UsageError(`cannot add a ${options.role} to cluster "${old.spec.name}": ${(error as Error).message}`);
+  }
+  const { plan, node } = added;
+  const pki = withNodePki(state.pki, plan, node);
+  const ctx: ChangeContext = { engine, plan, pki, deadline };
+  const undo = new UndoLog();
+  const step = <T>(title: string, work: (note: (s: string) => void) => Promise<T>) =>
+    changeStep(progress, undo, title, `Check the cluster with \`kc get nodes --name ${old.spec.name}\`, then remove ${node.name} with \`kc delete node ${node.name} --name ${old.spec.name}\`.`, work);
+
+  await step(`Starting ${node.name}`, async (note) => {
+    undo.push(`removing container ${node.name}`, async () => {
+      await engine.removeContainer(node.name);
+      if (node.role === 'worker') await engine.removeVolume(containerdVolume(node)).catch(() => undefined);
+    });
+    await engine.createNode(nodeSpec(plan, node, state.apiServerHostPort ?? 0));
+    await waitForBoot(engine, node, deadline);
+    note(`${node.ip}, certificates signed by the cluster's CA`);
+  });
+  if (node.role === 'worker') await joinWorker(ctx, old, node, undo, step);
+  else await joinMaster(ctx, old, node, undo, step);
+
+  const next: ClusterState = { ...state, plan, pki };
+  try {
+    await saveState(next);
+  } catch (error) {
+    throw new NodeChangeError('Recording the new node', error, await undo.rollBack(), '');
+  }
+  return { state: next, node };
+}
+
+type StepFn = <T>(title: string, work: (note: (s: string) => void) => Promise<T>) => Promise<T>;
+
+/** A running master to work through (kubectl, etcdctl) while the change is made. */
+function firstMaster(plan: ClusterPlan, except?: string): NodePlan {
+  const master = plan.masters.find((m) => m.name !== except);
+  if (!master) throw new Error('internal: no master to work through');
+  return master;
+}
+
+async function joinWorker(ctx: ChangeContext, old: ClusterPlan, worker: NodePlan, undo: UndoLog, step: StepFn): Promise<void> {
+  const { engine, plan } = ctx;
+  const via = firstMaster(plan);
+  await step(`Joining ${worker.name}`, async (note) => {
+    undo.push(`deleting Node ${worker.name}`, async () => {
+      await kubectlVia(ctx, via, ['delete', 'node', worker.name, '--ignore-not-found', '--wait=false']);
+    });
+    await installBundle({ engine, progress: silentProgress }, worker, workerBundle(plan, worker, ctx.pki));
+    await waitUntil(
+      `${worker.name} to register`,
+      async () => (await kubectlVia(ctx, via, ['get', 'node', worker.name, '-o', 'name', '--ignore-not-found'])).trim() !== '' || 'not registered yet',
+      { deadline: ctx.deadline, intervalMs: 250, onTimeout: () => journalTail(engine, worker, UNIT.kubelet) },
+    );
+    const patch = JSON.stringify({ spec: { podCIDR: worker.podSubnet, podCIDRs: [worker.podSubnet] } });
+    await kubectlVia(ctx, via, ['patch', 'node', worker.name, '--type', 'merge', '-p', patch]);
+    note(`kubelet registered, pods on ${worker.podSubnet ?? 'its network'}`);
+  });
+  await step('Updating pod routes', async (note) => {
+    const others = allNodes(plan).filter((n) => n.name !== worker.name);
+    undo.push('restoring the pod routes', () => refreshPodRoutes(engine, old, others, worker.podSubnet));
+    await refreshPodRoutes(engine, plan, others);
+    note(`${others.length} nodes route ${worker.podSubnet ?? ''} to ${worker.ip}`);
+  });
+  await step(`Waiting for ${worker.name} to be Ready`, async (note) => {
+    await waitUntil(
+      `${worker.name} to be Ready`,
+      async () => {
+        const ready = await kubectlVia(ctx, via, ['get', 'node', worker.name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+        return ready.trim() === 'True' || `Ready=${ready.trim() || 'unknown'}`;
+      },
+      { deadline: ctx.deadline, intervalMs: 250, onTimeout: () => journalTail(engine, worker, UNIT.kubelet) },
+    );
+    if (runsKubeRouter(plan)) await waitForKubeRouter(ctx, [worker]);
+    note(apiClientUnits(plan).map((u) => u.replace(/\.service$/, '')).join(', '));
+  });
+}
+
+async function joinMaster(ctx: ChangeContext, old: ClusterPlan, master: NodePlan, undo: UndoLog, step: StepFn): Promise<void> {
+  const { engine, plan } = ctx;
+  await step(`Adding ${master.name} to etcd`, async (note) => {
+    const members = await healthyMasters(engine, plan, old.masters);
+    const via = members[0];
+    if (!via) throw new Error('no etcd member answers: the cluster cannot take a new member now');
+    // A learner first (etcd's advice for a running cluster): it gets the data without a vote, so a slow or
+    // failed start cannot cost the cluster its quorum; it becomes a voter once it has caught up.
+    await etcdctl(engine, plan, via, ['member', 'add', master.name, `--peer-urls=${etcdPeerUrl(master)}`, '--learner'], members);
+    undo.push(`removing ${master.name} from etcd`, async () => {
+      const id = memberOf(await listMembers(engine, plan, via, members), master)?.id;
+      if (id) await etcdctl(engine, plan, via, ['member', 'remove', id], members);
+    });
+    await installBundle({ engine, progress: silentProgress }, master, etcdBundle(plan, master, ctx.pki));
+    await waitUntil(
+      `${master.name}'s etcd to catch up and become a voting member`,
+      async () => {
+        const id = memberOf(await listMembers(engine, plan, via, members), master)?.id;
+        if (!id) return 'not a member';
+        // etcd refuses to promote a learner that is not in sync with the leader yet: that refusal is the progress check.
+        const promoted = await tryEtcdctl(engine, plan, via, ['member', 'promote', id], members);
+        return promoted.exitCode === 0 || promoted.stderr.includes('not a learner') || promoted.stderr.trim().split('\n').pop() || 'not promoted';
+      },
+      { deadline: ctx.deadline, intervalMs: 250, onTimeout: () => journalTail(engine, master, UNIT.etcd) },
+    );
+    note(`learner, then voting member ${plan.masters.length} of ${plan.masters.length}`);
+  });
+  await step(`Starting control plane on ${master.name}`, async (note) => {
+    await installBundle({ engine, progress: silentProgress }, master, masterBundle(plan, master, ctx.pki));
+    await waitUntil(
+      `the API server on ${master.name} to be ready`,
+      async () => {
+        // Its own API server, by the admin kubeconfig every master has: the lb does not route to it yet.
+        const readyz = await kubectlVia(ctx, master, ['get', '--raw', '/readyz']);
+        return readyz.trim() === 'ok' || readyz.trim();
+      },
+      { deadline: ctx.deadline, intervalMs: 250, onTimeout: () => journalTail(engine, master, UNIT.apiServer) },
+    );
+    note('kube-apiserver, controller-manager, scheduler, kube-proxy');
+  });
+  await step('Adding it to HAProxy', async (note) => {
+    undo.push('restoring HAProxy\'s backend list', () => reloadHaproxy(engine, old));
+    await reloadHaproxy(engine, plan);
+    await waitForHaproxyBackends(ctx);
+    note(`${plan.masters.length} backends, reloaded without dropping connections`);
+  });
+}

@@ -1,0 +1,98 @@
+import { haproxyBundle, haproxyServersStateCommand } from '../../components/haproxy.js';
+import { POD_NETWORK_UNIT, podNetworkBundle } from '../../components/cni-bridge.js';
+import { UNIT } from '../../components/units.js';
+import type { ClusterPlan, NodePlan } from '../../model/plan.js';
+import type { ClusterPki } from '../../pki/types.js';
+import type { Provider } from '../../provider/provider.js';
+import type { Deadline } from '../../util/deadline.js';
+import { ADMIN_KUBECONFIG_ON_NODE, adminKubeconfigOnNode, kubectl } from '../kubectl.js';
+import { deliverFiles, journalTail } from '../node-ops.js';
+import { waitUntil } from '../wait.js';
+
+/**
+ * What node changes do on nodes that stay: kubectl on a master that is up,
+ * HAProxy's backend list, and the pod routes every node keeps.
+ */
+
+export interface ChangeContext {
+  engine: Provider;
+  plan: ClusterPlan;
+  pki: ClusterPki;
+  deadline: Deadline;
+}
+
+/**
+ * Runs kubectl as admin on `via` (a running master), after putting the admin
+ * kubeconfig there: clusters made by an older kc have it on the first master only.
+ */
+export async function kubectlVia(ctx: ChangeContext, via: NodePlan, args: string[], input?: string): Promise<string> {
+  await deliverFiles(ctx.engine, via, { files: [{ path: ADMIN_KUBECONFIG_ON_NODE, content: adminKubeconfigOnNode(ctx.plan, ctx.pki), mode: 0o600 }], units: [] });
+  return kubectl(ctx.engine, ctx.plan, args, input, via);
+}
+
+/** HAProxy's configuration for `plan` on the lb, then a reload: new workers take it, old ones finish their connections. */
+export async function reloadHaproxy(engine: Provider, plan: ClusterPlan): Promise<void> {
+  await deliverFiles(engine, plan.lb, haproxyBundle(plan));
+  const reload = await engine.exec(plan.lb.name, ['systemctl', 'reload', UNIT.haproxy]);
+  if (reload.exitCode !== 0) {
+    throw new Error(`HAProxy refused its new configuration: ${reload.stderr.trim()}\n${await journalTail(engine, plan.lb, UNIT.haproxy, 15)}`);
+  }
+}
+
+/** HAProxy's live servers of the masters backend and whether each is up (operational state 2). */
+export async function haproxyServers(engine: Provider, plan: ClusterPlan): Promise<Map<string, boolean>> {
+  const out = await engine.execOrThrow(plan.lb.name, haproxyServersStateCommand());
+  return parseServersState(out);
+}
+
+/**
+ * Pure: `show servers state <backend>` output (a version line, a `#` header
+ * naming the columns, then one line per server) to server name → up.
+ */
+export function parseServersState(text: string): Map<string, boolean> {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const header = lines.find((l) => l.startsWith('#'))?.replace(/^#\s*/, '').split(/\s+/) ?? [];
+  const nameAt = header.indexOf('srv_name');
+  const stateAt = header.indexOf('srv_op_state');
+  const servers = new Map<string, boolean>();
+  if (nameAt < 0 || stateAt < 0) return servers;
+  for (const line of lines.filter((l) => !l.startsWith('#') && /^\d+\s/.test(l))) {
+    const fields = line.split(/\s+/);
+    const name = fields[nameAt];
+    if (name) servers.set(name, fields[stateAt] === '2');
+  }
+  return servers;
+}
+
+/** Waits until HAProxy lists exactly the plan's masters, each of them up. */
+export async function waitForHaproxyBackends(ctx: ChangeContext): Promise<void> {
+  const wanted = ctx.plan.masters.map((m) => m.name).sort();
+  await waitUntil(
+    `HAProxy to route to ${wanted.join(', ')}`,
+    async () => {
+      const servers = await haproxyServers(ctx.engine, ctx.plan);
+      const listed = [...servers.keys()].sort();
+      const down = listed.filter((name) => !servers.get(name));
+      return (listed.join(',') === wanted.join(',') && down.length === 0) || `listed ${listed.join(', ') || 'none'}${down.length ? `; down: ${down.join(', ')}` : ''}`;
+    },
+    { deadline: ctx.deadline, intervalMs: 250, onTimeout: () => journalTail(ctx.engine, ctx.plan.lb, UNIT.haproxy) },
+  );
+}
+
+/**
+ * Rewrites the pod network unit of each node for `plan` and runs it again:
+ * routes to every worker's pods now, and after the node's next restart.
+ * A removed worker's route is deleted too (re-running the unit only adds).
+ */
+export async function refreshPodRoutes(engine: Provider, plan: ClusterPlan, nodes: readonly NodePlan[], removedSubnet?: string): Promise<void> {
+  if (plan.spec.cni !== 'bridge') return;
+  await Promise.all(
+    nodes.map(async (node) => {
+      const unitOnly = podNetworkBundle(plan, node).files.filter((f) => f.path.endsWith(`/${POD_NETWORK_UNIT}`));
+      await deliverFiles(engine, node, { files: unitOnly, units: [] });
+      await engine.execOrThrow(node.name, ['systemctl', 'daemon-reload']);
+      if (removedSubnet) await engine.exec(node.name, ['ip', 'route', 'del', removedSubnet]);
+      await engine.execOrThrow(node.name, ['systemctl', 'restart', POD_NETWORK_UNIT]);
+    }),
+  );
+}

@@ -1,0 +1,218 @@
+import { UNIT } from '../../components/units.js';
+import { allNodes, findChangeableNode, withNodeRemoved, type NodePlan } from '../../model/plan.js';
+import { withoutNodePki } from '../../pki/cluster-pki.js';
+import { LABEL_CLUSTER, type Provider } from '../../provider/provider.js';
+import { saveState, type ClusterState } from '../../state/cluster-state.js';
+import { withClusterLock } from '../../state/lock.js';
+import { Deadline } from '../../util/deadline.js';
+import { UsageError } from '../../util/errors.js';
+import type { Progress } from '../../util/progress.js';
+import { containerdVolume } from '../actions/nodes.js';
+import { waitUntil } from '../wait.js';
+import { readCluster, type ClusterNow } from './cluster-status.js';
+import { etcdctl, healthyMasters, listMembers, memberOf, quorumAfterRemoval } from './etcd-membership.js';
+import { kubectlVia, refreshPodRoutes, reloadHaproxy, waitForHaproxyBackends, type ChangeContext } from './node-access.js';
+import { NodeChangeError, UndoLog } from './undo.js';
+
+export interface RemoveNodesOptions {
+  engine: Provider;
+  progress: Progress;
+  cluster: string;
+  nodes: string[];
+  waitSeconds: number;
+  /** Remove a master even when etcd would lose its quorum; drain a worker's pods that no controller would recreate. */
+  force: boolean;
+}
+
+/**
+ * `kc delete node`: removes masters and workers from a running cluster, one
+ * after the other. Every name is checked before anything changes.
+ */
+export async function removeNodes(options: RemoveNodesOptions): Promise<string[]> {
+  if (options.nodes.length === 0) throw new UsageError('say which nodes to remove: kc delete node NODE... (kc get nodes lists them)');
+  return withClusterLock(options.cluster, async () => {
+    const cluster = await readCluster(options.engine, options.cluster);
+    const targets = await checkTargets(options, cluster);
+    let state = cluster.state;
+    for (const target of targets) {
+      const now = { ...cluster, state, plan: state.plan };
+      state = target.role === 'worker' ? await removeWorker(options, now, target) : await removeMaster(options, now, target);
+    }
+    return targets.map((t) => t.name);
+  });
+}
+
+/** Every name is a master or worker of this cluster, and what is left still has a master and a worker. */
+async function checkTargets(options: RemoveNodesOptions, cluster: ClusterNow): Promise<NodePlan[]> {
+  const { plan } = cluster;
+  const name = plan.spec.name;
+  const targets: NodePlan[] = [];
+  for (const nodeName of new Set(options.nodes)) {
+    const node = findChangeableNode(plan, nodeName);
+    if (node) {
+      targets.push(node);
+      continue;
+    }
+    if (nodeName === plan.lb.name) throw new UsageError(`${nodeName} is cluster "${name}"'s load balancer: it lives as long as the cluster (kc delete cluster --name ${name})`);
+    const owner = await ownerOf(options.engine, nodeName);
+    const known = [...plan.masters, ...plan.workers].map((n) => n.name).join(', ');
+    throw new UsageError(
+      owner
+        ? `${nodeName} belongs to cluster "${owner}", not "${name}": kc delete node ${nodeName} --name ${owner}`
+        : `cluster "${name}" has no node ${nodeName}; its masters and workers: ${known}`,
+    );
+  }
+  const left = targets.reduce((p, t) => withNodeRemoved(p, t.name), plan);
+  if (left.masters.length === 0) throw new UsageError(`removing ${targets.map((t) => t.name).join(', ')} would leave cluster "${name}" without a master: a cluster needs at least one (add one first: kc create node --role master --name ${name})`);
+  if (left.workers.length === 0) throw new UsageError(`removing ${targets.map((t) => t.name).join(', ')} would leave cluster "${name}" without a worker: pods need one (add one first: kc create node --role worker --name ${name})`);
+  const down = allNodes(plan).filter((n) => cluster.statusOf(n) !== 'running' && !targets.some((t) => t.name === n.name));
+  if (down.length > 0) {
+    throw new UsageError(`cannot remove nodes while ${down.map((n) => n.name).join(', ')} ${down.length === 1 ? 'is' : 'are'} not running: they would miss the change. Start the cluster first: kc start cluster --name ${name}`);
+  }
+  return targets;
+}
+
+async function ownerOf(engine: Provider, container: string): Promise<string | undefined> {
+  const all = await engine.listContainers({ [LABEL_CLUSTER]: '' });
+  return all.find((c) => c.name === container)?.labels[LABEL_CLUSTER];
+}
+
+/** The state after a node left: the plan without it, and its certificates dropped. */
+function stateWithout(state: ClusterState, node: NodePlan): ClusterState {
+  return { ...state, plan: withNodeRemoved(state.plan, node.name), pki: withoutNodePki(state.pki, node.name) };
+}
+
+async function step<T>(progress: Progress, undo: UndoLog, title: string, nextStep: string, work: (note: (s: string) => void) => Promise<T>): Promise<T> {
+  try {
+    return await progress.step(title, work);
+  } catch (error) {
+    throw new NodeChangeError(title, error, await undo.rollBack(), nextStep);
+  }
+}
+
+async function removeContainer(engine: Provider, node: NodePlan): Promise<void> {
+  await engine.removeContainer(node.name);
+  if (node.role === 'worker') await engine.removeVolume(containerdVolume(node)).catch(() => undefined);
+}
+
+/**
+ * A worker: cordoned and drained (evictions respect PodDisruptionBudgets),
+ * its Node deleted, its container removed, the other nodes' routes to its
+ * pods dropped. Up to the drain everything is taken back on failure.
+ */
+async function removeWorker(options: RemoveNodesOptions, cluster: ClusterNow, worker: NodePlan): Promise<ClusterState> {
+  const { engine, progress } = options;
+  const next = stateWithout(cluster.state, worker);
+  const deadline = new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'node change');
+  const ctx: ChangeContext = { engine, plan: cluster.plan, pki: cluster.state.pki, deadline };
+  const via = cluster.plan.masters[0];
+  if (!via) throw new Error('internal: no master');
+  const undo = new UndoLog();
+  const again = `Run \`kc delete node ${worker.name} --name ${cluster.plan.spec.name}\` again to finish.`;
+  // A stopped worker's kubelet cannot confirm its pods are gone, so a drain would wait for nothing: once its Node
+  // object is deleted, Kubernetes' pod garbage collector removes them and their controllers recreate them elsewhere.
+  if (cluster.statusOf(worker) === 'running') await drain(options, ctx, worker, undo, again);
+  else progress.info(`   ${worker.name} is not running: no drain; its pods are rescheduled once its Node object is deleted`);
+  await step(progress, undo, `Removing ${worker.name}`, again, async (note) => {
+    await kubectlVia(ctx, via, ['delete', 'node', worker.name, '--ignore-not-found']);
+    await removeContainer(engine, worker);
+    await saveState(next);
+    note('Node deleted, container removed');
+  });
+  await step(progress, new UndoLog(), 'Updating pod routes', `Run \`kc stop cluster\` and \`kc start cluster\` (every node re-reads its routes at boot).`, async (note) => {
+    const others = allNodes(next.plan);
+    await refreshPodRoutes(engine, next.plan, others, worker.podSubnet);
+    note(`${others.length} nodes no longer route ${worker.podSubnet ?? ''}`);
+  });
+  return next;
+}
+
+/** Cordons and drains a worker (evictions respect PodDisruptionBudgets); taken back by an uncordon. */
+async function drain(options: RemoveNodesOptions, ctx: ChangeContext, worker: NodePlan, undo: UndoLog, again: string): Promise<void> {
+  const via = ctx.plan.masters[0];
+  if (!via) throw new Error('internal: no master');
+  const { deadline } = ctx;
+  await step(options.progress, undo, `Draining ${worker.name}`, again, async (note) => {
+    undo.push(`uncordoning ${worker.name}`, async () => {
+      await kubectlVia(ctx, via, ['uncordon', worker.name]);
+    });
+    const seconds = Math.max(1, Math.floor(deadline.remainingMs() / 1000));
+    const drain = ['drain', worker.name, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${seconds}s`, ...(options.force ? ['--force'] : [])];
+    try {
+      await kubectlVia(ctx, via, drain);
+    } catch (error) {
+      const hint = /declare no controller|cannot delete Pods/.test((error as Error).message)
+        ? '\nPods that no controller recreates would be lost: delete them yourself, or pass --force to delete them with the node.'
+        : '\nA PodDisruptionBudget may allow no eviction now: raise the --wait, or scale the workload first.';
+      throw new Error(`${(error as Error).message}${hint}`, { cause: error });
+    }
+    note('evictions respect PodDisruptionBudgets');
+  });
+}
+
+/**
+ * A master: out of HAProxy first (no new connections reach it), its API
+ * server stopped gracefully (it takes its address out of the `kubernetes`
+ * Service), then its etcd member removed, then its container. etcd's quorum
+ * is checked before anything changes.
+ */
+async function removeMaster(options: RemoveNodesOptions, cluster: ClusterNow, master: NodePlan): Promise<ClusterState> {
+  const { engine, progress } = options;
+  const { plan } = cluster;
+  const next = stateWithout(cluster.state, master);
+  const deadline = new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'node change');
+  const ctx: ChangeContext = { engine, plan: next.plan, pki: next.pki, deadline };
+  const remaining = next.plan.masters;
+  const healthy = await healthyMasters(engine, plan, plan.masters);
+  const via = healthy.find((m) => m.name !== master.name);
+  if (!via) throw new UsageError(`no other etcd member of cluster "${plan.spec.name}" answers: removing ${master.name} now would lose the cluster's data`);
+  const voters = (await listMembers(engine, plan, via, healthy)).filter((m) => !m.isLearner).length;
+  const quorum = quorumAfterRemoval(voters, healthy.length, healthy.some((m) => m.name === master.name));
+  if (quorum.breaksQuorum && !options.force) {
+    throw new UsageError(
+      `removing ${master.name} would break etcd's quorum: ${quorum.healthyAfter} of ${quorum.votersAfter} remaining members answer, ${quorum.quorumAfter} are needed, ` +
+        'and the cluster would stop accepting writes. Start the stopped masters first (kc start cluster), or pass --force to remove it anyway.',
+    );
+  }
+  if (quorum.noFaultTolerance) {
+    progress.info(`   note: etcd will have ${quorum.votersAfter} member${quorum.votersAfter === 1 ? '' : 's'}: it cannot survive the loss of another master (3 or more can).`);
+  }
+  const undo = new UndoLog();
+  const again = `Check the masters with \`kc get nodes --name ${plan.spec.name}\` and run \`kc delete node ${master.name} --name ${plan.spec.name}\` again.`;
+  await step(progress, undo, `Taking ${master.name} out of HAProxy`, again, async (note) => {
+    undo.push("restoring HAProxy's backend list", () => reloadHaproxy(engine, plan));
+    await reloadHaproxy(engine, next.plan);
+    await waitForHaproxyBackends(ctx);
+    note(`${remaining.length} backends`);
+  });
+  await step(progress, undo, `Removing ${master.name} from etcd`, again, async (note) => {
+    if (cluster.statusOf(master) === 'running') {
+      undo.push(`restarting the control plane on ${master.name}`, async () => {
+        await engine.execOrThrow(master.name, ['systemctl', 'start', UNIT.apiServer, UNIT.controllerManager, UNIT.scheduler]);
+      });
+      // Not waiting for the stop: a stopping API server first takes its address out of the `kubernetes`
+      // Service (checked below), then waits for open watches, which no longer matters for a node that goes.
+      await engine.execOrThrow(master.name, ['systemctl', 'stop', '--no-block', UNIT.apiServer, UNIT.controllerManager, UNIT.scheduler]);
+      await waitUntil(
+        `${master.name} to leave the kubernetes Service's endpoints`,
+        async () => {
+          const addresses = await kubectlVia(ctx, via, [
+            'get', 'endpointslices', '-n', 'default', '-l', 'kubernetes.io/service-name=kubernetes', '-o', 'jsonpath={.items[*].endpoints[*].addresses[*]}',
+          ]);
+          return !addresses.split(/\s+/).includes(master.ip) || `still listed: ${addresses.trim()}`;
+        },
+        { deadline, intervalMs: 250 },
+      );
+    }
+    const others = healthy.filter((m) => m.name !== master.name);
+    const id = memberOf(await listMembers(engine, plan, via, others), master)?.id;
+    if (id) await etcdctl(engine, plan, via, ['member', 'remove', id], others);
+    note(id ? `member ${id} removed, ${remaining.length} left` : 'was not a member');
+  });
+  await step(progress, new UndoLog(), `Removing ${master.name}`, again, async (note) => {
+    await removeContainer(engine, master);
+    await saveState(next);
+    note('container removed');
+  });
+  return next;
+}

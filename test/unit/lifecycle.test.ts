@@ -1,0 +1,277 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import forge from 'node-forge';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createCluster } from '../../src/cluster/create.js';
+import { addNodes } from '../../src/cluster/lifecycle/add-node.js';
+import { clusterStatus, nodeStatus } from '../../src/cluster/lifecycle/cluster-status.js';
+import { parseMemberList, quorumAfterRemoval } from '../../src/cluster/lifecycle/etcd-membership.js';
+import { parseServersState } from '../../src/cluster/lifecycle/node-access.js';
+import { removeNodes } from '../../src/cluster/lifecycle/remove-node.js';
+import { stopCluster, stopOrder } from '../../src/cluster/lifecycle/stop-start.js';
+import { NodeChangeError } from '../../src/cluster/lifecycle/undo.js';
+import { apiServerBundle } from '../../src/components/apiserver.js';
+import { etcdBundle } from '../../src/components/etcd.js';
+import { podNetworkCommands } from '../../src/components/cni-bridge.js';
+import { renderHaproxyConfig } from '../../src/components/haproxy.js';
+import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
+import { planCluster, withNodeAdded, withNodeRemoved, type ClusterPlan } from '../../src/model/plan.js';
+import { generateRsaKeyPair } from '../../src/pki/certs.js';
+import { generateClusterPki, withNodePki, withoutNodePki } from '../../src/pki/cluster-pki.js';
+import { FakeEngine, type FakeNode } from '../../src/provider/fake/engine.js';
+import type { ExecResult } from '../../src/provider/provider.js';
+import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
+import { UsageError } from '../../src/util/errors.js';
+import { silentProgress } from '../../src/util/progress.js';
+
+const sharedKeys = generateRsaKeyPair();
+const spec = (controlPlanes: number, workers: number) => defaultClusterSpec({ name: 'life', controlPlanes, workers, waitSeconds: 5 });
+const basePlan = (controlPlanes = 2, workers = 1) => planCluster(spec(controlPlanes, workers), '172.30.9.0/24');
+const fileOf = (bundle: { files: { path: string; content: string | Buffer }[] }, suffix: string) =>
+  String(bundle.files.find((f) => f.path.endsWith(suffix))?.content ?? '');
+
+describe('adding and removing nodes in the plan (pure)', () => {
+  it('gives a new node the next free index, its fixed address and, for a worker, its own pod range', () => {
+    const { plan, node } = withNodeAdded(basePlan(), 'worker');
+    expect(node).toEqual({ name: 'life-worker-1', role: 'worker', index: 1, ip: '172.30.9.101', joined: true, podSubnet: '10.244.2.0/24' });
+    expect(plan.workers.map((w) => w.name)).toEqual(['life-worker-0', 'life-worker-1']);
+    expect(plan.spec.workers).toBe(2);
+    const master = withNodeAdded(plan, 'master');
+    expect(master.node).toMatchObject({ name: 'life-master-2', ip: '172.30.9.12', joined: true });
+    expect(master.node.podSubnet).toBeUndefined();
+    expect(master.plan.spec.controlPlanes).toBe(3);
+  });
+
+  it("reuses a removed node's slot: name, address and pod range", () => {
+    const plan = withNodeRemoved(withNodeAdded(basePlan(2, 2), 'worker').plan, 'life-worker-0');
+    expect(plan.workers.map((w) => w.name)).toEqual(['life-worker-1', 'life-worker-2']);
+    const { node } = withNodeAdded(plan, 'worker');
+    expect(node).toMatchObject({ name: 'life-worker-0', ip: '172.30.9.100', podSubnet: '10.244.1.0/24' });
+  });
+
+  it('routes every node to the new worker, and no node to a removed one', () => {
+    const { plan } = withNodeAdded(basePlan(), 'worker');
+    for (const node of [plan.lb, ...plan.masters, plan.workers[0]!]) {
+      expect(podNetworkCommands(plan, node)).toContain('ip route replace 10.244.2.0/24 via 172.30.9.101');
+    }
+    const removed = withNodeRemoved(plan, 'life-worker-1');
+    expect(podNetworkCommands(removed, removed.lb).join('\n')).not.toContain('10.244.2.0/24 via');
+  });
+});
+
+describe('certificates of a node that joins later', () => {
+  const plan = basePlan();
+  const pki = generateClusterPki(plan, () => sharedKeys);
+
+  it("signs a worker's kubelet pair with the cluster's CA, for its name and address", () => {
+    const { plan: next, node } = withNodeAdded(plan, 'worker');
+    const withWorker = withNodePki(pki, next, node, () => sharedKeys);
+    const cert = forge.pki.certificateFromPem(withWorker.kubelets['life-worker-1']!.certPem);
+    expect(forge.pki.certificateFromPem(pki.ca.certPem).verify(cert)).toBe(true);
+    expect((cert.subject.getField('CN') as { value: string }).value).toBe('system:node:life-worker-1');
+    expect(JSON.stringify(cert.getExtension('subjectAltName'))).toContain('172.30.9.101');
+    expect(withoutNodePki(withWorker, 'life-worker-1').kubelets).toEqual(pki.kubelets);
+  });
+
+  it("gives a master its etcd pairs and its own API server certificate naming it; founding masters keep the shared one", () => {
+    const { plan: next, node } = withNodeAdded(plan, 'master');
+    const withMaster = withNodePki(pki, next, node, () => sharedKeys);
+    expect(Object.keys(withMaster.etcdPeer)).toEqual(['life-master-0', 'life-master-1', 'life-master-2']);
+    const own = fileOf(apiServerBundle(next, node, withMaster), '/apiserver.crt');
+    expect(JSON.stringify(forge.pki.certificateFromPem(own).getExtension('subjectAltName'))).toContain('172.30.9.12');
+    expect(fileOf(apiServerBundle(next, next.masters[0]!, withMaster), '/apiserver.crt')).toBe(pki.apiServer.certPem);
+  });
+
+  it("starts a joining master's etcd as an existing member of the membership it joins; founders as a new cluster", () => {
+    const { plan: next, node } = withNodeAdded(plan, 'master');
+    const withMaster = withNodePki(pki, next, node, () => sharedKeys);
+    const joining = fileOf(etcdBundle(next, node, withMaster), 'etcd.service');
+    expect(joining).toContain('--initial-cluster-state=existing');
+    expect(joining).toContain('--initial-cluster=life-master-0=https://life-master-0:2380,life-master-1=https://life-master-1:2380,life-master-2=https://life-master-2:2380');
+    expect(fileOf(etcdBundle(next, next.masters[0]!, withMaster), 'etcd.service')).toContain('--initial-cluster-state=new');
+  });
+
+  it('points every API server at the etcd member beside it, so its flags do not change with membership', () => {
+    expect(fileOf(apiServerBundle(plan, plan.masters[1]!, pki), 'kube-apiserver.service')).toContain('--etcd-servers=https://127.0.0.1:2379');
+  });
+});
+
+describe('etcd membership and quorum', () => {
+  it('reads 64-bit member IDs exactly (JSON numbers lose them) as hex, with learners marked', () => {
+    const json = '{"header":{},"members":[{"ID":16543329045138227194,"name":"a","peerURLs":["https://a:2380"]},{"ID":42,"peerURLs":["https://b:2380"],"isLearner":true}]}';
+    expect(parseMemberList(json)).toEqual([
+      { id: 'e595b61dc1ddbffa', name: 'a', peerUrls: ['https://a:2380'], isLearner: false },
+      { id: '2a', name: '', peerUrls: ['https://b:2380'], isLearner: true },
+    ]);
+  });
+
+  it('says when a removal breaks the quorum, and when it only leaves no room for another failure', () => {
+    expect(quorumAfterRemoval(3, 3, true)).toMatchObject({ votersAfter: 2, quorumAfter: 2, breaksQuorum: false, noFaultTolerance: true });
+    expect(quorumAfterRemoval(3, 2, true)).toMatchObject({ healthyAfter: 1, breaksQuorum: true });
+    expect(quorumAfterRemoval(3, 2, false)).toMatchObject({ healthyAfter: 2, breaksQuorum: false });
+    expect(quorumAfterRemoval(5, 5, true)).toMatchObject({ breaksQuorum: false, noFaultTolerance: false });
+    expect(quorumAfterRemoval(2, 2, true)).toMatchObject({ votersAfter: 1, breaksQuorum: false, noFaultTolerance: true });
+  });
+});
+
+describe("HAProxy's backend list", () => {
+  it('names every master, checks them fast and retries a connection on another master', () => {
+    const config = renderHaproxyConfig(withNodeAdded(basePlan(), 'master').plan);
+    expect(config.match(/^ {2}server /gm)).toHaveLength(3);
+    expect(config).toContain('timeout connect 200ms');
+    expect(config).toContain('stats socket /run/haproxy-admin.sock');
+    expect(config).toContain('option redispatch 1');
+  });
+
+  it('reads the live state of each server from the runtime API', () => {
+    const text = [
+      '1',
+      '# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state',
+      '3 masters 1 life-master-0 172.30.9.10 2 0',
+      '3 masters 2 life-master-1 172.30.9.11 0 0',
+    ].join('\n');
+    expect([...parseServersState(text)]).toEqual([['life-master-0', true], ['life-master-1', false]]);
+  });
+});
+
+describe('cluster status', () => {
+  it('is running, stopped or partial from its containers', () => {
+    expect(nodeStatus({ state: 'running' })).toBe('running');
+    expect(nodeStatus({ state: 'exited' })).toBe('stopped');
+    expect(nodeStatus(undefined)).toBe('missing');
+    expect(clusterStatus(['running', 'running'])).toBe('running');
+    expect(clusterStatus(['stopped', 'missing'])).toBe('stopped');
+    expect(clusterStatus(['running', 'stopped'])).toBe('partial');
+  });
+
+  it('stops workers first, then every master together, then the lb', () => {
+    const plan = basePlan(2, 2);
+    expect(stopOrder(plan).map((group) => group.map((n) => n.name))).toEqual([
+      ['life-worker-0', 'life-worker-1'],
+      ['life-master-0', 'life-master-1'],
+      ['life-lb'],
+    ]);
+  });
+});
+
+/** A cluster on the fake engine whose nodes answer as healthy ones do: registered, Ready, etcd members. */
+function healthyCluster(engine: FakeEngine) {
+  return (node: FakeNode, command: string[]): ExecResult => {
+    const ok = (stdout = ''): ExecResult => ({ exitCode: 0, stdout, stderr: '' });
+    const line = command.join(' ');
+    const workers = [...engine.nodes.values()].filter((n) => n.labels['dev.kc.role'] === 'worker').map((n) => n.spec.name);
+    if (line === 'systemctl is-system-running') return ok('running\n');
+    if (line.startsWith('systemctl is-active')) return ok('active\n');
+    if (line.includes('get nodes -o name')) return ok(workers.map((w) => `node/${w}`).join('\n'));
+    const oneNode = /get node (\S+) -o name/.exec(line);
+    if (oneNode) return ok(`node/${oneNode[1]}`);
+    if (/get node \S+ -o jsonpath/.test(line)) return ok('True');
+    if (line.includes('{.status.conditions[?(@.type=="Ready")].status}')) return ok(workers.map((w) => `${w}=True`).join('\n'));
+    if (line.includes('get deployment coredns')) return ok('1');
+    return ok();
+  };
+}
+
+let dir: string;
+const savedStateDir = process.env.KC_STATE_DIR;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kc-lifecycle-'));
+  process.env.KC_STATE_DIR = join(dir, 'state');
+});
+afterEach(async () => {
+  if (savedStateDir === undefined) delete process.env.KC_STATE_DIR;
+  else process.env.KC_STATE_DIR = savedStateDir;
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Every command run in a node by the fake cluster, as `node: command`. */
+let commands: string[] = [];
+
+async function fakeCluster(): Promise<FakeEngine> {
+  const engine = new FakeEngine({ images: [DEFAULT_NODE_IMAGE] });
+  const healthy = healthyCluster(engine);
+  commands = [];
+  engine.onExec = (node, command) => {
+    commands.push(`${node.spec.name}: ${command.join(' ')}`);
+    return healthy(node, command);
+  };
+  await createCluster({
+    engine,
+    progress: silentProgress,
+    spec: spec(2, 1),
+    kubeconfigPath: join(dir, 'kubeconfig'),
+    apiProbe: async () => ({ status: 200, body: 'ok' }),
+    generatePki: async (plan: ClusterPlan) => generateClusterPki(plan, () => sharedKeys),
+  });
+  engine.calls.length = 0;
+  commands = [];
+  return engine;
+}
+
+const addWorker = (engine: FakeEngine, count = 1) =>
+  addNodes({ engine, progress: silentProgress, cluster: 'life', role: 'worker', count, waitSeconds: 5 });
+
+describe('kc create node / delete node / stop on the fake engine', () => {
+  it('adds a worker: its container, its files and units, routes on every other node, then the state', async () => {
+    const engine = await fakeCluster();
+    const result = await addWorker(engine);
+    expect(result.added).toEqual(['life-worker-1']);
+    expect(engine.nodes.get('life-worker-1')?.files.has('/etc/systemd/system/kubelet.service')).toBe(true);
+    const worker = (await loadState('life'))?.plan.workers[1];
+    for (const node of ['life-lb', 'life-master-0', 'life-master-1', 'life-worker-0']) {
+      const unit = String(engine.nodes.get(node)?.files.get('/etc/systemd/system/kc-pod-network.service')?.content);
+      expect(unit).toContain(`ip route replace 10.244.2.0/24 via ${worker?.ip ?? '?'}`);
+      expect(commands).toContain(`${node}: systemctl restart kc-pod-network.service`);
+    }
+    const state = await loadState('life');
+    expect(state?.plan.workers.map((w) => w.name)).toEqual(['life-worker-0', 'life-worker-1']);
+    expect(Object.keys(state?.pki.kubelets ?? {})).toEqual(['life-worker-0', 'life-worker-1']);
+    expect(engine.calls.indexOf('createNode life-worker-1')).toBeLessThan(engine.calls.findIndex((c) => c.startsWith('copyFiles life-lb')));
+  }, 30_000);
+
+  it('takes a failed add back: container and volume removed, Node deleted, old routes restored, state unchanged', async () => {
+    const engine = await fakeCluster();
+    const before = await readFile(clusterStateFile('life'), 'utf8');
+    const healthy = engine.onExec;
+    let refusals = 1;
+    engine.onExec = (node, command, input) =>
+      node.spec.name === 'life-lb' && command.join(' ') === 'systemctl restart kc-pod-network.service' && refusals-- > 0
+        ? { exitCode: 1, stdout: '', stderr: 'lb refused' }
+        : healthy(node, command, input);
+    const failure = await addWorker(engine).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(NodeChangeError);
+    expect((failure as Error).message).toContain('Updating pod routes failed');
+    expect((failure as Error).message).toContain('lb refused');
+    expect((failure as Error).message).toContain('the cluster is as it was');
+    expect(commands.some((c) => c.includes('kubectl') && c.includes('delete node life-worker-1'))).toBe(true);
+    expect(engine.nodes.has('life-worker-1')).toBe(false);
+    expect(engine.volumes.has('life-worker-1-containerd')).toBe(false);
+    expect(await readFile(clusterStateFile('life'), 'utf8')).toBe(before);
+    const lbUnit = String(engine.nodes.get('life-lb')?.files.get('/etc/systemd/system/kc-pod-network.service')?.content);
+    expect(lbUnit).not.toContain('10.244.2.0/24 via');
+    expect(commands.filter((c) => c.startsWith('life-lb: ip route del 10.244.2.0/24'))).toHaveLength(1);
+  }, 30_000);
+
+  it('refuses bad requests before changing anything: count 0, the last worker, the lb, a stranger, a stopped cluster', async () => {
+    const engine = await fakeCluster();
+    const before = await readFile(clusterStateFile('life'), 'utf8');
+    const remove = (nodes: string[]) => removeNodes({ engine, progress: silentProgress, cluster: 'life', nodes, waitSeconds: 5, force: false });
+    await expect(addWorker(engine, 0)).rejects.toThrow('--count 0 is not a number of nodes to add');
+    await expect(remove(['life-worker-0'])).rejects.toThrow('without a worker');
+    await expect(remove(['life-master-0', 'life-master-1'])).rejects.toThrow('without a master');
+    await expect(remove(['life-lb'])).rejects.toThrow("load balancer");
+    await expect(remove(['other-worker-0'])).rejects.toThrow('has no node other-worker-0; its masters and workers: life-master-0, life-master-1, life-worker-0');
+    await expect(addNodes({ engine, progress: silentProgress, cluster: 'nope', role: 'worker', count: 1, waitSeconds: 5 })).rejects.toThrow('no cluster named "nope"');
+    await stopCluster({ engine, progress: silentProgress, cluster: 'life', waitSeconds: 5 });
+    expect(engine.calls.filter((c) => c.startsWith('stopContainer'))).toEqual([
+      'stopContainer life-worker-0', 'stopContainer life-master-0', 'stopContainer life-master-1', 'stopContainer life-lb',
+    ]);
+    const stopped = await addWorker(engine).catch((error: unknown) => error);
+    expect(stopped).toBeInstanceOf(UsageError);
+    expect((stopped as Error).message).toContain('is stopped');
+    expect((stopped as Error).message).toContain('kc start cluster --name life');
+    expect(await readFile(clusterStateFile('life'), 'utf8')).toBe(before);
+    expect(engine.nodes.size).toBe(4);
+  }, 30_000);
+});
