@@ -16,7 +16,7 @@ import { waitUntil } from '../wait.js';
 import { readCluster, requireRunning } from './cluster-status.js';
 import { etcdctl, healthyMasters, listMembers, memberOf, tryEtcdctl } from './etcd-membership.js';
 import { kubectlVia, refreshPodRoutes, reloadHaproxy, waitForHaproxyBackends, type ChangeContext } from './node-access.js';
-import { NodeChangeError, UndoLog } from './undo.js';
+import { changeStep, NodeChangeError, UndoLog } from './undo.js';
 
 export interface AddNodesOptions {
   engine: Provider;
@@ -60,16 +60,6 @@ export async function addNodes(options: AddNodesOptions): Promise<AddNodesResult
     }
     return result;
   });
-}
-
-/** Runs one step of a node change as a progress line; a failure rolls back everything logged so far. */
-async function changeStep<T>(progress: Progress, undo: UndoLog, title: string, nextStep: string, work: (note: (s: string) => void) => Promise<T>): Promise<T> {
-  try {
-    return await progress.step(title, work);
-  } catch (error) {
-    const failures = await undo.rollBack();
-    throw new NodeChangeError(title, error, failures, nextStep);
-  }
 }
 
 async function addOneNode(options: AddNodesOptions, state: ClusterState, deadline: Deadline): Promise<{ state: ClusterState; node: NodePlan }> {

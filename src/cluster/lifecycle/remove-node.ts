@@ -12,7 +12,7 @@ import { waitUntil } from '../wait.js';
 import { readCluster, type ClusterNow } from './cluster-status.js';
 import { etcdctl, healthyMasters, listMembers, memberOf, quorumAfterRemoval } from './etcd-membership.js';
 import { kubectlVia, refreshPodRoutes, reloadHaproxy, waitForHaproxyBackends, type ChangeContext } from './node-access.js';
-import { NodeChangeError, UndoLog } from './undo.js';
+import { changeStep, UndoLog } from './undo.js';
 
 export interface RemoveNodesOptions {
   engine: Provider;
@@ -82,14 +82,6 @@ function stateWithout(state: ClusterState, node: NodePlan): ClusterState {
   return { ...state, plan: withNodeRemoved(state.plan, node.name), pki: withoutNodePki(state.pki, node.name) };
 }
 
-async function step<T>(progress: Progress, undo: UndoLog, title: string, nextStep: string, work: (note: (s: string) => void) => Promise<T>): Promise<T> {
-  try {
-    return await progress.step(title, work);
-  } catch (error) {
-    throw new NodeChangeError(title, error, await undo.rollBack(), nextStep);
-  }
-}
-
 async function removeContainer(engine: Provider, node: NodePlan): Promise<void> {
   await engine.removeContainer(node.name);
   if (node.role === 'worker') await engine.removeVolume(containerdVolume(node)).catch(() => undefined);
@@ -113,13 +105,13 @@ async function removeWorker(options: RemoveNodesOptions, cluster: ClusterNow, wo
   // object is deleted, Kubernetes' pod garbage collector removes them and their controllers recreate them elsewhere.
   if (cluster.statusOf(worker) === 'running') await drain(options, ctx, worker, undo, again);
   else progress.info(`   ${worker.name} is not running: no drain; its pods are rescheduled once its Node object is deleted`);
-  await step(progress, undo, `Removing ${worker.name}`, again, async (note) => {
+  await changeStep(progress, undo, `Removing ${worker.name}`, again, async (note) => {
     await kubectlVia(ctx, via, ['delete', 'node', worker.name, '--ignore-not-found']);
     await removeContainer(engine, worker);
     await saveState(next);
     note('Node deleted, container removed');
   });
-  await step(progress, new UndoLog(), 'Updating pod routes', `Run \`kc stop cluster\` and \`kc start cluster\` (every node re-reads its routes at boot).`, async (note) => {
+  await changeStep(progress, new UndoLog(), 'Updating pod routes', `Run \`kc stop cluster\` and \`kc start cluster\` (every node re-reads its routes at boot).`, async (note) => {
     const others = allNodes(next.plan);
     await refreshPodRoutes(engine, next.plan, others, worker.podSubnet);
     note(`${others.length} nodes no longer route ${worker.podSubnet ?? ''}`);
@@ -132,7 +124,7 @@ async function drain(options: RemoveNodesOptions, ctx: ChangeContext, worker: No
   const via = ctx.plan.masters[0];
   if (!via) throw new Error('internal: no master');
   const { deadline } = ctx;
-  await step(options.progress, undo, `Draining ${worker.name}`, again, async (note) => {
+  await changeStep(options.progress, undo, `Draining ${worker.name}`, again, async (note) => {
     undo.push(`uncordoning ${worker.name}`, async () => {
       await kubectlVia(ctx, via, ['uncordon', worker.name]);
     });
@@ -179,13 +171,13 @@ async function removeMaster(options: RemoveNodesOptions, cluster: ClusterNow, ma
   }
   const undo = new UndoLog();
   const again = `Check the masters with \`kc get nodes --name ${plan.spec.name}\` and run \`kc delete node ${master.name} --name ${plan.spec.name}\` again.`;
-  await step(progress, undo, `Taking ${master.name} out of HAProxy`, again, async (note) => {
+  await changeStep(progress, undo, `Taking ${master.name} out of HAProxy`, again, async (note) => {
     undo.push("restoring HAProxy's backend list", () => reloadHaproxy(engine, plan));
     await reloadHaproxy(engine, next.plan);
     await waitForHaproxyBackends(ctx);
     note(`${remaining.length} backends`);
   });
-  await step(progress, undo, `Removing ${master.name} from etcd`, again, async (note) => {
+  await changeStep(progress, undo, `Removing ${master.name} from etcd`, again, async (note) => {
     if (cluster.statusOf(master) === 'running') {
       undo.push(`restarting the control plane on ${master.name}`, async () => {
         await engine.execOrThrow(master.name, ['systemctl', 'start', UNIT.apiServer, UNIT.controllerManager, UNIT.scheduler]);
@@ -209,7 +201,7 @@ async function removeMaster(options: RemoveNodesOptions, cluster: ClusterNow, ma
     if (id) await etcdctl(engine, plan, via, ['member', 'remove', id], others);
     note(id ? `member ${id} removed, ${remaining.length} left` : 'was not a member');
   });
-  await step(progress, new UndoLog(), `Removing ${master.name}`, again, async (note) => {
+  await changeStep(progress, new UndoLog(), `Removing ${master.name}`, again, async (note) => {
     await removeContainer(engine, master);
     await saveState(next);
     note('container removed');

@@ -1,4 +1,5 @@
 import { messageOf } from '../../util/errors.js';
+import type { Progress, StepNote } from '../../util/progress.js';
 
 /**
  * What a node change has done so far, as the steps that take it back: run in
@@ -49,5 +50,17 @@ export class NodeChangeError extends Error {
       { cause },
     );
     this.name = 'NodeChangeError';
+  }
+}
+
+/**
+ * One step of a node change as one progress line; when it fails, everything
+ * the change logged so far is taken back and the error says how that went.
+ */
+export async function changeStep<T>(progress: Progress, undo: UndoLog, title: string, nextStep: string, work: (note: StepNote) => Promise<T>): Promise<T> {
+  try {
+    return await progress.step(title, work);
+  } catch (error) {
+    throw new NodeChangeError(title, error, await undo.rollBack(), nextStep);
   }
 }
