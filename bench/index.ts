@@ -15,14 +15,23 @@
  * spends: planning, the PKI, container creation and file delivery through the
  * engine, kubectl applies, and polls that finish without waiting.
  *
- * Shapes (KC_BENCH_SHAPES, comma-separated, default `default,small`):
+ * Shapes (KC_BENCH_SHAPES, comma-separated, default `default,small,lifecycle`):
  * `default` (lb + 2 masters + 2 workers), `small` (lb + 1 master + 1 worker),
- * `nopolicy` (default without kube-router), `ha3` (3 masters + 2 workers).
+ * `nopolicy` (default without kube-router), `ha3` (3 masters + 2 workers),
+ * `spanning` (the default with its second worker on a second Docker engine,
+ * scripts/dev-engine.sh's one-machine simulation, the node image streamed
+ * there first). Every shape with two workers also measures the pod network's
+ * round trip between their pod bridges (VXLAN across engines, a bridge on one).
+ * `lifecycle`: on one cluster (2 masters, 1 worker), KC_BENCH_RUNS rounds of
+ * add a worker, add a master, remove both, stop, start (bench/lifecycle.ts).
  * KC_BENCH_NODE_IMAGE measures a node image of your own tag instead of kc's
  * default one; KC_BENCH_PREFIX (default `bench`) prefixes the cluster names, so
  * a benchmark never deletes someone else's clusters on a shared machine.
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runsKubeRouter } from '../src/components/index.js';
@@ -31,10 +40,14 @@ import { createCluster } from '../src/cluster/create.js';
 import { deleteCluster } from '../src/cluster/delete.js';
 import { defaultClusterSpec } from '../src/config/defaults.js';
 import type { ClusterSpec } from '../src/config/types.js';
+import { engineForSpec } from '../src/cli/engines.js';
+import type { ClusterPlan } from '../src/model/plan.js';
 import { DockerEngine } from '../src/provider/docker/engine.js';
-import { LABEL_CLUSTER } from '../src/provider/provider.js';
+import { LABEL_CLUSTER, type Provider } from '../src/provider/provider.js';
+import { nthAddress, parseCidr } from '../src/util/ipv4.js';
 import { buildNodeImage } from '../src/image/node-image.js';
 import { createProgress } from '../src/util/progress.js';
+import { benchLifecycle } from './lifecycle.js';
 import { formatSpread, runCount, spreadByKey, type Spread } from './stats.js';
 
 interface MemoryUse {
@@ -47,20 +60,25 @@ const SHAPES: Record<string, Partial<ClusterSpec>> = {
   small: { controlPlanes: 1, workers: 1 },
   nopolicy: { networkPolicy: 'none' },
   ha3: { controlPlanes: 3 },
+  spanning: {},
 };
+
+/** Shapes measured by a code path of their own rather than benchCreate. */
+const SPECIAL_SHAPES = ['lifecycle'];
 
 const PREFIX = process.env.KC_BENCH_PREFIX || 'bench';
 const NODE_IMAGE = process.env.KC_BENCH_NODE_IMAGE || undefined;
 const RUNS = runCount(process.env.KC_BENCH_RUNS);
 
 function shapesToRun(): string[] {
-  const names = (process.env.KC_BENCH_SHAPES || 'default,small').split(',').map((s) => s.trim()).filter(Boolean);
-  const unknown = names.filter((n) => !(n in SHAPES));
-  if (unknown.length > 0) throw new Error(`KC_BENCH_SHAPES: unknown shape ${unknown.join(', ')}; known: ${Object.keys(SHAPES).join(', ')}`);
+  const names = (process.env.KC_BENCH_SHAPES || 'default,small,lifecycle').split(',').map((s) => s.trim()).filter(Boolean);
+  const known = [...Object.keys(SHAPES), ...SPECIAL_SHAPES];
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length > 0) throw new Error(`KC_BENCH_SHAPES: unknown shape ${unknown.join(', ')}; known: ${known.join(', ')}`);
   return names;
 }
 
-async function nodeMemory(engine: DockerEngine, cluster: string): Promise<MemoryUse[]> {
+async function nodeMemory(engine: Provider, cluster: string): Promise<MemoryUse[]> {
   const containers = await engine.listContainers({ [LABEL_CLUSTER]: cluster });
   const result = await Promise.all(
     containers.map(async (c) => ({ node: c.name, mib: Math.round((await engine.memoryUsageBytes(c.id)) / 1024 ** 2) })),
@@ -75,7 +93,7 @@ const total = (memory: MemoryUse[]): number => memory.reduce((sum, m) => sum + m
  * by less than 2% between samples (a minute at most), since start-up spikes
  * (caches, garbage not yet collected) are not what a cluster keeps using.
  */
-async function settledMemory(engine: DockerEngine, cluster: string): Promise<MemoryUse[]> {
+async function settledMemory(engine: Provider, cluster: string): Promise<MemoryUse[]> {
   let previous = await nodeMemory(engine, cluster);
   for (let i = 0; i < 12; i++) {
     await new Promise((resolve) => setTimeout(resolve, 5000));
@@ -87,7 +105,7 @@ async function settledMemory(engine: DockerEngine, cluster: string): Promise<Mem
 }
 
 /** Resident memory of a unit's main process on a node (the same measure on cgroup v1 and v2). */
-async function unitMemoryMiB(engine: DockerEngine, node: string, unit: string): Promise<number> {
+async function unitMemoryMiB(engine: Provider, node: string, unit: string): Promise<number> {
   const pid = (await engine.execOrThrow(node, ['systemctl', 'show', '-p', 'MainPID', '--value', unit])).trim();
   const status = await engine.execOrThrow(node, ['cat', `/proc/${pid}/status`]);
   const kib = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN);
@@ -100,16 +118,27 @@ interface RunResult {
   kubeRouterMemory?: MemoryUse[];
 }
 
+/**
+ * Round trip (ms, average of 20 pings) from the first worker's pod bridge to
+ * the second's: the path pod-to-pod traffic between them takes.
+ */
+async function podNetworkRttMs(engine: Provider, plan: ClusterPlan): Promise<number | undefined> {
+  const [from, to] = plan.workers;
+  if (!from?.podSubnet || !to?.podSubnet) return undefined;
+  const bridge = (subnet: string) => nthAddress(parseCidr(subnet), 1);
+  const output = await engine.execOrThrow(from.name, ['ping', '-q', '-c', '20', '-i', '0.2', '-I', bridge(from.podSubnet), bridge(to.podSubnet)]);
+  const avg = /= [\d.]+\/([\d.]+)\//.exec(output)?.[1];
+  return avg === undefined ? undefined : Number(avg);
+}
+
 /** One create → (measure memory) → delete round of a cluster shaped by `shape`. */
-async function benchCreate(engine: DockerEngine, name: string, shape: Partial<ClusterSpec>, kubeconfigPath: string, measureMemory: boolean): Promise<RunResult> {
+async function benchCreate(name: string, shape: Partial<ClusterSpec>, kubeconfigPath: string, measureMemory: boolean): Promise<RunResult> {
+  // A run that has not finished in 3 minutes has failed (a healthy one takes well under one): fail it, do not wait 10.
+  const spec = defaultClusterSpec({ ...shape, name, waitSeconds: 180, ...(NODE_IMAGE ? { nodeImage: NODE_IMAGE } : {}) });
+  const engine = engineForSpec(spec);
   await deleteCluster({ engine, name, kubeconfigPath });
-  const created = await createCluster({
-    engine,
-    progress: createProgress('normal'),
-    // A run that has not finished in 3 minutes has failed (a healthy one takes well under one): fail it, do not wait 10.
-    spec: defaultClusterSpec({ ...shape, name, waitSeconds: 180, ...(NODE_IMAGE ? { nodeImage: NODE_IMAGE } : {}) }),
-    kubeconfigPath,
-  });
+  const created = await createCluster({ engine, progress: createProgress('normal'), spec, kubeconfigPath });
+  const rtt = await podNetworkRttMs(engine, created.plan);
   let memory: MemoryUse[] | undefined;
   let kubeRouterMemory: MemoryUse[] | undefined;
   if (measureMemory) {
@@ -126,6 +155,7 @@ async function benchCreate(engine: DockerEngine, name: string, shape: Partial<Cl
     'waiting for components': created.waitSeconds,
     "kc's own overhead": created.totalSeconds - created.waitSeconds,
     delete: (Date.now() - deleteStarted) / 1000,
+    ...(rtt === undefined ? {} : { 'pod round trip worker-0 → worker-1 (ms)': rtt }),
   };
   return { seconds, memory, kubeRouterMemory };
 }
@@ -142,14 +172,35 @@ interface ShapeReport {
   kubeRouterMemory: MemoryUse[];
 }
 
-async function benchShape(engine: DockerEngine, shape: string, kubeconfig: string): Promise<ShapeReport> {
+const DEV_ENGINE = fileURLToPath(new URL('../../scripts/dev-engine.sh', import.meta.url));
+const execFileAsync = promisify(execFile);
+
+/** The spanning shape: the default with its second worker on a fresh simulated engine (removed afterwards). */
+async function withSecondEngine<T>(work: (shape: Partial<ClusterSpec>) => Promise<T>): Promise<T> {
+  const engineName = `${PREFIX}-e2`;
+  await execFileAsync(DEV_ENGINE, ['stop', engineName]);
+  const host = (await execFileAsync(DEV_ENGINE, ['start', engineName])).stdout.trim();
+  try {
+    const none = { extraPortMappings: [], extraMounts: [] };
+    return await work({ engines: [{ name: 'e2', host }], nodeExtras: { masters: [], workers: [none, { ...none, engine: 'e2' }] } });
+  } finally {
+    await execFileAsync(DEV_ENGINE, ['stop', engineName]);
+  }
+}
+
+async function benchShape(shape: string, kubeconfig: string): Promise<ShapeReport> {
+  if (shape === 'spanning') return withSecondEngine((spec) => benchRuns(shape, spec, kubeconfig));
+  return benchRuns(shape, SHAPES[shape] ?? {}, kubeconfig);
+}
+
+async function benchRuns(shape: string, spec: Partial<ClusterSpec>, kubeconfig: string): Promise<ShapeReport> {
   const results: RunResult[] = [];
   const failures: string[] = [];
   // Sequential on purpose: each cluster gets the whole machine. Each run its
   // own name: a name just deleted is not reused while the engine forgets it.
   for (let run = 1; run <= RUNS; run++) {
     try {
-      results.push(await benchCreate(engine, `${PREFIX}-${shape}-${run}`, SHAPES[shape] ?? {}, kubeconfig, results.length === 0));
+      results.push(await benchCreate(`${PREFIX}-${shape}-${run}`, spec, kubeconfig, results.length === 0));
     } catch (error) {
       failures.push(`run ${run}: ${(error as Error).message.split('\n')[0]}`);
     }
@@ -178,6 +229,11 @@ function printShape(report: ShapeReport): void {
   for (const m of report.kubeRouterMemory) out(`  ${`kube-router on ${m.node}`.padEnd(38)} ${String(m.mib).padStart(6)} MiB`);
 }
 
+/** Per round, seconds per lifecycle operation (the shape spreadByKey takes). */
+function lifecycleRuns(samples: Record<string, number[]>): Array<Record<string, number>> {
+  return Array.from({ length: RUNS }, (_, round) => Object.fromEntries(Object.entries(samples).map(([op, values]) => [op, values[round] ?? Number.NaN])));
+}
+
 async function main(): Promise<void> {
   const shapes = shapesToRun();
   const engine = new DockerEngine();
@@ -189,13 +245,20 @@ async function main(): Promise<void> {
   try {
     const kubeconfig = join(dir, 'kubeconfig');
     const reports: ShapeReport[] = [];
-    for (const shape of shapes) reports.push(await benchShape(engine, shape, kubeconfig));
+    for (const shape of shapes.filter((s) => s !== 'lifecycle')) reports.push(await benchShape(shape, kubeconfig));
+    const lifecycle = shapes.includes('lifecycle')
+      ? await benchLifecycle({ engine, cluster: `${PREFIX}-lifecycle`, kubeconfigPath: kubeconfig, nodeImage: NODE_IMAGE, rounds: RUNS })
+      : undefined;
     const nodeImage = { tag: image.tag, warmBuildSeconds: imageSeconds, sizeMB: Math.round(image.sizeBytes / 1e6) };
-    process.stdout.write(`${JSON.stringify({ nodeImage, shapes: reports }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ nodeImage, shapes: reports, lifecycle }, null, 2)}\n`);
     process.stdout.write(`\nnode image ${image.tag}: ${nodeImage.sizeMB} MB, warm build ${imageSeconds.toFixed(1)}s\n`);
     // Other work on the machine slows every step: say how busy it was.
     process.stdout.write(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores\n`);
     for (const report of reports) printShape(report);
+    if (lifecycle) {
+      process.stdout.write(`\nlifecycle (2 masters + 1 worker): ${RUNS} rounds${' '.repeat(8)}   min median    max (s)\n`);
+      for (const [operation, s] of Object.entries(spreadByKey(lifecycleRuns(lifecycle)))) process.stdout.write(`  ${operation.padEnd(38)} ${formatSpread(s)}\n`);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

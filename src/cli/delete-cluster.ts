@@ -3,6 +3,7 @@ import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
 import { validateClusterName, ValidationError } from '../config/validate.js';
 import { deleteCluster } from '../cluster/delete.js';
 import { listClusterNames } from '../cluster/list.js';
+import { engineForCluster } from './engines.js';
 import { engine, progressFor, UsageError, type GlobalOptions } from './options.js';
 
 interface DeleteClusterArgs extends GlobalOptions {
@@ -36,7 +37,7 @@ export const deleteClusterCommand: CommandModule<GlobalOptions, DeleteClusterArg
     const name = checkedName(args.name);
     const progress = progressFor(args);
     await progress.step(`Deleting cluster "${name}"`, async (note) => {
-      const result = await deleteCluster({ engine: engine(), name, kubeconfigPath: args.kubeconfig });
+      const result = await deleteCluster({ engine: await engineForCluster(name), name, kubeconfigPath: args.kubeconfig });
       note(deletedSummary(result));
     });
   },
@@ -65,7 +66,7 @@ export const deleteClustersCommand: CommandModule<GlobalOptions, DeleteClustersA
     const docker = engine();
     for (const name of args.all ? await listClusterNames(docker) : named) {
       await progress.step(`Deleting cluster "${name}"`, async (note) => {
-        const result = await deleteCluster({ engine: docker, name, kubeconfigPath: args.kubeconfig });
+        const result = await deleteCluster({ engine: await engineForCluster(name), name, kubeconfigPath: args.kubeconfig });
         note(deletedSummary(result));
       });
     }

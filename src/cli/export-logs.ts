@@ -7,7 +7,8 @@ import { defaultLogsDir, exportLogs } from '../cluster/logs.js';
 import { loadState, StateFileError } from '../state/cluster-state.js';
 import { writeTarGz } from '../util/tar-gz.js';
 import { checkedName } from './delete-cluster.js';
-import { engine, progressFor, UsageError, type GlobalOptions } from './options.js';
+import { engineForCluster } from './engines.js';
+import { progressFor, UsageError, type GlobalOptions } from './options.js';
 
 interface ExportLogsArgs extends GlobalOptions {
   dir?: string;
@@ -34,7 +35,7 @@ export const exportLogsCommand: CommandModule<GlobalOptions, ExportLogsArgs> = {
       .option('name', { type: 'string', default: DEFAULT_CLUSTER_NAME, describe: 'Cluster name' }),
   handler: async (args) => {
     const name = checkedName(args.name);
-    const docker = engine();
+    const docker = await engineForCluster(name);
     await docker.ensureReachable();
     const progress = progressFor(args);
     // Logs are for debugging: an unreadable state file is one more thing to report, not a reason to collect nothing.

@@ -1,11 +1,13 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
+import { LOCAL_ENGINE } from '../config/types.js';
 import { LABEL_CLUSTER, LABEL_ROLE } from '../provider/provider.js';
 import { listClusterNames } from '../cluster/list.js';
 import { clusterStatus, containerStatuses, nodeStatus } from '../cluster/lifecycle/cluster-status.js';
 import { allNodes } from '../model/plan.js';
 import { loadState } from '../state/cluster-state.js';
 import { checkedName } from './delete-cluster.js';
+import { engineForCluster } from './engines.js';
 import { engine, type GlobalOptions } from './options.js';
 
 interface GetClustersArgs extends GlobalOptions {
@@ -46,11 +48,11 @@ export const getNodesCommand: CommandModule<GlobalOptions, GetNodesArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
   handler: async (args) => {
     const name = checkedName(args.name);
-    const containers = await engine().listContainers({ [LABEL_CLUSTER]: name });
+    const containers = await (await engineForCluster(name)).listContainers({ [LABEL_CLUSTER]: name });
     const plan = (await loadState(name).catch(() => undefined))?.plan;
     const addressOf = (node: string) => (plan ? allNodes(plan).find((n) => n.name === node)?.ip : undefined) ?? '';
     const nodes = containers
-      .map((c) => ({ name: c.name, role: c.labels[LABEL_ROLE] ?? '', status: nodeStatus(c), ip: addressOf(c.name) }))
+      .map((c) => ({ name: c.name, role: c.labels[LABEL_ROLE] ?? '', status: nodeStatus(c), ip: addressOf(c.name), engine: c.engine ?? LOCAL_ENGINE }))
       .sort((a, b) => a.name.localeCompare(b.name));
     if (args.json) {
       process.stdout.write(`${JSON.stringify(nodes)}\n`);
@@ -60,6 +62,6 @@ export const getNodesCommand: CommandModule<GlobalOptions, GetNodesArgs> = {
       process.stderr.write(`No nodes found for cluster "${name}".\n`);
       return;
     }
-    process.stdout.write(`${nodes.map((n) => `${n.name}\t${n.role}\t${n.status}\t${n.ip}`).join('\n')}\n`);
+    process.stdout.write(`${nodes.map((n) => `${n.name}\t${n.role}\t${n.status}\t${n.ip}\t${n.engine}`).join('\n')}\n`);
   },
 };

@@ -4,7 +4,8 @@ import type { CommandModule } from 'yargs';
 import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
 import { importArchive, loadDockerImages, workerNodes } from '../cluster/load.js';
 import { checkedName } from './delete-cluster.js';
-import { engine, progressFor, UsageError, type GlobalOptions } from './options.js';
+import { engineForCluster } from './engines.js';
+import { progressFor, UsageError, type GlobalOptions } from './options.js';
 
 interface LoadArgs extends GlobalOptions {
   name: string;
@@ -33,8 +34,9 @@ export const loadDockerImageCommand: CommandModule<GlobalOptions, LoadDockerImag
   describe: "Load images from the host's Docker into the cluster's nodes",
   builder: (yargs) => yargs.options(nodeOptions).positional('images', { type: 'string', array: true, demandOption: true }),
   handler: async (args) => {
-    const docker = engine();
-    const nodes = await workerNodes(docker, checkedName(args.name), nodeList(args.nodes));
+    const name = checkedName(args.name);
+    const docker = await engineForCluster(name);
+    const nodes = await workerNodes(docker, name, nodeList(args.nodes));
     await progressFor(args).step(`Loading ${args.images.join(', ')} into ${nodes.length} nodes`, () =>
       loadDockerImages(docker, nodes, args.images),
     );
@@ -49,8 +51,9 @@ export const loadImageArchiveCommand: CommandModule<GlobalOptions, LoadArchiveAr
     await access(args.file, constants.R_OK).catch(() => {
       throw new UsageError(`cannot read image archive ${args.file}: name an existing file made by \`docker save\``);
     });
-    const docker = engine();
-    const nodes = await workerNodes(docker, checkedName(args.name), nodeList(args.nodes));
+    const name = checkedName(args.name);
+    const docker = await engineForCluster(name);
+    const nodes = await workerNodes(docker, name, nodeList(args.nodes));
     await progressFor(args).step(`Loading ${args.file} into ${nodes.length} nodes`, () => importArchive(docker, nodes, args.file));
   },
 };

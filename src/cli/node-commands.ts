@@ -4,7 +4,8 @@ import { addNodes, MAX_NODES_PER_ADD } from '../cluster/lifecycle/add-node.js';
 import { removeNodes } from '../cluster/lifecycle/remove-node.js';
 import type { ChangeableRole } from '../model/plan.js';
 import { checkedName } from './delete-cluster.js';
-import { engine, progressFor, UsageError, type GlobalOptions } from './options.js';
+import { engineForCluster } from './engines.js';
+import { progressFor, UsageError, type GlobalOptions } from './options.js';
 
 /** How long a node change may take by default: a master's etcd catch-up and a worker's drain draw on it. */
 const DEFAULT_NODE_WAIT_SECONDS = 300;
@@ -35,7 +36,7 @@ export const createNodeCommand: CommandModule<GlobalOptions, CreateNodeArgs> = {
   handler: async (args) => {
     const cluster = checkedName(args.name);
     const progress = progressFor(args);
-    const result = await addNodes({ engine: engine(), progress, cluster, role: args.role, count: args.count, waitSeconds: checkedWait(args.wait) });
+    const result = await addNodes({ engine: await engineForCluster(cluster), progress, cluster, role: args.role, count: args.count, waitSeconds: checkedWait(args.wait) });
     progress.info(`Added ${result.added.join(', ')} to cluster "${cluster}" (${result.seconds.map((s) => `${s.toFixed(1)}s`).join(', ')}).`);
   },
 };
@@ -65,7 +66,7 @@ export const deleteNodeCommand: CommandModule<GlobalOptions, DeleteNodeArgs> = {
     const progress = progressFor(args);
     const started = Date.now();
     const removed = await removeNodes({
-      engine: engine(),
+      engine: await engineForCluster(cluster),
       progress,
       cluster,
       nodes: args.nodes ?? [],

@@ -3,6 +3,7 @@ import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
 import { listClusterNames } from '../cluster/list.js';
 import { startCluster, stopCluster, type StopStartOptions, type StopStartResult } from '../cluster/lifecycle/stop-start.js';
 import { checkedName } from './delete-cluster.js';
+import { engineForCluster } from './engines.js';
 import { engine, progressFor, UsageError, type GlobalOptions } from './options.js';
 
 interface StopStartArgs extends GlobalOptions {
@@ -37,7 +38,7 @@ function command(verb: 'stop' | 'start', run: (options: StopStartOptions) => Pro
       const progress = progressFor(args);
       for (const cluster of await targets(args, verb)) {
         progress.info(`${verb === 'stop' ? 'Stopping' : 'Starting'} cluster "${cluster}" ...`);
-        const result = await run({ engine: engine(), progress, cluster, waitSeconds: args.wait });
+        const result = await run({ engine: await engineForCluster(cluster), progress, cluster, waitSeconds: args.wait });
         progress.info(`${verb === 'stop' ? 'Stopped' : 'Started'} cluster "${cluster}": ${result.nodes} nodes in ${result.seconds.toFixed(1)}s.`);
       }
     },

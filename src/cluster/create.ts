@@ -9,6 +9,7 @@ import { messageOf } from '../util/errors.js';
 import type { Progress } from '../util/progress.js';
 import { installAddons } from './actions/addons.js';
 import { startControlPlane } from './actions/control-plane.js';
+import { checkEngines } from './actions/engines.js';
 import { ensureNodeImage } from './actions/ensure-node-image.js';
 import { startEtcd } from './actions/etcd.js';
 import { writeKubeconfig } from './actions/kubeconfig.js';
@@ -150,6 +151,7 @@ async function createClusterLocked(options: CreateOptions): Promise<CreateResult
   if (await clusterExists(base, base.spec.name)) throw new ClusterExistsError(base.spec.name);
   const steps = new StepRunner(base, options.afterStep);
 
+  await steps.run(checkEngines, base);
   await steps.run(ensureNodeImage, base);
   if (base.spec.cni === 'weave') {
     await steps.run(checkWeaveKernel, base);

@@ -1,3 +1,4 @@
+import { OVERLAY_MTU, spansEngines } from '../model/engines.js';
 import type { ClusterPlan, NodePlan } from '../model/plan.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
@@ -10,7 +11,7 @@ export const BRIDGE_NAME = 'kc0';
  * The routed bridge network: every worker bridges its pods on its own /24 and
  * routes the other workers' /24s to them over the cluster's Docker network.
  */
-export function renderBridgeConflist(worker: NodePlan): string {
+export function renderBridgeConflist(worker: NodePlan, plan?: ClusterPlan): string {
   if (!worker.podSubnet) throw new Error(`internal: ${worker.name} has no pod subnet`);
   return `${JSON.stringify(
     {
@@ -24,6 +25,8 @@ export function renderBridgeConflist(worker: NodePlan): string {
           // Pods see each other's real addresses; only traffic leaving the pod range is masqueraded (kc-pod-network.service).
           ipMasq: false,
           hairpinMode: true,
+          // Across engines the nodes talk over VXLAN: pods' packets must fit in the overlay's smaller frames.
+          ...(plan && spansEngines(plan.spec) ? { mtu: OVERLAY_MTU } : {}),
           ipam: { type: 'host-local', ranges: [[{ subnet: worker.podSubnet }]], routes: [{ dst: '0.0.0.0/0' }] },
         },
         { type: 'portmap', capabilities: { portMappings: true } },
@@ -93,7 +96,7 @@ export const POD_NETWORK_UNIT = UNIT.podNetwork;
 export function podNetworkBundle(plan: ClusterPlan, node: NodePlan): ComponentBundle {
   const conflist =
     plan.spec.cni === 'bridge' && node.role === 'worker'
-      ? [{ path: `${PATHS.cniConfDir}/10-kc-bridge.conflist`, content: renderBridgeConflist(node) }]
+      ? [{ path: `${PATHS.cniConfDir}/10-kc-bridge.conflist`, content: renderBridgeConflist(node, plan) }]
       : [];
   return {
     files: [

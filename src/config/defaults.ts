@@ -35,6 +35,7 @@ export function defaultClusterSpec(overrides: Partial<ClusterSpec> = {}): Cluste
     kubeProxyMode: 'iptables',
     featureGates: {},
     extraArgs: {},
+    engines: [],
     nodeExtras: { masters: [], workers: [] },
     retain: false,
     waitSeconds: 600,

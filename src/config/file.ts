@@ -18,8 +18,11 @@
  *   featureGates: {SomeGate: true}       # for every component
  *   extraArgs:                           # flags without dashes, per component:
  *     apiserver: {v: "2"}                # apiserver, controllerManager, scheduler, kubelet, kubeProxy, etcd
+ *   engines:                             # Docker engines besides the one kc runs on (`local`); see README
+ *     - {name: e2, host: "tcp://10.0.0.2:2375", advertiseAddress: 10.0.0.2}   # host: tcp://, ssh:// or unix://
  *   nodes:                               # one entry per node, in order per role; at least one worker
  *     - role: master                     # master | worker
+ *       engine: local                    # an engines[].name, or local (the default)
  *     - role: worker
  *       extraPortMappings:               # containerPort required; hostPort 0 (any), listenAddress 0.0.0.0, protocol TCP by default
  *         - {containerPort: 30080, hostPort: 8080, listenAddress: 127.0.0.1, protocol: TCP}
@@ -32,9 +35,9 @@
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
-import { MAX_CONTROL_PLANES, MAX_WORKERS } from './limits.js';
+import { MAX_CONTROL_PLANES, MAX_ENGINES_PER_CLUSTER, MAX_WORKERS } from './limits.js';
 import { emptyNodeExtras, nodeImageFor } from './defaults.js';
-import type { ClusterSpec, ExtraArgs, Mount, NodeExtras, PortMapping } from './types.js';
+import { LOCAL_ENGINE, type ClusterSpec, type EngineSpec, type ExtraArgs, type Mount, type NodeExtras, type PortMapping } from './types.js';
 import {
   CNI_MODES,
   COMPONENTS,
@@ -238,9 +241,11 @@ function editDistance(a: string, b: string): number {
 
 // ---- the config ---------------------------------------------------------
 
-const TOP_KEYS = ['apiVersion', 'kind', 'name', 'controlPlanes', 'workers', 'nodeImage', 'kubernetesVersion', 'networking', 'featureGates', 'extraArgs', 'nodes'];
+const TOP_KEYS = ['apiVersion', 'kind', 'name', 'controlPlanes', 'workers', 'nodeImage', 'kubernetesVersion', 'networking', 'featureGates', 'extraArgs', 'engines', 'nodes'];
 const NETWORKING_KEYS = ['podSubnet', 'serviceSubnet', 'apiServerAddress', 'apiServerPort', 'cni', 'networkPolicy', 'kubeProxyMode'];
-const NODE_KEYS = ['role', 'extraPortMappings', 'extraMounts'];
+const NODE_KEYS = ['role', 'engine', 'extraPortMappings', 'extraMounts'];
+const ENGINE_KEYS = ['name', 'host', 'advertiseAddress'];
+const ENGINE_HOST_PATTERN = /^(tcp:\/\/[^/:@\s]+:\d+|ssh:\/\/[^/\s]+|unix:\/\/\/\S+)$/;
 const NODE_ROLES = ['master', 'worker'] as const;
 const PORT_MAPPING_KEYS = ['containerPort', 'hostPort', 'listenAddress', 'protocol'];
 const MOUNT_KEYS = ['hostPath', 'containerPath', 'readOnly'];
@@ -262,7 +267,8 @@ function readConfig(root: unknown): Parsed {
   checkHeader(top);
   const out: Parsed = { spec: {}, fieldPaths: {} };
   put(out, 'name', optional(['name'], top.name, (f, v) => validateClusterName(v, f)), 'name');
-  readTopology(top, out);
+  if (top.engines !== undefined) put(out, 'engines', readEngines(top.engines), 'engines');
+  readTopology(top, out, [LOCAL_ENGINE, ...(out.spec.engines ?? []).map((e) => e.name)]);
   readImage(top, out);
   if (top.networking !== undefined) readNetworking(readMap(top.networking, ['networking'], NETWORKING_KEYS), out);
   if (top.featureGates !== undefined) put(out, 'featureGates', readFeatureGates(top.featureGates), 'featureGates');
@@ -279,7 +285,7 @@ function checkHeader(top: Fields): void {
 }
 
 /** Node counts come either from controlPlanes/workers or from a nodes list, which also carries per-node extras. */
-function readTopology(top: Fields, out: Parsed): void {
+function readTopology(top: Fields, out: Parsed, engines: string[]): void {
   if (top.nodes === undefined) {
     put(out, 'controlPlanes', optional(['controlPlanes'], top.controlPlanes, validateControlPlanes), 'controlPlanes');
     put(out, 'workers', optional(['workers'], top.workers, validateWorkers), 'workers');
@@ -288,10 +294,14 @@ function readTopology(top: Fields, out: Parsed): void {
   for (const key of ['controlPlanes', 'workers']) {
     if (top[key] !== undefined) fail([key], top[key], 'a nodes list is also given: use either controlPlanes/workers or nodes, not both');
   }
-  const nodeExtras = readNodes(top.nodes);
+  const nodeExtras = readNodes(top.nodes, engines);
   const roles = [...nodeExtras.masters.map(() => 'master'), ...nodeExtras.workers.map(() => 'worker')];
   checkRoleCount(roles, 'master', MAX_CONTROL_PLANES, 'etcd and the control plane run on masters');
   checkRoleCount(roles, 'worker', MAX_WORKERS, 'pods run on workers only');
+  const remoteEngines = new Set([...nodeExtras.masters, ...nodeExtras.workers].map((n) => n.engine).filter((e) => e !== undefined && e !== LOCAL_ENGINE));
+  if (remoteEngines.size + 1 > MAX_ENGINES_PER_CLUSTER) {
+    fail(['nodes'], [...remoteEngines], `place the nodes on at most ${MAX_ENGINES_PER_CLUSTER} engines, local included (the cluster network keeps ${MAX_ENGINES_PER_CLUSTER} addresses for the engines)`);
+  }
   put(out, 'controlPlanes', nodeExtras.masters.length, 'nodes');
   put(out, 'workers', nodeExtras.workers.length, 'nodes');
   put(out, 'nodeExtras', nodeExtras, 'nodes');
@@ -303,7 +313,7 @@ function checkRoleCount(roles: string[], role: string, max: number, why: string)
   if (count > max) fail(['nodes'], `${count} nodes with role: ${role}`, `list at most ${max}`);
 }
 
-function readNodes(value: unknown): ClusterSpec['nodeExtras'] {
+function readNodes(value: unknown, engines: string[]): ClusterSpec['nodeExtras'] {
   const list = readList(value, ['nodes'], '[{role: master}, {role: worker}]');
   const result: ClusterSpec['nodeExtras'] = { masters: [], workers: [] };
   const published: PublishedPort[] = [];
@@ -312,9 +322,33 @@ function readNodes(value: unknown): ClusterSpec['nodeExtras'] {
     const node = readMap(entry, path, NODE_KEYS);
     const role = check([...path, 'role'], node.role, (field, v) => validateChoice(field, v, NODE_ROLES));
     const extras = readNodeExtras(node, path, published);
+    if (node.engine !== undefined) extras.engine = readEngineName([...path, 'engine'], node.engine, engines);
     (role === 'master' ? result.masters : result.workers).push(extras);
   });
   return result;
+}
+
+function readEngines(value: unknown): EngineSpec[] {
+  const list = readList(value, ['engines'], '[{name: e2, host: "tcp://10.0.0.2:2375"}]');
+  const engines: EngineSpec[] = [];
+  list.forEach((entry, i) => {
+    const path: Path = ['engines', i];
+    const fields = readMap(entry, path, ENGINE_KEYS);
+    const name = check([...path, 'name'], fields.name, (f, v) => validateClusterName(v, f));
+    if (name === LOCAL_ENGINE) fail([...path, 'name'], name, `"${LOCAL_ENGINE}" is the engine kc runs on: give this engine another name`);
+    if (engines.some((e) => e.name === name)) fail([...path, 'name'], name, 'an earlier engine has this name: give each engine its own');
+    const host = readString([...path, 'host'], fields.host, '"tcp://10.0.0.2:2375"');
+    if (!ENGINE_HOST_PATTERN.test(host)) fail([...path, 'host'], host, 'use tcp://HOST:PORT, ssh://USER@HOST or unix:///PATH (as in DOCKER_HOST)');
+    const advertise = optional([...path, 'advertiseAddress'], fields.advertiseAddress, (f, v) => validateIpv4(f, v, ' the other engines reach this one at'));
+    engines.push({ name, host, ...(advertise === undefined ? {} : { advertiseAddress: advertise }) });
+  });
+  return engines;
+}
+
+function readEngineName(path: Path, value: unknown, engines: string[]): string {
+  const name = readString(path, value, LOCAL_ENGINE);
+  if (!engines.includes(name)) fail(path, name, `use ${engines.join(' or ')} (an engine listed under engines, or local)`);
+  return name;
 }
 
 function readNodeExtras(node: Fields, path: Path, published: PublishedPort[]): NodeExtras {

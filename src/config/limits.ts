@@ -9,3 +9,10 @@ import type { NodeRole } from './types.js';
 export const ADDRESS_OFFSET: Readonly<Record<NodeRole, number>> = { lb: 2, master: 10, worker: 100 };
 export const MAX_CONTROL_PLANES = ADDRESS_OFFSET.worker - ADDRESS_OFFSET.master;
 export const MAX_WORKERS = 254 - ADDRESS_OFFSET.worker;
+
+/**
+ * Engines one cluster may span, the local one included: a swarm overlay gives
+ * each engine an address of its own, and kc keeps four for them (the /30 at
+ * .4, between the lb and the first master: model/engines.ts).
+ */
+export const MAX_ENGINES_PER_CLUSTER = 4;

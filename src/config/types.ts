@@ -39,6 +39,21 @@ export interface Mount {
 export interface NodeExtras {
   extraPortMappings: PortMapping[];
   extraMounts: Mount[];
+  /** The engine the node runs on: a name from `engines`; undefined (or `local`) is the engine kc runs on. */
+  engine?: string;
+}
+
+/** The name of the engine kc runs on (DOCKER_HOST, or the local socket) in `nodes[].engine`. */
+export const LOCAL_ENGINE = 'local';
+
+/** Another Docker engine nodes may run on (config file `engines`). */
+export interface EngineSpec {
+  /** What `nodes[].engine` calls it. */
+  name: string;
+  /** How kc reaches its API: `tcp://HOST:PORT`, `ssh://USER@HOST` or `unix:///PATH`. */
+  host: string;
+  /** The address the other engines reach it at, for the swarm; default: the host of a tcp:// address. */
+  advertiseAddress?: string;
 }
 
 /**
@@ -77,6 +92,8 @@ export interface ClusterSpec {
   featureGates: Record<string, boolean>;
   /** Extra flags per component; they come after kc's own, so they win where both set one. Empty by default. */
   extraArgs: ExtraArgs;
+  /** Docker engines besides the one kc runs on, that nodes may name (empty by default: every node is local). */
+  engines: EngineSpec[];
   /** Extra port mappings and mounts per node; empty lists by default. */
   nodeExtras: NodeExtrasByRole;
   /** Keep whatever was created when creation fails (for debugging). */

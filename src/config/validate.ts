@@ -132,6 +132,7 @@ export const FLAG_LABELS: FieldLabels = {
   kubeProxyMode: 'networking.kubeProxyMode',
   featureGates: 'featureGates',
   extraArgs: 'extraArgs',
+  engines: 'engines',
   nodeExtras: 'nodes',
   retain: '--retain',
   waitSeconds: '--wait',

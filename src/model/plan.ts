@@ -1,6 +1,7 @@
 import type { ClusterSpec, NodeRole } from '../config/types.js';
 import { ADDRESS_OFFSET, MAX_CONTROL_PLANES, MAX_WORKERS } from '../config/limits.js';
 import { formatCidr, nthAddress, nthSubnet, parseCidr } from '../util/ipv4.js';
+import { nodeEngine } from './engines.js';
 
 /** Port every API server listens on inside the cluster, and HAProxy on the lb node. */
 export const API_SERVER_PORT = 6443;
@@ -15,6 +16,8 @@ export interface NodePlan {
   ip: string;
   /** The worker's slice of the pod range (workers only). */
   podSubnet?: string;
+  /** The Docker engine it runs on (a name from spec.engines); undefined: the one kc runs on. */
+  engine?: string;
   /** Added to the running cluster by `kc create node` (a master then joins an existing etcd cluster). */
   joined?: boolean;
 }
@@ -57,6 +60,7 @@ export function planCluster(spec: ClusterSpec, nodeSubnet: string): ClusterPlan 
     role,
     index,
     ip: nthAddress(subnet, ADDRESS_OFFSET[role] + (role === 'lb' ? 0 : index)),
+    ...(nodeEngine(spec, role, index) === undefined ? {} : { engine: nodeEngine(spec, role, index) }),
   });
   const pods = parseCidr(spec.podSubnet);
   const services = parseCidr(spec.serviceSubnet);

@@ -10,6 +10,10 @@ import type { Readable } from 'node:stream';
 /** Labels on every resource kc creates: they say which cluster owns it, and a node's role. */
 export const LABEL_CLUSTER = 'dev.kc.cluster';
 export const LABEL_ROLE = 'dev.kc.role';
+/** On a cluster network that spans engines (a swarm overlay): delete leaves swarms kc made once none is left. */
+export const LABEL_SPANS_ENGINES = 'dev.kc.spans-engines';
+/** On a swarm kc initialised, and on swarm nodes kc joined: only those does kc ever take out of swarm mode. */
+export const LABEL_SWARM_BY_KC = 'dev.kc.swarm';
 
 export class EngineUnavailableError extends Error {
   constructor(cause: string, options?: ErrorOptions) {
@@ -44,6 +48,39 @@ export interface NetworkSpec {
   cluster: string;
   subnet: string;
   gateway: string;
+  /** Nodes of the cluster live on several engines: the network is an attachable swarm overlay, not a bridge. */
+  spansEngines?: boolean;
+  /** The part of the subnet the engine may give out itself (a swarm overlay's per-engine endpoints); the rest is kc's. */
+  engineRange?: string;
+}
+
+/** Where an engine stands in Docker's swarm mode, as far as kc needs to know. */
+export interface SwarmState {
+  /** `inactive` (not in a swarm), `active`, or a transition (`pending`, `error`, `locked`). */
+  state: string;
+  /** Its id as a swarm node; '' when not in a swarm. */
+  nodeId: string;
+  manager: boolean;
+  /** The address other swarm nodes reach this one at; '' when not in a swarm. */
+  nodeAddress: string;
+  /** Managers only: the token another engine joins with as a worker, and whether kc made this swarm. */
+  workerJoinToken?: string;
+  createdByKc?: boolean;
+}
+
+export interface SwarmNode {
+  id: string;
+  /** `ready`, `down`, ... */
+  state: string;
+  labels: Record<string, string>;
+}
+
+export interface SwarmJoin {
+  /** A manager's `address:port`. */
+  manager: string;
+  token: string;
+  /** The address other engines reach this one at (swarm's advertise and data-path address). */
+  advertiseAddress: string | undefined;
 }
 
 export interface NetworkSummary {
@@ -74,6 +111,8 @@ export interface NodeMount {
 export interface NodeSpec {
   /** Container name and hostname. */
   name: string;
+  /** The engine it runs on (an `engines[].name` of the cluster's config); undefined: the engine kc runs on. */
+  engine?: string;
   cluster: string;
   role: string;
   image: string;
@@ -92,6 +131,8 @@ export interface NodeSummary {
   /** `running`, `exited`, `created`, ... */
   state: string;
   labels: Record<string, string>;
+  /** The engine it runs on, when a provider spans several (an `engines[].name`); undefined: the local one. */
+  engine?: string;
 }
 
 export interface Provider {
@@ -107,6 +148,18 @@ export interface Provider {
   usedSubnets(): Promise<string[]>;
   listNetworks(labels: Record<string, string>): Promise<NetworkSummary[]>;
   removeNetwork(idOrName: string): Promise<void>;
+
+  /** This engine's swarm membership. */
+  swarmState(): Promise<SwarmState>;
+  /** Makes this engine a swarm manager, reached by others at `advertiseAddress`, labelled as kc's. */
+  initSwarm(advertiseAddress: string): Promise<void>;
+  joinSwarm(join: SwarmJoin): Promise<void>;
+  /** Takes this engine out of swarm mode (force: a last manager too). */
+  leaveSwarm(force: boolean): Promise<void>;
+  /** Managers only: the swarm's nodes and their labels. */
+  swarmNodes(): Promise<SwarmNode[]>;
+  /** Managers only: adds labels to a swarm node. */
+  labelSwarmNode(nodeId: string, labels: Record<string, string>): Promise<void>;
 
   /** Creates a node (and its volumes) and starts it. */
   createNode(spec: NodeSpec): Promise<void>;
@@ -149,6 +202,14 @@ export interface Provider {
   ): Promise<void>;
   /** Makes an image of a root filesystem tarball. */
   importImage(rootfs: Readable, tag: string): Promise<void>;
+  /** Loads an archive (docker save format), streamed as it comes. */
+  loadImages(archive: Readable): Promise<void>;
+  /**
+   * Makes an image present on every engine that runs nodes (streamed from
+   * the engine that has it; skipped where the same image ID is present).
+   * Returns the engines it was copied to: none for one engine.
+   */
+  shareImage(tag: string): Promise<string[]>;
   /** One archive (docker save format) of these images, as a stream. */
   saveImages(tags: string[]): Promise<Readable>;
   removeImage(tag: string): Promise<void>;

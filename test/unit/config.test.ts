@@ -262,7 +262,7 @@ const BAD_INPUTS: [string, string, string[]][] = [
   ['wrong kind', 'apiVersion: kc.dev/v1alpha1\nkind: Config\n', ['dev.yaml:2: kind: "Config" is not valid; use kind: Cluster']],
   ['unknown top-level key', `${HEADER}wokers: 2\n`, ['dev.yaml:3: wokers is not a known key', 'use one of apiVersion, kind, name, controlPlanes, workers,', '(did you mean workers?)']],
   ['unknown nested key', `${HEADER}networking:\n  cni: weave\n  podCidr: 10.0.0.0/16\n`, ['dev.yaml:5: networking.podCidr is not a known key', 'use one of podSubnet, serviceSubnet, apiServerAddress, apiServerPort, cni, networkPolicy, kubeProxyMode']],
-  ['unknown key in a node', `${HEADER}nodes:\n  - role: master\n  - role: worker\n    image: x\n`, ['dev.yaml:6: nodes[1].image is not a known key', 'use one of role, extraPortMappings, extraMounts']],
+  ['unknown key in a node', `${HEADER}nodes:\n  - role: master\n  - role: worker\n    image: x\n`, ['dev.yaml:6: nodes[1].image is not a known key', 'use one of role, engine, extraPortMappings, extraMounts']],
   ['count of the wrong type', `${HEADER}workers: "2"\n`, ['dev.yaml:3: workers: "2" is not valid', 'use a whole number from 1 to']],
   ['zero control planes', `${HEADER}controlPlanes: 0\n`, ['controlPlanes: 0 is not valid; use a whole number from 1 to', 'etcd quorum']],
   ['bad cni', `${HEADER}networking:\n  cni: calico\n`, ['dev.yaml:4: networking.cni: "calico" is not valid; use one of weave, bridge, none']],

@@ -40,6 +40,7 @@ function healthyNode(engine: FakeEngine) {
 
 /** The steps of a bridge-network cluster, in the order they must run (Weave's image check is not among them). */
 const BRIDGE_STEPS = [
+  'Checking engines',
   'Ensuring node image',
   'Creating network',
   'Planning nodes',

@@ -239,7 +239,7 @@ describe('ensureWeaveImages', () => {
     const failure = createCluster({ engine, progress: silentProgress, spec: spec('weave'), kubeconfigPath: '/nonexistent/kubeconfig' });
     await expect(failure).rejects.toThrow(/failed at "Checking the kernel for Weave Net": --cni weave cannot work on this Docker engine's kernel/);
     expect(engine.isEmpty()).toBe(true);
-    expect(calls).toEqual(['listContainers', 'listNetworks', `imageLabels ${DEFAULT_NODE_IMAGE}`, `runOnce ${DEFAULT_NODE_IMAGE}`]);
+    expect(calls).toEqual(['listContainers', 'listNetworks', 'ensureReachable', `imageLabels ${DEFAULT_NODE_IMAGE}`, `shareImage ${DEFAULT_NODE_IMAGE}`, `runOnce ${DEFAULT_NODE_IMAGE}`]);
     const notes: string[] = [];
     await checkWeaveKernel.run(baseFor(fakeEngine([DEFAULT_NODE_IMAGE]).engine), (n) => notes.push(n));
     expect(notes).toEqual(['dummy interfaces supported']);
@@ -265,7 +265,7 @@ describe('ensureWeaveImages', () => {
     expect(engine.isEmpty()).toBe(true);
     // Only looked (is the name taken? the node image?) and tried to pull: no network, no cleanup.
     expect(calls).toEqual([
-      'listContainers', 'listNetworks', `imageLabels ${DEFAULT_NODE_IMAGE}`, `runOnce ${DEFAULT_NODE_IMAGE}`,
+      'listContainers', 'listNetworks', 'ensureReachable', `imageLabels ${DEFAULT_NODE_IMAGE}`, `shareImage ${DEFAULT_NODE_IMAGE}`, `runOnce ${DEFAULT_NODE_IMAGE}`,
       `imageLabels ${KUBE}`, `tryPull ${KUBE}`, `imageLabels ${NPC}`, `tryPull ${NPC}`,
     ]);
   });

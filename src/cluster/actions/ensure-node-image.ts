@@ -9,13 +9,15 @@ export const ensureNodeImage: Step<CreateBase, void> = {
     const image = spec.nodeImage;
     if (await engine.imageLabels(image)) {
       note(image);
-      return;
+    } else {
+      if (image !== DEFAULT_NODE_IMAGE) {
+        throw new Error(`node image ${image} does not exist: build it with \`kc build node-image --image ${image}\``);
+      }
+      note(`building ${image}, once`);
+      // Each part (every artifact: downloaded or built from source) shows under this step: a cold build takes minutes.
+      await buildNodeImage({ engine, progress: progress.nested(), tag: image });
     }
-    if (image !== DEFAULT_NODE_IMAGE) {
-      throw new Error(`node image ${image} does not exist: build it with \`kc build node-image --image ${image}\``);
-    }
-    note(`building ${image}, once`);
-    // Each part (every artifact: downloaded or built from source) shows under this step: a cold build takes minutes.
-    await buildNodeImage({ engine, progress: progress.nested(), tag: image });
+    const copiedTo = await engine.shareImage(image);
+    if (copiedTo.length > 0) note(`${image}, copied to ${copiedTo.join(', ')}`);
   },
 };

@@ -2,6 +2,8 @@ import { LABEL_CLUSTER, SubnetTakenError } from '../../provider/provider.js';
 import { UsageError } from '../../util/errors.js';
 import type { CreateBase, Step } from '../context.js';
 import { gatewayOf, networkName } from '../../model/plan.js';
+import { engineOwnRange, spansEngines } from '../../model/engines.js';
+import { saveClusterEngines } from '../../state/cluster-engines.js';
 import { loadState } from '../../state/cluster-state.js';
 import { hostRoutes, pickNodeSubnet } from '../subnet.js';
 
@@ -38,11 +40,18 @@ export const createNetwork: Step<CreateBase, { nodeSubnet: string }> = {
   creates: true,
   async run(ctx, note) {
     const name = ctx.spec.name;
+    if (spansEngines(ctx.spec)) await saveClusterEngines(name, { engines: ctx.spec.engines, nodeExtras: ctx.spec.nodeExtras });
     const taken = [...(await ctx.engine.usedSubnets()), ...(await hostRoutes())];
     for (let attempt = 1; ; attempt++) {
       const subnet = pickNodeSubnet(taken);
       try {
-        await ctx.engine.createNetwork({ name: networkName(name), subnet, gateway: gatewayOf(subnet), cluster: name });
+        await ctx.engine.createNetwork({
+          name: networkName(name),
+          subnet,
+          gateway: gatewayOf(subnet),
+          cluster: name,
+          ...(spansEngines(ctx.spec) ? { engineRange: engineOwnRange(subnet) } : {}),
+        });
       } catch (error) {
         if (!(error instanceof SubnetTakenError) || attempt >= MAX_SUBNET_ATTEMPTS) throw error;
         taken.push(subnet);

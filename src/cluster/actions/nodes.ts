@@ -30,6 +30,7 @@ export function nodeSpec(plan: ClusterPlan, node: NodePlan, apiServerHostPort: n
     node.role === 'lb' ? [{ containerPort: API_SERVER_PORT, protocol: 'tcp', hostIp: plan.spec.apiServerAddress, hostPort: apiServerHostPort }] : [];
   return {
     name: node.name,
+    ...(node.engine === undefined ? {} : { engine: node.engine }),
     cluster: plan.spec.name,
     role: node.role,
     image: plan.spec.nodeImage,

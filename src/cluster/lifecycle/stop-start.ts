@@ -104,7 +104,7 @@ export async function startCluster(options: StopStartOptions): Promise<StopStart
       }
     });
     await options.progress.step('Waiting for nodes and CoreDNS', async (note) => {
-      await waitForNodesAndDns(ctx);
+      await waitForNodesAndDns(ctx, new Set(stopped.map((n) => n.name)));
       if (runsKubeRouter(plan)) await waitForKubeRouter(ctx);
       note(`${plan.workers.length} workers Ready`);
     });
@@ -125,8 +125,14 @@ async function waitForEtcd(ctx: ChangeContext): Promise<void> {
   );
 }
 
-/** Every worker Ready again (its kubelet has posted status since the start) and CoreDNS with an available replica. */
-async function waitForNodesAndDns(ctx: ChangeContext): Promise<void> {
+/**
+ * Every worker Ready again (a started one's kubelet has posted status since
+ * the start; one that kept running, as when only the nodes of a restarted
+ * engine were stopped, posts it only every few minutes while nothing changes)
+ * and CoreDNS with an available replica (one Ready since the start when every
+ * worker was started).
+ */
+async function waitForNodesAndDns(ctx: ChangeContext, started: ReadonlySet<string>): Promise<void> {
   const via = ctx.plan.masters[0];
   if (!via) throw new Error('internal: no masters');
   const since = Date.now();
@@ -141,10 +147,10 @@ async function waitForNodesAndDns(ctx: ChangeContext): Promise<void> {
         .split('\n')
         .filter(Boolean)
         .filter((line) => {
-          const [, rest = ''] = line.split('=');
+          const [name = '', rest = ''] = line.split('=');
           const [ready, heartbeat = ''] = rest.split('@');
           // A Ready from before the stop is stale: only a heartbeat from this start counts.
-          return ready !== 'True' || Date.parse(heartbeat) < since - 1000;
+          return ready !== 'True' || (started.has(name) && Date.parse(heartbeat) < since - 1000);
         });
       return notReady.length === 0 || `not ready yet: ${notReady.map((l) => l.split('=')[0]).join(', ')}`;
     },
@@ -158,9 +164,10 @@ async function waitForNodesAndDns(ctx: ChangeContext): Promise<void> {
         'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}@{.status.conditions[?(@.type=="Ready")].lastTransitionTime}{"\\n"}{end}',
       ]);
       // The Deployment's status from before the stop still says available: a pod that became Ready since the start is the proof.
+      const everyWorkerStarted = ctx.plan.workers.every((w) => started.has(w.name));
       const readyNow = out.split('\n').filter((line) => {
         const [ready, readySince = ''] = line.split('@');
-        return ready === 'True' && Date.parse(readySince) >= since - 1000;
+        return ready === 'True' && (!everyWorkerStarted || Date.parse(readySince) >= since - 1000);
       });
       return readyNow.length > 0 || 'no CoreDNS pod Ready since the start yet';
     },

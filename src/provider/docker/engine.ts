@@ -5,7 +5,12 @@ import {
   EngineUnavailableError,
   LABEL_CLUSTER,
   LABEL_ROLE,
+  LABEL_SPANS_ENGINES,
+  LABEL_SWARM_BY_KC,
   SubnetTakenError,
+  type SwarmJoin,
+  type SwarmNode,
+  type SwarmState,
   type ArchiveFile,
   type ExecResult,
   type NetworkSpec,
@@ -128,6 +133,17 @@ export class DockerEngine implements Provider {
     await this.followProgress(stream);
   }
 
+  /** `docker load` of an archive, streamed through as it comes. */
+  async loadImages(archive: Readable): Promise<void> {
+    const stream = await this.client.loadImage(archive, { quiet: true });
+    await this.followProgress(stream);
+  }
+
+  /** One engine: the image is here or nowhere. */
+  async shareImage(): Promise<string[]> {
+    return [];
+  }
+
   /** `docker save` of several images in one archive: layers they share are in it once. */
   async saveImages(tags: string[]): Promise<Readable> {
     // dockerode has the call (GET /images/get?names=a&names=b) but its typings do not.
@@ -160,21 +176,83 @@ export class DockerEngine implements Provider {
 
   // --- networks -----------------------------------------------------------------
 
-  /** Creates a bridge network; throws SubnetTakenError when another network got the subnet first. */
+  /**
+   * Creates a bridge network, or for a cluster that spans engines an
+   * attachable swarm overlay (containers on every engine of the swarm join it
+   * with fixed addresses); throws SubnetTakenError when another network got
+   * the subnet first.
+   */
   async createNetwork(spec: NetworkSpec): Promise<void> {
+    const driver: Pick<Docker.NetworkCreateOptions, 'Driver' | 'Attachable' | 'Labels' | 'Options'> = spec.spansEngines
+      ? { Driver: 'overlay', Attachable: true, Labels: { [LABEL_CLUSTER]: spec.cluster, [LABEL_SPANS_ENGINES]: 'true' } }
+      : { Driver: 'bridge', Labels: { [LABEL_CLUSTER]: spec.cluster }, Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'true' } };
     try {
       await this.client.createNetwork({
         Name: spec.name,
-        Driver: 'bridge',
         CheckDuplicate: true,
-        Labels: { [LABEL_CLUSTER]: spec.cluster },
-        IPAM: { Driver: 'default', Config: [{ Subnet: spec.subnet, Gateway: spec.gateway }] },
-        Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'true' },
+        IPAM: { Driver: 'default', Config: [{ Subnet: spec.subnet, Gateway: spec.gateway, ...(spec.engineRange ? { IPRange: spec.engineRange } : {}) }] },
+        ...driver,
       });
     } catch (error) {
       if (/overlaps/i.test((error as Error).message)) throw new SubnetTakenError(spec.subnet);
       throw error;
     }
+  }
+
+  // --- swarm ----------------------------------------------------------------------
+
+  async swarmState(): Promise<SwarmState> {
+    const info = (await this.client.info()) as { Swarm?: { LocalNodeState?: string; NodeID?: string; NodeAddr?: string; ControlAvailable?: boolean } };
+    const swarm = info.Swarm;
+    if (!swarm?.LocalNodeState) throw new Error('the engine reports no swarm mode support');
+    const state: SwarmState = {
+      state: swarm.LocalNodeState,
+      nodeId: swarm.NodeID ?? '',
+      manager: swarm.ControlAvailable === true,
+      nodeAddress: swarm.NodeAddr ?? '',
+    };
+    if (!state.manager) return state;
+    const inspect = (await this.client.swarmInspect()) as { JoinTokens?: { Worker?: string }; Spec?: { Labels?: Record<string, string> } };
+    return { ...state, workerJoinToken: inspect.JoinTokens?.Worker ?? '', createdByKc: inspect.Spec?.Labels?.[LABEL_SWARM_BY_KC] !== undefined };
+  }
+
+  async initSwarm(advertiseAddress: string): Promise<void> {
+    await this.client.swarmInit({
+      ListenAddr: `${advertiseAddress}:2377`,
+      AdvertiseAddr: advertiseAddress,
+      DataPathAddr: advertiseAddress,
+      Spec: { Labels: { [LABEL_SWARM_BY_KC]: 'initialised' } },
+    });
+  }
+
+  async joinSwarm(join: SwarmJoin): Promise<void> {
+    await this.client.swarmJoin({
+      ListenAddr: '0.0.0.0:2377',
+      ...(join.advertiseAddress ? { AdvertiseAddr: join.advertiseAddress, DataPathAddr: join.advertiseAddress } : {}),
+      RemoteAddrs: [join.manager],
+      JoinToken: join.token,
+    });
+  }
+
+  async leaveSwarm(force: boolean): Promise<void> {
+    try {
+      await this.client.swarmLeave({ force });
+    } catch (error) {
+      // 503: not in a swarm (any more): what leaving wants.
+      if (statusCode(error) !== 503) throw error;
+    }
+  }
+
+  async swarmNodes(): Promise<SwarmNode[]> {
+    const nodes = (await this.client.listNodes()) as { ID: string; Status?: { State?: string }; Spec?: { Labels?: Record<string, string> } }[];
+    return nodes.map((n) => ({ id: n.ID, state: n.Status?.State ?? 'unknown', labels: n.Spec?.Labels ?? {} }));
+  }
+
+  async labelSwarmNode(nodeId: string, labels: Record<string, string>): Promise<void> {
+    const node = this.client.getNode(nodeId);
+    const current = (await node.inspect()) as { Version: { Index: number }; Spec: { Labels?: Record<string, string> } & Record<string, unknown> };
+    const spec = { ...current.Spec, Labels: { ...(current.Spec.Labels ?? {}), ...labels } };
+    await node.update({ _query: { version: current.Version.Index }, _body: spec } as unknown as object);
   }
 
   /** Every IPv4 subnet any Docker network uses: new clusters must not overlap them. */

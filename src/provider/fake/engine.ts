@@ -3,6 +3,7 @@ import { cidrsOverlap, parseCidr } from '../../util/ipv4.js';
 import {
   LABEL_CLUSTER,
   LABEL_ROLE,
+  LABEL_SPANS_ENGINES,
   SubnetTakenError,
   type ArchiveFile,
   type ExecResult,
@@ -11,6 +12,9 @@ import {
   type NodeSpec,
   type NodeSummary,
   type Provider,
+  type SwarmJoin,
+  type SwarmNode,
+  type SwarmState,
 } from '../provider.js';
 
 /**
@@ -107,7 +111,9 @@ export class FakeEngine implements Provider {
     if (this.networks.has(spec.name)) throw new Error(`network with name ${spec.name} already exists`);
     const wanted = parseCidr(spec.subnet);
     if ([...this.networks.values()].some((n) => cidrsOverlap(parseCidr(n.subnet), wanted))) throw new SubnetTakenError(spec.subnet);
-    this.networks.set(spec.name, { id: `net-${this.nextId++}`, name: spec.name, subnet: spec.subnet, labels: { [LABEL_CLUSTER]: spec.cluster } });
+    if (spec.spansEngines && !this.swarm.manager) throw new Error('an overlay network needs a swarm manager');
+    const labels = { [LABEL_CLUSTER]: spec.cluster, ...(spec.spansEngines ? { [LABEL_SPANS_ENGINES]: 'true' } : {}) };
+    this.networks.set(spec.name, { id: `net-${this.nextId++}`, name: spec.name, subnet: spec.subnet, labels });
   }
 
   async usedSubnets(): Promise<string[]> {
@@ -125,11 +131,61 @@ export class FakeEngine implements Provider {
     for (const [name, network] of this.networks) if (name === idOrName || network.id === idOrName) this.networks.delete(name);
   }
 
+  /** The swarm this engine is in: its state and, on a manager, its nodes' labels. */
+  swarm: SwarmState = { state: 'inactive', nodeId: '', manager: false, nodeAddress: '' };
+  readonly swarmNodeLabels = new Map<string, Record<string, string>>();
+  /** Set by FakeEngine.joinSwarm on the engine joined: who manages the swarm. */
+  swarmManager: FakeEngine | undefined;
+  /** Engines a join address leads to (`address:port` → engine), for joinSwarm. */
+  static readonly swarmAddresses = new Map<string, FakeEngine>();
+
+  async swarmState(): Promise<SwarmState> {
+    this.record('swarmState');
+    return { ...this.swarm };
+  }
+
+  async initSwarm(advertiseAddress: string): Promise<void> {
+    this.record('initSwarm', advertiseAddress);
+    const nodeId = `swarm-node-${this.nextId++}`;
+    this.swarm = { state: 'active', nodeId, manager: true, nodeAddress: advertiseAddress, workerJoinToken: `token-${nodeId}`, createdByKc: true };
+    this.swarmNodeLabels.set(nodeId, {});
+    FakeEngine.swarmAddresses.set(`${advertiseAddress}:2377`, this);
+  }
+
+  async joinSwarm(join: SwarmJoin): Promise<void> {
+    this.record('joinSwarm', join.manager);
+    const manager = FakeEngine.swarmAddresses.get(join.manager);
+    if (!manager || manager.swarm.workerJoinToken !== join.token) throw new Error(`cannot join the swarm at ${join.manager}`);
+    const nodeId = `swarm-node-${this.nextId++}`;
+    this.swarm = { state: 'active', nodeId, manager: false, nodeAddress: join.advertiseAddress ?? '' };
+    this.swarmManager = manager;
+    manager.swarmNodeLabels.set(nodeId, {});
+  }
+
+  async leaveSwarm(force: boolean): Promise<void> {
+    this.record('leaveSwarm', String(force));
+    if (this.swarm.manager && !force) throw new Error('a manager leaves only with force');
+    this.swarmManager?.swarmNodeLabels.delete(this.swarm.nodeId);
+    this.swarm = { state: 'inactive', nodeId: '', manager: false, nodeAddress: '' };
+    this.swarmManager = undefined;
+  }
+
+  async swarmNodes(): Promise<SwarmNode[]> {
+    this.record('swarmNodes');
+    return [...this.swarmNodeLabels].map(([id, labels]) => ({ id, state: 'ready', labels }));
+  }
+
+  async labelSwarmNode(nodeId: string, labels: Record<string, string>): Promise<void> {
+    this.record('labelSwarmNode', nodeId);
+    this.swarmNodeLabels.set(nodeId, { ...(this.swarmNodeLabels.get(nodeId) ?? {}), ...labels });
+  }
+
   async createNode(spec: NodeSpec): Promise<void> {
     this.record('createNode', spec.name);
     if (!this.images.has(spec.image)) throw new Error(`No such image: ${spec.image}`);
     if (this.nodes.has(spec.name)) throw new Error(`Conflict. The container name "/${spec.name}" is already in use`);
-    if (!this.networks.has(spec.network)) throw new Error(`network ${spec.network} not found`);
+    // An overlay lives on the swarm's manager; every member engine attaches to it.
+    if (!this.networks.has(spec.network) && !this.swarmManager?.networks.has(spec.network)) throw new Error(`network ${spec.network} not found`);
     for (const volume of spec.volumes) this.volumes.set(volume.name, { [LABEL_CLUSTER]: spec.cluster });
     const labels = { [LABEL_CLUSTER]: spec.cluster, [LABEL_ROLE]: spec.role };
     this.nodes.set(spec.name, { spec, id: `node-${this.nextId++}`, state: 'running', labels, files: new Map() });
@@ -254,6 +310,19 @@ export class FakeEngine implements Provider {
   async importImage(_rootfs: Readable, tag: string): Promise<void> {
     this.record('importImage', tag);
     this.images.set(tag, {});
+  }
+
+  async loadImages(archive: Readable): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of archive) chunks.push(Buffer.from(chunk as Buffer));
+    const text = Buffer.concat(chunks).toString('utf8');
+    this.record('loadImages', text);
+    for (const tag of text.replace(/^images /, '').split(',')) this.images.set(tag, {});
+  }
+
+  async shareImage(tag: string): Promise<string[]> {
+    this.record('shareImage', tag);
+    return [];
   }
 
   async saveImages(tags: string[]): Promise<Readable> {

@@ -1,0 +1,242 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createCluster, CreateStepError } from '../../src/cluster/create.js';
+import { deleteCluster } from '../../src/cluster/delete.js';
+import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
+import { parseClusterConfig } from '../../src/config/file.js';
+import type { ClusterSpec } from '../../src/config/types.js';
+import { renderBridgeConflist } from '../../src/components/cni-bridge.js';
+import { engineOwnRange, remoteEnginesInUse, spansEngines } from '../../src/model/engines.js';
+import { planCluster, type ClusterPlan } from '../../src/model/plan.js';
+import { generateRsaKeyPair } from '../../src/pki/certs.js';
+import { generateClusterPki } from '../../src/pki/cluster-pki.js';
+import { FakeEngine, type FakeNode } from '../../src/provider/fake/engine.js';
+import { EngineMismatchError, MultiEngine } from '../../src/provider/multi.js';
+import { EngineUnavailableError, LABEL_SWARM_BY_KC, type ExecResult } from '../../src/provider/provider.js';
+import { loadClusterEngines } from '../../src/state/cluster-engines.js';
+import { silentProgress } from '../../src/util/progress.js';
+
+/**
+ * A cluster across engines, on in-memory engines: which node goes where, the
+ * swarm kc makes and takes down again, the image shared once, and the checks
+ * that refuse engines before anything is created.
+ */
+const ok = (stdout = ''): ExecResult => ({ exitCode: 0, stdout, stderr: '' });
+
+/** Every node answers as a healthy one; workers are listed from both engines (kubectl runs on a master). */
+function healthy(engines: FakeEngine[]) {
+  return (node: FakeNode, command: string[]): ExecResult => {
+    const line = command.join(' ');
+    const workers = engines.flatMap((e) => [...e.nodes.values()]).filter((n) => n.labels['dev.kc.role'] === 'worker' && n.labels['dev.kc.cluster'] === node.spec.cluster);
+    if (line === 'systemctl is-system-running') return ok('running\n');
+    if (line.startsWith('systemctl is-active')) return ok('active\n');
+    if (line.includes('get nodes -o name')) return ok(workers.map((w) => `node/${w.spec.name}`).join('\n'));
+    // Registered, no podCIDR yet: the create's pod network step sets it.
+    if (line.includes('get nodes -o jsonpath={range .items[*]}{.metadata.name}={.spec.podCIDR}')) return ok(workers.map((w) => `${w.spec.name}=`).join('\n'));
+    if (line.includes('{.status.conditions[?(@.type=="Ready")].status}')) return ok(workers.map((w) => `${w.spec.name}=True`).join('\n'));
+    if (line.includes('get deployment coredns')) return ok('1');
+    return ok();
+  };
+}
+
+let dir: string;
+const savedStateDir = process.env.KC_STATE_DIR;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kc-multi-'));
+  process.env.KC_STATE_DIR = join(dir, 'state');
+});
+afterEach(async () => {
+  if (savedStateDir === undefined) delete process.env.KC_STATE_DIR;
+  else process.env.KC_STATE_DIR = savedStateDir;
+  await rm(dir, { recursive: true, force: true });
+});
+
+const sharedKeys = generateRsaKeyPair();
+const quickPki = async (plan: ClusterPlan) => generateClusterPki(plan, () => sharedKeys);
+
+/** lb, one master and worker-0 local; worker-1 on e2. */
+function spanningSpec(name: string, overrides: Partial<ClusterSpec> = {}): ClusterSpec {
+  const none = { extraPortMappings: [], extraMounts: [] };
+  return defaultClusterSpec({
+    name,
+    controlPlanes: 1,
+    workers: 2,
+    waitSeconds: 5,
+    engines: [{ name: 'e2', host: 'tcp://10.9.0.2:2375' }],
+    nodeExtras: { masters: [none], workers: [none, { ...none, engine: 'e2' }] },
+    ...overrides,
+  });
+}
+
+let nextAddress = 1;
+
+function engines() {
+  const local = new FakeEngine({ images: [DEFAULT_NODE_IMAGE] });
+  const remote = new FakeEngine();
+  local.onExec = healthy([local, remote]);
+  remote.onExec = healthy([local, remote]);
+  const address = `10.8.0.${nextAddress++}`;
+  const multi = new MultiEngine({
+    local,
+    remotes: [{ name: 'e2', host: 'tcp://10.9.0.2:2375', provider: remote, advertiseAddress: '10.9.0.2' }],
+    localAddress: async () => address,
+    pause: async () => undefined,
+  });
+  return { local, remote, multi };
+}
+
+function create(engine: MultiEngine, spec: ClusterSpec, afterStep?: (title: string) => void) {
+  return createCluster({
+    engine,
+    progress: silentProgress,
+    spec,
+    kubeconfigPath: join(dir, 'kubeconfig'),
+    apiProbe: async () => ({ status: 200, body: 'ok' }),
+    generatePki: quickPki,
+    afterStep,
+  });
+}
+
+describe('placing a cluster on several engines', () => {
+  it('reads engines and each node\'s engine from the config file, with file:line errors', () => {
+    const header = 'apiVersion: kc.dev/v1alpha1\nkind: Cluster\n';
+    const file = parseClusterConfig(`${header}engines:\n  - {name: e2, host: "tcp://10.9.0.2:2375"}\nnodes:\n  - role: master\n  - role: worker\n    engine: e2\n`, 'span.yaml');
+    expect(file.spec.engines).toEqual([{ name: 'e2', host: 'tcp://10.9.0.2:2375' }]);
+    expect(file.spec.nodeExtras?.workers[0]?.engine).toBe('e2');
+    expect(() => parseClusterConfig(`${header}nodes:\n  - role: master\n  - role: worker\n    engine: e3\n`, 'span.yaml')).toThrow(
+      /^span\.yaml:6: nodes\[1\]\.engine: "e3" is not valid; use local \(an engine listed under engines, or local\)/,
+    );
+    expect(() => parseClusterConfig(`${header}engines:\n  - {name: e2, host: "http://x"}\n`, 'span.yaml')).toThrow(/span\.yaml:4: engines\[0\]\.host: "http:\/\/x" is not valid; use tcp:\/\/HOST:PORT/);
+    expect(() => parseClusterConfig(`${header}engines:\n  - {name: local, host: "tcp://a:1"}\n`, 'span.yaml')).toThrow(/"local" is the engine kc runs on/);
+  });
+
+  it('plans each node on its engine, and keeps the engines\' own overlay addresses off the nodes\' ones', () => {
+    const spec = spanningSpec('plan');
+    expect(spansEngines(spec)).toBe(true);
+    expect(spansEngines(defaultClusterSpec())).toBe(false);
+    expect(remoteEnginesInUse(spec).map((e) => e.name)).toEqual(['e2']);
+    const plan = planCluster(spec, '172.30.5.0/24');
+    expect([plan.lb, ...plan.masters, ...plan.workers].map((n) => n.engine)).toEqual([undefined, undefined, undefined, 'e2']);
+    expect(engineOwnRange('172.30.5.0/24')).toBe('172.30.5.4/30');
+    // Pods' packets fit in the overlay's VXLAN frames.
+    const bridgeMtu = (text: string): unknown => (JSON.parse(text) as { plugins: { mtu?: number }[] }).plugins[0]?.mtu;
+    expect(bridgeMtu(renderBridgeConflist(plan.workers[0]!, plan))).toBe(1450);
+    expect(bridgeMtu(renderBridgeConflist(planCluster(defaultClusterSpec(), '172.30.5.0/24').workers[0]!))).toBeUndefined();
+  });
+
+  it('creates the cluster across engines: a swarm kc made, an overlay, the image shared once, each node on its engine', async () => {
+    const { local, remote, multi } = engines();
+    await create(multi, spanningSpec('span'));
+    expect([...local.nodes.keys()].sort()).toEqual(['span-lb', 'span-master-0', 'span-worker-0']);
+    expect([...remote.nodes.keys()]).toEqual(['span-worker-1']);
+    expect(remote.images.has(DEFAULT_NODE_IMAGE), 'the node image was streamed to the second engine').toBe(true);
+    expect(local.swarm).toMatchObject({ state: 'active', manager: true, createdByKc: true });
+    expect(remote.swarm.state).toBe('active');
+    expect(local.swarmNodeLabels.get(remote.swarm.nodeId)).toEqual({ [LABEL_SWARM_BY_KC]: 'joined' });
+    const network = local.networks.get('kc-span');
+    expect(network?.labels['dev.kc.spans-engines']).toBe('true');
+    // Files and commands for the far worker went to its engine.
+    expect(remote.nodes.get('span-worker-1')?.files.has('/etc/systemd/system/kubelet.service')).toBe(true);
+    expect(remote.calls.some((c) => c.startsWith('exec span-worker-1'))).toBe(true);
+    expect(local.calls.some((c) => c === 'exec span-worker-1')).toBe(false);
+    // A second create does not copy the image again.
+    const loads = remote.calls.filter((c) => c.startsWith('loadImages')).length;
+    await create(multi, spanningSpec('span2'));
+    expect(remote.calls.filter((c) => c.startsWith('loadImages')).length).toBe(loads);
+  }, 60_000);
+
+  it('deletes on every engine, and leaves the swarm it made only after the last cluster across engines', async () => {
+    const { local, remote, multi } = engines();
+    await create(multi, spanningSpec('first'));
+    await create(multi, spanningSpec('second'));
+    await deleteCluster({ engine: multi, name: 'first', kubeconfigPath: join(dir, 'kubeconfig') });
+    expect(remote.nodes.has('first-worker-1')).toBe(false);
+    expect(local.swarm.state, 'another cluster still uses the swarm').toBe('active');
+    await deleteCluster({ engine: multi, name: 'second', kubeconfigPath: join(dir, 'kubeconfig') });
+    expect(local.isEmpty() && remote.isEmpty()).toBe(true);
+    expect(local.swarm.state).toBe('inactive');
+    expect(remote.swarm.state).toBe('inactive');
+  }, 60_000);
+
+  it('never takes a swarm it did not make out of swarm mode', async () => {
+    const { local, remote, multi } = engines();
+    await local.initSwarm('10.8.9.9');
+    local.swarm.createdByKc = false;
+    await create(multi, spanningSpec('guest'));
+    await deleteCluster({ engine: multi, name: 'guest', kubeconfigPath: join(dir, 'kubeconfig') });
+    expect(local.swarm.state).toBe('active');
+    // The engine kc joined to it leaves again.
+    expect(remote.swarm.state).toBe('inactive');
+  }, 60_000);
+
+  it('removes what it made on every engine when a create fails, the swarm included', async () => {
+    const { local, remote, multi } = engines();
+    const failure = await create(multi, spanningSpec('broken'), (step) => {
+      if (step === 'Joining workers') throw new Error('injected');
+    }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(CreateStepError);
+    expect(local.isEmpty() && remote.isEmpty()).toBe(true);
+    expect([local.swarm.state, remote.swarm.state]).toEqual(['inactive', 'inactive']);
+  }, 60_000);
+
+  it('records the engines before creating anything on them, so a create kept half-way is deleted everywhere', async () => {
+    const { multi } = engines();
+    await create(multi, spanningSpec('kept', { retain: true }), (step) => {
+      if (step === 'Starting nodes') throw new Error('injected');
+    }).catch(() => undefined);
+    expect((await loadClusterEngines('kept'))?.engines).toEqual([{ name: 'e2', host: 'tcp://10.9.0.2:2375' }]);
+  }, 60_000);
+
+  it('refuses, before creating anything, an engine that does not answer, runs another Docker, lacks swarm mode or is in another swarm', async () => {
+    const cases: [string, (remote: FakeEngine) => void, RegExp][] = [
+      ['unreachable', (r) => r.failOn({ method: 'ensureReachable', error: new EngineUnavailableError('connect ECONNREFUSED 10.9.0.2:2375') }), /engine "e2" at tcp:\/\/10\.9\.0\.2:2375/],
+      ['other version', (r) => { r.ensureReachable = async () => '24.0.7'; }, /engine "e2" .* runs Docker 24\.0\.7, the engine kc runs on fake/],
+      ['no swarm', (r) => r.failOn({ method: 'swarmState', error: new Error('404 page not found') }), /has no swarm mode/],
+      ['foreign swarm', (r) => { r.swarm = { state: 'active', nodeId: 'elsewhere', manager: true, nodeAddress: '10.9.0.2' }; }, /is in another swarm/],
+    ];
+    for (const [label, breakIt, message] of cases) {
+      const { local, remote, multi } = engines();
+      breakIt(remote);
+      const failure = await create(multi, spanningSpec(`bad-${label.replace(' ', '-')}`)).catch((error: unknown) => error);
+      expect(failure, label).toBeInstanceOf(CreateStepError);
+      expect((failure as CreateStepError).step).toBe('Checking engines');
+      expect((failure as Error).message, label).toMatch(message);
+      expect((failure as CreateStepError).outcome).toBe('nothing-created');
+      expect(local.isEmpty() && remote.isEmpty() && local.swarm.state === 'inactive', label).toBe(true);
+    }
+    expect(EngineMismatchError.name).toBe('EngineMismatchError');
+  }, 60_000);
+
+  it('refuses a pod range that overlaps a network on one of the engines', async () => {
+    const { remote, multi } = engines();
+    await remote.createNetwork({ name: 'theirs', cluster: 'x', subnet: '10.244.7.0/24', gateway: '10.244.7.1' });
+    const failure = create(multi, spanningSpec('overlap'));
+    await expect(failure).rejects.toThrow(/podSubnet 10\.244\.0\.0\/16 overlaps 10\.244\.7\.0\/24/);
+  }, 60_000);
+
+  it('tries a node again while its engine does not know the new overlay yet', async () => {
+    const { remote, multi } = engines();
+    let refusals = 2;
+    const original = remote.createNode.bind(remote);
+    remote.createNode = async (spec) => {
+      if (refusals-- > 0) throw new Error(`network kc-retry not found`);
+      return original(spec);
+    };
+    await create(multi, spanningSpec('retry'));
+    expect(remote.nodes.has('retry-worker-1')).toBe(true);
+  }, 60_000);
+});
+
+describe('engine addresses', () => {
+  it('reads DOCKER_HOST-style addresses', async () => {
+    const { dockerClientFor, tcpEndpoint } = await import('../../src/provider/docker/connect.js');
+    expect(tcpEndpoint('tcp://10.210.0.10:2375')).toEqual({ host: '10.210.0.10', port: 2375 });
+    expect(tcpEndpoint('ssh://kc@host')).toBeUndefined();
+    const modem = (host: string) => dockerClientFor(host).modem as unknown as { host?: string; socketPath?: string };
+    expect(modem('tcp://10.210.0.10:2375').host).toBe('10.210.0.10');
+    expect(modem('unix:///run/other.sock').socketPath).toBe('/run/other.sock');
+    expect(() => dockerClientFor('http://x:1')).toThrow(/use tcp:\/\/HOST:PORT/);
+  });
+});
