@@ -12,15 +12,12 @@ export function haproxyServersStateCommand(): string[] {
   return ['/bin/sh', '-c', `echo 'show servers state masters' | socat stdio UNIX-CONNECT:${HAPROXY_ADMIN_SOCKET}`];
 }
 
-/** Docker's embedded DNS, which resolves the node names on a user-defined network. */
-const DOCKER_DNS = '127.0.0.11:53';
-
 /**
  * HAProxy balancing TCP over every master's API server. Each backend is
  * checked with `GET /readyz` over TLS, so a stopped or unready API server is
- * routed around within two seconds. Servers are named, not addressed, and
- * resolved through Docker's DNS at run time: a master that is not up yet
- * starts in maintenance instead of failing HAProxy's start.
+ * routed around within a second. Servers are listed by their fixed
+ * addresses: nothing depends on the engine's DNS, and a master that is not
+ * up yet is just a failing check.
  *
  * When a master dies, its address stops answering at all (no reset): a
  * 200 ms connect timeout (a connect on the cluster's bridge takes well
@@ -35,9 +32,8 @@ const DOCKER_DNS = '127.0.0.11:53';
  * starts new workers on it while the old ones finish their connections.
  */
 export function renderHaproxyConfig(plan: ClusterPlan): string {
-  const servers = plan.masters.map(
-    (m) => `  server ${m.name} ${m.name}:${API_SERVER_PORT} resolvers docker init-addr last,libc,none`,
-  );
+  // By fixed address, not by name: no DNS at start or at run time (a master that is down is just a failing check).
+  const servers = plan.masters.map((m) => `  server ${m.name} ${m.ip}:${API_SERVER_PORT}`);
   return [
     'global',
     '  log stdout format raw local0 info',
@@ -57,10 +53,6 @@ export function renderHaproxyConfig(plan: ClusterPlan): string {
     '  timeout server 1h',
     '  retries 3',
     '  option redispatch 1',
-    '',
-    'resolvers docker',
-    `  nameserver dns ${DOCKER_DNS}`,
-    '  hold valid 5s',
     '',
     'frontend kube-apiserver',
     `  bind *:${API_SERVER_PORT}`,

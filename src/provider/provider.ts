@@ -123,6 +123,13 @@ export interface NodeSpec {
   mounts: NodeMount[];
   /** Named volumes (labelled with the cluster) → where they are mounted. */
   volumes: { name: string; path: string }[];
+  /**
+   * The cluster's nodes by name and fixed address, for the node's hosts file:
+   * etcd peers, kubelets and the lb find each other without depending on the
+   * engine's DNS, which has been seen to answer "no such host" for every node
+   * of a fresh network under load. Empty: names resolve through the engine's DNS only.
+   */
+  peers: { name: string; ip: string }[];
 }
 
 export interface NodeSummary {

@@ -28,6 +28,7 @@ describe('the node image', () => {
       ports: [],
       mounts: [],
       volumes: [],
+      peers: [],
     });
   });
 

@@ -595,9 +595,10 @@ describe('haproxy', () => {
   const config = () => textAt(lbBundle(plan), '/etc/haproxy/haproxy.cfg');
   const lines = () => config().split('\n').map((line) => line.trim());
 
-  it('has one server line per master, by name, on port 6443', () => {
+  it('has one server line per master, named after it, at its fixed address on port 6443 (no DNS involved)', () => {
     const servers = lines().filter((line) => line.startsWith('server '));
-    expect(servers.map((line) => line.split(/\s+/).slice(1, 3))).toEqual(MASTER_NAMES.map((n) => [n, `${n}:6443`]));
+    expect(servers.map((line) => line.split(/\s+/).slice(1, 3))).toEqual(plan.masters.map((m) => [m.name, `${m.ip}:6443`]));
+    expect(lines().some((line) => line.startsWith('resolvers'))).toBe(false);
   });
 
   it('health-checks every server on /readyz over TLS', () => {

@@ -13,6 +13,7 @@ const worker: NodeSpec = {
   ports: [{ containerPort: 30080, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 8080 }],
   mounts: [{ hostPath: '/tmp/data', containerPath: '/data', readOnly: true }],
   volumes: [{ name: 'dev-worker-0-containerd', path: '/var/lib/containerd' }],
+  peers: [{ name: 'dev-lb', ip: '172.30.0.2' }, { name: 'dev-worker-0', ip: '172.30.0.100' }],
 };
 
 describe('a node container on Docker', () => {
@@ -23,6 +24,7 @@ describe('a node container on Docker', () => {
     expect(container.ports).toEqual({ '30080/tcp': { hostIp: '127.0.0.1', hostPort: 8080 } });
     expect(container.volumes).toEqual({ 'dev-worker-0-containerd': '/var/lib/containerd' });
     expect(container.tmpfs).toHaveProperty('/run');
+    expect(container.extraHosts).toEqual(['dev-lb:172.30.0.2', 'dev-worker-0:172.30.0.100']);
     expect(nodeContainer(worker, undefined, false).binds).toEqual(['/tmp/data:/data:ro']);
   });
 

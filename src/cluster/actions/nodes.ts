@@ -40,6 +40,7 @@ export function nodeSpec(plan: ClusterPlan, node: NodePlan, apiServerHostPort: n
     mounts: extras.mounts,
     // containerd's overlayfs snapshots cannot live on the container's own overlay root.
     volumes: node.role === 'worker' ? [{ name: containerdVolume(node), path: '/var/lib/containerd' }] : [],
+    peers: allNodes(plan).map((peer) => ({ name: peer.name, ip: peer.ip })),
   };
 }
 

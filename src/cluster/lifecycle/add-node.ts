@@ -15,7 +15,7 @@ import { installBundle, journalTail, waitForBoot } from '../node-ops.js';
 import { waitUntil } from '../wait.js';
 import { readCluster, requireRunning } from './cluster-status.js';
 import { etcdctl, healthyMasters, listMembers, memberOf, tryEtcdctl } from './etcd-membership.js';
-import { kubectlVia, refreshPodRoutes, reloadHaproxy, waitForHaproxyBackends, type ChangeContext } from './node-access.js';
+import { addHostsEntry, kubectlVia, refreshPodRoutes, reloadHaproxy, waitForHaproxyBackends, type ChangeContext } from './node-access.js';
 import { changeStep, NodeChangeError, UndoLog } from './undo.js';
 
 export interface AddNodesOptions {
@@ -84,6 +84,7 @@ async function addOneNode(options: AddNodesOptions, state: ClusterState, deadlin
       if (node.role === 'worker') await engine.removeVolume(containerdVolume(node)).catch(() => undefined);
     });
     await engine.createNode(nodeSpec(plan, node, state.apiServerHostPort ?? 0));
+    await addHostsEntry(engine, allNodes(old), node);
     await waitForBoot(engine, node, deadline);
     note(`${node.ip}, certificates signed by the cluster's CA`);
   });

@@ -96,3 +96,17 @@ export async function refreshPodRoutes(engine: Provider, plan: ClusterPlan, node
     }),
   );
 }
+
+/**
+ * Adds a joining node to the hosts file of the nodes that run now (a node's
+ * hosts file is written when its container is created; see NodeSpec.peers),
+ * so etcd peers and the lb find it without the engine's DNS. Docker rewrites
+ * the file when a container restarts: after that, the engine's DNS answers
+ * for the new name. The entry never goes stale: a slot keeps its address.
+ */
+export async function addHostsEntry(engine: Provider, nodes: readonly NodePlan[], joining: NodePlan): Promise<void> {
+  const line = `${joining.ip} ${joining.name}`;
+  // Appended in place: /etc/hosts is a bind mount, which a rename (sed -i) cannot replace.
+  const script = `grep -q '[[:space:]]${joining.name}$' /etc/hosts || echo '${line}' >> /etc/hosts`;
+  await Promise.all(nodes.map((node) => engine.execOrThrow(node.name, ['/bin/sh', '-c', script])));
+}

@@ -38,6 +38,8 @@ interface ContainerSpec {
   ports: Record<string, { hostIp: string; hostPort: number }>;
   /** The OCI runtime dockerd should use; undefined for its default. */
   runtime: string | undefined;
+  /** Hosts file entries, `name:address`. */
+  extraHosts: string[];
 }
 
 /**
@@ -334,6 +336,7 @@ export class DockerEngine implements Provider {
       PortBindings: portBindings,
       RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 1 },
       NetworkMode: spec.network,
+      ExtraHosts: spec.extraHosts,
     };
     const container: Docker.Container = await this.client.createContainer({
       name: spec.name,
@@ -589,5 +592,6 @@ export function nodeContainer(node: NodeSpec, runtime: string | undefined, hostH
     tmpfs: { '/run': 'rw,nosuid,nodev,mode=755', '/tmp': 'rw,nosuid,nodev' },
     ports,
     runtime,
+    extraHosts: node.peers.map((peer) => `${peer.name}:${peer.ip}`),
   };
 }
