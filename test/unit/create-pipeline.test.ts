@@ -7,8 +7,8 @@ import { createCluster, CreateStepError } from '../../src/cluster/create.js';
 import { deleteCluster } from '../../src/cluster/delete.js';
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
 import type { ClusterSpec } from '../../src/config/types.js';
-import { FakeEngine, type FakeNode } from '../../src/provider/fake/engine.js';
-import type { ExecResult } from '../../src/provider/provider.js';
+import { FakeEngine } from '../../src/provider/fake/engine.js';
+import { healthyCluster } from './fake-cluster.js';
 import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
 import { LockBusyError } from '../../src/state/lock.js';
 import { silentProgress } from '../../src/util/progress.js';
@@ -22,22 +22,6 @@ import { generateClusterPki } from '../../src/pki/cluster-pki.js';
  * units active, etcd healthy, nodes Ready); the API server's readiness
  * probe answers 200.
  */
-const ok = (stdout = ''): ExecResult => ({ exitCode: 0, stdout, stderr: '' });
-
-function healthyNode(engine: FakeEngine) {
-  return (node: FakeNode, command: string[]): ExecResult => {
-    const line = command.join(' ');
-    const workers = () => [...engine.nodes.values()].filter((n) => n.labels['dev.kc.role'] === 'worker' && n.labels['dev.kc.cluster'] === node.spec.cluster);
-    if (line === 'systemctl is-system-running') return ok('running\n');
-    if (line.startsWith('systemctl is-active')) return ok('active\n');
-    // Registered, no podCIDR yet: the pod network step sets it.
-    if (line.includes('{.spec.podCIDR}')) return ok(workers().map((w) => `${w.spec.name}=`).join('\n'));
-    if (line.includes('{.status.conditions[?(@.type=="Ready")].status}')) return ok(workers().map((w) => `${w.spec.name}=True`).join('\n'));
-    if (line.includes('get deployment coredns')) return ok('1');
-    return ok();
-  };
-}
-
 /** The steps of a bridge-network cluster, in the order they must run (Weave's image check is not among them). */
 const BRIDGE_STEPS = [
   'Checking engines',
@@ -71,7 +55,7 @@ afterEach(async () => {
 
 function newEngine(): FakeEngine {
   const engine = new FakeEngine({ images: [DEFAULT_NODE_IMAGE] });
-  engine.onExec = healthyNode(engine);
+  engine.onExec = healthyCluster(engine);
   return engine;
 }
 

@@ -19,8 +19,8 @@ import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/default
 import { planCluster, withNodeAdded, withNodeRemoved, type ClusterPlan } from '../../src/model/plan.js';
 import { generateRsaKeyPair } from '../../src/pki/certs.js';
 import { generateClusterPki, withNodePki, withoutNodePki } from '../../src/pki/cluster-pki.js';
-import { FakeEngine, type FakeNode } from '../../src/provider/fake/engine.js';
-import type { ExecResult } from '../../src/provider/provider.js';
+import { FakeEngine } from '../../src/provider/fake/engine.js';
+import { healthyCluster } from './fake-cluster.js';
 import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
 import { UsageError } from '../../src/util/errors.js';
 import { silentProgress } from '../../src/util/progress.js';
@@ -154,26 +154,6 @@ describe('cluster status', () => {
     ]);
   });
 });
-
-/** A cluster on the fake engine whose nodes answer as healthy ones do: registered, Ready, etcd members. */
-function healthyCluster(engine: FakeEngine) {
-  return (node: FakeNode, command: string[]): ExecResult => {
-    const ok = (stdout = ''): ExecResult => ({ exitCode: 0, stdout, stderr: '' });
-    const line = command.join(' ');
-    const workers = [...engine.nodes.values()].filter((n) => n.labels['dev.kc.role'] === 'worker').map((n) => n.spec.name);
-    if (line === 'systemctl is-system-running') return ok('running\n');
-    if (line.startsWith('systemctl is-active')) return ok('active\n');
-    if (line.includes('get nodes -o name')) return ok(workers.map((w) => `node/${w}`).join('\n'));
-    // Registered, no podCIDR yet: the create's pod network step sets it.
-    if (line.includes('get nodes -o jsonpath={range .items[*]}{.metadata.name}={.spec.podCIDR}')) return ok(workers.map((w) => `${w}=`).join('\n'));
-    const oneNode = /get node (\S+) -o name/.exec(line);
-    if (oneNode) return ok(`node/${oneNode[1]}`);
-    if (/get node \S+ -o jsonpath/.test(line)) return ok('True');
-    if (line.includes('{.status.conditions[?(@.type=="Ready")].status}')) return ok(workers.map((w) => `${w}=True`).join('\n'));
-    if (line.includes('get deployment coredns')) return ok('1');
-    return ok();
-  };
-}
 
 let dir: string;
 const savedStateDir = process.env.KC_STATE_DIR;

@@ -12,35 +12,18 @@ import { engineOwnRange, remoteEnginesInUse, spansEngines } from '../../src/mode
 import { planCluster, type ClusterPlan } from '../../src/model/plan.js';
 import { generateRsaKeyPair } from '../../src/pki/certs.js';
 import { generateClusterPki } from '../../src/pki/cluster-pki.js';
-import { FakeEngine, type FakeNode } from '../../src/provider/fake/engine.js';
+import { FakeEngine } from '../../src/provider/fake/engine.js';
 import { EngineMismatchError, MultiEngine } from '../../src/provider/multi.js';
-import { EngineUnavailableError, LABEL_SWARM_BY_KC, type ExecResult } from '../../src/provider/provider.js';
+import { EngineUnavailableError, LABEL_SWARM_BY_KC } from '../../src/provider/provider.js';
 import { loadClusterEngines } from '../../src/state/cluster-engines.js';
 import { silentProgress } from '../../src/util/progress.js';
+import { healthyCluster } from './fake-cluster.js';
 
 /**
  * A cluster across engines, on in-memory engines: which node goes where, the
  * swarm kc makes and takes down again, the image shared once, and the checks
  * that refuse engines before anything is created.
  */
-const ok = (stdout = ''): ExecResult => ({ exitCode: 0, stdout, stderr: '' });
-
-/** Every node answers as a healthy one; workers are listed from both engines (kubectl runs on a master). */
-function healthy(engines: FakeEngine[]) {
-  return (node: FakeNode, command: string[]): ExecResult => {
-    const line = command.join(' ');
-    const workers = engines.flatMap((e) => [...e.nodes.values()]).filter((n) => n.labels['dev.kc.role'] === 'worker' && n.labels['dev.kc.cluster'] === node.spec.cluster);
-    if (line === 'systemctl is-system-running') return ok('running\n');
-    if (line.startsWith('systemctl is-active')) return ok('active\n');
-    if (line.includes('get nodes -o name')) return ok(workers.map((w) => `node/${w.spec.name}`).join('\n'));
-    // Registered, no podCIDR yet: the create's pod network step sets it.
-    if (line.includes('get nodes -o jsonpath={range .items[*]}{.metadata.name}={.spec.podCIDR}')) return ok(workers.map((w) => `${w.spec.name}=`).join('\n'));
-    if (line.includes('{.status.conditions[?(@.type=="Ready")].status}')) return ok(workers.map((w) => `${w.spec.name}=True`).join('\n'));
-    if (line.includes('get deployment coredns')) return ok('1');
-    return ok();
-  };
-}
-
 let dir: string;
 const savedStateDir = process.env.KC_STATE_DIR;
 beforeEach(async () => {
@@ -75,8 +58,8 @@ let nextAddress = 1;
 function engines() {
   const local = new FakeEngine({ images: [DEFAULT_NODE_IMAGE] });
   const remote = new FakeEngine();
-  local.onExec = healthy([local, remote]);
-  remote.onExec = healthy([local, remote]);
+  local.onExec = healthyCluster(local, remote);
+  remote.onExec = healthyCluster(local, remote);
   const address = `10.8.0.${nextAddress++}`;
   const multi = new MultiEngine({
     local,
