@@ -32,7 +32,8 @@ function command(verb: 'stop' | 'start', run: (options: StopStartOptions) => Pro
       yargs
         .option('name', { type: 'string', describe: `Cluster name (default "${DEFAULT_CLUSTER_NAME}")` })
         .option('all', { type: 'boolean', default: false, describe: `${verb === 'stop' ? 'Stop' : 'Start'} every kc cluster` })
-        .option('wait', { type: 'number', default: 300, describe: 'Seconds the start may take to become usable' }),
+        // Only a start waits for something (the cluster to be usable again); a stop is done when its containers are.
+        .option('wait', { type: 'number', default: 300, describe: 'Seconds the start may take to become usable', hidden: verb === 'stop' }),
     handler: async (args) => {
       if (!Number.isFinite(args.wait) || args.wait <= 0) throw new UsageError(`--wait ${args.wait} is not a number of seconds: give a positive number`);
       const progress = progressFor(args);

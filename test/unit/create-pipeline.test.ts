@@ -1,20 +1,16 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClusterExistsError } from '../../src/cluster/actions/network.js';
-import { createCluster, CreateStepError } from '../../src/cluster/create.js';
+import { CreateStepError } from '../../src/cluster/create.js';
 import { deleteCluster } from '../../src/cluster/delete.js';
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
 import type { ClusterSpec } from '../../src/config/types.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
-import { healthyCluster } from './fake-cluster.js';
+import { createFakeCluster, healthyCluster } from './fake-cluster.js';
 import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
 import { LockBusyError } from '../../src/state/lock.js';
-import { silentProgress } from '../../src/util/progress.js';
-import type { ClusterPlan } from '../../src/model/plan.js';
-import { generateRsaKeyPair } from '../../src/pki/certs.js';
-import { generateClusterPki } from '../../src/pki/cluster-pki.js';
+import { useTemporaryStateDir } from './helpers.js';
 
 /**
  * The real create pipeline, every step, against the in-memory engine. What
@@ -41,17 +37,7 @@ const BRIDGE_STEPS = [
   'Writing kubeconfig',
 ];
 
-let dir: string;
-const savedStateDir = process.env.KC_STATE_DIR;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kc-pipeline-'));
-  process.env.KC_STATE_DIR = join(dir, 'state');
-});
-afterEach(async () => {
-  if (savedStateDir === undefined) delete process.env.KC_STATE_DIR;
-  else process.env.KC_STATE_DIR = savedStateDir;
-  await rm(dir, { recursive: true, force: true });
-});
+const temporary = useTemporaryStateDir('kc-pipeline-');
 
 function newEngine(): FakeEngine {
   const engine = new FakeEngine({ images: [DEFAULT_NODE_IMAGE] });
@@ -67,19 +53,8 @@ function specNamed(name: string, overrides: Partial<ClusterSpec> = {}): ClusterS
  * Every certificate signed as for real, but all with one RSA key pair made
  * once: generating fresh keys for each of these creates would take minutes.
  */
-const sharedKeys = generateRsaKeyPair();
-const quickPki = async (plan: ClusterPlan) => generateClusterPki(plan, () => sharedKeys);
-
 function create(engine: FakeEngine, spec: ClusterSpec, afterStep?: (title: string) => void) {
-  return createCluster({
-    engine,
-    progress: silentProgress,
-    spec,
-    kubeconfigPath: join(dir, 'kubeconfig'),
-    apiProbe: async () => ({ status: 200, body: 'ok' }),
-    generatePki: quickPki,
-    afterStep,
-  });
+  return createFakeCluster(engine, spec, join(temporary.dir, 'kubeconfig'), afterStep);
 }
 
 /** Makes `title`'s step fail once its own work is done. */
@@ -98,8 +73,8 @@ describe('the create pipeline on the fake engine', () => {
     expect([...engine.nodes.keys()].sort()).toEqual(['one-lb', 'one-master-0', 'one-worker-0']);
     expect([...engine.volumes.keys()]).toEqual(['one-worker-0-containerd']);
     expect(engine.nodes.get('one-master-0')?.files.has('/etc/systemd/system/etcd.service')).toBe(true);
-    expect((await loadState('one'))?.kubeconfigPaths).toEqual([join(dir, 'kubeconfig')]);
-    expect(await readFile(join(dir, 'kubeconfig'), 'utf8')).toContain('kc-one');
+    expect((await loadState('one'))?.kubeconfigPaths).toEqual([join(temporary.dir, 'kubeconfig')]);
+    expect(await readFile(join(temporary.dir, 'kubeconfig'), 'utf8')).toContain('kc-one');
   }, 60_000);
 
   for (const title of BRIDGE_STEPS) {
@@ -114,7 +89,7 @@ describe('the create pipeline on the fake engine', () => {
       expect(error.message).toContain(`creating the cluster failed at "${title}": injected failure in ${title}`);
       expect(engine.isEmpty(), [...engine.nodes.keys(), ...engine.networks.keys()].join(', ')).toBe(true);
       expect(await loadState('fails')).toBeUndefined();
-      expect(await readFile(join(dir, 'kubeconfig'), 'utf8').catch(() => '')).not.toContain('kc-fails');
+      expect(await readFile(join(temporary.dir, 'kubeconfig'), 'utf8').catch(() => '')).not.toContain('kc-fails');
     }, 60_000);
   }
 
@@ -124,7 +99,7 @@ describe('the create pipeline on the fake engine', () => {
     await expect(failure).rejects.toThrow(/The nodes were kept \(--retain\)/);
     expect(engine.nodes.size).toBe(3);
     expect(engine.networks.size).toBe(1);
-    await deleteCluster({ engine, name: 'kept', kubeconfigPath: join(dir, 'kubeconfig') });
+    await deleteCluster({ engine, name: 'kept', kubeconfigPath: join(temporary.dir, 'kubeconfig') });
     expect(engine.isEmpty()).toBe(true);
   }, 60_000);
 
@@ -163,7 +138,7 @@ describe('the create pipeline on the fake engine', () => {
     await Promise.all([create(engine, specNamed('left')), create(engine, specNamed('right'))]);
     const subnets = [...engine.networks.values()].map((n) => n.subnet);
     expect(new Set(subnets).size).toBe(2);
-    const kubeconfig = await readFile(join(dir, 'kubeconfig'), 'utf8');
+    const kubeconfig = await readFile(join(temporary.dir, 'kubeconfig'), 'utf8');
     expect(kubeconfig).toContain('kc-left');
     expect(kubeconfig).toContain('kc-right');
   }, 60_000);

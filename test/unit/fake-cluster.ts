@@ -1,5 +1,11 @@
+import { createCluster } from '../../src/cluster/create.js';
+import type { ClusterSpec } from '../../src/config/types.js';
+import type { ClusterPlan } from '../../src/model/plan.js';
+import { generateRsaKeyPair } from '../../src/pki/certs.js';
+import { generateClusterPki } from '../../src/pki/cluster-pki.js';
 import type { FakeEngine, FakeNode } from '../../src/provider/fake/engine.js';
-import type { ExecResult } from '../../src/provider/provider.js';
+import type { ExecResult, Provider } from '../../src/provider/provider.js';
+import { silentProgress } from '../../src/util/progress.js';
 
 /** A command that succeeded with this output. */
 export const ok = (stdout = ''): ExecResult => ({ exitCode: 0, stdout, stderr: '' });
@@ -30,4 +36,26 @@ export function healthyCluster(...engines: FakeEngine[]) {
     if (line.includes('get deployment coredns')) return ok('1');
     return ok();
   };
+}
+
+/**
+ * One RSA key pair for every certificate of the fake clusters: each is signed
+ * as for real, but fresh keys for every create would take minutes.
+ */
+export const sharedKeys = generateRsaKeyPair();
+
+/**
+ * The real create pipeline on a fake engine: the API server's readiness probe
+ * answers 200, and the PKI uses the shared key pair.
+ */
+export function createFakeCluster(engine: Provider, spec: ClusterSpec, kubeconfigPath: string, afterStep?: (title: string) => void) {
+  return createCluster({
+    engine,
+    progress: silentProgress,
+    spec,
+    kubeconfigPath,
+    apiProbe: async () => ({ status: 200, body: 'ok' }),
+    generatePki: async (plan: ClusterPlan) => generateClusterPki(plan, () => sharedKeys),
+    afterStep,
+  });
 }

@@ -1,9 +1,7 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import forge from 'node-forge';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createCluster } from '../../src/cluster/create.js';
+import { describe, expect, it } from 'vitest';
 import { addNodes } from '../../src/cluster/lifecycle/add-node.js';
 import { clusterStatus, nodeStatus } from '../../src/cluster/lifecycle/cluster-status.js';
 import { parseMemberList, quorumAfterRemoval } from '../../src/cluster/lifecycle/etcd-membership.js';
@@ -16,16 +14,15 @@ import { etcdBundle } from '../../src/components/etcd.js';
 import { podNetworkCommands } from '../../src/components/cni-bridge.js';
 import { renderHaproxyConfig } from '../../src/components/haproxy.js';
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
-import { planCluster, withNodeAdded, withNodeRemoved, type ClusterPlan } from '../../src/model/plan.js';
-import { generateRsaKeyPair } from '../../src/pki/certs.js';
+import { planCluster, withNodeAdded, withNodeRemoved } from '../../src/model/plan.js';
 import { generateClusterPki, withNodePki, withoutNodePki } from '../../src/pki/cluster-pki.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
-import { healthyCluster } from './fake-cluster.js';
+import { createFakeCluster, healthyCluster, sharedKeys } from './fake-cluster.js';
 import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
 import { UsageError } from '../../src/util/errors.js';
 import { silentProgress } from '../../src/util/progress.js';
+import { useTemporaryStateDir } from './helpers.js';
 
-const sharedKeys = generateRsaKeyPair();
 const spec = (controlPlanes: number, workers: number) => defaultClusterSpec({ name: 'life', controlPlanes, workers, waitSeconds: 5 });
 const basePlan = (controlPlanes = 2, workers = 1) => planCluster(spec(controlPlanes, workers), '172.30.9.0/24');
 const fileOf = (bundle: { files: { path: string; content: string | Buffer }[] }, suffix: string) =>
@@ -155,17 +152,7 @@ describe('cluster status', () => {
   });
 });
 
-let dir: string;
-const savedStateDir = process.env.KC_STATE_DIR;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kc-lifecycle-'));
-  process.env.KC_STATE_DIR = join(dir, 'state');
-});
-afterEach(async () => {
-  if (savedStateDir === undefined) delete process.env.KC_STATE_DIR;
-  else process.env.KC_STATE_DIR = savedStateDir;
-  await rm(dir, { recursive: true, force: true });
-});
+const temporary = useTemporaryStateDir('kc-lifecycle-');
 
 /** Every command run in a node by the fake cluster, as `node: command`. */
 let commands: string[] = [];
@@ -178,14 +165,7 @@ async function fakeCluster(): Promise<FakeEngine> {
     commands.push(`${node.spec.name}: ${command.join(' ')}`);
     return healthy(node, command);
   };
-  await createCluster({
-    engine,
-    progress: silentProgress,
-    spec: spec(2, 1),
-    kubeconfigPath: join(dir, 'kubeconfig'),
-    apiProbe: async () => ({ status: 200, body: 'ok' }),
-    generatePki: async (plan: ClusterPlan) => generateClusterPki(plan, () => sharedKeys),
-  });
+  await createFakeCluster(engine, spec(2, 1), join(temporary.dir, 'kubeconfig'));
   engine.calls.length = 0;
   commands = [];
   return engine;

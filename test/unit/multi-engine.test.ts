@@ -1,43 +1,27 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createCluster, CreateStepError } from '../../src/cluster/create.js';
+import { describe, expect, it } from 'vitest';
+import { CreateStepError } from '../../src/cluster/create.js';
 import { deleteCluster } from '../../src/cluster/delete.js';
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
 import { parseClusterConfig } from '../../src/config/file.js';
 import type { ClusterSpec } from '../../src/config/types.js';
 import { renderBridgeConflist } from '../../src/components/cni-bridge.js';
 import { engineOwnRange, remoteEnginesInUse, spansEngines } from '../../src/model/engines.js';
-import { planCluster, type ClusterPlan } from '../../src/model/plan.js';
-import { generateRsaKeyPair } from '../../src/pki/certs.js';
-import { generateClusterPki } from '../../src/pki/cluster-pki.js';
+import { planCluster } from '../../src/model/plan.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
 import { EngineMismatchError, MultiEngine } from '../../src/provider/multi.js';
 import { EngineUnavailableError, LABEL_SWARM_BY_KC } from '../../src/provider/provider.js';
 import { loadClusterEngines } from '../../src/state/cluster-engines.js';
-import { silentProgress } from '../../src/util/progress.js';
-import { healthyCluster } from './fake-cluster.js';
+import { createFakeCluster, healthyCluster } from './fake-cluster.js';
+import { useTemporaryStateDir } from './helpers.js';
 
 /**
  * A cluster across engines, on in-memory engines: which node goes where, the
  * swarm kc makes and takes down again, the image shared once, and the checks
  * that refuse engines before anything is created.
  */
-let dir: string;
-const savedStateDir = process.env.KC_STATE_DIR;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kc-multi-'));
-  process.env.KC_STATE_DIR = join(dir, 'state');
-});
-afterEach(async () => {
-  if (savedStateDir === undefined) delete process.env.KC_STATE_DIR;
-  else process.env.KC_STATE_DIR = savedStateDir;
-  await rm(dir, { recursive: true, force: true });
-});
+const temporary = useTemporaryStateDir('kc-multi-');
 
-const sharedKeys = generateRsaKeyPair();
-const quickPki = async (plan: ClusterPlan) => generateClusterPki(plan, () => sharedKeys);
 
 /** lb, one master and worker-0 local; worker-1 on e2. */
 function spanningSpec(name: string, overrides: Partial<ClusterSpec> = {}): ClusterSpec {
@@ -71,15 +55,7 @@ function engines() {
 }
 
 function create(engine: MultiEngine, spec: ClusterSpec, afterStep?: (title: string) => void) {
-  return createCluster({
-    engine,
-    progress: silentProgress,
-    spec,
-    kubeconfigPath: join(dir, 'kubeconfig'),
-    apiProbe: async () => ({ status: 200, body: 'ok' }),
-    generatePki: quickPki,
-    afterStep,
-  });
+  return createFakeCluster(engine, spec, join(temporary.dir, 'kubeconfig'), afterStep);
 }
 
 describe('placing a cluster on several engines', () => {
@@ -134,10 +110,10 @@ describe('placing a cluster on several engines', () => {
     const { local, remote, multi } = engines();
     await create(multi, spanningSpec('first'));
     await create(multi, spanningSpec('second'));
-    await deleteCluster({ engine: multi, name: 'first', kubeconfigPath: join(dir, 'kubeconfig') });
+    await deleteCluster({ engine: multi, name: 'first', kubeconfigPath: join(temporary.dir, 'kubeconfig') });
     expect(remote.nodes.has('first-worker-1')).toBe(false);
     expect(local.swarm.state, 'another cluster still uses the swarm').toBe('active');
-    await deleteCluster({ engine: multi, name: 'second', kubeconfigPath: join(dir, 'kubeconfig') });
+    await deleteCluster({ engine: multi, name: 'second', kubeconfigPath: join(temporary.dir, 'kubeconfig') });
     expect(local.isEmpty() && remote.isEmpty()).toBe(true);
     expect(local.swarm.state).toBe('inactive');
     expect(remote.swarm.state).toBe('inactive');
@@ -148,7 +124,7 @@ describe('placing a cluster on several engines', () => {
     await local.initSwarm('10.8.9.9');
     local.swarm.createdByKc = false;
     await create(multi, spanningSpec('guest'));
-    await deleteCluster({ engine: multi, name: 'guest', kubeconfigPath: join(dir, 'kubeconfig') });
+    await deleteCluster({ engine: multi, name: 'guest', kubeconfigPath: join(temporary.dir, 'kubeconfig') });
     expect(local.swarm.state).toBe('active');
     // The engine kc joined to it leaves again.
     expect(remote.swarm.state).toBe('inactive');

@@ -9,19 +9,8 @@ import { ReleaseUnreachableError } from '../../src/artifacts/release.js';
 import { buildNodeImage } from '../../src/image/node-image.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
 import { createProgress } from '../../src/util/progress.js';
+import { capturedStream } from './helpers.js';
 
-/** A non-terminal stream (as in CI logs) that keeps what was written. */
-function captured(): { stream: NodeJS.WriteStream; text: () => string } {
-  const chunks: string[] = [];
-  const stream = {
-    isTTY: false,
-    write: (chunk: string) => {
-      chunks.push(chunk);
-      return true;
-    },
-  } as unknown as NodeJS.WriteStream;
-  return { stream, text: () => chunks.join('') };
-}
 
 /** The real manifest's entries (names, versions, binaries), produced by a stub instead of a download or a Go build. */
 const ARTIFACTS: Artifact[] = ['kubernetes', 'containerd', 'pause', 'coredns'].map(artifactByName);
@@ -48,7 +37,7 @@ describe('node image build progress (a first run, as CI logs show it)', () => {
       await new Promise((resolve) => setTimeout(resolve, 60));
       await fill(artifact, binDir);
     };
-    const out = captured();
+    const out = capturedStream();
     const progress = createProgress('normal', out.stream, { heartbeatMs: 25 });
     const engine = new FakeEngine({ images: ['debian:bookworm-slim'] });
     // As `kc create cluster` does: the build's parts nested under its "Ensuring node image" step.
@@ -85,7 +74,7 @@ describe('node image build progress (a first run, as CI logs show it)', () => {
 
   it('says nothing about build times when every artifact is cached', async () => {
     await firstRun();
-    const out = captured();
+    const out = capturedStream();
     const engine = new FakeEngine({ images: ['debian:bookworm-slim'] });
     await buildNodeImage({
       engine, progress: createProgress('normal', out.stream), tag: 'kc/node:test', artifacts: ARTIFACTS, cache: new ArtifactCache(root),

@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createProgress, type Verbosity } from '../../src/util/progress.js';
+import { capturedStream } from './helpers.js';
 
-/** A non-terminal stream (as in CI logs) that keeps what was written. */
-function captured(): { stream: NodeJS.WriteStream; text: () => string } {
-  const chunks: string[] = [];
-  const stream = {
-    isTTY: false,
-    write: (chunk: string) => {
-      chunks.push(chunk);
-      return true;
-    },
-  } as unknown as NodeJS.WriteStream;
-  return { stream, text: () => chunks.join('') };
-}
 
 async function runSteps(verbosity: Verbosity): Promise<string> {
-  const out = captured();
+  const out = capturedStream();
   const progress = createProgress(verbosity, out.stream);
   await progress.step('Starting nodes', async (note) => {
     progress.detail('kc-master-0: 3 files');

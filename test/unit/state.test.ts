@@ -1,11 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { deleteClusterLocked, kubeconfigPathsToClean, type DeleteEngine } from '../../src/cluster/delete.js';
 import { exportKubeconfig } from '../../src/cluster/kubeconfig.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
@@ -22,6 +21,7 @@ import {
 } from '../../src/state/cluster-state.js';
 import { mergeIntoKubeconfigFile } from '../../src/state/kubeconfig-file.js';
 import { clusterLockPath, LockBusyError, withClusterLock } from '../../src/state/lock.js';
+import { useTemporaryStateDir } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NAME = 'demo';
@@ -45,17 +45,7 @@ function versionOneState(name = NAME): Record<string, unknown> {
   return { ...rest, kubeconfigPath: '/home/u/.kube/config' };
 }
 
-let dir: string;
-const savedStateDir = process.env.KC_STATE_DIR;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'kc-state-'));
-  process.env.KC_STATE_DIR = join(dir, 'state');
-});
-afterEach(async () => {
-  if (savedStateDir === undefined) delete process.env.KC_STATE_DIR;
-  else process.env.KC_STATE_DIR = savedStateDir;
-  await rm(dir, { recursive: true, force: true });
-});
+const temporary = useTemporaryStateDir('kc-state-');
 
 describe('the state schema', () => {
   it('migrates what kc 0.1 wrote (no version): its one kubeconfig path becomes the list', () => {
@@ -142,8 +132,8 @@ const emptyEngine: DeleteEngine = {
 
 describe('kubeconfig files of a cluster', () => {
   it('records every file the context was exported to, and delete cleans them all', async () => {
-    const first = join(dir, 'one', 'config');
-    const second = join(dir, 'two', 'config');
+    const first = join(temporary.dir, 'one', 'config');
+    const second = join(temporary.dir, 'two', 'config');
     await saveState(stateOf(NAME, [first]));
     await exportKubeconfig(NAME, first);
     await exportKubeconfig(NAME, second);
@@ -169,7 +159,7 @@ describe('kubeconfig files of a cluster', () => {
   it('deletes a cluster whose state file is corrupted, and says so', async () => {
     await saveState(stateOf());
     await writeFile(clusterStateFile(NAME), '{"plan": ');
-    const result = await deleteClusterLocked({ engine: emptyEngine, name: NAME, kubeconfigPath: join(dir, 'config') });
+    const result = await deleteClusterLocked({ engine: emptyEngine, name: NAME, kubeconfigPath: join(temporary.dir, 'config') });
     expect(result.state).toBe(true);
     expect(result.warnings).toEqual([`${clusterStateFile(NAME)} could not be read; removed it with the cluster`]);
     await expect(stat(clusterStateFile(NAME))).rejects.toThrow();
@@ -237,7 +227,7 @@ describe('two kc processes merging into one kubeconfig file at the same moment',
 
   it('keeps both contexts, 5 times in a row', async () => {
     for (let round = 1; round <= 5; round++) {
-      const file = join(dir, `round-${round}`, 'config');
+      const file = join(temporary.dir, `round-${round}`, 'config');
       await mergeIntoKubeconfigFile(file, { contextName: 'existing', clusterName: 'existing', userName: 'existing', server: 'https://e', caPem: 'c', certPem: 'c', keyPem: 'k' });
       const startAt = Date.now() + 1500;
       const codes = await Promise.all([mergeInChild(file, 'kc-a', startAt), mergeInChild(file, 'kc-b', startAt)]);
