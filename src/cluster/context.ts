@@ -35,16 +35,13 @@ export interface Networked extends CreateBase {
 
 export interface Planned extends Networked {
   plan: ClusterPlan;
-  /** The PKI being generated while the nodes boot. */
+  /** The PKI, being generated from the moment the plan exists. */
   pendingPki: Promise<ClusterPki>;
-}
-
-export interface Booted extends Planned {
   /** The host port the lb publishes the API server on. */
   apiServerHostPort: number;
 }
 
-export interface Secured extends Booted {
+export interface Secured extends Planned {
   pki: ClusterPki;
 }
 

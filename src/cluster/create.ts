@@ -13,14 +13,13 @@ import { checkEngines } from './actions/engines.js';
 import { ensureNodeImage } from './actions/ensure-node-image.js';
 import { startEtcd } from './actions/etcd.js';
 import { writeKubeconfig } from './actions/kubeconfig.js';
-import { configureLoadBalancer } from './actions/load-balancer.js';
 import { ClusterExistsError, clusterExists, createNetwork } from './actions/network.js';
 import { startNodes } from './actions/nodes.js';
 import { generateCertificates, planNodes } from './actions/plan.js';
 import { setUpPodNetwork } from './actions/pod-network.js';
 import { waitForReady } from './actions/wait-ready.js';
 import { checkWeaveKernel, ensureWeaveImages } from './actions/weave.js';
-import { joinWorkers, startWorkers } from './actions/workers.js';
+import { joinWorkers } from './actions/workers.js';
 import { apiGet, type ApiProbe } from './api.js';
 import type { CreateBase, Step } from './context.js';
 import { deleteClusterLocked } from './delete.js';
@@ -126,11 +125,13 @@ class StepRunner {
 /**
  * Creates a cluster, as the only kc process working on this cluster name. The
  * steps run in this order: checks that can fail without touching anything
- * (kernel, images) come before the network, the first thing created; workers are
- * prepared right after the nodes boot, overlapping with etcd and the control
- * plane; their kubelets start once the API server answers. Each phase hands
- * the next what it made (see context.ts), and every wait draws on one
- * deadline, --wait, for the whole create.
+ * (kernel, images) come before the network, the first thing created; the PKI
+ * comes before the nodes, which boot with every file in place and start
+ * HAProxy, etcd, the API servers, containerd and the pod network by
+ * themselves, all at once; what needs the API server (controller-manager,
+ * scheduler, kubelets) starts once it is ready. Each phase hands the next
+ * what it made (see context.ts), and every wait draws on one deadline,
+ * --wait, for the whole create.
  */
 export async function createCluster(options: CreateOptions): Promise<CreateResult> {
   return withClusterLock(options.spec.name, () => createClusterLocked(options));
@@ -159,10 +160,8 @@ async function createClusterLocked(options: CreateOptions): Promise<CreateResult
   }
   const networked = { ...base, ...(await steps.run(createNetwork, base)) };
   const planned = { ...networked, ...(await steps.run(planNodes, networked)) };
-  const booted = { ...planned, ...(await steps.run(startNodes, planned)) };
-  const secured = { ...booted, ...(await steps.run(generateCertificates, booted)) };
-  await steps.run(configureLoadBalancer, secured);
-  await steps.run(startWorkers, secured);
+  const secured = { ...planned, ...(await steps.run(generateCertificates, planned)) };
+  await steps.run(startNodes, secured);
   await steps.run(startEtcd, secured);
   await steps.run(startControlPlane, secured);
   await steps.run(installAddons, secured);

@@ -11,9 +11,15 @@ export async function deliverFiles(engine: Provider, node: NodePlan, bundle: Com
 }
 
 /** Enables and starts units without waiting on them: readiness is checked by what they serve. */
-export async function startUnits(engine: Provider, node: NodePlan, units: string[]): Promise<void> {
+export async function startUnits(engine: Provider, node: NodePlan, units: readonly string[]): Promise<void> {
   if (units.length === 0) return;
   await engine.execOrThrow(node.name, ['systemctl', 'daemon-reload']);
+  await startLoadedUnits(engine, node, units);
+}
+
+/** The same for units whose files were in place when the node booted: systemd has them loaded, no reload needed. */
+export async function startLoadedUnits(engine: Provider, node: NodePlan, units: readonly string[]): Promise<void> {
+  if (units.length === 0) return;
   await engine.execOrThrow(node.name, ['systemctl', 'enable', '--now', '--no-block', ...units]);
 }
 

@@ -4,7 +4,7 @@ import type { ClusterPki } from '../pki/types.js';
 import { caFile, LOCAL_API_SERVER, MASTER_FILES, secretFile } from './control-plane-files.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
-import { componentFlags, unitFile } from './unit.js';
+import { componentFlags, RESTART_SOON_SECONDS, unitFile } from './unit.js';
 import { UNIT } from './units.js';
 
 /**
@@ -39,6 +39,11 @@ export function controllerManagerBundle(plan: ClusterPlan, master: NodePlan, pki
       'root-ca-file': MASTER_FILES.ca,
       'service-account-private-key-file': MASTER_FILES.serviceAccountPrivateKey,
       'use-service-account-credentials': true,
+      // At its first start it creates a service account and a token for each
+      // of its ~40 controllers, one after the other, through one client: at
+      // the default 20 requests/s that alone took 5 s of every create.
+      'kube-api-qps': 100,
+      'kube-api-burst': 200,
     }),
   ];
   return {
@@ -51,6 +56,7 @@ export function controllerManagerBundle(plan: ClusterPlan, master: NodePlan, pki
         description: 'Kubernetes controller manager',
         command,
         after: [UNIT.apiServer],
+        restartSeconds: RESTART_SOON_SECONDS,
       }),
     ],
     units: [UNIT.controllerManager],

@@ -4,12 +4,14 @@ import { apiServerBundle } from './apiserver.js';
 import { podNetworkBundle } from './cni-bridge.js';
 import { containerdBundle } from './containerd.js';
 import { controllerManagerBundle } from './controller-manager.js';
+import { etcdBundle } from './etcd.js';
 import { haproxyBundle } from './haproxy.js';
 import { KUBE_PROXY_UNIT, kubeProxyBundle } from './kube-proxy.js';
 import { KUBE_ROUTER_UNIT, kubeRouterBundle } from './kube-router.js';
 import { KUBELET_UNIT, kubeletBundle } from './kubelet.js';
 import { schedulerBundle } from './scheduler.js';
-import { mergeBundles, type ComponentBundle } from './types.js';
+import { enabledAtBoot, mergeBundles, type ComponentBundle, type NodeLink } from './types.js';
+import { UNIT } from './units.js';
 
 /** HAProxy, and the cluster boundary (the lb never carries pod traffic, but must not leak it either). */
 export function lbBundle(plan: ClusterPlan): ComponentBundle {
@@ -56,4 +58,39 @@ export function workerBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterPk
  */
 export function apiClientUnits(plan: ClusterPlan): string[] {
   return [KUBELET_UNIT, KUBE_PROXY_UNIT, ...(runsKubeRouter(plan) ? [KUBE_ROUTER_UNIT] : [])];
+}
+
+/**
+ * Master units kc starts once the API server is ready: started with it, the
+ * controller-manager exits and the scheduler's watches back off (up to
+ * seconds) while its RBAC bootstrap is still granting them access.
+ */
+export const AFTER_API_SERVER_UNITS: readonly string[] = [UNIT.controllerManager, UNIT.scheduler];
+
+/** What one node of a new cluster is given before it first boots: its files, and links that start some of its units with it. */
+export interface BootBundle {
+  files: ComponentBundle['files'];
+  links: NodeLink[];
+  /** Units delivered but left for kc to start (they need the API server first). */
+  startedLater: string[];
+}
+
+/**
+ * Everything a node of a new cluster needs, to be put in place before it
+ * boots: its systemd then starts HAProxy, etcd, the API server, containerd
+ * and the pod network at once on every node, with no call from kc. What
+ * needs the API server ready waits for kc (AFTER_API_SERVER_UNITS, apiClientUnits).
+ */
+export function bootBundle(plan: ClusterPlan, node: NodePlan, pki: ClusterPki): BootBundle {
+  const { bundle, later } =
+    node.role === 'lb'
+      ? { bundle: lbBundle(plan), later: [] }
+      : node.role === 'master'
+        ? { bundle: mergeBundles(etcdBundle(plan, node, pki), masterBundle(plan, node, pki)), later: AFTER_API_SERVER_UNITS }
+        : { bundle: workerBundle(plan, node, pki), later: apiClientUnits(plan) };
+  return {
+    files: bundle.files,
+    links: enabledAtBoot(bundle.units.filter((unit) => !later.includes(unit))),
+    startedLater: bundle.units.filter((unit) => later.includes(unit)),
+  };
 }

@@ -5,7 +5,7 @@ import type { ClusterPki } from '../pki/types.js';
 import { LOCAL_API_SERVER, MASTER_FILES, secretFile } from './control-plane-files.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
-import { componentFlags, unitFile } from './unit.js';
+import { componentFlags, RESTART_SOON_SECONDS, unitFile } from './unit.js';
 import { UNIT } from './units.js';
 
 /** kube-scheduler on one master, configured by file; leader election picks the one that schedules. */
@@ -38,7 +38,7 @@ export function schedulerBundle(plan: ClusterPlan, _master: NodePlan, pki: Clust
     files: [
       secretFile(MASTER_FILES.schedulerKubeconfig, kubeconfig),
       { path: MASTER_FILES.schedulerConfig, content: config },
-      unitFile(UNIT.scheduler, { description: 'Kubernetes scheduler', command, after: [UNIT.apiServer] }),
+      unitFile(UNIT.scheduler, { description: 'Kubernetes scheduler', command, after: [UNIT.apiServer], restartSeconds: RESTART_SOON_SECONDS }),
     ],
     units: [UNIT.scheduler],
   };

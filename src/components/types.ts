@@ -1,3 +1,5 @@
+import { PACKAGED_UNITS } from './units.js';
+
 /** A file to place on a node. Content is text or bytes; mode defaults to 0644. */
 export interface NodeFile {
   path: string;
@@ -13,6 +15,25 @@ export interface ComponentBundle {
 }
 
 export const SYSTEMD_UNIT_DIR = '/etc/systemd/system';
+const PACKAGED_UNIT_DIR = '/lib/systemd/system';
+
+/** A symbolic link to place on a node, as `systemctl enable` makes them. */
+export interface NodeLink {
+  path: string;
+  target: string;
+}
+
+/**
+ * The links `systemctl enable` would make for units whose [Install] section
+ * says `WantedBy=multi-user.target` (all of kc's): placed before a node first
+ * boots, systemd starts those units as it boots, with no call into the node.
+ */
+export function enabledAtBoot(units: readonly string[]): NodeLink[] {
+  return units.map((unit) => ({
+    path: `${SYSTEMD_UNIT_DIR}/multi-user.target.wants/${unit}`,
+    target: `${PACKAGED_UNITS.includes(unit) ? PACKAGED_UNIT_DIR : SYSTEMD_UNIT_DIR}/${unit}`,
+  }));
+}
 
 /**
  * Several components' bundles for one node. Components may share a file (the

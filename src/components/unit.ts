@@ -14,6 +14,8 @@ export interface UnitSpec {
   type?: 'simple' | 'notify' | 'oneshot';
   /** Extra lines for the [Service] section. */
   service?: string[];
+  /** Seconds between restarts; 1 unless the component is known to exit while it waits for a peer. */
+  restartSeconds?: number;
 }
 
 /**
@@ -34,7 +36,7 @@ export function renderUnit(spec: UnitSpec): string {
     '[Service]',
     `Type=${spec.type ?? 'simple'}`,
     `ExecStart=${spec.command.join(' \\\n  ')}`,
-    ...(spec.type === 'oneshot' ? ['RemainAfterExit=yes'] : ['Restart=always', 'RestartSec=1']),
+    ...(spec.type === 'oneshot' ? ['RemainAfterExit=yes'] : ['Restart=always', `RestartSec=${spec.restartSeconds ?? 1}`]),
     ...(spec.service ?? []),
     '',
     '[Install]',
@@ -53,6 +55,14 @@ export function renderUnit(spec: UnitSpec): string {
  * inside a node lease's 40 s, and the client reconnects through the lb.
  */
 export const LB_CLIENT_ENVIRONMENT: readonly string[] = ['Environment=HTTP2_READ_IDLE_TIMEOUT_SECONDS=10', 'Environment=HTTP2_PING_TIMEOUT_SECONDS=5'];
+
+/**
+ * The controller-manager and the scheduler start with the API server and exit
+ * until its RBAC bootstrap grants them what they read at start (the
+ * extension-apiserver-authentication ConfigMap): a quarter second between
+ * tries makes them start within that of it rather than a second later.
+ */
+export const RESTART_SOON_SECONDS = 0.25;
 
 export function unitFile(name: string, spec: UnitSpec): NodeFile {
   return { path: `${SYSTEMD_UNIT_DIR}/${name}`, content: renderUnit(spec) };

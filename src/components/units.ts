@@ -19,6 +19,9 @@ export const UNIT = {
 
 export type UnitName = (typeof UNIT)[keyof typeof UNIT];
 
+/** Units that come with a Debian package in the node image (in /lib/systemd/system); kc writes every other one. */
+export const PACKAGED_UNITS: readonly string[] = [UNIT.haproxy];
+
 /** Every unit kc runs on any node, in the order a node starts them. */
 export const KC_UNITS: readonly UnitName[] = [
   UNIT.etcd,

@@ -3,7 +3,7 @@ import {
   EngineUnavailableError,
   LABEL_SPANS_ENGINES,
   LABEL_SWARM_BY_KC,
-  type ArchiveFile,
+  type ArchiveEntry,
   type ExecResult,
   type NetworkSpec,
   type NetworkSummary,
@@ -282,14 +282,14 @@ export class MultiEngine implements Provider {
    * engine other than the manager may not know it yet: the attempt is undone
    * and repeated (the issue saw about 5 s once).
    */
-  async createNode(spec: NodeSpec): Promise<void> {
+  async createNode(spec: NodeSpec, filesBeforeBoot: readonly ArchiveEntry[] = []): Promise<void> {
     const engine = this.engineNamed(spec.engine);
     this.where.set(spec.name, engine);
     const attempts = this.options.createAttempts ?? 20;
     const pause = this.options.pause ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
     for (let attempt = 1; ; attempt++) {
       try {
-        await engine.createNode(spec);
+        await engine.createNode(spec, filesBeforeBoot);
         return;
       } catch (error) {
         if (!isMissingNetwork(error) || attempt >= attempts) throw error;
@@ -361,7 +361,7 @@ export class MultiEngine implements Provider {
     return (await this.engineOf(node)).execOrThrow(node, command, input);
   }
 
-  async copyFiles(node: string, files: readonly ArchiveFile[]): Promise<void> {
+  async copyFiles(node: string, files: readonly ArchiveEntry[]): Promise<void> {
     return (await this.engineOf(node)).copyFiles(node, files);
   }
 

@@ -43,6 +43,18 @@ export interface ArchiveFile {
   mode?: number;
 }
 
+/** A symbolic link to place in a node: a systemd unit enabled for boot, say. */
+export interface ArchiveLink {
+  path: string;
+  target: string;
+}
+
+export type ArchiveEntry = ArchiveFile | ArchiveLink;
+
+export function isArchiveLink(entry: ArchiveEntry): entry is ArchiveLink {
+  return 'target' in entry;
+}
+
 export interface NetworkSpec {
   name: string;
   cluster: string;
@@ -168,8 +180,12 @@ export interface Provider {
   /** Managers only: adds labels to a swarm node. */
   labelSwarmNode(nodeId: string, labels: Record<string, string>): Promise<void>;
 
-  /** Creates a node (and its volumes) and starts it. */
-  createNode(spec: NodeSpec): Promise<void>;
+  /**
+   * Creates a node (and its volumes) and starts it. `filesBeforeBoot` are in
+   * place before its systemd starts: units linked into a target's wants start
+   * with the node, without a round trip per unit.
+   */
+  createNode(spec: NodeSpec, filesBeforeBoot?: readonly ArchiveEntry[]): Promise<void>;
   /** Nodes whose labels match (a label with value '' matches any value). */
   listContainers(labels: Record<string, string>): Promise<NodeSummary[]>;
   startContainer(name: string): Promise<void>;
@@ -193,8 +209,8 @@ export interface Provider {
   exec(node: string, command: string[], input?: string | Readable): Promise<ExecResult>;
   /** Like exec, but a non-zero exit is an error carrying the command's output. */
   execOrThrow(node: string, command: string[], input?: string | Readable): Promise<string>;
-  /** Puts files into a node (parents created as needed). */
-  copyFiles(node: string, files: readonly ArchiveFile[]): Promise<void>;
+  /** Puts files and links into a node (parents created as needed). */
+  copyFiles(node: string, files: readonly ArchiveEntry[]): Promise<void>;
 
   /** An image's labels; undefined when the engine does not have it. */
   imageLabels(tag: string): Promise<Record<string, string> | undefined>;

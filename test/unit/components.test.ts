@@ -2,13 +2,13 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { parse, parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { POD_IMAGES } from '../../src/artifacts/manifest.js';
-import { planCluster, type ClusterPlan, type NodePlan } from '../../src/model/plan.js';
+import { allNodes, planCluster, type ClusterPlan, type NodePlan } from '../../src/model/plan.js';
 import { apiServerBundle } from '../../src/components/apiserver.js';
 import { podRoutes, renderBridgeConflist } from '../../src/components/cni-bridge.js';
 import { controllerManagerBundle } from '../../src/components/controller-manager.js';
 import { coreDnsManifest } from '../../src/components/coredns.js';
 import { etcdBundle } from '../../src/components/etcd.js';
-import { apiClientUnits, lbBundle, masterBundle, workerBundle } from '../../src/components/index.js';
+import { apiClientUnits, bootBundle, lbBundle, masterBundle, workerBundle } from '../../src/components/index.js';
 import { kubeRouterRbac } from '../../src/components/kube-router.js';
 import { kubeletBundle } from '../../src/components/kubelet.js';
 import { kubeProxyBundle } from '../../src/components/kube-proxy.js';
@@ -132,12 +132,14 @@ function fullMasterBundle(plan: ClusterPlan, master: NodePlan, pki: ClusterPki):
   return mergeBundles(etcdBundle(plan, master, pki), masterBundle(plan, master, pki));
 }
 
+/** Each node's files, and its units: first those it starts as it boots, then those kc starts later. */
 function renderCluster(plan: ClusterPlan, pki: ClusterPki): Record<string, ComponentBundle> {
-  return {
-    [plan.lb.name]: lbBundle(plan),
-    ...Object.fromEntries(plan.masters.map((m) => [m.name, fullMasterBundle(plan, m, pki)])),
-    ...Object.fromEntries(plan.workers.map((w) => [w.name, workerBundle(plan, w, pki)])),
-  };
+  return Object.fromEntries(
+    allNodes(plan).map((node) => {
+      const boot = bootBundle(plan, node, pki);
+      return [node.name, { files: boot.files, units: [...boot.links.map((l) => l.path.split('/').pop() ?? ''), ...boot.startedLater] }];
+    }),
+  );
 }
 
 /** Private key material: PEM keys, kubeconfigs with embedded client keys, the encryption-at-rest key. */
@@ -205,15 +207,32 @@ describe('rendering as a whole', () => {
     }
   });
 
-  it('starts units in dependency order', () => {
+  it('starts units in dependency order: with the node what needs no API server, the API server\'s clients once it is ready', () => {
     const bundles = renderCluster(plan, pki);
     expect(bundles['demo-master-0']?.units).toEqual([
-      'etcd.service', 'kc-pod-network.service', 'kube-apiserver.service', 'kube-controller-manager.service', 'kube-scheduler.service', 'kube-proxy.service',
+      'etcd.service', 'kc-pod-network.service', 'kube-apiserver.service', 'kube-proxy.service', 'kube-controller-manager.service', 'kube-scheduler.service',
     ]);
     expect(bundles['demo-worker-0']?.units).toEqual([
       'containerd.service', 'kc-import-images.service', 'kc-pod-network.service', 'kubelet.service', 'kube-proxy.service', 'kube-router.service',
     ]);
     expect(bundles['demo-lb']?.units).toEqual(['kc-pod-network.service', 'haproxy.service']);
+  });
+
+  it('boots each node with links that enable its own units, where systemd finds them, and leaves the rest to kc', () => {
+    const wants = `${SYSTEMD_UNIT_DIR}/multi-user.target.wants`;
+    const links = (node: NodePlan) => Object.fromEntries(bootBundle(plan, node, pki).links.map((l) => [l.path, l.target]));
+    // HAProxy's unit is Debian's; kc's own units are where kc writes them.
+    expect(links(plan.lb)).toEqual({
+      [`${wants}/kc-pod-network.service`]: `${SYSTEMD_UNIT_DIR}/kc-pod-network.service`,
+      [`${wants}/haproxy.service`]: '/lib/systemd/system/haproxy.service',
+    });
+    expect(Object.keys(links(master0))).not.toContain(`${wants}/kube-scheduler.service`);
+    expect(bootBundle(plan, master0, pki).startedLater).toEqual(['kube-controller-manager.service', 'kube-scheduler.service']);
+    expect(bootBundle(plan, worker0, pki).startedLater).toEqual(apiClientUnits(plan));
+    for (const node of allNodes(plan)) {
+      const shipped = new Set(bootBundle(plan, node, pki).files.map((f) => f.path));
+      for (const target of Object.values(links(node)).filter((t) => t.startsWith(SYSTEMD_UNIT_DIR))) expect(shipped, node.name).toContain(target);
+    }
   });
 });
 

@@ -24,10 +24,8 @@ const BRIDGE_STEPS = [
   'Ensuring node image',
   'Creating network',
   'Planning nodes',
-  'Starting nodes',
   'Generating certificates',
-  'Configuring load balancer',
-  'Starting workers',
+  'Starting nodes',
   'Starting etcd cluster',
   'Starting control plane',
   'Installing RBAC and CoreDNS',
@@ -72,7 +70,10 @@ describe('the create pipeline on the fake engine', () => {
     expect([...engine.networks.keys()]).toEqual(['kc-one']);
     expect([...engine.nodes.keys()].sort()).toEqual(['one-lb', 'one-master-0', 'one-worker-0']);
     expect([...engine.volumes.keys()]).toEqual(['one-worker-0-containerd']);
-    expect(engine.nodes.get('one-master-0')?.files.has('/etc/systemd/system/etcd.service')).toBe(true);
+    const master = engine.nodes.get('one-master-0');
+    expect(master?.files.has('/etc/systemd/system/etcd.service')).toBe(true);
+    // In place before the node booted: systemd starts etcd with it.
+    expect(master?.links.get('/etc/systemd/system/multi-user.target.wants/etcd.service')).toBe('/etc/systemd/system/etcd.service');
     expect((await loadState('one'))?.kubeconfigPaths).toEqual([join(temporary.dir, 'kubeconfig')]);
     expect(await readFile(join(temporary.dir, 'kubeconfig'), 'utf8')).toContain('kc-one');
   }, 60_000);

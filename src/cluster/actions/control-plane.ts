@@ -1,30 +1,21 @@
-import { masterBundle } from '../../components/index.js';
+import { AFTER_API_SERVER_UNITS } from '../../components/index.js';
+import { UNIT } from '../../components/units.js';
 import { hostApiServerUrl } from '../api.js';
 import type { Secured, Step } from '../context.js';
-import { deliverFiles, installBundle, journalTail } from '../node-ops.js';
-import { ADMIN_KUBECONFIG_ON_NODE, adminKubeconfigOnNode } from '../kubectl.js';
+import { journalTail, startLoadedUnits } from '../node-ops.js';
 import { waitUntil } from '../wait.js';
-import { UNIT } from '../../components/units.js';
 
 /**
- * kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy and the
- * routes to the pods on every master; ready when /readyz answers through the lb.
+ * The API servers started with their masters; ready when /readyz answers
+ * through the lb (HAProxy, started with the lb, in front of them). Then the
+ * controller-manager and the scheduler on every master, which need it ready.
  */
 export const startControlPlane: Step<Secured, void> = {
   title: 'Starting control plane',
   async run(ctx, note) {
     const { plan, pki } = ctx;
-    await Promise.all(
-      plan.masters.map(async (master) => {
-        await installBundle(ctx, master, masterBundle(plan, master, pki));
-      }),
-    );
     const first = plan.masters[0];
     if (!first) throw new Error('internal: no masters');
-    // kubectl on a master (the pod network, add-ons, node changes) uses the admin kubeconfig, talking to its own API server.
-    // Every master gets it: once the first one is removed or down, another one runs kubectl.
-    const adminKubeconfig = { files: [{ path: ADMIN_KUBECONFIG_ON_NODE, content: adminKubeconfigOnNode(plan, pki), mode: 0o600 }], units: [] };
-    await Promise.all(plan.masters.map((master) => deliverFiles(ctx.engine, master, adminKubeconfig)));
     const server = hostApiServerUrl(plan.spec.apiServerAddress, ctx.apiServerHostPort);
     await waitUntil(
       `the API server to be ready at ${server}/readyz`,
@@ -32,8 +23,13 @@ export const startControlPlane: Step<Secured, void> = {
         const response = await ctx.apiProbe(server, pki, '/readyz');
         return response.status === 200 || `HTTP ${response.status}: ${response.body.split('\n').filter((l) => l.includes('failed')).join('; ')}`;
       },
-      { deadline: ctx.deadline, intervalMs: 250, onTimeout: () => journalTail(ctx.engine, first, UNIT.apiServer) },
+      {
+        deadline: ctx.deadline,
+        intervalMs: 250,
+        onTimeout: async () => `${await journalTail(ctx.engine, first, UNIT.apiServer)}\n${await journalTail(ctx.engine, plan.lb, UNIT.haproxy, 10)}`,
+      },
     );
+    await Promise.all(plan.masters.map((master) => startLoadedUnits(ctx.engine, master, AFTER_API_SERVER_UNITS)));
     note(`${plan.masters.length} API servers behind ${server}`);
   },
 };

@@ -1,20 +1,14 @@
-import { etcdBundle, etcdctlCommand } from '../../components/etcd.js';
+import { etcdctlCommand } from '../../components/etcd.js';
 import { UNIT } from '../../components/units.js';
 import type { Secured, Step } from '../context.js';
-import { installBundle, journalTail } from '../node-ops.js';
+import { journalTail } from '../node-ops.js';
 import { waitUntil } from '../wait.js';
 
-/** Starts etcd on every master at once (each waits for its peers), then checks the whole cluster's health. */
+/** etcd started with every master's boot (its members find each other): waits until the whole cluster is healthy. */
 export const startEtcd: Step<Secured, void> = {
   title: 'Starting etcd cluster',
   async run(ctx, note) {
-    const { plan, pki } = ctx;
-    await Promise.all(
-      plan.masters.map(async (master) => {
-        const bundle = etcdBundle(plan, master, pki);
-        await installBundle(ctx, master, bundle);
-      }),
-    );
+    const { plan } = ctx;
     const first = plan.masters[0];
     if (!first) throw new Error('internal: no masters');
     await waitUntil(

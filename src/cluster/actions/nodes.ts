@@ -2,8 +2,11 @@ import { freeTcpPort } from '../../util/net.js';
 import { nodeExtrasFor } from '../../config/defaults.js';
 import type { NodeExtras } from '../../config/types.js';
 import type { NodeSpec, PublishedPort } from '../../provider/provider.js';
-import type { CreateBase, Planned, Step } from '../context.js';
-import { waitForBoot } from '../node-ops.js';
+import { bootBundle } from '../../components/index.js';
+import type { ClusterPki } from '../../pki/types.js';
+import type { ArchiveEntry } from '../../provider/provider.js';
+import type { CreateBase, Secured, Step } from '../context.js';
+import { ADMIN_KUBECONFIG_ON_NODE, adminKubeconfigOnNode } from '../kubectl.js';
 import { allNodes, API_SERVER_PORT, type ClusterPlan, type NodePlan } from '../../model/plan.js';
 
 export function containerdVolume(node: NodePlan): string {
@@ -54,23 +57,34 @@ async function pinHostPorts(ports: PublishedPort[]): Promise<PublishedPort[]> {
   return pinned;
 }
 
-async function startNode(ctx: CreateBase, plan: ClusterPlan, node: NodePlan, apiServerHostPort: number): Promise<void> {
+/**
+ * A node of a new cluster boots with all its files in place, and links that
+ * start its units with systemd. Masters also get the admin kubeconfig, for
+ * kubectl on a master (the pod network, add-ons, node changes): every master
+ * has it, so another runs kubectl once the first is gone.
+ */
+async function startNode(ctx: CreateBase, plan: ClusterPlan, node: NodePlan, pki: ClusterPki, apiServerHostPort: number): Promise<void> {
   const spec = nodeSpec(plan, node, apiServerHostPort);
-  await ctx.engine.createNode({ ...spec, ports: await pinHostPorts(spec.ports) });
+  const boot = bootBundle(plan, node, pki);
+  const admin = node.role === 'master' ? [{ path: ADMIN_KUBECONFIG_ON_NODE, content: adminKubeconfigOnNode(plan, pki), mode: 0o600 }] : [];
+  const files: ArchiveEntry[] = [...boot.files, ...admin, ...boot.links];
+  await ctx.engine.createNode({ ...spec, ports: await pinHostPorts(spec.ports) }, files);
+  const atBoot = boot.links.map((link) => link.path.split('/').pop()).join(', ');
+  const later = boot.startedLater.length > 0 ? `; later ${boot.startedLater.join(', ')}` : '';
+  ctx.progress.detail(`${node.name}: ${boot.files.length + admin.length} files; starts ${atBoot} as it boots${later}`);
 }
 
-/** Creates and boots every node container in parallel; systemd must reach `running` in each. */
-export const startNodes: Step<Planned, { apiServerHostPort: number }> = {
+/**
+ * Creates every node container with all its files in place, and starts them
+ * in parallel: each node's systemd starts its components as it boots (etcd
+ * members find each other, API servers wait for etcd), so no step waits for a
+ * boot, and no call goes into a node before something is to be checked.
+ */
+export const startNodes: Step<Secured, void> = {
   title: 'Starting nodes',
   async run(ctx, note) {
-    const { plan } = ctx;
-    const nodes = allNodes(plan);
-    const apiServerHostPort = plan.spec.apiServerPort || (await freeTcpPort(plan.spec.apiServerAddress));
-    await Promise.all(nodes.map((node) => startNode(ctx, plan, node, apiServerHostPort)));
-    const degraded = await Promise.all(nodes.map((node) => waitForBoot(ctx.engine, node, ctx.deadline)));
-    const failedUnits = degraded.flat();
-    if (failedUnits.length > 0) ctx.progress.info(`   note: failed units at boot: ${[...new Set(failedUnits)].join(', ')}`);
+    const { plan, pki, apiServerHostPort } = ctx;
+    await Promise.all(allNodes(plan).map((node) => startNode(ctx, plan, node, pki, apiServerHostPort)));
     note(`${plan.masters.length} masters, ${plan.workers.length} workers, lb on ${plan.spec.apiServerAddress}:${apiServerHostPort}`);
-    return { apiServerHostPort };
   },
 };

@@ -1,29 +1,31 @@
 import { certificateKeyCount } from '../../pki/index.js';
-import type { Booted, Networked, Step } from '../context.js';
-import type { ClusterPlan } from '../../model/plan.js';
+import type { Networked, Planned, Step } from '../context.js';
+import { freeTcpPort } from '../../util/net.js';
 import type { ClusterPki } from '../../pki/types.js';
 import { planCluster } from '../../model/plan.js';
 import { saveState, STATE_SCHEMA_VERSION } from '../../state/cluster-state.js';
 
 /**
- * Lays out the cluster on its network's subnet (fixed node addresses), and
- * starts generating its PKI in the background: the keys are made on Node's
- * thread pool while the node containers boot.
+ * Lays out the cluster on its network's subnet (fixed node addresses), picks
+ * the host port of the API server, and starts generating the PKI: the keys
+ * are made on Node's thread pool.
  */
-export const planNodes: Step<Networked, { plan: ClusterPlan; pendingPki: Promise<ClusterPki> }> = {
+export const planNodes: Step<Networked, Pick<Planned, 'plan' | 'pendingPki' | 'apiServerHostPort'>> = {
   title: 'Planning nodes',
   async run(ctx, note) {
     const plan = planCluster(ctx.spec, ctx.nodeSubnet);
     const pendingPki = ctx.generatePki(plan);
     // Awaited by generateCertificates; until then a failure must not surface as an unhandled rejection.
     pendingPki.catch(() => undefined);
+    // A concrete port now: "any free port" would be a new one each time the lb restarts.
+    const apiServerHostPort = plan.spec.apiServerPort || (await freeTcpPort(plan.spec.apiServerAddress));
     note(`${plan.masters.length} masters, ${plan.workers.length} workers, lb at ${plan.lb.ip}`);
-    return { plan, pendingPki };
+    return { plan, pendingPki, apiServerHostPort };
   },
 };
 
-/** Takes the PKI generated during the node boot, and records the cluster's state (keys mode 0600). */
-export const generateCertificates: Step<Booted, { pki: ClusterPki }> = {
+/** Takes the generated PKI, and records the cluster's state (keys mode 0600). */
+export const generateCertificates: Step<Planned, { pki: ClusterPki }> = {
   title: 'Generating certificates',
   async run(ctx, note) {
     const { plan } = ctx;

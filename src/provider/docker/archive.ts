@@ -1,13 +1,12 @@
 import tar from 'tar-stream';
-import type { ArchiveFile } from '../provider.js';
-
+import { isArchiveLink, type ArchiveEntry } from '../provider.js';
 
 /**
- * Packs files into a tar archive for Docker's archive API. Paths are
+ * Packs files and symbolic links into a tar archive for Docker's archive API. Paths are
  * absolute on the node; parent folders are created by Docker as needed.
  * Fixed timestamps keep the archive for the same files the same.
  */
-export async function packFiles(files: readonly ArchiveFile[]): Promise<Buffer> {
+export async function packFiles(files: readonly ArchiveEntry[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (chunk: unknown) => {
@@ -24,8 +23,13 @@ export async function packFiles(files: readonly ArchiveFile[]): Promise<Buffer> 
       folders.add(folder);
       pack.entry({ name: folder, type: 'directory', mode: 0o755, mtime: new Date(0) });
     }
+    const name = file.path.replace(/^\//, '');
+    if (isArchiveLink(file)) {
+      pack.entry({ name, type: 'symlink', linkname: file.target, mode: 0o777, mtime: new Date(0) });
+      continue;
+    }
     const content = typeof file.content === 'string' ? Buffer.from(file.content) : file.content;
-    pack.entry({ name: file.path.replace(/^\//, ''), mode: file.mode ?? 0o644, mtime: new Date(0) }, content);
+    pack.entry({ name, mode: file.mode ?? 0o644, mtime: new Date(0) }, content);
   }
   pack.finalize();
   await finished;

@@ -11,7 +11,7 @@ import {
   type SwarmJoin,
   type SwarmNode,
   type SwarmState,
-  type ArchiveFile,
+  type ArchiveEntry,
   type ExecResult,
   type NetworkSpec,
   type NetworkSummary,
@@ -297,12 +297,14 @@ export class DockerEngine implements Provider {
    * A node: its volumes, then its container, started. Every setting of a node
    * container is made here or in nodeContainer().
    */
-  async createNode(node: NodeSpec): Promise<void> {
+  async createNode(node: NodeSpec, filesBeforeBoot: readonly ArchiveEntry[] = []): Promise<void> {
     const spec = nodeContainer(node, await this.runtimeForNodes());
     for (const volume of Object.keys(spec.volumes)) {
       await this.client.createVolume({ Name: volume, Labels: { [LABEL_CLUSTER]: node.cluster } });
     }
     await this.createContainer(spec);
+    // The archive API writes into a created container's file system as into a running one's.
+    await this.copyFiles(node.name, filesBeforeBoot);
     await this.startContainer(node.name);
   }
 
@@ -474,7 +476,7 @@ export class DockerEngine implements Provider {
   }
 
   /** Puts files into a node as one tar archive, through Docker's archive API. */
-  async copyFiles(node: string, files: readonly ArchiveFile[]): Promise<void> {
+  async copyFiles(node: string, files: readonly ArchiveEntry[]): Promise<void> {
     if (files.length === 0) return;
     await this.client.getContainer(node).putArchive(await packFiles(files), { path: '/' });
   }

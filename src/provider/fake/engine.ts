@@ -5,7 +5,9 @@ import {
   LABEL_ROLE,
   LABEL_SPANS_ENGINES,
   SubnetTakenError,
+  type ArchiveEntry,
   type ArchiveFile,
+  isArchiveLink,
   type ExecResult,
   type NetworkSpec,
   type NetworkSummary,
@@ -31,6 +33,8 @@ export interface FakeNode {
   state: 'running' | 'exited';
   labels: Record<string, string>;
   files: Map<string, ArchiveFile>;
+  /** Symbolic links placed in the node: path → target. */
+  links: Map<string, string>;
 }
 
 export type ExecHandler = (node: FakeNode, command: string[], input: string | undefined) => ExecResult | Promise<ExecResult>;
@@ -180,7 +184,7 @@ export class FakeEngine implements Provider {
     this.swarmNodeLabels.set(nodeId, { ...(this.swarmNodeLabels.get(nodeId) ?? {}), ...labels });
   }
 
-  async createNode(spec: NodeSpec): Promise<void> {
+  async createNode(spec: NodeSpec, filesBeforeBoot: readonly ArchiveEntry[] = []): Promise<void> {
     this.record('createNode', spec.name);
     if (!this.images.has(spec.image)) throw new Error(`No such image: ${spec.image}`);
     if (this.nodes.has(spec.name)) throw new Error(`Conflict. The container name "/${spec.name}" is already in use`);
@@ -188,7 +192,9 @@ export class FakeEngine implements Provider {
     if (!this.networks.has(spec.network) && !this.swarmManager?.networks.has(spec.network)) throw new Error(`network ${spec.network} not found`);
     for (const volume of spec.volumes) this.volumes.set(volume.name, { [LABEL_CLUSTER]: spec.cluster });
     const labels = { [LABEL_CLUSTER]: spec.cluster, [LABEL_ROLE]: spec.role };
-    this.nodes.set(spec.name, { spec, id: `node-${this.nextId++}`, state: 'running', labels, files: new Map() });
+    const node: FakeNode = { spec, id: `node-${this.nextId++}`, state: 'running', labels, files: new Map(), links: new Map() };
+    placeEntries(node, filesBeforeBoot);
+    this.nodes.set(spec.name, node);
   }
 
   async listContainers(labels: Record<string, string>): Promise<NodeSummary[]> {
@@ -271,10 +277,9 @@ export class FakeEngine implements Provider {
     return this.onRunOnce(image, command);
   }
 
-  async copyFiles(name: string, files: readonly ArchiveFile[]): Promise<void> {
+  async copyFiles(name: string, files: readonly ArchiveEntry[]): Promise<void> {
     this.record('copyFiles', name);
-    const node = this.node(name);
-    for (const file of files) node.files.set(file.path, file);
+    placeEntries(this.node(name), files);
   }
 
   async imageLabels(tag: string): Promise<Record<string, string> | undefined> {
@@ -335,5 +340,12 @@ export class FakeEngine implements Provider {
   async removeImage(tag: string): Promise<void> {
     this.record('removeImage', tag);
     this.images.delete(tag);
+  }
+}
+
+function placeEntries(node: FakeNode, entries: readonly ArchiveEntry[]): void {
+  for (const entry of entries) {
+    if (isArchiveLink(entry)) node.links.set(entry.path, entry.target);
+    else node.files.set(entry.path, entry);
   }
 }
