@@ -1,6 +1,6 @@
 import type { ClusterSpec } from '../config/types.js';
 import type { ClusterPlan } from '../model/plan.js';
-import { generateClusterPkiInBackground } from '../pki/cluster-pki.js';
+import { generateClusterPki } from '../pki/cluster-pki.js';
 import type { ClusterPki } from '../pki/types.js';
 import type { Provider } from '../provider/provider.js';
 import { withClusterLock } from '../state/lock.js';
@@ -62,7 +62,7 @@ export interface CreateOptions {
   kubeconfigPath: string;
   /** How the API server is asked whether it is ready; the real HTTPS request unless a test says otherwise. */
   apiProbe?: ApiProbe;
-  /** How the cluster's PKI is made; fresh keys on Node's thread pool unless a test says otherwise. */
+  /** How the cluster's PKI is made; fresh keys unless a test says otherwise. */
   generatePki?: (plan: ClusterPlan) => Promise<ClusterPki>;
   /** Called when a step's work is done, still as part of it (a test injects failures here). */
   afterStep?: (title: string) => Promise<void> | void;
@@ -146,7 +146,7 @@ async function createClusterLocked(options: CreateOptions): Promise<CreateResult
     kubeconfigPath: options.kubeconfigPath,
     deadline: new Deadline(options.spec.waitSeconds, `--wait ${options.spec.waitSeconds}`),
     apiProbe: options.apiProbe ?? apiGet,
-    generatePki: options.generatePki ?? generateClusterPkiInBackground,
+    generatePki: options.generatePki ?? generateClusterPki,
   };
   // Before any step: a taken name is the user's to fix, and must not cost an image build first.
   if (await clusterExists(base, base.spec.name)) throw new ClusterExistsError(base.spec.name);

@@ -1,14 +1,8 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPair, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { promisify } from 'node:util';
 import type { ClusterPlan, NodePlan } from '../model/plan.js';
-import type forge from 'node-forge';
-import {
-  createCertificateAuthority,
-  generateRsaKeyPair,
-  generateRsaKeyPairAsync,
-  issueCertificate,
-  type CertificateRequest,
-} from './certs.js';
+import { createCertificateAuthority, issueCertificate, type CertificateRequest } from './certs.js';
 import type { CertKey, ClusterPki } from './types.js';
 
 /**
@@ -27,44 +21,59 @@ export const FRONT_PROXY_CLIENT_NAME = 'front-proxy-client';
 /** aescbc accepts 16, 24 or 32 byte keys; kc uses the strongest. */
 export const ENCRYPTION_KEY_BYTES = 32;
 
-/** Where each certificate's fresh RSA key pair comes from. */
-export type KeySource = () => forge.pki.rsa.KeyPair;
-
 /**
- * RSA key pairs a cluster's certificates need: the CA, 8 cluster-wide
+ * Key pairs a cluster's certificates need: the CA, 8 cluster-wide
  * certificates, the front-proxy CA and its client, 2 per master, 1 per worker.
  */
 export function certificateKeyCount(plan: ClusterPlan): number {
   return 11 + 2 * plan.masters.length + plan.workers.length;
 }
 
-/** Generates every certificate and key of a cluster, all signed by one new CA. */
-export function generateClusterPki(plan: ClusterPlan, nextKeys: KeySource = generateRsaKeyPair): ClusterPki {
-  const ca = createCertificateAuthority(`${plan.spec.name}-ca`, undefined, nextKeys());
-  const client = (commonName: string, organization?: string): CertKey =>
-    issueCertificate(ca, { commonName, organization, usage: 'client' }, nextKeys());
-  const issue = (request: CertificateRequest): CertKey => issueCertificate(ca, request, nextKeys());
+/** Generates every certificate and key of a cluster, all signed by one new CA, the certificates in parallel. */
+export async function generateClusterPki(plan: ClusterPlan): Promise<ClusterPki> {
+  const serviceAccount = generateServiceAccountKeyPair();
   // The aggregation layer's own CA: aggregated API servers trust identity
   // headers only from clients it signed, so it must not be the cluster CA
   // (any cluster client certificate could then claim to be anyone).
-  const frontProxyCa = createCertificateAuthority(`${plan.spec.name}-front-proxy-ca`, undefined, nextKeys());
-
+  const [ca, frontProxyCa] = await Promise.all([
+    createCertificateAuthority(`${plan.spec.name}-ca`),
+    createCertificateAuthority(`${plan.spec.name}-front-proxy-ca`),
+  ]);
+  const client = (commonName: string, organization?: string): Promise<CertKey> => issueCertificate(ca, { commonName, organization, usage: 'client' });
+  const issue = (request: CertificateRequest): Promise<CertKey> => issueCertificate(ca, request);
+  const [admin, kubeControllerManager, kubeScheduler, kubeProxy, kubeRouter, apiServer, apiServerKubeletClient, etcdClient, frontProxyClient] =
+    await Promise.all([
+      client('admin', 'system:masters'),
+      client('system:kube-controller-manager', 'system:kube-controller-manager'),
+      client('system:kube-scheduler', 'system:kube-scheduler'),
+      client('system:kube-proxy', 'system:node-proxier'),
+      client('system:kube-router'),
+      issue({ commonName: 'kube-apiserver', usage: 'server', ...apiServerSubjectAltNames(plan) }),
+      client(API_SERVER_KUBELET_CLIENT_USER),
+      client('kube-apiserver-etcd-client'),
+      issueCertificate(frontProxyCa, { commonName: FRONT_PROXY_CLIENT_NAME, usage: 'client' }),
+    ]);
+  const [etcdServer, etcdPeer, kubelets] = await Promise.all([
+    perNode(plan.masters, (master) => issue(etcdServerRequest(master))),
+    perNode(plan.masters, (master) => issue(etcdPeerRequest(master))),
+    perNode(plan.workers, (worker) => issue(kubeletRequest(worker))),
+  ]);
   return {
     ca,
-    admin: client('admin', 'system:masters'),
-    kubeControllerManager: client('system:kube-controller-manager', 'system:kube-controller-manager'),
-    kubeScheduler: client('system:kube-scheduler', 'system:kube-scheduler'),
-    kubeProxy: client('system:kube-proxy', 'system:node-proxier'),
-    kubeRouter: client('system:kube-router'),
-    apiServer: issue({ commonName: 'kube-apiserver', usage: 'server', ...apiServerSubjectAltNames(plan) }),
-    apiServerKubeletClient: client(API_SERVER_KUBELET_CLIENT_USER),
-    serviceAccount: generateServiceAccountKeyPair(),
-    etcdServer: perNode(plan.masters, (master) => issue(etcdServerRequest(master))),
-    etcdPeer: perNode(plan.masters, (master) => issue(etcdPeerRequest(master))),
-    etcdClient: client('kube-apiserver-etcd-client'),
-    kubelets: perNode(plan.workers, (worker) => issue(kubeletRequest(worker))),
+    admin,
+    kubeControllerManager,
+    kubeScheduler,
+    kubeProxy,
+    kubeRouter,
+    apiServer,
+    apiServerKubeletClient,
+    serviceAccount: await serviceAccount,
+    etcdServer,
+    etcdPeer,
+    etcdClient,
+    kubelets,
     frontProxyCa,
-    frontProxyClient: issueCertificate(frontProxyCa, { commonName: FRONT_PROXY_CLIENT_NAME, usage: 'client' }, nextKeys()),
+    frontProxyClient,
     encryptionKey: randomBytes(ENCRYPTION_KEY_BYTES).toString('base64'),
   };
 }
@@ -87,31 +96,25 @@ export function apiServerSubjectAltNames(plan: ClusterPlan): { dnsNames: string[
 }
 
 /**
- * The same PKI with every RSA key generated in parallel on Node's thread
- * pool: while it runs, kc boots the node containers.
- */
-export async function generateClusterPkiInBackground(plan: ClusterPlan): Promise<ClusterPki> {
-  const keys = await Promise.all(Array.from({ length: certificateKeyCount(plan) }, () => generateRsaKeyPairAsync()));
-  // A count that fell short would only cost time: fall back to generating in place.
-  return generateClusterPki(plan, () => keys.pop() ?? generateRsaKeyPair());
-}
-
-/**
  * The certificates a node added to a running cluster needs, signed by the
  * cluster's CA: a master's etcd pair and its own API server serving
  * certificate (the shared one names only the founding masters), a worker's
  * kubelet pair. Everything cluster-wide is reused.
  */
-export function withNodePki(pki: ClusterPki, plan: ClusterPlan, node: NodePlan, nextKeys: KeySource = generateRsaKeyPair): ClusterPki {
-  const issue = (request: CertificateRequest): CertKey => issueCertificate(pki.ca, request, nextKeys());
-  if (node.role === 'worker') return { ...pki, kubelets: { ...pki.kubelets, [node.name]: issue(kubeletRequest(node)) } };
+export async function withNodePki(pki: ClusterPki, plan: ClusterPlan, node: NodePlan): Promise<ClusterPki> {
+  const issue = (request: CertificateRequest): Promise<CertKey> => issueCertificate(pki.ca, request);
+  if (node.role === 'worker') return { ...pki, kubelets: { ...pki.kubelets, [node.name]: await issue(kubeletRequest(node)) } };
   if (node.role !== 'master') throw new Error(`internal: no node certificates for a ${node.role}`);
-  const sans = apiServerSubjectAltNames(plan);
+  const [etcdServer, etcdPeer, apiServer] = await Promise.all([
+    issue(etcdServerRequest(node)),
+    issue(etcdPeerRequest(node)),
+    issue({ commonName: 'kube-apiserver', usage: 'server', ...apiServerSubjectAltNames(plan) }),
+  ]);
   return {
     ...pki,
-    etcdServer: { ...pki.etcdServer, [node.name]: issue(etcdServerRequest(node)) },
-    etcdPeer: { ...pki.etcdPeer, [node.name]: issue(etcdPeerRequest(node)) },
-    apiServerByNode: { ...pki.apiServerByNode, [node.name]: issue({ commonName: 'kube-apiserver', usage: 'server', ...sans }) },
+    etcdServer: { ...pki.etcdServer, [node.name]: etcdServer },
+    etcdPeer: { ...pki.etcdPeer, [node.name]: etcdPeer },
+    apiServerByNode: { ...pki.apiServerByNode, [node.name]: apiServer },
   };
 }
 
@@ -163,9 +166,13 @@ function kubeletRequest(worker: NodePlan): CertificateRequest {
   };
 }
 
-/** A bare key pair: service-account tokens are signed with it, and no certificate is involved. */
-function generateServiceAccountKeyPair(): ClusterPki['serviceAccount'] {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+/**
+ * A bare key pair: service-account tokens are signed with it, and no
+ * certificate is involved. RSA (RS256), which every token verifier accepts;
+ * made on Node's thread pool while the certificates are signed.
+ */
+async function generateServiceAccountKeyPair(): Promise<ClusterPki['serviceAccount']> {
+  const { publicKey, privateKey } = await promisify(generateKeyPair)('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
@@ -173,6 +180,6 @@ function generateServiceAccountKeyPair(): ClusterPki['serviceAccount'] {
   return { publicKeyPem: publicKey, privateKeyPem: privateKey };
 }
 
-function perNode(nodes: readonly NodePlan[], issue: (node: NodePlan) => CertKey): Record<string, CertKey> {
-  return Object.fromEntries(nodes.map((node) => [node.name, issue(node)]));
+async function perNode(nodes: readonly NodePlan[], issue: (node: NodePlan) => Promise<CertKey>): Promise<Record<string, CertKey>> {
+  return Object.fromEntries(await Promise.all(nodes.map(async (node) => [node.name, await issue(node)] as const)));
 }

@@ -11,7 +11,6 @@ export {
 } from './certs.js';
 export {
   generateClusterPki,
-  generateClusterPkiInBackground,
   certificateKeyCount,
   apiServerSubjectAltNames,
   API_SERVER_KUBELET_CLIENT_USER,

@@ -32,8 +32,8 @@ async function onNode(node: string, script: string): Promise<{ exitCode: number;
 
 /** A TLS secret for the Service's DNS name, plus the front-proxy CA the aggregated API checks callers against. */
 async function createServingSecret(): Promise<string> {
-  const ca = createCertificateAuthority('reach-test-ca');
-  const serving = issueCertificate(ca, { commonName: `${SERVICE}.${NS}.svc`, usage: 'server', dnsNames: [`${SERVICE}.${NS}.svc`] });
+  const ca = await createCertificateAuthority('reach-test-ca');
+  const serving = await issueCertificate(ca, { commonName: `${SERVICE}.${NS}.svc`, usage: 'server', dnsNames: [`${SERVICE}.${NS}.svc`] });
   const frontProxyCa = await kubectl([
     '-n', 'kube-system', 'get', 'configmap', 'extension-apiserver-authentication',
     '-o', 'jsonpath={.data.requestheader-client-ca-file}',

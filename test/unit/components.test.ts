@@ -153,9 +153,9 @@ let pki: ClusterPki;
 let master0: NodePlan;
 let worker0: NodePlan;
 
-beforeAll(() => {
+beforeAll(async () => {
   plan = planCluster(specFor(), NODE_SUBNET);
-  pki = generateClusterPki(plan);
+  pki = await generateClusterPki(plan);
   master0 = nodeNamed(plan.masters, 'demo-master-0');
   worker0 = nodeNamed(plan.workers, 'demo-worker-0');
 }, PKI_TIMEOUT_MS);

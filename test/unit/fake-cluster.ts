@@ -1,7 +1,6 @@
 import { createCluster } from '../../src/cluster/create.js';
 import type { ClusterSpec } from '../../src/config/types.js';
 import type { ClusterPlan } from '../../src/model/plan.js';
-import { generateRsaKeyPair } from '../../src/pki/certs.js';
 import { generateClusterPki } from '../../src/pki/cluster-pki.js';
 import type { FakeEngine, FakeNode } from '../../src/provider/fake/engine.js';
 import type { ExecResult, Provider } from '../../src/provider/provider.js';
@@ -39,14 +38,8 @@ export function healthyCluster(...engines: FakeEngine[]) {
 }
 
 /**
- * One RSA key pair for every certificate of the fake clusters: each is signed
- * as for real, but fresh keys for every create would take minutes.
- */
-export const sharedKeys = generateRsaKeyPair();
-
-/**
  * The real create pipeline on a fake engine: the API server's readiness probe
- * answers 200, and the PKI uses the shared key pair.
+ * answers 200; the PKI is made as for real.
  */
 export function createFakeCluster(engine: Provider, spec: ClusterSpec, kubeconfigPath: string, afterStep?: (title: string) => void) {
   return createCluster({
@@ -55,7 +48,7 @@ export function createFakeCluster(engine: Provider, spec: ClusterSpec, kubeconfi
     spec,
     kubeconfigPath,
     apiProbe: async () => ({ status: 200, body: 'ok' }),
-    generatePki: async (plan: ClusterPlan) => generateClusterPki(plan, () => sharedKeys),
+    generatePki: (plan: ClusterPlan) => generateClusterPki(plan),
     afterStep,
   });
 }

@@ -1,5 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, sign, verify, X509Certificate } from 'node:crypto';
-import forge from 'node-forge';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { planCluster, type ClusterPlan } from '../../src/model/plan.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
@@ -8,7 +11,6 @@ import {
   apiServerSubjectAltNames,
   createCertificateAuthority,
   generateClusterPki,
-  generateClusterPkiInBackground,
   certificateKeyCount,
   FRONT_PROXY_CLIENT_NAME,
   issueCertificate,
@@ -22,9 +24,21 @@ const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const DAY_MS = 24 * 60 * 60_000;
 const GENERATION_TIMEOUT_MS = 120_000;
 
-// Node's X509Certificate (OpenSSL) reads the certificates, not forge, so the
-// assertions do not just echo back what the code under test wrote.
+// Node's X509Certificate and the openssl command read the certificates, not
+// the library that wrote them, so the assertions do not just echo it back.
 const x509 = (certPem: string) => new X509Certificate(certPem);
+
+/** `openssl x509 -text`: what OpenSSL makes of every extension, criticality included. */
+function opensslText(certPem: string): string {
+  return execFileSync('openssl', ['x509', '-noout', '-text'], { input: certPem, encoding: 'utf8' });
+}
+
+/** One extension's lines in `openssl x509 -text`: its heading (with ", critical" when it is) and its value. */
+function extensionText(certPem: string, heading: string): string {
+  const lines = opensslText(certPem).split('\n').map((l) => l.trim());
+  const at = lines.findIndex((l) => l.startsWith(heading));
+  return at < 0 ? '' : `${lines[at]} ${lines[at + 1] ?? ''}`;
+}
 
 /** `O=system:masters\nCN=admin` → { O: ['system:masters'], CN: ['admin'] } */
 function distinguishedName(text: string): Record<string, string[]> {
@@ -83,8 +97,8 @@ function leafCertificates(pki: ClusterPki): Array<[string, CertKey]> {
 
 describe('createCertificateAuthority', () => {
   let ca: CertKey;
-  beforeAll(() => {
-    ca = createCertificateAuthority('test-ca');
+  beforeAll(async () => {
+    ca = await createCertificateAuthority('test-ca');
   });
 
   it('is a self-signed CA whose key matches', () => {
@@ -97,14 +111,13 @@ describe('createCertificateAuthority', () => {
   });
 
   it('marks CA:true critical and may sign certificates and CRLs', () => {
-    const cert = forge.pki.certificateFromPem(ca.certPem);
-    expect(cert.getExtension('basicConstraints')).toMatchObject({ cA: true, critical: true });
-    expect(cert.getExtension('keyUsage')).toMatchObject({ keyCertSign: true, cRLSign: true, digitalSignature: true });
-    expect(cert.getExtension('subjectKeyIdentifier')).toBeDefined();
+    expect(extensionText(ca.certPem, 'X509v3 Basic Constraints')).toBe('X509v3 Basic Constraints: critical CA:TRUE');
+    expect(extensionText(ca.certPem, 'X509v3 Key Usage')).toBe('X509v3 Key Usage: critical Digital Signature, Certificate Sign, CRL Sign');
+    expect(extensionText(ca.certPem, 'X509v3 Subject Key Identifier')).toMatch(/^X509v3 Subject Key Identifier: [0-9A-F:]{59}$/);
   });
 
-  it('is valid for the requested number of days', () => {
-    const summary = parseCertificate(createCertificateAuthority('short-lived', 2).certPem);
+  it('is valid for the requested number of days', async () => {
+    const summary = parseCertificate((await createCertificateAuthority('short-lived', 2)).certPem);
     const lifetimeDays = (summary.notAfter.getTime() - Date.now()) / DAY_MS;
     expect(lifetimeDays).toBeGreaterThan(1.99);
     expect(lifetimeDays).toBeLessThan(2.01);
@@ -114,46 +127,59 @@ describe('createCertificateAuthority', () => {
 describe('issueCertificate', () => {
   let ca: CertKey;
   let otherCa: CertKey;
-  beforeAll(() => {
-    ca = createCertificateAuthority('test-ca');
-    otherCa = createCertificateAuthority('test-ca');
+  beforeAll(async () => {
+    ca = await createCertificateAuthority('test-ca');
+    otherCa = await createCertificateAuthority('test-ca');
   });
 
-  it('signs a leaf with the CA, with a matching 2048-bit RSA key', () => {
-    const leaf = issueCertificate(ca, { commonName: 'leaf', usage: 'client' });
+  it('signs a leaf with the CA, with a matching ECDSA P-256 key', async () => {
+    const leaf = await issueCertificate(ca, { commonName: 'leaf', usage: 'client' });
     expect(isSignedBy(leaf, ca)).toBe(true);
     expect(isSignedBy(leaf, otherCa)).toBe(false);
     expect(keyMatches(leaf)).toBe(true);
     const key = createPublicKey(x509(leaf.certPem).publicKey.export({ type: 'spki', format: 'pem' }));
-    expect(key.asymmetricKeyType).toBe('rsa');
-    expect(key.asymmetricKeyDetails?.modulusLength).toBe(2048);
+    expect(key.asymmetricKeyType).toBe('ec');
+    expect(key.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
     expect(x509(leaf.certPem).ca).toBe(false);
+    expect(opensslText(leaf.certPem)).toContain('Signature Algorithm: ecdsa-with-SHA256');
   });
 
-  it('identifies the CA key as the authority key, so verifiers can tell same-named CAs apart', () => {
-    const leaf = forge.pki.certificateFromPem(issueCertificate(ca, { commonName: 'leaf', usage: 'client' }).certPem);
-    const caCert = forge.pki.certificateFromPem(ca.certPem);
-    const aki = leaf.getExtension('authorityKeyIdentifier') as { value: string } | undefined;
-    const ski = caCert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier: string } | undefined;
-    expect(aki).toBeDefined();
-    expect(ski).toBeDefined();
-    // The extension value is SEQUENCE { [0] keyIdentifier }; the identifier is the last 20 bytes.
-    expect(forge.util.bytesToHex(aki?.value ?? '').endsWith(ski?.subjectKeyIdentifier ?? 'missing')).toBe(true);
+  it('identifies the CA key as the authority key, so verifiers can tell same-named CAs apart', async () => {
+    const leaf = await issueCertificate(ca, { commonName: 'leaf', usage: 'client' });
+    const ski = extensionText(ca.certPem, 'X509v3 Subject Key Identifier').split(' ').pop();
+    expect(ski).toMatch(/^[0-9A-F:]{59}$/);
+    expect(extensionText(leaf.certPem, 'X509v3 Authority Key Identifier')).toContain(ski);
+  });
+
+  it('signs for a cluster made before kc used ECDSA: an RSA CA whose key is PKCS#1 PEM', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'kc-rsa-ca-'));
+    try {
+      const keyFile = join(folder, 'ca.key');
+      execFileSync('openssl', ['genrsa', '-traditional', '-out', keyFile, '2048'], { stdio: 'ignore' });
+      const certPem = execFileSync('openssl', ['req', '-x509', '-new', '-key', keyFile, '-subj', '/CN=old-ca', '-days', '2'], { encoding: 'utf8' });
+      const rsaCa = { certPem, keyPem: readFileSync(keyFile, 'utf8') };
+      expect(rsaCa.keyPem).toContain('BEGIN RSA PRIVATE KEY');
+      const leaf = await issueCertificate(rsaCa, { commonName: 'system:node:late', usage: 'server-and-client', ipAddresses: ['10.0.0.9'] });
+      expect(isSignedBy(leaf, rsaCa)).toBe(true);
+      expect(opensslText(leaf.certPem)).toContain('Signature Algorithm: sha256WithRSAEncryption');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it.each([
     ['server', [SERVER_AUTH]],
     ['client', [CLIENT_AUTH]],
     ['server-and-client', [SERVER_AUTH, CLIENT_AUTH]],
-  ] as const)('grants %s usage only', (usage, expected) => {
-    const leaf = issueCertificate(ca, { commonName: 'leaf', usage });
+  ] as const)('grants %s usage only, and a key that signs and nothing else', async (usage, expected) => {
+    const leaf = await issueCertificate(ca, { commonName: 'leaf', usage });
     expect(extKeyUsagesOf(leaf.certPem)).toEqual([...expected].sort());
-    const keyUsage = forge.pki.certificateFromPem(leaf.certPem).getExtension('keyUsage');
-    expect(keyUsage).toMatchObject({ digitalSignature: true, keyEncipherment: true, keyCertSign: false });
+    expect(extensionText(leaf.certPem, 'X509v3 Key Usage')).toBe('X509v3 Key Usage: critical Digital Signature');
+    expect(extensionText(leaf.certPem, 'X509v3 Basic Constraints')).toBe('X509v3 Basic Constraints: critical CA:FALSE');
   });
 
-  it('writes subject, SANs without duplicates, and reads them back', () => {
-    const leaf = issueCertificate(ca, {
+  it('writes subject, SANs without duplicates, and reads them back', async () => {
+    const leaf = await issueCertificate(ca, {
       commonName: 'system:node:w-0',
       organization: 'system:nodes',
       dnsNames: ['w-0', 'localhost', 'w-0'],
@@ -171,38 +197,37 @@ describe('issueCertificate', () => {
     expect(summary.isCertificateAuthority).toBe(false);
   });
 
-  it('carries names that PrintableString cannot (and a non-ASCII CA name) intact', () => {
-    const unicodeCa = createCertificateAuthority('kc_test-ca Zürich');
-    const leaf = issueCertificate(unicodeCa, { commonName: 'user_1@example', usage: 'client' });
+  it('carries names that PrintableString cannot (and a non-ASCII CA name) intact', async () => {
+    const unicodeCa = await createCertificateAuthority('kc_test-ca Zürich');
+    const leaf = await issueCertificate(unicodeCa, { commonName: 'user_1@example', usage: 'client' });
     expect(isSignedBy(leaf, unicodeCa)).toBe(true);
     expect(parseCertificate(leaf.certPem).subject.commonName).toBe('user_1@example');
     expect(parseCertificate(leaf.certPem).issuer.commonName).toBe('kc_test-ca Zürich');
   });
 
-  it('omits the SAN extension when there are no names', () => {
-    const leaf = issueCertificate(ca, { commonName: 'nameless', usage: 'client' });
+  it('omits the SAN extension when there are no names', async () => {
+    const leaf = await issueCertificate(ca, { commonName: 'nameless', usage: 'client' });
     expect(x509(leaf.certPem).subjectAltName).toBeUndefined();
   });
 
-  it('rejects SAN entries that are not IP addresses', () => {
-    expect(() => issueCertificate(ca, { commonName: 'x', usage: 'server', ipAddresses: ['kc-lb'] })).toThrow(
-      /not an IP address: kc-lb/,
-    );
+  it('rejects SAN entries that are not IP addresses', async () => {
+    await expect(issueCertificate(ca, { commonName: 'x', usage: 'server', ipAddresses: ['kc-lb'] })).rejects.toThrow(/not an IP address: kc-lb/);
   });
 
-  it('is valid from a few minutes ago for 365 days by default', () => {
+  it('is valid from a few minutes ago for 365 days by default', async () => {
     const before = Date.now();
-    const summary = parseCertificate(issueCertificate(ca, { commonName: 'x', usage: 'client' }).certPem);
+    const summary = parseCertificate((await issueCertificate(ca, { commonName: 'x', usage: 'client' })).certPem);
     expect(summary.notBefore.getTime()).toBeLessThan(before - 60_000);
     expect(summary.notBefore.getTime()).toBeGreaterThan(before - 60 * 60_000);
     const lifetimeDays = (summary.notAfter.getTime() - before) / DAY_MS;
     expect(lifetimeDays).toBeGreaterThan(364.99);
     expect(lifetimeDays).toBeLessThan(365.01);
-    expect(() => issueCertificate(ca, { commonName: 'x', usage: 'client', validityDays: 0 })).toThrow(/positive/);
+    await expect(issueCertificate(ca, { commonName: 'x', usage: 'client', validityDays: 0 })).rejects.toThrow(/positive/);
   });
 
-  it('uses distinct positive, minimally encoded serial numbers', () => {
-    const serials = Array.from({ length: 4 }, () => parseCertificate(issueCertificate(ca, { commonName: 'x', usage: 'client' }).certPem).serialNumber);
+  it('uses distinct positive, minimally encoded serial numbers', async () => {
+    const leaves = await Promise.all(Array.from({ length: 4 }, () => issueCertificate(ca, { commonName: 'x', usage: 'client' })));
+    const serials = leaves.map((leaf) => parseCertificate(leaf.certPem).serialNumber);
     expect(new Set(serials).size).toBe(serials.length);
     for (const serial of serials) {
       expect(serial).toMatch(/^[0-9a-f]{32}$/);
@@ -217,23 +242,17 @@ describe('generateClusterPki', () => {
   let plan: ClusterPlan;
   let pki: ClusterPki;
 
-  // The path kc takes: keys made in parallel on the thread pool, then certificates signed.
   beforeAll(async () => {
     plan = planCluster(defaultClusterSpec({ controlPlanes: 3, workers: 3 }), '172.30.5.0/24');
-    pki = await generateClusterPkiInBackground(plan);
+    pki = await generateClusterPki(plan);
   }, GENERATION_TIMEOUT_MS);
 
-  it('takes exactly one fresh key pair per certificate, as many as the background generation prepares', () => {
+  it('gives every certificate a key pair of its own, as many as certificateKeyCount says', async () => {
     const small = planCluster(defaultClusterSpec({ controlPlanes: 1, workers: 1 }), '172.30.6.0/24');
-    const given: forge.pki.rsa.KeyPair[] = [];
-    const result = generateClusterPki(small, () => {
-      const keys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
-      given.push(keys);
-      return keys;
-    });
-    expect(given).toHaveLength(certificateKeyCount(small));
-    const publicKeys = [result.ca, result.frontProxyCa, result.frontProxyClient, ...leafCertificates(result).map(([, pair]) => pair)].map((pair) => x509(pair.certPem).publicKey.export({ type: 'spki', format: 'pem' }));
-    expect(new Set(publicKeys).size).toBe(given.length);
+    const result = await generateClusterPki(small);
+    const pairs = [result.ca, result.frontProxyCa, result.frontProxyClient, ...leafCertificates(result).map(([, pair]) => pair)];
+    const publicKeys = pairs.map((pair) => x509(pair.certPem).publicKey.export({ type: 'spki', format: 'pem' }));
+    expect(new Set(publicKeys).size).toBe(certificateKeyCount(small));
   }, GENERATION_TIMEOUT_MS);
 
   it('has a CA that is a CA, and leaves that are not', () => {
@@ -245,12 +264,10 @@ describe('generateClusterPki', () => {
   });
 
   it('signs every certificate with the cluster CA, each with its own matching key', () => {
-    const caStore = forge.pki.createCaStore([pki.ca.certPem]);
     const leaves = leafCertificates(pki);
     expect(leaves).toHaveLength(8 + 3 + 3 + 3);
     for (const [name, pair] of leaves) {
       expect(isSignedBy(pair, pki.ca), name).toBe(true);
-      expect(forge.pki.verifyCertificateChain(caStore, [forge.pki.certificateFromPem(pair.certPem)]), name).toBe(true);
       expect(keyMatches(pair), name).toBe(true);
     }
     const keys = leaves.map(([, pair]) => pair.keyPem);
@@ -356,9 +373,9 @@ describe('generateClusterPki', () => {
     expect(key.toString('base64')).toBe(pki.encryptionKey);
   });
 
-  it('generates fresh keys on every call', () => {
+  it('generates fresh keys on every call', async () => {
     const small = planCluster(defaultClusterSpec({ controlPlanes: 1, workers: 1 }), '172.30.5.0/24');
-    const again = generateClusterPki(small);
+    const again = await generateClusterPki(small);
     expect(again.ca.keyPem).not.toBe(pki.ca.keyPem);
     expect(again.ca.certPem).not.toBe(pki.ca.certPem);
     expect(again.admin.keyPem).not.toBe(pki.admin.keyPem);

@@ -19,7 +19,7 @@ import type { CniMode } from '../../src/config/types.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
 import type { Provider } from '../../src/provider/provider.js';
 import { apiGet } from '../../src/cluster/api.js';
-import { generateClusterPkiInBackground } from '../../src/pki/cluster-pki.js';
+import { generateClusterPki } from '../../src/pki/cluster-pki.js';
 import { silentProgress } from '../../src/util/progress.js';
 
 // Non-default ranges and image names, so that a renderer using a default instead of its inputs shows.
@@ -230,7 +230,7 @@ describe('ensureWeaveImages', () => {
     kubeconfigPath: '/nonexistent/kubeconfig',
     deadline: new Deadline(60, '--wait 60'),
     apiProbe: apiGet,
-    generatePki: generateClusterPkiInBackground,
+    generatePki: generateClusterPki,
   });
 
   it('checks the kernel only for --cni weave, first after the node image, and creates nothing when it cannot run Weave', async () => {

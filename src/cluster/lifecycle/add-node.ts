@@ -72,7 +72,7 @@ async function addOneNode(options: AddNodesOptions, state: ClusterState, deadlin
     throw new UsageError(`cannot add a ${options.role} to cluster "${old.spec.name}": ${(error as Error).message}`);
   }
   const { plan, node } = added;
-  const pki = withNodePki(state.pki, plan, node);
+  const pki = await withNodePki(state.pki, plan, node);
   const ctx: ChangeContext = { engine, plan, pki, deadline };
   const undo = new UndoLog();
   const step = <T>(title: string, work: (note: (s: string) => void) => Promise<T>) =>
