@@ -41,6 +41,8 @@ import { deleteCluster } from '../src/cluster/delete.js';
 import { defaultClusterSpec } from '../src/config/defaults.js';
 import type { ClusterSpec } from '../src/config/types.js';
 import { engineForSpec } from '../src/cli/engines.js';
+import { kubectl } from '../src/cluster/kubectl.js';
+import { POD_IMAGES } from '../src/artifacts/manifest.js';
 import type { ClusterPlan } from '../src/model/plan.js';
 import { DockerEngine } from '../src/provider/docker/engine.js';
 import { LABEL_CLUSTER, type Provider } from '../src/provider/provider.js';
@@ -120,11 +122,22 @@ interface RunResult {
 
 /**
  * Round trip (ms, average of 20 pings) from the first worker's pod bridge to
- * the second's: the path pod-to-pod traffic between them takes.
+ * the second's: the path pod-to-pod traffic between them takes. A bridge
+ * exists once a pod runs on its worker, and both CoreDNS pods may be on one
+ * (the scheduler places them as soon as the first worker is Ready): one
+ * pause pod pinned to each worker makes sure of both bridges.
  */
 async function podNetworkRttMs(engine: Provider, plan: ClusterPlan): Promise<number | undefined> {
   const [from, to] = plan.workers;
   if (!from?.podSubnet || !to?.podSubnet) return undefined;
+  const pods = [from, to].map((worker) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `bench-bridge-${worker.name}`, namespace: 'default' },
+    spec: { nodeName: worker.name, containers: [{ name: 'pause', image: POD_IMAGES.pause, imagePullPolicy: 'Never' }] },
+  }));
+  await kubectl(engine, plan, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pods }));
+  await kubectl(engine, plan, ['wait', '--for=condition=Ready', '--timeout=60s', ...pods.map((pod) => `pod/${pod.metadata.name}`)]);
   const bridge = (subnet: string) => nthAddress(parseCidr(subnet), 1);
   const output = await engine.execOrThrow(from.name, ['ping', '-q', '-c', '20', '-i', '0.2', '-I', bridge(from.podSubnet), bridge(to.podSubnet)]);
   const avg = /= [\d.]+\/([\d.]+)\//.exec(output)?.[1];

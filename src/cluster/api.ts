@@ -31,3 +31,31 @@ export function apiGet(server: string, pki: ClusterPki, path: string, timeoutMs 
 export function hostApiServerUrl(address: string, port: number): string {
   return `https://${address}:${port}`;
 }
+
+/**
+ * A GET of a JSON object from the API server through `probe`. Polls use it
+ * instead of kubectl on a master: an HTTPS request from this process costs
+ * milliseconds, a kubectl process a few hundred of CPU the starting
+ * components need.
+ */
+export async function apiGetJson<T>(probe: ApiProbe, server: string, pki: ClusterPki, path: string): Promise<T> {
+  const response = await probe(server, pki, path);
+  if (response.status !== 200) throw new Error(`GET ${path}: HTTP ${response.status} ${response.body.slice(0, 200)}`);
+  return JSON.parse(response.body) as T;
+}
+
+/** The parts of a Node kc reads. */
+export interface NodeObject {
+  metadata: { name: string };
+  spec?: { podCIDR?: string };
+  status?: { conditions?: Array<{ type: string; status: string }> };
+}
+
+/** Every Node the API server knows. */
+export async function listNodes(probe: ApiProbe, server: string, pki: ClusterPki): Promise<NodeObject[]> {
+  return (await apiGetJson<{ items: NodeObject[] }>(probe, server, pki, '/api/v1/nodes')).items;
+}
+
+export function isReady(node: NodeObject): boolean {
+  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+}

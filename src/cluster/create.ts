@@ -164,8 +164,8 @@ async function createClusterLocked(options: CreateOptions): Promise<CreateResult
   await steps.run(startNodes, secured);
   await steps.run(startEtcd, secured);
   await steps.run(startControlPlane, secured);
-  await steps.run(installAddons, secured);
   await steps.run(joinWorkers, secured);
+  await steps.run(installAddons, secured);
   const networking = { ...secured, ...(await steps.run(setUpPodNetwork, secured)) };
   await steps.run(waitForReady, networking);
   await steps.run(writeKubeconfig, networking);

@@ -17,10 +17,14 @@ export async function startUnits(engine: Provider, node: NodePlan, units: readon
   await startLoadedUnits(engine, node, units);
 }
 
-/** The same for units whose files were in place when the node booted: systemd has them loaded, no reload needed. */
+/**
+ * The same for units whose files were in place when the node booted: systemd
+ * has them loaded, so enabling them need not make it reload everything (the
+ * links are for the next boot, which reads them anyway).
+ */
 export async function startLoadedUnits(engine: Provider, node: NodePlan, units: readonly string[]): Promise<void> {
   if (units.length === 0) return;
-  await engine.execOrThrow(node.name, ['systemctl', 'enable', '--now', '--no-block', ...units]);
+  await engine.execOrThrow(node.name, ['systemctl', 'enable', '--no-reload', '--now', '--no-block', ...units]);
 }
 
 /** Delivers a bundle's files and starts its units on one node; -v lists what went where. */

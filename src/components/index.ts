@@ -54,11 +54,16 @@ export function workerBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterPk
 /**
  * Worker units that talk to the API server. kc starts them once it answers:
  * started earlier, kubelet backs off between registration attempts (up to 7 s)
- * and the node joins late. kube-router needs its Node object, so it comes last.
+ * and the node joins late. kubelet and kube-proxy need nothing but the API
+ * server (JOIN_UNITS); kube-router needs the RBAC kc applies with the add-ons,
+ * and its Node object, so it comes last.
  */
 export function apiClientUnits(plan: ClusterPlan): string[] {
-  return [KUBELET_UNIT, KUBE_PROXY_UNIT, ...(runsKubeRouter(plan) ? [KUBE_ROUTER_UNIT] : [])];
+  return [...JOIN_UNITS, ...(runsKubeRouter(plan) ? [KUBE_ROUTER_UNIT] : [])];
 }
+
+/** What joins a worker to the cluster: started as soon as the API server is ready. */
+export const JOIN_UNITS: readonly string[] = [KUBELET_UNIT, KUBE_PROXY_UNIT];
 
 /**
  * Master units kc starts once the API server is ready: started with it, the

@@ -1,6 +1,7 @@
+import type { ApiProbe } from '../../src/cluster/api.js';
 import { createCluster } from '../../src/cluster/create.js';
 import type { ClusterSpec } from '../../src/config/types.js';
-import type { ClusterPlan } from '../../src/model/plan.js';
+import { nodeName, type ClusterPlan } from '../../src/model/plan.js';
 import { generateClusterPki } from '../../src/pki/cluster-pki.js';
 import type { FakeEngine, FakeNode } from '../../src/provider/fake/engine.js';
 import type { ExecResult, Provider } from '../../src/provider/provider.js';
@@ -38,16 +39,28 @@ export function healthyCluster(...engines: FakeEngine[]) {
 }
 
 /**
- * The real create pipeline on a fake engine: the API server's readiness probe
- * answers 200; the PKI is made as for real.
+ * The API server of a healthy fake cluster as kc reads it from the host:
+ * ready, every worker of `spec` registered (no podCIDR yet) and Ready,
+ * CoreDNS available.
  */
+export function healthyApi(spec: ClusterSpec): ApiProbe {
+  const workers = Array.from({ length: spec.workers }, (_, index) => nodeName(spec.name, 'worker', index));
+  const nodes = workers.map((name) => ({ metadata: { name }, spec: {}, status: { conditions: [{ type: 'Ready', status: 'True' }] } }));
+  return async (_server, _pki, path) => {
+    if (path === '/api/v1/nodes') return { status: 200, body: JSON.stringify({ items: nodes }) };
+    if (path.endsWith('/deployments/coredns')) return { status: 200, body: JSON.stringify({ status: { availableReplicas: 1 } }) };
+    return { status: 200, body: 'ok' };
+  };
+}
+
+/** The real create pipeline on a fake engine and a healthy fake API server; the PKI is made as for real. */
 export function createFakeCluster(engine: Provider, spec: ClusterSpec, kubeconfigPath: string, afterStep?: (title: string) => void) {
   return createCluster({
     engine,
     progress: silentProgress,
     spec,
     kubeconfigPath,
-    apiProbe: async () => ({ status: 200, body: 'ok' }),
+    apiProbe: healthyApi(spec),
     generatePki: (plan: ClusterPlan) => generateClusterPki(plan),
     afterStep,
   });

@@ -1,3 +1,4 @@
+import { hostApiServerUrl, listNodes } from '../api.js';
 import type { Networking, Secured, Step } from '../context.js';
 import { kubectl } from '../kubectl.js';
 import { waitUntil } from '../wait.js';
@@ -13,13 +14,13 @@ export const setUpPodNetwork: Step<Secured, Pick<Networking, 'podNetwork'>> = {
   title: 'Setting up pod network',
   async run(ctx, note) {
     const { plan } = ctx;
+    const server = hostApiServerUrl(plan.spec.apiServerAddress, ctx.apiServerHostPort);
     // Node name → its podCIDR ('' when none yet), as the last poll saw them.
     let podCidrs = new Map<string, string>();
     await waitUntil(
       'every worker to register',
       async () => {
-        const out = await kubectl(ctx.engine, plan, ['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.spec.podCIDR}{"\\n"}{end}']);
-        podCidrs = new Map(out.split('\n').filter(Boolean).map((line) => line.split('=') as [string, string]));
+        podCidrs = new Map((await listNodes(ctx.apiProbe, server, ctx.pki)).map((node) => [node.metadata.name, node.spec?.podCIDR ?? '']));
         const missing = plan.workers.filter((w) => !podCidrs.has(w.name)).length;
         return missing === 0 || `${plan.workers.length - missing} of ${plan.workers.length} registered`;
       },

@@ -1,5 +1,5 @@
+import { apiGetJson, hostApiServerUrl, isReady, listNodes } from '../api.js';
 import type { Networking, Step } from '../context.js';
-import { kubectl } from '../kubectl.js';
 import { waitUntil } from '../wait.js';
 import { runsKubeRouter } from '../../components/index.js';
 import { waitForKubeRouter } from './network-policy.js';
@@ -19,26 +19,26 @@ export const waitForReady: Step<Networking, void> = {
       ctx.progress.info('   --cni none: nodes stay NotReady until you install a pod network (kubectl apply -f <your CNI manifest>)');
       return;
     }
-    // Polled every 250 ms: each poll is one kubectl on a master, and a node
-    // turns Ready (or CoreDNS available) at any moment, not on a second boundary.
+    // Polled every 250 ms with a GET from this process: a node turns Ready
+    // (or CoreDNS available) at any moment, not on a second boundary.
     // Weave first: when it fails, its own logs say why better than NotReady nodes would.
     const weave = ctx.podNetwork.kind === 'weave' ? await waitForWeave(ctx) : undefined;
+    const server = hostApiServerUrl(plan.spec.apiServerAddress, ctx.apiServerHostPort);
     await waitUntil(
       'every node to be Ready',
       async () => {
-        const out = await kubectl(ctx.engine, plan, [
-          'get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
-        ]);
-        const notReady = out.split('\n').filter((l) => l && !l.endsWith('=True'));
-        return (notReady.length === 0 && out.trim().split('\n').length >= plan.workers.length) || `not ready: ${notReady.join(', ')}`;
+        const nodes = await listNodes(ctx.apiProbe, server, ctx.pki);
+        const notReady = nodes.filter((node) => !isReady(node)).map((node) => node.metadata.name);
+        return (notReady.length === 0 && nodes.length >= plan.workers.length) || `not ready: ${notReady.join(', ') || `${nodes.length} of ${plan.workers.length} registered`}`;
       },
       { deadline: ctx.deadline, intervalMs: 250 },
     );
     await waitUntil(
       'CoreDNS to be available',
       async () => {
-        const out = await kubectl(ctx.engine, plan, ['-n', 'kube-system', 'get', 'deployment', 'coredns', '-o', 'jsonpath={.status.availableReplicas}']);
-        return Number(out.trim() || '0') > 0 || 'no available replica yet';
+        const path = '/apis/apps/v1/namespaces/kube-system/deployments/coredns';
+        const deployment = await apiGetJson<{ status?: { availableReplicas?: number } }>(ctx.apiProbe, server, ctx.pki, path);
+        return (deployment.status?.availableReplicas ?? 0) > 0 || 'no available replica yet';
       },
       { deadline: ctx.deadline, intervalMs: 250 },
     );
