@@ -40,7 +40,18 @@ interface ContainerSpec {
   runtime: string | undefined;
   /** Hosts file entries, `name:address`. */
   extraHosts: string[];
+  /** The node's CPU weight against other containers when the CPUs are busy (Docker's default is 1024). */
+  cpuShares: number;
 }
+
+/**
+ * Masters weigh twice as much as other nodes when the CPUs are all busy (as
+ * while a cluster starts: every node boots, workers unpack images, two API
+ * servers start): the control plane everything else waits for comes first.
+ * An idle machine gives every node all it asks for either way.
+ */
+const MASTER_CPU_SHARES = 2048;
+const DEFAULT_CPU_SHARES = 1024;
 
 /**
  * The runtime `scripts/setup-host.sh` registers with dockerd on hosts whose
@@ -339,6 +350,7 @@ export class DockerEngine implements Provider {
       RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 1 },
       NetworkMode: spec.network,
       ExtraHosts: spec.extraHosts,
+      CpuShares: spec.cpuShares,
     };
     const container: Docker.Container = await this.client.createContainer({
       name: spec.name,
@@ -595,5 +607,6 @@ export function nodeContainer(node: NodeSpec, runtime: string | undefined, hostH
     ports,
     runtime,
     extraHosts: node.peers.map((peer) => `${peer.name}:${peer.ip}`),
+    cpuShares: node.role === 'master' ? MASTER_CPU_SHARES : DEFAULT_CPU_SHARES,
   };
 }
