@@ -54,12 +54,10 @@ export async function deleteClusterLocked(options: DeleteOptions): Promise<Delet
     warnings.push(`${error.file} could not be read; removed it with the cluster`);
     hadState = true;
   }
-  const containers = await engine.listContainers(labels);
+  const [containers, volumes, networks] = await Promise.all([engine.listContainers(labels), engine.listVolumes(labels), engine.listNetworks(labels)]);
   await Promise.all(containers.map((c) => engine.removeContainer(c.id)));
-  const volumes = await engine.listVolumes(labels);
-  await Promise.all(volumes.map((v) => engine.removeVolume(v)));
-  const networks = await engine.listNetworks(labels);
-  for (const network of networks) await engine.removeNetwork(network.id);
+  // Once no container uses them, volumes and networks go at once.
+  await Promise.all([...volumes.map((v) => engine.removeVolume(v)), ...networks.map((n) => engine.removeNetwork(n.id))]);
   let kubeconfigEntry = false;
   for (const path of kubeconfigPathsToClean(state, options.kubeconfigPath)) {
     kubeconfigEntry = (await removeFromKubeconfigFile(path, contextName(name))) || kubeconfigEntry;
