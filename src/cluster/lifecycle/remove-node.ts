@@ -10,7 +10,7 @@ import type { Progress } from '../../util/progress.js';
 import { containerdVolume } from '../actions/nodes.js';
 import { waitUntil } from '../wait.js';
 import { readCluster, type ClusterNow } from './cluster-status.js';
-import { etcdctl, healthyMasters, listMembers, memberOf, quorumAfterRemoval } from './etcd-membership.js';
+import { healthyMasters, listMembers, memberOf, quorumAfterRemoval, tryEtcdctl } from './etcd-membership.js';
 import { kubectlVia, refreshPodRoutes, reloadHaproxy, waitForHaproxyBackends, type ChangeContext } from './node-access.js';
 import { changeStep, UndoLog } from './undo.js';
 
@@ -198,7 +198,7 @@ async function removeMaster(options: RemoveNodesOptions, cluster: ClusterNow, ma
     }
     const others = healthy.filter((m) => m.name !== master.name);
     const id = memberOf(await listMembers(engine, plan, via, others), master)?.id;
-    if (id) await etcdctl(engine, plan, via, ['member', 'remove', id], others);
+    if (id) await removeMember(ctx, via, others, id);
     note(id ? `member ${id} removed, ${remaining.length} left` : 'was not a member');
   });
   await changeStep(progress, new UndoLog(), `Removing ${master.name}`, again, async (note) => {
@@ -207,4 +207,27 @@ async function removeMaster(options: RemoveNodesOptions, cluster: ClusterNow, ma
     note('container removed');
   });
   return next;
+}
+
+/**
+ * `etcdctl member remove`, once etcd agrees. etcd refuses with "unhealthy
+ * cluster" while any member that would remain has been connected to the
+ * leader for less than 5 s (a master just restarted, say): that refusal is
+ * waited out; any other is an error at once.
+ */
+async function removeMember(ctx: ChangeContext, via: NodePlan, members: readonly NodePlan[], id: string): Promise<void> {
+  let refusal: string | undefined;
+  await waitUntil(
+    `etcd to accept removing member ${id}`,
+    async () => {
+      const result = await tryEtcdctl(ctx.engine, ctx.plan, via, ['member', 'remove', id], members);
+      if (result.exitCode === 0) return true;
+      const reason = `${result.stdout}${result.stderr}`.trim().split('\n').pop() ?? `exit ${result.exitCode}`;
+      if (reason.includes('unhealthy cluster')) return `${reason} (a remaining member connected less than 5 s ago)`;
+      refusal = reason;
+      return true;
+    },
+    { deadline: ctx.deadline, timeoutMs: 30_000, intervalMs: 500 },
+  );
+  if (refusal !== undefined) throw new Error(`etcd refused to remove member ${id} (asked on ${via.name}): ${refusal}`);
 }
