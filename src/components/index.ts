@@ -67,8 +67,8 @@ export const JOIN_UNITS: readonly string[] = [KUBELET_UNIT, KUBE_PROXY_UNIT];
 
 /**
  * Master units kc starts once the API server is ready: started with it, the
- * controller-manager exits and the scheduler's watches back off (up to
- * seconds) while its RBAC bootstrap is still granting them access.
+ * controller-manager exits and the scheduler's watches back off (for
+ * seconds) until the API server's RBAC bootstrap has granted them access.
  */
 export const AFTER_API_SERVER_UNITS: readonly string[] = [UNIT.controllerManager, UNIT.scheduler];
 

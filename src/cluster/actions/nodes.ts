@@ -1,10 +1,9 @@
 import { freeTcpPort } from '../../util/net.js';
 import { nodeExtrasFor } from '../../config/defaults.js';
 import type { NodeExtras } from '../../config/types.js';
-import type { NodeSpec, PublishedPort } from '../../provider/provider.js';
+import type { ArchiveEntry, NodeSpec, PublishedPort } from '../../provider/provider.js';
 import { bootBundle } from '../../components/index.js';
 import type { ClusterPki } from '../../pki/types.js';
-import type { ArchiveEntry } from '../../provider/provider.js';
 import type { CreateBase, Secured, Step } from '../context.js';
 import { ADMIN_KUBECONFIG_ON_NODE, adminKubeconfigOnNode } from '../kubectl.js';
 import { allNodes, API_SERVER_PORT, type ClusterPlan, type NodePlan } from '../../model/plan.js';
