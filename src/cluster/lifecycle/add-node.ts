@@ -11,7 +11,7 @@ import { UsageError } from '../../util/errors.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
 import { waitForKubeRouter } from '../actions/network-policy.js';
 import { containerdVolume, nodeSpec } from '../actions/nodes.js';
-import { installBundle, journalTail, waitForBoot } from '../node-ops.js';
+import { installBundle, journalTail, waitForBoot, waitForUnit } from '../node-ops.js';
 import { waitUntil } from '../wait.js';
 import { readCluster, requireRunning } from './cluster-status.js';
 import { etcdctl, healthyMasters, listMembers, memberOf, tryEtcdctl } from './etcd-membership.js';
@@ -171,6 +171,7 @@ async function joinMaster(ctx: ChangeContext, old: ClusterPlan, master: NodePlan
       },
       { deadline: ctx.deadline, intervalMs: 250, onTimeout: () => journalTail(engine, master, UNIT.etcd) },
     );
+    await waitForEtcdReady(ctx, master);
     note(`learner, then voting member ${plan.masters.length} of ${plan.masters.length}`);
   });
   await step(`Starting control plane on ${master.name}`, async (note) => {
@@ -192,4 +193,26 @@ async function joinMaster(ctx: ChangeContext, old: ClusterPlan, master: NodePlan
     await waitForHaproxyBackends(ctx);
     note(`${plan.masters.length} backends, reloaded without dropping connections`);
   });
+}
+
+/** How long a new etcd member gets to report ready once it is a voter, before kc restarts it. */
+const ETCD_PUBLISH_GRACE_MS = 1000;
+
+/**
+ * Waits for the new member's etcd to tell systemd it is ready: the API server
+ * beside it starts only then. As a learner it asks the leader to publish its
+ * name while it applies the leader's snapshot, which restarts its peer
+ * streams: that request can be lost, and etcd asks again only after its 7 s
+ * request timeout (its journal: "lost TCP streaming connection", then "failed
+ * to publish local member"). Now a voting member, a restarted etcd publishes
+ * at once.
+ */
+async function waitForEtcdReady(ctx: ChangeContext, master: NodePlan): Promise<void> {
+  const ready = await waitForUnit(ctx.engine, master, UNIT.etcd, ctx.deadline, ETCD_PUBLISH_GRACE_MS).then(
+    () => true,
+    () => false,
+  );
+  if (ready) return;
+  await ctx.engine.execOrThrow(master.name, ['systemctl', 'restart', UNIT.etcd]);
+  await waitForUnit(ctx.engine, master, UNIT.etcd, ctx.deadline);
 }
