@@ -5,15 +5,10 @@ import { removeNodes } from '../cluster/lifecycle/remove-node.js';
 import type { ChangeableRole } from '../model/plan.js';
 import { checkedName } from './delete-cluster.js';
 import { engineForCluster } from './engines.js';
-import { progressFor, UsageError, type GlobalOptions } from './options.js';
+import { checkedWaitSeconds, progressFor, type GlobalOptions } from './options.js';
 
 /** How long a node change may take by default: a master's etcd catch-up and a worker's drain draw on it. */
 const DEFAULT_NODE_WAIT_SECONDS = 300;
-
-function checkedWait(wait: number): number {
-  if (!Number.isFinite(wait) || wait <= 0) throw new UsageError(`--wait ${wait} is not a number of seconds: give a positive number, e.g. --wait ${DEFAULT_NODE_WAIT_SECONDS}`);
-  return wait;
-}
 
 interface CreateNodeArgs extends GlobalOptions {
   name: string;
@@ -36,7 +31,7 @@ export const createNodeCommand: CommandModule<GlobalOptions, CreateNodeArgs> = {
   handler: async (args) => {
     const cluster = checkedName(args.name);
     const progress = progressFor(args);
-    const result = await addNodes({ engine: await engineForCluster(cluster), progress, cluster, role: args.role, count: args.count, waitSeconds: checkedWait(args.wait) });
+    const result = await addNodes({ engine: await engineForCluster(cluster), progress, cluster, role: args.role, count: args.count, waitSeconds: checkedWaitSeconds(args.wait, DEFAULT_NODE_WAIT_SECONDS) });
     progress.info(`Added ${result.added.join(', ')} to cluster "${cluster}" (${result.seconds.map((s) => `${s.toFixed(1)}s`).join(', ')}).`);
   },
 };
@@ -70,7 +65,7 @@ export const deleteNodeCommand: CommandModule<GlobalOptions, DeleteNodeArgs> = {
       progress,
       cluster,
       nodes: args.nodes ?? [],
-      waitSeconds: checkedWait(args.wait),
+      waitSeconds: checkedWaitSeconds(args.wait, DEFAULT_NODE_WAIT_SECONDS),
       force: args.force,
     });
     progress.info(`Removed ${removed.join(', ')} from cluster "${cluster}" (${((Date.now() - started) / 1000).toFixed(1)}s).`);

@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { DockerEngine } from '../provider/docker/engine.js';
+import { UsageError } from '../util/errors.js';
 import { createProgress, type Progress, type Verbosity } from '../util/progress.js';
 
 /** Options every command accepts. */
@@ -28,4 +29,10 @@ export function engine(): DockerEngine {
   return new DockerEngine();
 }
 
-export { UsageError } from '../util/errors.js';
+/** A `--wait` of lifecycle commands: a positive number of seconds, or a usage error showing the default. */
+export function checkedWaitSeconds(wait: number, example: number): number {
+  if (!Number.isFinite(wait) || wait <= 0) throw new UsageError(`--wait ${wait} is not a number of seconds: give a positive number, e.g. --wait ${example}`);
+  return wait;
+}
+
+export { UsageError };

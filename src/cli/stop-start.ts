@@ -4,7 +4,10 @@ import { listClusterNames } from '../cluster/list.js';
 import { startCluster, stopCluster, type StopStartOptions, type StopStartResult } from '../cluster/lifecycle/stop-start.js';
 import { checkedName } from './delete-cluster.js';
 import { engineForCluster } from './engines.js';
-import { engine, progressFor, UsageError, type GlobalOptions } from './options.js';
+import { checkedWaitSeconds, engine, progressFor, UsageError, type GlobalOptions } from './options.js';
+
+/** How long a start may take to become usable by default. */
+const DEFAULT_START_WAIT_SECONDS = 300;
 
 interface StopStartArgs extends GlobalOptions {
   name?: string;
@@ -33,13 +36,13 @@ function command(verb: 'stop' | 'start', run: (options: StopStartOptions) => Pro
         .option('name', { type: 'string', describe: `Cluster name (default "${DEFAULT_CLUSTER_NAME}")` })
         .option('all', { type: 'boolean', default: false, describe: `${verb === 'stop' ? 'Stop' : 'Start'} every kc cluster` })
         // Only a start waits for something (the cluster to be usable again); a stop is done when its containers are.
-        .option('wait', { type: 'number', default: 300, describe: 'Seconds the start may take to become usable', hidden: verb === 'stop' }),
+        .option('wait', { type: 'number', default: DEFAULT_START_WAIT_SECONDS, describe: 'Seconds the start may take to become usable', hidden: verb === 'stop' }),
     handler: async (args) => {
-      if (!Number.isFinite(args.wait) || args.wait <= 0) throw new UsageError(`--wait ${args.wait} is not a number of seconds: give a positive number`);
+      const waitSeconds = checkedWaitSeconds(args.wait, DEFAULT_START_WAIT_SECONDS);
       const progress = progressFor(args);
       for (const cluster of await targets(args, verb)) {
         progress.info(`${verb === 'stop' ? 'Stopping' : 'Starting'} cluster "${cluster}" ...`);
-        const result = await run({ engine: await engineForCluster(cluster), progress, cluster, waitSeconds: args.wait });
+        const result = await run({ engine: await engineForCluster(cluster), progress, cluster, waitSeconds });
         progress.info(`${verb === 'stop' ? 'Stopped' : 'Started'} cluster "${cluster}": ${result.nodes} nodes in ${result.seconds.toFixed(1)}s.`);
       }
     },

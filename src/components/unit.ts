@@ -57,10 +57,12 @@ export function renderUnit(spec: UnitSpec): string {
 export const LB_CLIENT_ENVIRONMENT: readonly string[] = ['Environment=HTTP2_READ_IDLE_TIMEOUT_SECONDS=10', 'Environment=HTTP2_PING_TIMEOUT_SECONDS=5'];
 
 /**
- * The controller-manager and the scheduler start with the API server and exit
- * until its RBAC bootstrap grants them what they read at start (the
+ * When a node boots again (`kc start cluster`, a restarted container), the
+ * controller-manager and the scheduler start with the API server and exit
+ * until it answers and grants them what they read at start (the
  * extension-apiserver-authentication ConfigMap): a quarter second between
- * tries makes them start within that of it rather than a second later.
+ * tries makes them start within that of it rather than a second later. (A
+ * create starts them only once the API server is ready.)
  */
 export const RESTART_SOON_SECONDS = 0.25;
 

@@ -7,8 +7,8 @@ import { saveState, STATE_SCHEMA_VERSION } from '../../state/cluster-state.js';
 
 /**
  * Lays out the cluster on its network's subnet (fixed node addresses), picks
- * the host port of the API server, and starts generating the PKI: the keys
- * are made on Node's thread pool.
+ * the host port of the API server, and starts generating the PKI (awaited by
+ * the next step, before any node exists: nodes boot with their certificates).
  */
 export const planNodes: Step<Networked, Pick<Planned, 'plan' | 'pendingPki' | 'apiServerHostPort'>> = {
   title: 'Planning nodes',
