@@ -76,7 +76,7 @@ export const createClusterCommand: CommandModule<GlobalOptions, CreateClusterArg
       .option('cni', { choices: CNI_MODES, defaultDescription: d.cni, describe: 'Pod network: none leaves it to you' })
       .option('network-policy', { choices: NETWORK_POLICY_MODES, defaultDescription: 'kube-router with --cni bridge, else none', describe: 'What enforces NetworkPolicy: none leaves policies unenforced' })
       .option('retain', { type: 'boolean', defaultDescription: String(d.retain), describe: 'Keep the nodes when creation fails, for debugging' })
-      .option('wait', { type: 'number', defaultDescription: String(d.waitSeconds), describe: 'Seconds the whole create may take to become ready: one deadline for every wait' })
+      .option('wait', { type: 'number', defaultDescription: String(d.waitSeconds), describe: 'Seconds the cluster may take to come up, counted from when the node image is ready (a first build of the image does not count): one deadline for every wait' })
       .option('kubeconfig', { type: 'string', describe: 'Kubeconfig file to add the context to (default: $KUBECONFIG or ~/.kube/config)' });
   },
   handler: async (args) => {

@@ -1,5 +1,6 @@
 import type { ClusterSpec } from '../config/types.js';
 import type { ClusterPlan } from '../model/plan.js';
+import type { NodeImageOptions } from '../image/node-image.js';
 import type { ClusterPki } from '../pki/types.js';
 import type { Provider } from '../provider/provider.js';
 import type { Deadline } from '../util/deadline.js';
@@ -12,19 +13,29 @@ import type { ApiProbe } from './api.js';
  * compiler checks the order, no step checks for missing fields at run time.
  */
 
-/** Fixed for the whole create. */
-export interface CreateBase {
+/** Fixed for the whole create: what the steps before the budget starts (engines, images) use. */
+export interface CreateInput {
   engine: Provider;
   progress: Progress;
   spec: ClusterSpec;
   /** Where the admin context goes: $KUBECONFIG's first file or ~/.kube/config. */
   kubeconfigPath: string;
-  /** The one time budget (--wait) every wait of this create draws on. */
-  deadline: Deadline;
   /** Asks the API server (readiness) from the host. */
   apiProbe: ApiProbe;
   /** Makes the cluster's PKI for its plan. */
   generatePki: (plan: ClusterPlan) => Promise<ClusterPki>;
+  /** Builds kc's default node image when it is missing (minutes the first time). */
+  buildNodeImage: (options: NodeImageOptions) => Promise<unknown>;
+}
+
+/** The images are ready: from here on the cluster comes up, within --wait. */
+export interface CreateBase extends CreateInput {
+  /**
+   * The one time budget (--wait) every wait of this create draws on. It starts
+   * once the node image is ready: a first build takes minutes (20 on 2 cores
+   * from source) and must never make a create fail.
+   */
+  deadline: Deadline;
 }
 
 /** The cluster network exists (from here on, a failure has something to remove). */

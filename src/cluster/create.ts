@@ -1,5 +1,6 @@
 import type { ClusterSpec } from '../config/types.js';
 import type { ClusterPlan } from '../model/plan.js';
+import { buildNodeImage } from '../image/node-image.js';
 import { generateClusterPki } from '../pki/cluster-pki.js';
 import type { ClusterPki } from '../pki/types.js';
 import type { Provider } from '../provider/provider.js';
@@ -21,7 +22,7 @@ import { waitForReady } from './actions/wait-ready.js';
 import { checkWeaveKernel, ensureWeaveImages } from './actions/weave.js';
 import { joinWorkers } from './actions/workers.js';
 import { apiGet, type ApiProbe } from './api.js';
-import type { CreateBase, Step } from './context.js';
+import type { CreateBase, CreateInput, Step } from './context.js';
 import { deleteClusterLocked } from './delete.js';
 
 export type CreateOutcome = 'removed' | 'retained' | 'nothing-created' | 'cleanup-failed';
@@ -64,6 +65,8 @@ export interface CreateOptions {
   apiProbe?: ApiProbe;
   /** How the cluster's PKI is made; fresh keys unless a test says otherwise. */
   generatePki?: (plan: ClusterPlan) => Promise<ClusterPki>;
+  /** How a missing default node image is built; for real unless a test says otherwise. */
+  buildNodeImage?: CreateInput['buildNodeImage'];
   /** Called when a step's work is done, still as part of it (a test injects failures here). */
   afterStep?: (title: string) => Promise<void> | void;
 }
@@ -88,7 +91,7 @@ class StepRunner {
   private createdAnything = false;
 
   constructor(
-    private readonly base: CreateBase,
+    private readonly base: CreateInput,
     private readonly afterStep: CreateOptions['afterStep'],
   ) {}
 
@@ -131,7 +134,8 @@ class StepRunner {
  * themselves, all at once; what needs the API server (controller-manager,
  * scheduler, kubelets) starts once it is ready. Each phase hands the next
  * what it made (see context.ts), and every wait draws on one deadline,
- * --wait, for the whole create.
+ * --wait, for the cluster to come up: it starts once the node image is
+ * ready, so a first build (minutes) never makes a create fail.
  */
 export async function createCluster(options: CreateOptions): Promise<CreateResult> {
   return withClusterLock(options.spec.name, () => createClusterLocked(options));
@@ -139,25 +143,27 @@ export async function createCluster(options: CreateOptions): Promise<CreateResul
 
 async function createClusterLocked(options: CreateOptions): Promise<CreateResult> {
   const started = Date.now();
-  const base: CreateBase = {
+  const input: CreateInput = {
     engine: options.engine,
     progress: options.progress,
     spec: options.spec,
     kubeconfigPath: options.kubeconfigPath,
-    deadline: new Deadline(options.spec.waitSeconds, `--wait ${options.spec.waitSeconds}`),
     apiProbe: options.apiProbe ?? apiGet,
     generatePki: options.generatePki ?? generateClusterPki,
+    buildNodeImage: options.buildNodeImage ?? buildNodeImage,
   };
   // Before any step: a taken name is the user's to fix, and must not cost an image build first.
-  if (await clusterExists(base, base.spec.name)) throw new ClusterExistsError(base.spec.name);
-  const steps = new StepRunner(base, options.afterStep);
+  if (await clusterExists(input, input.spec.name)) throw new ClusterExistsError(input.spec.name);
+  const steps = new StepRunner(input, options.afterStep);
 
-  await steps.run(checkEngines, base);
-  await steps.run(ensureNodeImage, base);
-  if (base.spec.cni === 'weave') {
-    await steps.run(checkWeaveKernel, base);
-    await steps.run(ensureWeaveImages, base);
+  await steps.run(checkEngines, input);
+  await steps.run(ensureNodeImage, input);
+  if (input.spec.cni === 'weave') {
+    await steps.run(checkWeaveKernel, input);
+    await steps.run(ensureWeaveImages, input);
   }
+  // --wait counts from here, as kind's does: the images are ready, the cluster comes up.
+  const base: CreateBase = { ...input, deadline: new Deadline(input.spec.waitSeconds, `--wait ${input.spec.waitSeconds}`, Date.now(), 'create (counted from when the node image was ready)') };
   const networked = { ...base, ...(await steps.run(createNetwork, base)) };
   const planned = { ...networked, ...(await steps.run(planNodes, networked)) };
   const secured = { ...planned, ...(await steps.run(generateCertificates, planned)) };

@@ -98,7 +98,7 @@ export interface ClusterSpec {
   nodeExtras: NodeExtrasByRole;
   /** Keep whatever was created when creation fails (for debugging). */
   retain: boolean;
-  /** Seconds the whole create may take to become usable: one deadline for every wait in it (--wait). */
+  /** Seconds the cluster may take to come up, counted from when the node image is ready: one deadline for every wait in it (--wait). */
   waitSeconds: number;
 }
 

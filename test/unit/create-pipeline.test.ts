@@ -7,7 +7,8 @@ import { deleteCluster } from '../../src/cluster/delete.js';
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
 import type { ClusterSpec } from '../../src/config/types.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
-import { createFakeCluster, healthyCluster } from './fake-cluster.js';
+import { createFakeCluster, healthyApi, healthyCluster } from './fake-cluster.js';
+import type { ApiProbe } from '../../src/cluster/api.js';
 import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
 import { LockBusyError } from '../../src/state/lock.js';
 import { useTemporaryStateDir } from './helpers.js';
@@ -52,7 +53,7 @@ function specNamed(name: string, overrides: Partial<ClusterSpec> = {}): ClusterS
  * once: generating fresh keys for each of these creates would take minutes.
  */
 function create(engine: FakeEngine, spec: ClusterSpec, afterStep?: (title: string) => void) {
-  return createFakeCluster(engine, spec, join(temporary.dir, 'kubeconfig'), afterStep);
+  return createFakeCluster(engine, spec, join(temporary.dir, 'kubeconfig'), { afterStep });
 }
 
 /** Makes `title`'s step fail once its own work is done. */
@@ -93,6 +94,28 @@ describe('the create pipeline on the fake engine', () => {
       expect(await readFile(join(temporary.dir, 'kubeconfig'), 'utf8').catch(() => '')).not.toContain('kc-fails');
     }, 60_000);
   }
+
+  it('counts --wait from when the node image is ready: a first build longer than --wait still ends in a cluster', async () => {
+    // No node image yet: the create builds it, and the build takes longer than the whole --wait.
+    const engine = new FakeEngine();
+    engine.onExec = healthyCluster(engine);
+    const spec = specNamed('newcomer', { waitSeconds: 2 });
+    let built = false;
+    const slowBuild = async ({ tag }: { tag?: string }) => {
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      engine.images.set(tag ?? DEFAULT_NODE_IMAGE, {});
+      built = true;
+    };
+    // As a real API server does while it starts, the first readiness probe is answered 503: the wait must have time left to ask again.
+    const healthy = healthyApi(spec);
+    let probes = 0;
+    const startingApi: ApiProbe = (server, pki, path) =>
+      path === '/readyz' && probes++ === 0 ? Promise.resolve({ status: 503, body: 'starting' }) : healthy(server, pki, path);
+    const result = await createFakeCluster(engine, spec, join(temporary.dir, 'kubeconfig'), { buildNodeImage: slowBuild, apiProbe: startingApi });
+    expect(built).toBe(true);
+    expect(result.stepSeconds['Ensuring node image']).toBeGreaterThan(spec.waitSeconds);
+    expect(Object.keys(result.stepSeconds)).toEqual(BRIDGE_STEPS);
+  }, 60_000);
 
   it('keeps what it created with --retain, until kc delete cluster', async () => {
     const engine = newEngine();

@@ -1,5 +1,5 @@
 import type { ApiProbe } from '../../src/cluster/api.js';
-import { createCluster } from '../../src/cluster/create.js';
+import { createCluster, type CreateOptions } from '../../src/cluster/create.js';
 import type { ClusterSpec } from '../../src/config/types.js';
 import { nodeName, type ClusterPlan } from '../../src/model/plan.js';
 import { generateClusterPki } from '../../src/pki/cluster-pki.js';
@@ -54,7 +54,12 @@ export function healthyApi(spec: ClusterSpec): ApiProbe {
 }
 
 /** The real create pipeline on a fake engine and a healthy fake API server; the PKI is made as for real. */
-export function createFakeCluster(engine: Provider, spec: ClusterSpec, kubeconfigPath: string, afterStep?: (title: string) => void) {
+export function createFakeCluster(
+  engine: Provider,
+  spec: ClusterSpec,
+  kubeconfigPath: string,
+  options: Pick<CreateOptions, 'afterStep' | 'buildNodeImage' | 'apiProbe'> = {},
+) {
   return createCluster({
     engine,
     progress: silentProgress,
@@ -62,6 +67,6 @@ export function createFakeCluster(engine: Provider, spec: ClusterSpec, kubeconfi
     kubeconfigPath,
     apiProbe: healthyApi(spec),
     generatePki: (plan: ClusterPlan) => generateClusterPki(plan),
-    afterStep,
+    ...options,
   });
 }

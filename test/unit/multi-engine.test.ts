@@ -55,7 +55,7 @@ function engines() {
 }
 
 function create(engine: MultiEngine, spec: ClusterSpec, afterStep?: (title: string) => void) {
-  return createFakeCluster(engine, spec, join(temporary.dir, 'kubeconfig'), afterStep);
+  return createFakeCluster(engine, spec, join(temporary.dir, 'kubeconfig'), { afterStep });
 }
 
 describe('placing a cluster on several engines', () => {

@@ -2,9 +2,8 @@ import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { WEAVE_IMAGES, WEAVE_VERSION } from '../../src/artifacts/manifest.js';
 import { checkWeaveKernel, ensureWeaveImages, weaveImagesPresent } from '../../src/cluster/actions/weave.js';
-import type { CreateBase } from '../../src/cluster/context.js';
+import type { CreateInput } from '../../src/cluster/context.js';
 import { createCluster, CreateStepError } from '../../src/cluster/create.js';
-import { Deadline } from '../../src/util/deadline.js';
 import { planCluster } from '../../src/model/plan.js';
 import {
   parseIptablesBackend,
@@ -223,14 +222,14 @@ describe('weaveKernelProblem', () => {
 });
 
 describe('ensureWeaveImages', () => {
-  const baseFor = (engine: Provider, cni: CniMode = 'weave'): CreateBase => ({
+  const baseFor = (engine: Provider, cni: CniMode = 'weave'): CreateInput => ({
     engine,
     progress: silentProgress,
     spec: spec(cni),
     kubeconfigPath: '/nonexistent/kubeconfig',
-    deadline: new Deadline(60, '--wait 60'),
     apiProbe: apiGet,
     generatePki: generateClusterPki,
+    buildNodeImage: () => Promise.reject(new Error('no node image build in this test')),
   });
 
   it('checks the kernel only for --cni weave, first after the node image, and creates nothing when it cannot run Weave', async () => {

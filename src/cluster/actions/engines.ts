@@ -1,6 +1,6 @@
 import { remoteEnginesInUse, spansEngines } from '../../model/engines.js';
 import { cidrsOverlap, parseCidr } from '../../util/ipv4.js';
-import type { CreateBase, Step } from '../context.js';
+import type { CreateInput, Step } from '../context.js';
 
 /**
  * Every engine the cluster uses answers and can take part (for a cluster
@@ -9,7 +9,7 @@ import type { CreateBase, Step } from '../context.js';
  * range: the nodes' second interface (docker_gwbridge) and other overlays
  * must not shadow them. Creates nothing.
  */
-export const checkEngines: Step<CreateBase, void> = {
+export const checkEngines: Step<CreateInput, void> = {
   title: 'Checking engines',
   async run({ engine, spec }, note) {
     const version = await engine.ensureReachable();

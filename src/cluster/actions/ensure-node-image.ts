@@ -1,11 +1,10 @@
 import { DEFAULT_NODE_IMAGE } from '../../config/defaults.js';
-import { buildNodeImage } from '../../image/node-image.js';
-import type { CreateBase, Step } from '../context.js';
+import type { CreateInput, Step } from '../context.js';
 
 /** Uses the node image if present; builds kc's default one when missing (there is no registry to pull it from), showing each part. */
-export const ensureNodeImage: Step<CreateBase, void> = {
+export const ensureNodeImage: Step<CreateInput, void> = {
   title: 'Ensuring node image',
-  async run({ engine, spec, progress }, note) {
+  async run({ engine, spec, progress, buildNodeImage }, note) {
     const image = spec.nodeImage;
     if (await engine.imageLabels(image)) {
       note(image);

@@ -9,7 +9,7 @@ import {
   type IptablesBackend,
 } from '../../components/weave.js';
 import { LABEL_CLUSTER, type Provider } from '../../provider/provider.js';
-import type { CreateBase, Secured, Step } from '../context.js';
+import type { CreateInput, Secured, Step } from '../context.js';
 import { kubectl } from '../kubectl.js';
 import { loadDockerImages } from '../load.js';
 import { waitForUnit } from '../node-ops.js';
@@ -42,7 +42,7 @@ export async function weaveImagesPresent(
  * kc runs on, because the engine may be remote: its kernel is the nodes'.
  * Seconds, and nothing is left behind (the container is removed).
  */
-export const checkWeaveKernel: Step<CreateBase, void> = {
+export const checkWeaveKernel: Step<CreateInput, void> = {
   title: 'Checking the kernel for Weave Net',
   async run(ctx, note) {
     // Labelled as the cluster's, so that even a probe container that outlived kc would go with `kc delete cluster`.
@@ -59,7 +59,7 @@ export const checkWeaveKernel: Step<CreateBase, void> = {
  * loads them into the workers later). Runs before the network step, so when they
  * cannot be had, the error comes before anything exists.
  */
-export const ensureWeaveImages: Step<CreateBase, void> = {
+export const ensureWeaveImages: Step<CreateInput, void> = {
   title: 'Ensuring Weave Net images',
   async run(ctx, note) {
     const { present, pulled } = await weaveImagesPresent(ctx.engine);
