@@ -1,14 +1,19 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { userInfo } from 'node:os';
+import { Server as SshServer, utils as sshUtils, type ServerChannel } from 'ssh2';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ConnectTimeoutAgent,
   dockerClientFor,
   dockerOptionsFor,
+  localDockerClient,
   localEngineHost,
+  parseEngineAddress,
   tcpEndpoint,
 } from '../../src/provider/docker/connect.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
+import { SshDialAgent } from '../../src/provider/docker/ssh-agent.js';
 import {
   apiOlderThan,
   describeEngineFailure,
@@ -24,7 +29,7 @@ import { EngineUnavailableError } from '../../src/provider/provider.js';
  * kc's words (which engine, its address, what failed, what to do), the
  * options kc gives dockerode for each kind of address, and real requests on
  * this machine's loopback: a refused port, a missing socket, an engine that
- * answers too old or wants TLS.
+ * answers too old, and an ssh server that runs `docker system dial-stdio`.
  */
 
 /** An error as Node's net and dns make them. */
@@ -156,6 +161,24 @@ describe('describing an engine failure', () => {
 });
 
 describe('the options kc gives dockerode', () => {
+  it('keeps an ssh address\'s user, host and port for the ssh login, and gives the client a URL Node reads', () => {
+    const options = dockerOptionsFor('ssh://nobody@127.0.0.1:2222');
+    expect(options).toMatchObject({ protocol: 'http', host: '127.0.0.1', port: 2222 });
+    expect(options.agent).toBeInstanceOf(SshDialAgent);
+    expect((options.agent as SshDialAgent).target).toEqual({ host: '127.0.0.1', port: 2222, username: 'nobody' });
+    // docker-modem's own ssh mode is never used: it builds "ssh:HOST:PORTHOST".
+    expect(options).not.toHaveProperty('sshOptions');
+  });
+
+  it('fills in ssh\'s defaults: port 22, the local user; and takes IPv6 addresses and encoded users', () => {
+    expect(parseEngineAddress('ssh://nobody@engine-b')).toEqual({ kind: 'ssh', host: 'engine-b', port: 22, username: 'nobody' });
+    expect(parseEngineAddress('ssh://engine-b:2200')).toEqual({ kind: 'ssh', host: 'engine-b', port: 2200, username: userInfo().username });
+    expect(parseEngineAddress('ssh://kc%40corp@engine-b')).toMatchObject({ username: 'kc@corp' });
+    const ipv6 = dockerOptionsFor('ssh://nobody@[fd00::2]:2222');
+    expect(ipv6).toMatchObject({ host: '[fd00::2]', port: 2222 });
+    expect((ipv6.agent as SshDialAgent).target).toEqual({ host: 'fd00::2', port: 2222, username: 'nobody' });
+  });
+
   it('reads tcp:// and unix:// addresses, and refuses others', () => {
     const tcp = dockerOptionsFor('tcp://10.210.0.10:2375');
     expect(tcp).toMatchObject({ protocol: 'http', host: '10.210.0.10', port: 2375 });
@@ -168,9 +191,12 @@ describe('the options kc gives dockerode', () => {
     expect(() => dockerOptionsFor('http://x:1')).toThrow(/use tcp:\/\/HOST:PORT, ssh:\/\/USER@HOST or unix:\/\/\/PATH/);
   });
 
-  it('names the local engine by DOCKER_HOST or its socket', () => {
+  it('names the local engine by DOCKER_HOST or its socket, and reaches an ssh:// DOCKER_HOST the way of listed engines', () => {
     expect(localEngineHost({ DOCKER_HOST: 'tcp://10.0.0.9:2375' })).toBe('tcp://10.0.0.9:2375');
     expect(localEngineHost({})).toMatch(/^unix:\/\/\/.*docker\.sock$/);
+    const viaSsh = localDockerClient({ DOCKER_HOST: 'ssh://nobody@10.0.0.9' }).modem as unknown as { agent?: unknown; protocol?: string };
+    expect(viaSsh.agent).toBeInstanceOf(SshDialAgent);
+    expect(viaSsh.protocol).toBe('http');
   });
 });
 
@@ -240,5 +266,94 @@ describe('requests to an engine that cannot be used', () => {
     expect(tls.kind).toBe('tls');
     // A 404 stays a 404: "no such container" is an answer, not a failure to reach the engine.
     expect(await engineAt(await fakeEngine(404, { message: 'No such container: x' })).inspectContainer('x')).toBeUndefined();
+  });
+});
+
+type SshBehaviour = 'answers' | 'no-docker';
+
+/**
+ * An ssh server on loopback that lets in `nobody` (no key needed) and, for
+ * `docker system dial-stdio`, answers one HTTP request as a Docker engine
+ * would ('answers') or writes dial-stdio's error ('no-docker').
+ */
+async function sshEngine(behaviour: SshBehaviour): Promise<{ port: number; seen: { users: string[]; commands: string[]; requests: string[] } }> {
+  const seen = { users: [] as string[], commands: [] as string[], requests: [] as string[] };
+  const hostKey = sshUtils.generateKeyPairSync('ed25519').private;
+  const server = new SshServer({ hostKeys: [hostKey] }, (client) => {
+    client.on('authentication', (context) => {
+      seen.users.push(context.username);
+      if (context.username === 'nobody') context.accept();
+      else context.reject([]);
+    });
+    client.on('session', (accept) => {
+      accept().on('exec', (acceptExec, _reject, info) => {
+        seen.commands.push(info.command);
+        serveDialStdio(acceptExec(), behaviour, seen.requests);
+      });
+    });
+    client.on('error', () => undefined);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, seen };
+}
+
+function serveDialStdio(channel: ServerChannel, behaviour: SshBehaviour, requests: string[]): void {
+  if (behaviour === 'no-docker') {
+    channel.stderr.write('permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock\n');
+    return;
+  }
+  let received = '';
+  channel.on('data', (chunk: Buffer) => {
+    received += chunk.toString();
+    if (!received.includes('\r\n\r\n')) return;
+    requests.push(received.split('\r\n')[0] ?? '');
+    const body = JSON.stringify({ Version: '20.10.24', ApiVersion: '1.41' });
+    channel.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    channel.exit(0);
+    channel.end();
+  });
+}
+
+describe('an engine over ssh', () => {
+  /** Node's warnings while `run` runs (docker-modem's ssh mode made a DeprecationWarning of every request). */
+  async function warningsDuring(run: () => Promise<unknown>): Promise<string[]> {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on('warning', onWarning);
+    try {
+      await run();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    return warnings;
+  }
+
+  it('logs in as the address\'s user and asks Docker through `docker system dial-stdio`, without a Node warning', async () => {
+    const { port, seen } = await sshEngine('answers');
+    let version = '';
+    const warnings = await warningsDuring(async () => {
+      version = await engineAt(`ssh://nobody@127.0.0.1:${port}`).ensureReachable();
+    });
+    expect(version).toBe('20.10.24');
+    expect(seen.users).toContain('nobody');
+    expect(seen.commands).toEqual(['docker system dial-stdio']);
+    expect(seen.requests).toEqual([expect.stringMatching(/^GET \/version HTTP\/1\.1$/)]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('says the login failed when ssh lets the user not in', async () => {
+    const { port } = await sshEngine('answers');
+    const failure = await failureOf(engineAt(`ssh://somebody@127.0.0.1:${port}`).listContainers({}));
+    expect(failure.kind).toBe('ssh-auth');
+    expect(failure.message).toMatch(new RegExp(`^cannot log in to engine "b" at ssh://somebody@127\\.0\\.0\\.1:${port}: ssh refused user "somebody"`));
+  });
+
+  it('passes on what dial-stdio said when Docker does not answer there', async () => {
+    const { port } = await sshEngine('no-docker');
+    const failure = await failureOf(engineAt(`ssh://nobody@127.0.0.1:${port}`).ensureReachable());
+    expect(failure.kind).toBe('ssh-docker');
+    expect(failure.message).toMatch(/the ssh login worked, but Docker there did not answer \(docker system dial-stdio: permission denied while trying to connect/);
   });
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { EngineRef } from '../engine-failure.js';
 import { EngineUnavailableError } from '../provider.js';
+import { SshDialAgent } from './ssh-agent.js';
 
 /** An engine address as DOCKER_HOST spells it, read. Hosts are as sockets take them (an IPv6 address without brackets). */
 export type EngineEndpoint =
@@ -80,7 +81,11 @@ function connectTimedOut(options: ClientRequestArgs, ms: number): Error {
 /** dockerode's options, with the HTTP agent docker-modem takes (which @types/dockerode leaves out). */
 export type DockerClientOptions = Docker.DockerOptions & { agent?: Agent };
 
-/** The dockerode options for an engine address. */
+/**
+ * The dockerode options for an engine address. An ssh:// engine is reached
+ * through kc's SshDialAgent, over a client that speaks plain HTTP to
+ * `http://HOST:PORT`: docker-modem's own ssh mode builds an invalid URL.
+ */
 export function dockerOptionsFor(host: string): DockerClientOptions {
   const endpoint = parseEngineAddress(host);
   switch (endpoint.kind) {
@@ -88,8 +93,10 @@ export function dockerOptionsFor(host: string): DockerClientOptions {
       return { socketPath: endpoint.path };
     case 'tcp':
       return { protocol: 'http', host: urlHost(endpoint.host), port: endpoint.port, agent: new ConnectTimeoutAgent() };
-    case 'ssh':
-      return { protocol: 'ssh', host: endpoint.host, port: endpoint.port, username: endpoint.username, sshOptions: { agent: process.env.SSH_AUTH_SOCK } };
+    case 'ssh': {
+      const { host: sshHost, port, username } = endpoint;
+      return { protocol: 'http', host: urlHost(sshHost), port, agent: new SshDialAgent({ host: sshHost, port, username }, process.env.SSH_AUTH_SOCK) };
+    }
   }
 }
 
@@ -114,9 +121,13 @@ export function localEngineHost(env: NodeJS.ProcessEnv = process.env): string {
   return `unix://${existsSync(userSocket) ? userSocket : '/var/run/docker.sock'}`;
 }
 
-/** A client for the local engine: docker-modem reads DOCKER_HOST and its TLS settings itself. */
-export function localDockerClient(): Docker {
-  return new Docker();
+/**
+ * A client for the local engine: docker-modem reads DOCKER_HOST and its TLS
+ * settings itself, except an ssh:// one, which goes the way of the config's
+ * ssh engines (docker-modem's ssh mode builds an invalid URL).
+ */
+export function localDockerClient(env: NodeJS.ProcessEnv = process.env): Docker {
+  return env.DOCKER_HOST?.startsWith('ssh://') ? dockerClientFor(env.DOCKER_HOST) : new Docker();
 }
 
 /**
