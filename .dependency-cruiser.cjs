@@ -28,10 +28,10 @@ module.exports = {
     },
     {
       name: 'only-docker-provider-imports-dockerode',
-      comment: 'dockerode is the Docker provider\'s business: everything else uses the provider interface',
+      comment: 'dockerode and ssh2 (how kc reaches an engine) are the Docker provider\'s business: everything else uses the provider interface',
       severity: 'error',
       from: { pathNot: '^src/provider/docker/' },
-      to: { path: 'node_modules/(dockerode|@types/dockerode)/' },
+      to: { path: 'node_modules/(dockerode|@types/dockerode|ssh2|@types/ssh2)/' },
     },
     {
       name: 'fake-provider-only-in-tests',

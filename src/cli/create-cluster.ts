@@ -8,6 +8,7 @@ import { createCluster } from '../cluster/create.js';
 import { contextName, defaultKubeconfigPath } from '../state/kubeconfig-file.js';
 import { engineForSpec } from './engines.js';
 import { progressFor, UsageError, type GlobalOptions } from './options.js';
+import { counted } from '../util/words.js';
 
 /** Every spec option is optional: undefined means "not given", so a config file value stands. */
 export interface CreateClusterArgs extends GlobalOptions {
@@ -83,7 +84,7 @@ export const createClusterCommand: CommandModule<GlobalOptions, CreateClusterArg
     const spec = await specFromArgs(args);
     const progress = progressFor(args);
     const kubeconfigPath = args.kubeconfig ?? defaultKubeconfigPath();
-    progress.info(`Creating cluster "${spec.name}" (${spec.controlPlanes} masters, ${spec.workers} workers) ...`);
+    progress.info(`Creating cluster "${spec.name}" (${counted(spec.controlPlanes, 'master')}, ${counted(spec.workers, 'worker')}) ...`);
     const result = await createCluster({ engine: engineForSpec(spec), progress, spec, kubeconfigPath });
     progress.info(`Cluster "${spec.name}" is ready in ${result.totalSeconds.toFixed(1)}s. Use it with:\n\n  kubectl cluster-info --context ${contextName(spec.name)}\n`);
   },

@@ -5,6 +5,7 @@ import { deleteCluster } from '../cluster/delete.js';
 import { listClusterNames } from '../cluster/list.js';
 import { engineForCluster } from './engines.js';
 import { engine, progressFor, UsageError, type GlobalOptions } from './options.js';
+import { counted } from '../util/words.js';
 
 interface DeleteClusterArgs extends GlobalOptions {
   name: string;
@@ -22,7 +23,7 @@ export function checkedName(name: string, field = '--name'): string {
 }
 
 function deletedSummary(result: Awaited<ReturnType<typeof deleteCluster>>): string {
-  const summary = result.containers + result.networks === 0 && !result.state ? 'nothing to delete' : `${result.containers} containers`;
+  const summary = result.containers + result.networks === 0 && !result.state ? 'nothing to delete' : counted(result.containers, 'container');
   return [summary, ...result.warnings].join('; ');
 }
 

@@ -22,7 +22,7 @@ export function engineForSpec(spec: ClusterSpec): Provider {
     remotes: remotes.map((engine) => ({
       name: engine.name,
       host: engine.host,
-      provider: new DockerEngine(dockerClientFor(engine.host)),
+      provider: new DockerEngine(dockerClientFor(engine.host), { name: engine.name, host: engine.host }),
       advertiseAddress: engine.advertiseAddress ?? tcpEndpoint(engine.host)?.host,
     })),
     localAddress: () => localSwarmAddress(remotes),

@@ -9,6 +9,7 @@ import { writeTarGz } from '../util/tar-gz.js';
 import { checkedName } from './delete-cluster.js';
 import { engineForCluster } from './engines.js';
 import { progressFor, UsageError, type GlobalOptions } from './options.js';
+import { counted } from '../util/words.js';
 
 interface ExportLogsArgs extends GlobalOptions {
   dir?: string;
@@ -54,10 +55,10 @@ export const exportLogsCommand: CommandModule<GlobalOptions, ExportLogsArgs> = {
     if (existing && existing.length > 0) throw new UsageError(`${dir} is not empty: name a new folder (or leave DIR out)`);
 
     try {
-      const results = await progress.step(`Collecting logs of cluster "${name}" from ${nodes.length} nodes`, async (note) => {
+      const results = await progress.step(`Collecting logs of cluster "${name}" from ${counted(nodes.length, 'node')}`, async (note) => {
         const collected = await exportLogs({ engine: docker, nodes, state, dir });
         const failed = collected.reduce((sum, r) => sum + r.errors, 0);
-        if (failed > 0) note(`${failed} problems, see errors.txt`);
+        if (failed > 0) note(`${counted(failed, 'problem')}, see errors.txt`);
         return collected;
       });
       await progress.step(`Writing ${tarball}`, () => writeTarGz(dir, tarball));

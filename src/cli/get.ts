@@ -9,6 +9,7 @@ import { loadState } from '../state/cluster-state.js';
 import { checkedName } from './delete-cluster.js';
 import { engineForCluster } from './engines.js';
 import { engine, type GlobalOptions } from './options.js';
+import { counted } from '../util/words.js';
 
 interface GetClustersArgs extends GlobalOptions {
   json: boolean;
@@ -30,7 +31,7 @@ export const getClustersCommand: CommandModule<GlobalOptions, GetClustersArgs> =
     if (args.json) process.stdout.write(`${JSON.stringify(clusters)}\n`);
     else if (names.length === 0) process.stderr.write('No kc clusters found.\n');
     // Tab-separated, name first: `kc get clusters | cut -f1` lists the names.
-    else process.stdout.write(`${clusters.map((c) => `${c.name}\t${c.status}\t${c.nodes} nodes`).join('\n')}\n`);
+    else process.stdout.write(`${clusters.map((c) => `${c.name}\t${c.status}\t${counted(c.nodes, 'node')}`).join('\n')}\n`);
   },
 };
 

@@ -6,6 +6,7 @@ import { importArchive, loadDockerImages, workerNodes } from '../cluster/load.js
 import { checkedName } from './delete-cluster.js';
 import { engineForCluster } from './engines.js';
 import { progressFor, UsageError, type GlobalOptions } from './options.js';
+import { counted } from '../util/words.js';
 
 interface LoadArgs extends GlobalOptions {
   name: string;
@@ -37,7 +38,7 @@ export const loadDockerImageCommand: CommandModule<GlobalOptions, LoadDockerImag
     const name = checkedName(args.name);
     const docker = await engineForCluster(name);
     const nodes = await workerNodes(docker, name, nodeList(args.nodes));
-    await progressFor(args).step(`Loading ${args.images.join(', ')} into ${nodes.length} nodes`, () =>
+    await progressFor(args).step(`Loading ${args.images.join(', ')} into ${counted(nodes.length, 'node')}`, () =>
       loadDockerImages(docker, nodes, args.images),
     );
   },
@@ -54,6 +55,6 @@ export const loadImageArchiveCommand: CommandModule<GlobalOptions, LoadArchiveAr
     const name = checkedName(args.name);
     const docker = await engineForCluster(name);
     const nodes = await workerNodes(docker, name, nodeList(args.nodes));
-    await progressFor(args).step(`Loading ${args.file} into ${nodes.length} nodes`, () => importArchive(docker, nodes, args.file));
+    await progressFor(args).step(`Loading ${args.file} into ${counted(nodes.length, 'node')}`, () => importArchive(docker, nodes, args.file));
   },
 };

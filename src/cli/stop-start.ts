@@ -5,6 +5,7 @@ import { startCluster, stopCluster, type StopStartOptions, type StopStartResult 
 import { checkedName } from './delete-cluster.js';
 import { engineForCluster } from './engines.js';
 import { checkedWaitSeconds, engine, progressFor, UsageError, type GlobalOptions } from './options.js';
+import { counted } from '../util/words.js';
 
 /** How long a start may take to become usable by default. */
 const DEFAULT_START_WAIT_SECONDS = 300;
@@ -43,7 +44,7 @@ function command(verb: 'stop' | 'start', run: (options: StopStartOptions) => Pro
       for (const cluster of await targets(args, verb)) {
         progress.info(`${verb === 'stop' ? 'Stopping' : 'Starting'} cluster "${cluster}" ...`);
         const result = await run({ engine: await engineForCluster(cluster), progress, cluster, waitSeconds });
-        progress.info(`${verb === 'stop' ? 'Stopped' : 'Started'} cluster "${cluster}": ${result.nodes} nodes in ${result.seconds.toFixed(1)}s.`);
+        progress.info(`${verb === 'stop' ? 'Stopped' : 'Started'} cluster "${cluster}": ${counted(result.nodes, 'node')} in ${result.seconds.toFixed(1)}s.`);
       }
     },
   };

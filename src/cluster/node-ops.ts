@@ -4,6 +4,7 @@ import type { Progress } from '../util/progress.js';
 import type { NodePlan } from '../model/plan.js';
 import type { Deadline } from '../util/deadline.js';
 import { waitUntil } from './wait.js';
+import { counted } from '../util/words.js';
 
 /** Puts a bundle's files onto a node in one tar archive through Docker's archive API. */
 export async function deliverFiles(engine: Provider, node: NodePlan, bundle: ComponentBundle): Promise<void> {
@@ -36,7 +37,7 @@ export async function installBundle(
   await deliverFiles(ctx.engine, node, bundle);
   await startUnits(ctx.engine, node, bundle.units);
   ctx.progress.detail(
-    `${node.name}: ${bundle.files.length} files (${bundle.files.map((f) => f.path).join(', ')})` +
+    `${node.name}: ${counted(bundle.files.length, 'file')} (${bundle.files.map((f) => f.path).join(', ')})` +
       (bundle.units.length > 0 ? `; started ${bundle.units.join(', ')}` : ''),
   );
 }

@@ -1,6 +1,7 @@
 import { MAX_CONTROL_PLANES, MAX_WORKERS } from './limits.js';
 import { cidrsOverlap, parseCidr, parseIpv4, type Cidr } from '../util/ipv4.js';
 import type { ClusterSpec, CniMode, Component, KubeProxyMode, NetworkPolicyMode, NodeExtras, PortMapping, PortProtocol } from './types.js';
+import { counted } from '../util/words.js';
 
 export const CNI_MODES: readonly CniMode[] = ['weave', 'bridge', 'none'];
 export const NETWORK_POLICY_MODES: readonly NetworkPolicyMode[] = ['kube-router', 'none'];
@@ -166,7 +167,7 @@ function validateSubnets(spec: ClusterSpec, labels: FieldLabels): void {
     throw new ValidationError(labels.serviceSubnet, spec.serviceSubnet, `it must not overlap the pod subnet ${spec.podSubnet} (${labels.podSubnet})`);
   }
   if (2 ** (24 - pods.prefix) <= spec.workers) {
-    throw new ValidationError(labels.podSubnet, spec.podSubnet, `it needs room for one /24 per worker (${spec.workers} workers)`);
+    throw new ValidationError(labels.podSubnet, spec.podSubnet, `it needs room for one /24 per worker (${counted(spec.workers, 'worker')})`);
   }
 }
 

@@ -132,14 +132,13 @@ export class MultiEngine implements Provider {
     return version;
   }
 
+  /** A remote engine's version; its failure named after the remote as the config names it, in the words every engine failure has. */
   private async remoteVersion(remote: RemoteEngine): Promise<string> {
     try {
       return await remote.provider.ensureReachable();
     } catch (error) {
-      const cause = error instanceof EngineUnavailableError && error.cause instanceof Error ? error.cause.message : (error as Error).message;
-      throw new EngineUnavailableError(`engine "${remote.name}" at ${remote.host}: ${cause}. Check the address in the config's engines list and that the engine listens there`, {
-        cause: error,
-      });
+      const cause = error instanceof EngineUnavailableError ? error.cause : error;
+      throw new EngineUnavailableError({ name: remote.name, host: remote.host }, cause);
     }
   }
 
@@ -148,6 +147,7 @@ export class MultiEngine implements Provider {
     try {
       state = await engine.swarmState();
     } catch (error) {
+      if (error instanceof EngineUnavailableError) throw error;
       throw new EngineMismatchError(`${label} has no swarm mode (${(error as Error).message}): a cluster across engines needs Docker's swarm mode on each engine.`);
     }
     if (!['inactive', 'active'].includes(state.state)) {

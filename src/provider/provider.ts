@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { describeEngineFailure, type EngineFailureKind, type EngineRef } from './engine-failure.js';
 
 /**
  * The one seam between kc and a container engine (kind's "provider"): what
@@ -15,10 +16,22 @@ export const LABEL_SPANS_ENGINES = 'dev.kc.spans-engines';
 /** On a swarm kc initialised, and on swarm nodes kc joined: only those does kc ever take out of swarm mode. */
 export const LABEL_SWARM_BY_KC = 'dev.kc.swarm';
 
+/**
+ * An engine kc cannot use (unreachable, refused, a login or TLS that failed,
+ * too old): the message names the engine, its address and what to do (see
+ * describeEngineFailure). The error it came from is its `cause`.
+ */
 export class EngineUnavailableError extends Error {
-  constructor(cause: string, options?: ErrorOptions) {
-    super(`cannot reach the Docker engine (${cause}). Start it, or run scripts/setup-host.sh, which installs and starts one.`, options);
+  readonly kind: EngineFailureKind;
+
+  constructor(
+    readonly engine: EngineRef,
+    cause: unknown,
+  ) {
+    const failure = describeEngineFailure(cause, engine);
+    super(failure.message, { cause });
     this.name = 'EngineUnavailableError';
+    this.kind = failure.kind;
   }
 }
 

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CreateStepError } from '../../src/cluster/create.js';
@@ -8,6 +9,8 @@ import type { ClusterSpec } from '../../src/config/types.js';
 import { renderBridgeConflist } from '../../src/components/cni-bridge.js';
 import { engineOwnRange, remoteEnginesInUse, spansEngines } from '../../src/model/engines.js';
 import { planCluster } from '../../src/model/plan.js';
+import { dockerClientFor } from '../../src/provider/docker/connect.js';
+import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
 import { EngineMismatchError, MultiEngine } from '../../src/provider/multi.js';
 import { EngineUnavailableError, LABEL_SWARM_BY_KC } from '../../src/provider/provider.js';
@@ -38,6 +41,11 @@ function spanningSpec(name: string, overrides: Partial<ClusterSpec> = {}): Clust
 }
 
 let nextAddress = 1;
+
+/** A connection refused, as Node's net reports it. */
+function refused(address: string, port: number): Error {
+  return Object.assign(new Error(`connect ECONNREFUSED ${address}:${port}`), { code: 'ECONNREFUSED', syscall: 'connect', address, port });
+}
 
 function engines() {
   const local = new FakeEngine({ images: [DEFAULT_NODE_IMAGE] });
@@ -150,7 +158,7 @@ describe('placing a cluster on several engines', () => {
 
   it('refuses, before creating anything, an engine that does not answer, runs another Docker, lacks swarm mode or is in another swarm', async () => {
     const cases: [string, (remote: FakeEngine) => void, RegExp][] = [
-      ['unreachable', (r) => r.failOn({ method: 'ensureReachable', error: new EngineUnavailableError('connect ECONNREFUSED 10.9.0.2:2375') }), /engine "e2" at tcp:\/\/10\.9\.0\.2:2375/],
+      ['unreachable', (r) => r.failOn({ method: 'ensureReachable', error: new EngineUnavailableError({ host: 'tcp://10.9.0.2:2375' }, refused('10.9.0.2', 2375)) }), /cannot reach engine "e2" at tcp:\/\/10\.9\.0\.2:2375: 10\.9\.0\.2:2375 refused the connection/],
       ['other version', (r) => { r.ensureReachable = async () => '24.0.7'; }, /engine "e2" .* runs Docker 24\.0\.7, the engine kc runs on fake/],
       ['no swarm', (r) => r.failOn({ method: 'swarmState', error: new Error('404 page not found') }), /has no swarm mode/],
       ['foreign swarm', (r) => { r.swarm = { state: 'active', nodeId: 'elsewhere', manager: true, nodeAddress: '10.9.0.2' }; }, /is in another swarm/],
@@ -167,6 +175,27 @@ describe('placing a cluster on several engines', () => {
     }
     expect(EngineMismatchError.name).toBe('EngineMismatchError');
   }, 60_000);
+
+  it('names the engine when the first request to it, a listing before any step, is refused, and creates nothing', async () => {
+    // A loopback port that was free a moment ago: nothing listens there.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const host = `tcp://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise((resolve) => closed.close(resolve));
+    const local = new FakeEngine({ images: [DEFAULT_NODE_IMAGE] });
+    const multi = new MultiEngine({
+      local,
+      remotes: [{ name: 'e2', host, provider: new DockerEngine(dockerClientFor(host), { name: 'e2', host }), advertiseAddress: undefined }],
+      localAddress: async () => '10.8.0.250',
+    });
+    const failure = await create(multi, spanningSpec('first-contact', { engines: [{ name: 'e2', host }] })).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(EngineUnavailableError);
+    expect((failure as Error).message).toMatch(new RegExp(`^cannot reach engine "e2" at ${host}: 127\\.0\\.0\\.1:\\d+ refused the connection`));
+    // Only looked: whether a cluster of that name exists.
+    expect(local.calls.every((call) => call.startsWith('list'))).toBe(true);
+    expect(local.isEmpty()).toBe(true);
+    expect(await loadClusterEngines('first-contact')).toBeUndefined();
+  });
 
   it('refuses a pod range that overlaps a network on one of the engines', async () => {
     const { remote, multi } = engines();
@@ -186,16 +215,4 @@ describe('placing a cluster on several engines', () => {
     await create(multi, spanningSpec('retry'));
     expect(remote.nodes.has('retry-worker-1')).toBe(true);
   }, 60_000);
-});
-
-describe('engine addresses', () => {
-  it('reads DOCKER_HOST-style addresses', async () => {
-    const { dockerClientFor, tcpEndpoint } = await import('../../src/provider/docker/connect.js');
-    expect(tcpEndpoint('tcp://10.210.0.10:2375')).toEqual({ host: '10.210.0.10', port: 2375 });
-    expect(tcpEndpoint('ssh://kc@host')).toBeUndefined();
-    const modem = (host: string) => dockerClientFor(host).modem as unknown as { host?: string; socketPath?: string };
-    expect(modem('tcp://10.210.0.10:2375').host).toBe('10.210.0.10');
-    expect(modem('unix:///run/other.sock').socketPath).toBe('/run/other.sock');
-    expect(() => dockerClientFor('http://x:1')).toThrow(/use tcp:\/\/HOST:PORT/);
-  });
 });

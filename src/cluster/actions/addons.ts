@@ -5,6 +5,7 @@ import { apiServerToKubeletRbac } from '../../components/rbac.js';
 import type { Secured, Step } from '../context.js';
 import { kubectl } from '../kubectl.js';
 import { startLoadedUnits } from '../node-ops.js';
+import { counted } from '../../util/words.js';
 
 /**
  * RBAC for API server → kubelet (logs, exec) and for kube-router, and
@@ -21,7 +22,7 @@ export const installAddons: Step<Secured, void> = {
     // kubectl applies a multi-document stream in order: the RBAC objects first.
     await kubectl(ctx.engine, plan, ['apply', '-f', '-'], [...rbac, coreDnsManifest(plan)].map(endWithNewline).join('---\n'));
     if (kubeRouter) await Promise.all(plan.workers.map((worker) => startLoadedUnits(ctx.engine, worker, [KUBE_ROUTER_UNIT])));
-    note(`RBAC, CoreDNS${kubeRouter ? `, kube-router on ${plan.workers.length} workers` : ''}`);
+    note(`RBAC, CoreDNS${kubeRouter ? `, kube-router on ${counted(plan.workers.length, 'worker')}` : ''}`);
   },
 };
 

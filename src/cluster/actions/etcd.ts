@@ -3,6 +3,7 @@ import { UNIT } from '../../components/units.js';
 import type { Secured, Step } from '../context.js';
 import { journalTail } from '../node-ops.js';
 import { waitUntil } from '../wait.js';
+import { counted } from '../../util/words.js';
 
 /** etcd started with every master's boot (its members find each other): waits until the whole cluster is healthy. */
 export const startEtcd: Step<Secured, void> = {
@@ -19,6 +20,6 @@ export const startEtcd: Step<Secured, void> = {
       },
       { deadline: ctx.deadline, intervalMs: 250, onTimeout: () => journalTail(ctx.engine, first, UNIT.etcd) },
     );
-    note(`${plan.masters.length} members`);
+    note(counted(plan.masters.length, 'member'));
   },
 };

@@ -7,6 +7,7 @@ import type { ClusterPki } from '../../pki/types.js';
 import type { CreateBase, Secured, Step } from '../context.js';
 import { ADMIN_KUBECONFIG_ON_NODE, adminKubeconfigOnNode } from '../kubectl.js';
 import { allNodes, API_SERVER_PORT, type ClusterPlan, type NodePlan } from '../../model/plan.js';
+import { counted } from '../../util/words.js';
 
 export function containerdVolume(node: NodePlan): string {
   return `${node.name}-containerd`;
@@ -70,7 +71,7 @@ async function startNode(ctx: CreateBase, plan: ClusterPlan, node: NodePlan, pki
   await ctx.engine.createNode({ ...spec, ports: await pinHostPorts(spec.ports) }, files);
   const atBoot = boot.links.map((link) => link.path.split('/').pop()).join(', ');
   const later = boot.startedLater.length > 0 ? `; later ${boot.startedLater.join(', ')}` : '';
-  ctx.progress.detail(`${node.name}: ${boot.files.length + admin.length} files; starts ${atBoot} as it boots${later}`);
+  ctx.progress.detail(`${node.name}: ${counted(boot.files.length + admin.length, 'file')}; starts ${atBoot} as it boots${later}`);
 }
 
 /**
@@ -84,6 +85,6 @@ export const startNodes: Step<Secured, void> = {
   async run(ctx, note) {
     const { plan, pki, apiServerHostPort } = ctx;
     await Promise.all(allNodes(plan).map((node) => startNode(ctx, plan, node, pki, apiServerHostPort)));
-    note(`${plan.masters.length} masters, ${plan.workers.length} workers, lb on ${plan.spec.apiServerAddress}:${apiServerHostPort}`);
+    note(`${counted(plan.masters.length, 'master')}, ${counted(plan.workers.length, 'worker')}, lb on ${plan.spec.apiServerAddress}:${apiServerHostPort}`);
   },
 };

@@ -4,6 +4,7 @@ import { freeTcpPort } from '../../util/net.js';
 import type { ClusterPki } from '../../pki/types.js';
 import { planCluster } from '../../model/plan.js';
 import { saveState, STATE_SCHEMA_VERSION } from '../../state/cluster-state.js';
+import { counted } from '../../util/words.js';
 
 /**
  * Lays out the cluster on its network's subnet (fixed node addresses), picks
@@ -19,7 +20,7 @@ export const planNodes: Step<Networked, Pick<Planned, 'plan' | 'pendingPki' | 'a
     pendingPki.catch(() => undefined);
     // A concrete port now: "any free port" would be a new one each time the lb restarts.
     const apiServerHostPort = plan.spec.apiServerPort || (await freeTcpPort(plan.spec.apiServerAddress));
-    note(`${plan.masters.length} masters, ${plan.workers.length} workers, lb at ${plan.lb.ip}`);
+    note(`${counted(plan.masters.length, 'master')}, ${counted(plan.workers.length, 'worker')}, lb at ${plan.lb.ip}`);
     return { plan, pendingPki, apiServerHostPort };
   },
 };

@@ -3,6 +3,7 @@ import type { Networking, Secured, Step } from '../context.js';
 import { kubectl } from '../kubectl.js';
 import { waitUntil } from '../wait.js';
 import { installWeave } from './weave.js';
+import { counted } from '../../util/words.js';
 
 /**
  * The pod network: each worker's fixed slice of the pod range recorded as its
@@ -41,7 +42,7 @@ export const setUpPodNetwork: Step<Secured, Pick<Networking, 'podNetwork'>> = {
       kind === 'weave'
         ? `weave-net, iptables ${await installWeave(ctx)}`
         : kind === 'bridge'
-          ? `bridge, routes between ${plan.workers.length} workers`
+          ? `bridge, routes between ${counted(plan.workers.length, 'worker')}`
           : 'none: install your own';
     note(detail);
     return { podNetwork: { kind, detail } };

@@ -4,6 +4,7 @@ import { waitUntil } from '../wait.js';
 import { runsKubeRouter } from '../../components/index.js';
 import { waitForKubeRouter } from './network-policy.js';
 import { waitForWeave } from './weave.js';
+import { counted } from '../../util/words.js';
 
 /**
  * Usable means: every worker Ready and CoreDNS serving (unless the user brings
@@ -44,6 +45,6 @@ export const waitForReady: Step<Networking, void> = {
     );
     const kubeRouter = runsKubeRouter(plan);
     if (kubeRouter) await waitForKubeRouter(ctx);
-    note(`${plan.workers.length} nodes Ready${weave ? `, Weave Net ${weave}` : ''}${kubeRouter ? ', NetworkPolicy enforced by kube-router' : ''}`);
+    note(`${counted(plan.workers.length, 'node')} Ready${weave ? `, Weave Net ${weave}` : ''}${kubeRouter ? ', NetworkPolicy enforced by kube-router' : ''}`);
   },
 };

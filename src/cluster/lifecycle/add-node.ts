@@ -17,6 +17,7 @@ import { readCluster, requireRunning } from './cluster-status.js';
 import { etcdctl, healthyMasters, listMembers, memberOf, tryEtcdctl } from './etcd-membership.js';
 import { addHostsEntry, kubectlVia, refreshPodRoutes, reloadHaproxy, waitForHaproxyBackends, type ChangeContext } from './node-access.js';
 import { changeStep, NodeChangeError, UndoLog } from './undo.js';
+import { counted } from '../../util/words.js';
 
 export interface AddNodesOptions {
   engine: Provider;
@@ -130,7 +131,7 @@ async function joinWorker(ctx: ChangeContext, old: ClusterPlan, worker: NodePlan
     const others = allNodes(plan).filter((n) => n.name !== worker.name);
     undo.push('restoring the pod routes', () => refreshPodRoutes(engine, old, others, worker.podSubnet));
     await refreshPodRoutes(engine, plan, others);
-    note(`${others.length} nodes route ${worker.podSubnet ?? ''} to ${worker.ip}`);
+    note(`${counted(others.length, 'node')} ${others.length === 1 ? 'routes' : 'route'} ${worker.podSubnet ?? ''} to ${worker.ip}`);
   });
   await step(`Waiting for ${worker.name} to be Ready`, async (note) => {
     await waitUntil(
@@ -191,7 +192,7 @@ async function joinMaster(ctx: ChangeContext, old: ClusterPlan, master: NodePlan
     undo.push('restoring HAProxy\'s backend list', () => reloadHaproxy(engine, old));
     await reloadHaproxy(engine, plan);
     await waitForHaproxyBackends(ctx);
-    note(`${plan.masters.length} backends, reloaded without dropping connections`);
+    note(`${counted(plan.masters.length, 'backend')}, reloaded without dropping connections`);
   });
 }
 

@@ -13,6 +13,7 @@ import { readCluster, type ClusterNow } from './cluster-status.js';
 import { healthyMasters, listMembers, memberOf, quorumAfterRemoval, tryEtcdctl } from './etcd-membership.js';
 import { kubectlVia, refreshPodRoutes, reloadHaproxy, waitForHaproxyBackends, type ChangeContext } from './node-access.js';
 import { changeStep, UndoLog } from './undo.js';
+import { counted } from '../../util/words.js';
 
 export interface RemoveNodesOptions {
   engine: Provider;
@@ -114,7 +115,7 @@ async function removeWorker(options: RemoveNodesOptions, cluster: ClusterNow, wo
   await changeStep(progress, new UndoLog(), 'Updating pod routes', `Run \`kc stop cluster\` and \`kc start cluster\` (every node re-reads its routes at boot).`, async (note) => {
     const others = allNodes(next.plan);
     await refreshPodRoutes(engine, next.plan, others, worker.podSubnet);
-    note(`${others.length} nodes no longer route ${worker.podSubnet ?? ''}`);
+    note(`${counted(others.length, 'node')} no longer ${others.length === 1 ? 'routes' : 'route'} ${worker.podSubnet ?? ''}`);
   });
   return next;
 }

@@ -12,6 +12,7 @@ import { journalTail, waitForBoot } from '../node-ops.js';
 import { waitUntil } from '../wait.js';
 import { readCluster } from './cluster-status.js';
 import { kubectlVia, type ChangeContext } from './node-access.js';
+import { counted } from '../../util/words.js';
 
 export interface StopStartOptions {
   engine: Provider;
@@ -106,7 +107,7 @@ export async function startCluster(options: StopStartOptions): Promise<StopStart
     await options.progress.step('Waiting for nodes and CoreDNS', async (note) => {
       await waitForNodesAndDns(ctx, new Set(stopped.map((n) => n.name)));
       if (runsKubeRouter(plan)) await waitForKubeRouter(ctx);
-      note(`${plan.workers.length} workers Ready`);
+      note(`${counted(plan.workers.length, 'worker')} Ready`);
     });
     return { nodes: allNodes(plan).length, seconds: (Date.now() - started) / 1000, unchanged: allNodes(plan).length - stopped.length };
   });

@@ -19,7 +19,9 @@ import {
   type NodeSummary,
   type Provider,
 } from '../provider.js';
+import { apiOlderThan, EngineTooOldError, MIN_API_VERSION, type EngineRef } from '../engine-failure.js';
 import { packFiles } from './archive.js';
+import { localDockerClient, localEngineHost, reportingEngineFailures } from './connect.js';
 
 /** How Docker runs one node: everything about a node container decided in one place. */
 interface ContainerSpec {
@@ -66,20 +68,33 @@ export const CAPFILTER_RUNTIME = 'kc-runc';
  */
 export class DockerEngine implements Provider {
   private readonly client: Docker;
+  private readonly engine: EngineRef;
   /** The runtime nodes run with, looked up once per engine. */
   private nodeRuntime: Promise<string | undefined> | undefined;
 
-  constructor(client: Docker = new Docker()) {
-    this.client = client;
+  /**
+   * @param client the engine's client; the local engine (DOCKER_HOST or its socket) when left out
+   * @param engine who the engine is in messages: its name in the config's engines list, and its address
+   */
+  constructor(client: Docker = localDockerClient(), engine: EngineRef = { host: localEngineHost() }) {
+    this.engine = engine;
+    this.client = reportingEngineFailures(client, engine);
   }
 
+  /** The engine's Docker version, once it answered and is recent enough; EngineUnavailableError otherwise. */
   async ensureReachable(): Promise<string> {
+    let version: Docker.DockerVersion;
     try {
-      const version = await this.client.version();
-      return version.Version;
+      version = await this.client.version();
     } catch (error) {
-      throw new EngineUnavailableError((error as Error).message, { cause: error });
+      throw error instanceof EngineUnavailableError ? error : new EngineUnavailableError(this.engine, error);
     }
+    // An engine that does not say its API version (not Docker's own) is given the benefit of the doubt.
+    const apiVersion: string | undefined = version.ApiVersion;
+    if (apiVersion !== undefined && apiOlderThan(apiVersion, MIN_API_VERSION)) {
+      throw new EngineUnavailableError(this.engine, new EngineTooOldError(version.Version, apiVersion));
+    }
+    return version.Version;
   }
 
   // --- images -----------------------------------------------------------------
