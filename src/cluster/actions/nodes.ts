@@ -83,7 +83,11 @@ export const startNodes: Step<Secured, void> = {
   title: 'Starting nodes',
   async run(ctx, note) {
     const { plan, pki, apiServerHostPort } = ctx;
-    await Promise.all(allNodes(plan).map((node) => startNode(ctx, plan, node, pki, apiServerHostPort)));
+    // Every create settles before a failure is reported: the rollback lists the cluster's containers, and
+    // one still being created then would appear after the listing, be left behind and keep the network in use.
+    const results = await Promise.allSettled(allNodes(plan).map((node) => startNode(ctx, plan, node, pki, apiServerHostPort)));
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
     note(`${plan.masters.length} masters, ${plan.workers.length} workers, lb on ${plan.spec.apiServerAddress}:${apiServerHostPort}`);
   },
 };
