@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { addNodes } from '../../src/cluster/lifecycle/add-node.js';
 import { clusterStatus, nodeStatus } from '../../src/cluster/lifecycle/cluster-status.js';
 import { parseMemberList, quorumAfterRemoval } from '../../src/cluster/lifecycle/etcd-membership.js';
@@ -162,7 +162,7 @@ const temporary = useTemporaryStateDir('kc-lifecycle-');
 /** Every command run in a node by the fake cluster, as `node: command`. */
 let commands: string[] = [];
 
-async function fakeCluster(): Promise<FakeEngine> {
+async function fakeCluster(controlPlanes = 2, workers = 1): Promise<FakeEngine> {
   const engine = new FakeEngine({ images: [DEFAULT_NODE_IMAGE] });
   const healthy = healthyCluster(engine);
   commands = [];
@@ -170,7 +170,7 @@ async function fakeCluster(): Promise<FakeEngine> {
     commands.push(`${node.spec.name}: ${command.join(' ')}`);
     return healthy(node, command);
   };
-  await createFakeCluster(engine, spec(2, 1), join(temporary.dir, 'kubeconfig'));
+  await createFakeCluster(engine, spec(controlPlanes, workers), join(temporary.dir, 'kubeconfig'));
   engine.calls.length = 0;
   commands = [];
   return engine;
@@ -178,6 +178,9 @@ async function fakeCluster(): Promise<FakeEngine> {
 
 const addWorker = (engine: FakeEngine, count = 1) =>
   addNodes({ engine, progress: silentProgress, cluster: 'life', role: 'worker', count, waitSeconds: 5 });
+
+const removeLifeNodes = (engine: FakeEngine, nodes: string[], waitSeconds = 5) =>
+  removeNodes({ engine, progress: silentProgress, cluster: 'life', nodes, waitSeconds, force: false });
 
 describe('kc create node / delete node / stop on the fake engine', () => {
   it('adds a worker: its container, its files and units, routes on every other node, then the state', async () => {
@@ -240,5 +243,27 @@ describe('kc create node / delete node / stop on the fake engine', () => {
     expect((stopped as Error).message).toContain('kc start cluster --name life');
     expect(await readFile(clusterStateFile('life'), 'utf8')).toBe(before);
     expect(engine.nodes.size).toBe(4);
+  }, 30_000);
+
+  it('gives the removal of several nodes one --wait for the whole command: the second drain gets what the first left', async () => {
+    const engine = await fakeCluster(2, 3);
+    // Each drain takes 4 s by the clock the deadline reads.
+    const realNow = Date.now.bind(Date);
+    let drained = 0;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + drained * 4000);
+    const answer = engine.onExec;
+    engine.onExec = (node, command, input) => {
+      if (command.includes('drain')) drained += 1;
+      return answer(node, command, input);
+    };
+    try {
+      await removeLifeNodes(engine, ['life-worker-1', 'life-worker-2'], 10);
+    } finally {
+      clock.mockRestore();
+    }
+    const timeouts = commands.filter((c) => c.includes(' drain ')).map((c) => Number(/--timeout=(\d+)s/.exec(c)?.[1]));
+    expect(timeouts).toHaveLength(2);
+    expect(timeouts[0]).toBeGreaterThanOrEqual(9);
+    expect(timeouts[1], '10 s less the 4 s the first drain took').toBeLessThanOrEqual(6);
   }, 30_000);
 });

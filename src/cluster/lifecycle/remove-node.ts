@@ -24,6 +24,11 @@ export interface RemoveNodesOptions {
   force: boolean;
 }
 
+/** What the removals of one command share: its options, and one deadline for the whole command (as for kc create node). */
+interface Removal extends RemoveNodesOptions {
+  deadline: Deadline;
+}
+
 /**
  * `kc delete node`: removes masters and workers from a running cluster, one
  * after the other. Every name is checked before anything changes.
@@ -33,10 +38,11 @@ export async function removeNodes(options: RemoveNodesOptions): Promise<string[]
   return withClusterLock(options.cluster, async () => {
     const cluster = await readCluster(options.engine, options.cluster);
     const targets = await checkTargets(options, cluster);
+    const removal: Removal = { ...options, deadline: new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'node change') };
     let state = cluster.state;
     for (const target of targets) {
       const now = { ...cluster, state, plan: state.plan };
-      state = target.role === 'worker' ? await removeWorker(options, now, target) : await removeMaster(options, now, target);
+      state = target.role === 'worker' ? await removeWorker(removal, now, target) : await removeMaster(removal, now, target);
     }
     return targets.map((t) => t.name);
   });
@@ -92,10 +98,9 @@ async function removeContainer(engine: Provider, node: NodePlan): Promise<void> 
  * its Node deleted, its container removed, the other nodes' routes to its
  * pods dropped. Up to the drain everything is taken back on failure.
  */
-async function removeWorker(options: RemoveNodesOptions, cluster: ClusterNow, worker: NodePlan): Promise<ClusterState> {
-  const { engine, progress } = options;
+async function removeWorker(options: Removal, cluster: ClusterNow, worker: NodePlan): Promise<ClusterState> {
+  const { engine, progress, deadline } = options;
   const next = stateWithout(cluster.state, worker);
-  const deadline = new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'node change');
   const ctx: ChangeContext = { engine, plan: cluster.plan, pki: cluster.state.pki, deadline };
   const via = cluster.plan.masters[0];
   if (!via) throw new Error('internal: no master');
@@ -148,11 +153,10 @@ async function drain(options: RemoveNodesOptions, ctx: ChangeContext, worker: No
  * Service), then its etcd member removed, then its container. etcd's quorum
  * is checked before anything changes.
  */
-async function removeMaster(options: RemoveNodesOptions, cluster: ClusterNow, master: NodePlan): Promise<ClusterState> {
-  const { engine, progress } = options;
+async function removeMaster(options: Removal, cluster: ClusterNow, master: NodePlan): Promise<ClusterState> {
+  const { engine, progress, deadline } = options;
   const { plan } = cluster;
   const next = stateWithout(cluster.state, master);
-  const deadline = new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'node change');
   const ctx: ChangeContext = { engine, plan: next.plan, pki: next.pki, deadline };
   const remaining = next.plan.masters;
   const healthy = await healthyMasters(engine, plan, plan.masters);
