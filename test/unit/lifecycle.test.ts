@@ -162,7 +162,7 @@ const temporary = useTemporaryStateDir('kc-lifecycle-');
 /** Every command run in a node by the fake cluster, as `node: command`. */
 let commands: string[] = [];
 
-async function fakeCluster(controlPlanes = 2, workers = 1): Promise<FakeEngine> {
+async function fakeCluster(clusterSpec = spec(2, 1)): Promise<FakeEngine> {
   const engine = new FakeEngine({ images: [DEFAULT_NODE_IMAGE] });
   const healthy = healthyCluster(engine);
   commands = [];
@@ -170,7 +170,7 @@ async function fakeCluster(controlPlanes = 2, workers = 1): Promise<FakeEngine> 
     commands.push(`${node.spec.name}: ${command.join(' ')}`);
     return healthy(node, command);
   };
-  await createFakeCluster(engine, spec(controlPlanes, workers), join(temporary.dir, 'kubeconfig'));
+  await createFakeCluster(engine, clusterSpec, join(temporary.dir, 'kubeconfig'));
   engine.calls.length = 0;
   commands = [];
   return engine;
@@ -198,6 +198,17 @@ describe('kc create node / delete node / stop on the fake engine', () => {
     expect(state?.plan.workers.map((w) => w.name)).toEqual(['life-worker-0', 'life-worker-1']);
     expect(Object.keys(state?.pki.kubelets ?? {})).toEqual(['life-worker-0', 'life-worker-1']);
     expect(engine.calls.indexOf('createNode life-worker-1')).toBeLessThan(engine.calls.findIndex((c) => c.startsWith('copyFiles life-lb')));
+  }, 30_000);
+
+  it("publishes a new worker's extra port mapping with host port 0 on a concrete port, as create does, so a restart keeps it", async () => {
+    const none = { extraPortMappings: [], extraMounts: [] };
+    const published = { extraPortMappings: [{ containerPort: 30080, hostPort: 0, listenAddress: '127.0.0.1', protocol: 'TCP' as const }], extraMounts: [] };
+    // The mapping belongs to slot worker-1, which the added worker takes.
+    const engine = await fakeCluster({ ...spec(2, 1), nodeExtras: { masters: [], workers: [none, published] } });
+    await addWorker(engine);
+    const port = engine.nodes.get('life-worker-1')?.spec.ports.find((p) => p.containerPort === 30080);
+    expect(port).toMatchObject({ hostIp: '127.0.0.1', protocol: 'tcp' });
+    expect(port?.hostPort).toBeGreaterThan(0);
   }, 30_000);
 
   it('takes a failed add back: container and volume removed, Node deleted, old routes restored, state unchanged', async () => {
@@ -246,7 +257,7 @@ describe('kc create node / delete node / stop on the fake engine', () => {
   }, 30_000);
 
   it('gives the removal of several nodes one --wait for the whole command: the second drain gets what the first left', async () => {
-    const engine = await fakeCluster(2, 3);
+    const engine = await fakeCluster(spec(2, 3));
     // Each drain takes 4 s by the clock the deadline reads.
     const realNow = Date.now.bind(Date);
     let drained = 0;
