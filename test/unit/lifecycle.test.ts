@@ -14,11 +14,11 @@ import { etcdBundle } from '../../src/components/etcd.js';
 import { podNetworkCommands } from '../../src/components/cni-bridge.js';
 import { renderHaproxyConfig } from '../../src/components/haproxy.js';
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
-import { planCluster, withNodeAdded, withNodeRemoved } from '../../src/model/plan.js';
+import { nodeName, planCluster, withNodeAdded, withNodeRemoved } from '../../src/model/plan.js';
 import { generateClusterPki, withNodePki, withoutNodePki } from '../../src/pki/cluster-pki.js';
 import type { ClusterPki } from '../../src/pki/types.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
-import { createFakeCluster, healthyCluster } from './fake-cluster.js';
+import { createFakeCluster, FakeControlPlane, healthyCluster } from './fake-cluster.js';
 import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
 import { UsageError } from '../../src/util/errors.js';
 import { silentProgress } from '../../src/util/progress.js';
@@ -161,14 +161,17 @@ const temporary = useTemporaryStateDir('kc-lifecycle-');
 
 /** Every command run in a node by the fake cluster, as `node: command`. */
 let commands: string[] = [];
+/** The fake cluster's etcd membership and HAProxy backends. */
+let controlPlane: FakeControlPlane;
 
 async function fakeCluster(clusterSpec = spec(2, 1)): Promise<FakeEngine> {
   const engine = new FakeEngine({ images: [DEFAULT_NODE_IMAGE] });
   const healthy = healthyCluster(engine);
   commands = [];
+  controlPlane = new FakeControlPlane(Array.from({ length: clusterSpec.controlPlanes }, (_, index) => nodeName(clusterSpec.name, 'master', index)));
   engine.onExec = (node, command) => {
     commands.push(`${node.spec.name}: ${command.join(' ')}`);
-    return healthy(node, command);
+    return controlPlane.answer(node, command) ?? healthy(node, command);
   };
   await createFakeCluster(engine, clusterSpec, join(temporary.dir, 'kubeconfig'));
   engine.calls.length = 0;
@@ -254,6 +257,16 @@ describe('kc create node / delete node / stop on the fake engine', () => {
     expect((stopped as Error).message).toContain('kc start cluster --name life');
     expect(await readFile(clusterStateFile('life'), 'utf8')).toBe(before);
     expect(engine.nodes.size).toBe(4);
+  }, 30_000);
+
+  it('removes a worker through a master that runs and stays, when master-0 is stopped and removed by the same command', async () => {
+    const engine = await fakeCluster(spec(3, 2));
+    await engine.stopContainer('life-master-0');
+    await removeLifeNodes(engine, ['life-worker-1', 'life-master-0']);
+    const kubectlOnWorker = commands.filter((c) => c.includes('kubectl') && / (drain|delete node) life-worker-1 /.test(c));
+    expect(kubectlOnWorker.map((c) => c.split(':')[0])).toEqual(['life-master-1', 'life-master-1']);
+    expect(controlPlane.membership).toEqual(['life-master-1', 'life-master-2']);
+    expect([...engine.nodes.keys()].sort()).toEqual(['life-lb', 'life-master-1', 'life-master-2', 'life-worker-0']);
   }, 30_000);
 
   it('gives the removal of several nodes one --wait for the whole command: the second drain gets what the first left', async () => {
