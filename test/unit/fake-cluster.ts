@@ -13,12 +13,16 @@ import { silentProgress } from '../../src/util/progress.js';
 /** A command that succeeded with this output. */
 export const ok = (stdout = ''): ExecResult => ({ exitCode: 0, stdout, stderr: '' });
 
+/** A command that failed with this message. */
+export const failed = (stderr: string): ExecResult => ({ exitCode: 1, stdout: '', stderr });
+
 /**
  * What runs inside the nodes of a fake cluster, answered as a healthy
  * cluster would: systemd up, units active, every worker of the node's
  * cluster (on any of `engines`) registered without a podCIDR yet (the
- * create's pod network step sets it) and Ready, CoreDNS available. Any other
- * command succeeds with no output.
+ * create's pod network step sets it) and Ready (with a heartbeat from now, as
+ * after a start), CoreDNS available, each API server ready. Any other command
+ * succeeds with no output.
  */
 export function healthyCluster(...engines: FakeEngine[]) {
   return (node: FakeNode, command: string[]): ExecResult => {
@@ -35,7 +39,12 @@ export function healthyCluster(...engines: FakeEngine[]) {
     const oneNode = /get node (\S+) -o name/.exec(line);
     if (oneNode) return ok(`node/${oneNode[1] ?? ''}`);
     if (/get node \S+ -o jsonpath/.test(line)) return ok('True');
+    // kc start cluster: heartbeats and a CoreDNS pod Ready since the start.
+    const now = new Date().toISOString();
+    if (line.includes('lastHeartbeatTime')) return ok(workers.map((w) => `${w}=True@${now}`).join('\n'));
+    if (line.includes('k8s-app=kube-dns')) return ok(`True@${now}\n`);
     if (line.includes('{.status.conditions[?(@.type=="Ready")].status}')) return ok(workers.map((w) => `${w}=True`).join('\n'));
+    if (line.endsWith('get --raw /readyz')) return ok('ok');
     if (line.includes('get deployment coredns')) return ok('1');
     return ok();
   };
@@ -77,8 +86,6 @@ interface FakeMember {
   peerUrl: string;
   isLearner: boolean;
 }
-
-const failed = (stderr: string): ExecResult => ({ exitCode: 1, stdout: '', stderr });
 
 /**
  * A fake cluster's etcd membership and HAProxy's live backends, as node
