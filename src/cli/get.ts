@@ -2,8 +2,8 @@ import type { CommandModule } from 'yargs';
 import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
 import { LOCAL_ENGINE } from '../config/types.js';
 import { LABEL_CLUSTER, LABEL_ROLE } from '../provider/provider.js';
-import { listClusterNames } from '../cluster/list.js';
-import { clusterStatus, containerStatuses, nodeStatus } from '../cluster/lifecycle/cluster-status.js';
+import { listClusters } from '../cluster/list.js';
+import { nodeStatus } from '../cluster/lifecycle/cluster-status.js';
 import { allNodes } from '../model/plan.js';
 import { loadState } from '../state/cluster-state.js';
 import { checkedName } from './delete-cluster.js';
@@ -20,16 +20,9 @@ export const getClustersCommand: CommandModule<GlobalOptions, GetClustersArgs> =
   describe: 'List kc clusters and whether each is running, stopped or partial',
   builder: (yargs) => yargs.option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
   handler: async (args) => {
-    const docker = engine();
-    const names = await listClusterNames(docker);
-    const clusters = await Promise.all(
-      names.map(async (name) => {
-        const statuses = [...(await containerStatuses(docker, name)).values()].map(nodeStatus);
-        return { name, status: clusterStatus(statuses), nodes: statuses.length };
-      }),
-    );
+    const clusters = await listClusters(engine(), engineForCluster);
     if (args.json) process.stdout.write(`${JSON.stringify(clusters)}\n`);
-    else if (names.length === 0) process.stderr.write('No kc clusters found.\n');
+    else if (clusters.length === 0) process.stderr.write('No kc clusters found.\n');
     // Tab-separated, name first: `kc get clusters | cut -f1` lists the names.
     else process.stdout.write(`${clusters.map((c) => `${c.name}\t${c.status}\t${counted(c.nodes, 'node')}`).join('\n')}\n`);
   },

@@ -50,7 +50,7 @@ export const deleteNodeCommand: CommandModule<GlobalOptions, DeleteNodeArgs> = {
     yargs
       .positional('nodes', { type: 'string', array: true, describe: 'Node names, e.g. kc-worker-1 (kc get nodes lists them)' })
       .option('name', { type: 'string', default: DEFAULT_CLUSTER_NAME, describe: 'Cluster name' })
-      .option('wait', { type: 'number', default: DEFAULT_NODE_WAIT_SECONDS, describe: 'Seconds the change may take (the drain included)' })
+      .option('wait', { type: 'number', default: DEFAULT_NODE_WAIT_SECONDS, describe: 'Seconds the change may take, one deadline for every wait (drains included)' })
       .option('force', {
         type: 'boolean',
         default: false,

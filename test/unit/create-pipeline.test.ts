@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { ClusterExistsError } from '../../src/cluster/actions/network.js';
 import { CreateStepError } from '../../src/cluster/create.js';
@@ -115,6 +116,20 @@ describe('the create pipeline on the fake engine', () => {
     expect(built).toBe(true);
     expect(result.stepSeconds['Ensuring node image']).toBeGreaterThan(spec.waitSeconds);
     expect(Object.keys(result.stepSeconds)).toEqual(BRIDGE_STEPS);
+  }, 60_000);
+
+  it('removes every node when one fails to start while another is still being created', async () => {
+    const engine = newEngine();
+    const injected = new Error('port is already allocated');
+    engine.failOn({ method: 'createNode', when: (name) => name === 'late-master-0', error: injected });
+    // The worker's container appears 200 ms after it is asked for; removing a container takes 500 ms (the node's systemd stops first).
+    engine.delayOn({ method: 'createNode', when: (name) => name === 'late-worker-0', until: () => sleep(200) });
+    engine.delayOn({ method: 'removeContainer', until: () => sleep(500) });
+    const failure = await create(engine, specNamed('late')).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(CreateStepError);
+    expect((failure as CreateStepError).cause).toBe(injected);
+    expect((failure as CreateStepError).outcome).toBe('removed');
+    expect(engine.isEmpty(), [...engine.nodes.keys(), ...engine.volumes.keys()].join(', ')).toBe(true);
   }, 60_000);
 
   it('keeps what it created with --retain, until kc delete cluster', async () => {

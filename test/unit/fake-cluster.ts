@@ -1,5 +1,8 @@
 import type { ApiProbe } from '../../src/cluster/api.js';
 import { createCluster, type CreateOptions } from '../../src/cluster/create.js';
+import { ETCD_PEER_PORT } from '../../src/components/etcd.js';
+import { haproxyServersStateCommand } from '../../src/components/haproxy.js';
+import { PATHS } from '../../src/components/paths.js';
 import type { ClusterSpec } from '../../src/config/types.js';
 import { nodeName, type ClusterPlan } from '../../src/model/plan.js';
 import { generateClusterPki } from '../../src/pki/cluster-pki.js';
@@ -10,12 +13,16 @@ import { silentProgress } from '../../src/util/progress.js';
 /** A command that succeeded with this output. */
 export const ok = (stdout = ''): ExecResult => ({ exitCode: 0, stdout, stderr: '' });
 
+/** A command that failed with this message. */
+export const failed = (stderr: string): ExecResult => ({ exitCode: 1, stdout: '', stderr });
+
 /**
  * What runs inside the nodes of a fake cluster, answered as a healthy
  * cluster would: systemd up, units active, every worker of the node's
  * cluster (on any of `engines`) registered without a podCIDR yet (the
- * create's pod network step sets it) and Ready, CoreDNS available. Any other
- * command succeeds with no output.
+ * create's pod network step sets it) and Ready (with a heartbeat from now, as
+ * after a start), CoreDNS available, each API server ready. Any other command
+ * succeeds with no output.
  */
 export function healthyCluster(...engines: FakeEngine[]) {
   return (node: FakeNode, command: string[]): ExecResult => {
@@ -32,7 +39,12 @@ export function healthyCluster(...engines: FakeEngine[]) {
     const oneNode = /get node (\S+) -o name/.exec(line);
     if (oneNode) return ok(`node/${oneNode[1] ?? ''}`);
     if (/get node \S+ -o jsonpath/.test(line)) return ok('True');
+    // kc start cluster: heartbeats and a CoreDNS pod Ready since the start.
+    const now = new Date().toISOString();
+    if (line.includes('lastHeartbeatTime')) return ok(workers.map((w) => `${w}=True@${now}`).join('\n'));
+    if (line.includes('k8s-app=kube-dns')) return ok(`True@${now}\n`);
     if (line.includes('{.status.conditions[?(@.type=="Ready")].status}')) return ok(workers.map((w) => `${w}=True`).join('\n'));
+    if (line.endsWith('get --raw /readyz')) return ok('ok');
     if (line.includes('get deployment coredns')) return ok('1');
     return ok();
   };
@@ -69,4 +81,82 @@ export function createFakeCluster(
     generatePki: (plan: ClusterPlan) => generateClusterPki(plan),
     ...options,
   });
+}
+
+/** An etcd member of a fake cluster; IDs beyond 2^53, as etcd's are. */
+interface FakeMember {
+  id: bigint;
+  /** Empty until the member has started (etcd learns it then). */
+  name: string;
+  peerUrl: string;
+  isLearner: boolean;
+}
+
+/**
+ * A fake cluster's etcd membership and HAProxy's live backends, as node
+ * changes read and change them: etcdctl's `member list -w json`, `member add
+ * --learner`, `member promote` and `member remove` answered as etcd does
+ * (starting with `founders` as voting members), and HAProxy's `show servers
+ * state` listing the servers of the lb's current haproxy.cfg, each up.
+ */
+export class FakeControlPlane {
+  private readonly members: FakeMember[];
+  private nextId = 10_276_657_743_932_975_437n;
+
+  constructor(founders: readonly string[]) {
+    this.members = founders.map((name) => ({ id: this.nextId++, name, peerUrl: `https://${name}:${ETCD_PEER_PORT}`, isLearner: false }));
+  }
+
+  /** The members by the host of their peer URL, learners marked. */
+  get membership(): string[] {
+    return this.members.map((m) => `${new URL(m.peerUrl).hostname}${m.isLearner ? ' (learner)' : ''}`);
+  }
+
+  /** The answer to an etcdctl membership command or HAProxy's server list; undefined for any other command. */
+  answer(node: FakeNode, command: string[]): ExecResult | undefined {
+    if (command.join(' ') === haproxyServersStateCommand().join(' ')) return ok(haproxyServersState(node));
+    if (command[0] !== 'etcdctl') return undefined;
+    const [noun, verb, ...rest] = command.slice(1).filter((arg) => !/^--(endpoints|cacert|cert|key)=/.test(arg));
+    if (noun !== 'member') return undefined;
+    if (verb === 'list') return ok(this.memberListJson());
+    if (verb === 'add') return this.add(rest);
+    const member = this.members.find((m) => m.id.toString(16) === rest[0]);
+    if (!member) return failed('Error: etcdserver: member not found');
+    if (verb === 'promote') return this.promote(member);
+    if (verb === 'remove') {
+      this.members.splice(this.members.indexOf(member), 1);
+      return ok(`Member ${rest[0] ?? ''} removed from cluster\n`);
+    }
+    return undefined;
+  }
+
+  private memberListJson(): string {
+    const members = this.members.map((m) => `{"ID":${m.id},"name":"${m.name}","peerURLs":["${m.peerUrl}"]${m.isLearner ? ',"isLearner":true' : ''}}`);
+    return `{"header":{"cluster_id":14841639068965178418},"members":[${members.join(',')}]}`;
+  }
+
+  private add(args: string[]): ExecResult {
+    const peerUrl = args.find((a) => a.startsWith('--peer-urls='))?.slice('--peer-urls='.length) ?? '';
+    const id = this.nextId++;
+    this.members.push({ id, name: '', peerUrl, isLearner: args.includes('--learner') });
+    return ok(`Member ${id.toString(16)} added to cluster\n`);
+  }
+
+  private promote(member: FakeMember): ExecResult {
+    if (!member.isLearner) return failed('Error: etcdserver: can only promote a learner member');
+    member.isLearner = false;
+    member.name = new URL(member.peerUrl).hostname;
+    return ok(`Member ${member.id.toString(16)} promoted in cluster\n`);
+  }
+}
+
+/** `show servers state masters` on the lb: a version line, the header, then each server of its haproxy.cfg, up (state 2). */
+function haproxyServersState(lb: FakeNode): string {
+  const config = String(lb.files.get(PATHS.haproxyConfig)?.content ?? '');
+  const servers = [...config.matchAll(/^\s*server (\S+) ([\d.]+):\d+/gm)];
+  return [
+    '1',
+    '# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state',
+    ...servers.map(([, name = '', address = ''], index) => `3 masters ${index + 1} ${name} ${address} 2 0`),
+  ].join('\n');
 }

@@ -1,24 +1,26 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { addNodes } from '../../src/cluster/lifecycle/add-node.js';
 import { clusterStatus, nodeStatus } from '../../src/cluster/lifecycle/cluster-status.js';
 import { parseMemberList, quorumAfterRemoval } from '../../src/cluster/lifecycle/etcd-membership.js';
 import { parseServersState } from '../../src/cluster/lifecycle/node-access.js';
 import { removeNodes } from '../../src/cluster/lifecycle/remove-node.js';
-import { stopCluster, stopOrder } from '../../src/cluster/lifecycle/stop-start.js';
+import { startCluster, stopCluster, stopOrder } from '../../src/cluster/lifecycle/stop-start.js';
 import { NodeChangeError } from '../../src/cluster/lifecycle/undo.js';
 import { apiServerBundle } from '../../src/components/apiserver.js';
 import { etcdBundle } from '../../src/components/etcd.js';
 import { podNetworkCommands } from '../../src/components/cni-bridge.js';
 import { renderHaproxyConfig } from '../../src/components/haproxy.js';
+import { PATHS } from '../../src/components/paths.js';
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
-import { planCluster, withNodeAdded, withNodeRemoved } from '../../src/model/plan.js';
+import { nodeName, planCluster, withNodeAdded, withNodeRemoved } from '../../src/model/plan.js';
 import { generateClusterPki, withNodePki, withoutNodePki } from '../../src/pki/cluster-pki.js';
 import type { ClusterPki } from '../../src/pki/types.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
-import { createFakeCluster, healthyCluster } from './fake-cluster.js';
+import type { ExecResult } from '../../src/provider/provider.js';
+import { createFakeCluster, FakeControlPlane, failed, healthyApi, healthyCluster, ok } from './fake-cluster.js';
 import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
 import { UsageError } from '../../src/util/errors.js';
 import { silentProgress } from '../../src/util/progress.js';
@@ -161,16 +163,22 @@ const temporary = useTemporaryStateDir('kc-lifecycle-');
 
 /** Every command run in a node by the fake cluster, as `node: command`. */
 let commands: string[] = [];
+/** The fake cluster's etcd membership and HAProxy backends. */
+let controlPlane: FakeControlPlane;
+/** A test's own answer to a command run in a node, before the fake cluster's (undefined: the cluster answers). */
+let scripted: (node: string, line: string) => ExecResult | undefined;
 
-async function fakeCluster(): Promise<FakeEngine> {
+async function fakeCluster(clusterSpec = spec(2, 1)): Promise<FakeEngine> {
   const engine = new FakeEngine({ images: [DEFAULT_NODE_IMAGE] });
   const healthy = healthyCluster(engine);
   commands = [];
+  controlPlane = new FakeControlPlane(Array.from({ length: clusterSpec.controlPlanes }, (_, index) => nodeName(clusterSpec.name, 'master', index)));
+  scripted = () => undefined;
   engine.onExec = (node, command) => {
     commands.push(`${node.spec.name}: ${command.join(' ')}`);
-    return healthy(node, command);
+    return scripted(node.spec.name, command.join(' ')) ?? controlPlane.answer(node, command) ?? healthy(node, command);
   };
-  await createFakeCluster(engine, spec(2, 1), join(temporary.dir, 'kubeconfig'));
+  await createFakeCluster(engine, clusterSpec, join(temporary.dir, 'kubeconfig'));
   engine.calls.length = 0;
   commands = [];
   return engine;
@@ -178,6 +186,9 @@ async function fakeCluster(): Promise<FakeEngine> {
 
 const addWorker = (engine: FakeEngine, count = 1) =>
   addNodes({ engine, progress: silentProgress, cluster: 'life', role: 'worker', count, waitSeconds: 5 });
+
+const removeLifeNodes = (engine: FakeEngine, nodes: string[], waitSeconds = 5) =>
+  removeNodes({ engine, progress: silentProgress, cluster: 'life', nodes, waitSeconds, force: false });
 
 describe('kc create node / delete node / stop on the fake engine', () => {
   it('adds a worker: its container, its files and units, routes on every other node, then the state', async () => {
@@ -197,15 +208,22 @@ describe('kc create node / delete node / stop on the fake engine', () => {
     expect(engine.calls.indexOf('createNode life-worker-1')).toBeLessThan(engine.calls.findIndex((c) => c.startsWith('copyFiles life-lb')));
   }, 30_000);
 
+  it("publishes a new worker's extra port mapping with host port 0 on a concrete port, as create does, so a restart keeps it", async () => {
+    const none = { extraPortMappings: [], extraMounts: [] };
+    const published = { extraPortMappings: [{ containerPort: 30080, hostPort: 0, listenAddress: '127.0.0.1', protocol: 'TCP' as const }], extraMounts: [] };
+    // The mapping belongs to slot worker-1, which the added worker takes.
+    const engine = await fakeCluster({ ...spec(2, 1), nodeExtras: { masters: [], workers: [none, published] } });
+    await addWorker(engine);
+    const port = engine.nodes.get('life-worker-1')?.spec.ports.find((p) => p.containerPort === 30080);
+    expect(port).toMatchObject({ hostIp: '127.0.0.1', protocol: 'tcp' });
+    expect(port?.hostPort).toBeGreaterThan(0);
+  }, 30_000);
+
   it('takes a failed add back: container and volume removed, Node deleted, old routes restored, state unchanged', async () => {
     const engine = await fakeCluster();
     const before = await readFile(clusterStateFile('life'), 'utf8');
-    const healthy = engine.onExec;
     let refusals = 1;
-    engine.onExec = (node, command, input) =>
-      node.spec.name === 'life-lb' && command.join(' ') === 'systemctl restart kc-pod-network.service' && refusals-- > 0
-        ? { exitCode: 1, stdout: '', stderr: 'lb refused' }
-        : healthy(node, command, input);
+    scripted = (node, line) => (node === 'life-lb' && line === 'systemctl restart kc-pod-network.service' && refusals-- > 0 ? failed('lb refused') : undefined);
     const failure = await addWorker(engine).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(NodeChangeError);
     expect((failure as Error).message).toContain('Updating pod routes failed');
@@ -240,5 +258,156 @@ describe('kc create node / delete node / stop on the fake engine', () => {
     expect((stopped as Error).message).toContain('kc start cluster --name life');
     expect(await readFile(clusterStateFile('life'), 'utf8')).toBe(before);
     expect(engine.nodes.size).toBe(4);
+  }, 30_000);
+
+  it('removes a worker through a master that runs and stays, when master-0 is stopped and removed by the same command', async () => {
+    const engine = await fakeCluster(spec(3, 2));
+    await engine.stopContainer('life-master-0');
+    await removeLifeNodes(engine, ['life-worker-1', 'life-master-0']);
+    const kubectlOnWorker = commands.filter((c) => c.includes('kubectl') && / (drain|delete node) life-worker-1 /.test(c));
+    expect(kubectlOnWorker.map((c) => c.split(':')[0])).toEqual(['life-master-1', 'life-master-1']);
+    expect(controlPlane.membership).toEqual(['life-master-1', 'life-master-2']);
+    expect([...engine.nodes.keys()].sort()).toEqual(['life-lb', 'life-master-1', 'life-master-2', 'life-worker-0']);
+  }, 30_000);
+
+  it('gives the removal of several nodes one --wait for the whole command: the second drain gets what the first left', async () => {
+    const engine = await fakeCluster(spec(2, 3));
+    // Each drain takes 4 s by the clock the deadline reads.
+    const realNow = Date.now.bind(Date);
+    let drained = 0;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + drained * 4000);
+    scripted = (_node, line) => {
+      if (line.includes(' drain ')) drained += 1;
+      return undefined;
+    };
+    try {
+      await removeLifeNodes(engine, ['life-worker-1', 'life-worker-2'], 10);
+    } finally {
+      clock.mockRestore();
+    }
+    const timeouts = commands.filter((c) => c.includes(' drain ')).map((c) => Number(/--timeout=(\d+)s/.exec(c)?.[1]));
+    expect(timeouts).toHaveLength(2);
+    expect(timeouts[0]).toBeGreaterThanOrEqual(9);
+    expect(timeouts[1], '10 s less the 4 s the first drain took').toBeLessThanOrEqual(6);
+  }, 30_000);
+});
+
+const addMaster = (engine: FakeEngine) => addNodes({ engine, progress: silentProgress, cluster: 'life', role: 'master', count: 1, waitSeconds: 10 });
+
+const etcdctlRuns = (subcommand: string) => commands.filter((c) => c.includes(' etcdctl ') && c.includes(` ${subcommand}`));
+const haproxyServers = (engine: FakeEngine) =>
+  [...String(engine.nodes.get('life-lb')?.files.get(PATHS.haproxyConfig)?.content).matchAll(/^\s+server (\S+)/gm)].map((m) => m[1]);
+
+describe('masters, removals and a start on the fake engine', () => {
+  it('adds a master: an etcd learner first, promoted once etcd lets it, then its control plane and an HAProxy backend', async () => {
+    const engine = await fakeCluster();
+    let membershipAtFirstPromote: string[] = [];
+    let promoteRefusals = 2;
+    scripted = (_node, line) => {
+      if (!line.includes(' member promote ')) return undefined;
+      if (membershipAtFirstPromote.length === 0) membershipAtFirstPromote = controlPlane.membership;
+      // Not caught up with the leader yet: etcd refuses, and kc asks again.
+      return promoteRefusals-- > 0 ? failed('Error: etcdserver: can only promote a learner member which is in sync with leader') : undefined;
+    };
+    expect((await addMaster(engine)).added).toEqual(['life-master-2']);
+    expect(etcdctlRuns('member add')).toHaveLength(1);
+    expect(etcdctlRuns('member add')[0]).toMatch(/^life-master-0: .* member add life-master-2 --peer-urls=https:\/\/life-master-2:2380 --learner$/);
+    expect(membershipAtFirstPromote).toEqual(['life-master-0', 'life-master-1', 'life-master-2 (learner)']);
+    expect(etcdctlRuns('member promote')).toHaveLength(3);
+    expect(controlPlane.membership).toEqual(['life-master-0', 'life-master-1', 'life-master-2']);
+    // etcd first, the API server once the member votes; no restart needed.
+    const started = (unit: string) => commands.findIndex((c) => c.startsWith('life-master-2: systemctl enable') && c.includes(unit));
+    expect(started('etcd.service')).toBeLessThan(commands.indexOf(etcdctlRuns('member promote')[2] ?? ''));
+    expect(started('kube-apiserver.service')).toBeGreaterThan(commands.indexOf(etcdctlRuns('member promote')[2] ?? ''));
+    expect(commands).not.toContain('life-master-2: systemctl restart etcd.service');
+    expect(haproxyServers(engine)).toEqual(['life-master-0', 'life-master-1', 'life-master-2']);
+    const state = await loadState('life');
+    expect(state?.plan.masters.map((m) => m.name)).toEqual(['life-master-0', 'life-master-1', 'life-master-2']);
+    expect(Object.keys(state?.pki.etcdPeer ?? {})).toContain('life-master-2');
+  }, 30_000);
+
+  it("restarts a new master's etcd that is not ready a second after its promotion (its first publish was lost)", async () => {
+    const engine = await fakeCluster();
+    let restarted = false;
+    scripted = (node, line) => {
+      if (node !== 'life-master-2') return undefined;
+      if (line === 'systemctl restart etcd.service') restarted = true;
+      return line === 'systemctl is-active etcd.service' && !restarted ? ok('activating\n') : undefined;
+    };
+    expect((await addMaster(engine)).added).toEqual(['life-master-2']);
+    const restart = commands.indexOf('life-master-2: systemctl restart etcd.service');
+    expect(restart).toBeGreaterThan(commands.indexOf(etcdctlRuns('member promote').at(-1) ?? ''));
+    expect(commands.slice(restart).some((c) => c.startsWith('life-master-2: systemctl enable') && c.includes('kube-apiserver.service'))).toBe(true);
+  }, 30_000);
+
+  it("refuses to remove a master when the members left that answer would be fewer than etcd's quorum, before changing anything", async () => {
+    const engine = await fakeCluster(spec(3, 1));
+    const before = await readFile(clusterStateFile('life'), 'utf8');
+    // master-2's container runs, but its etcd member does not answer.
+    scripted = (node, line) => (node === 'life-master-2' && line.includes(' endpoint health') ? failed('context deadline exceeded') : undefined);
+    const refusal = await removeLifeNodes(engine, ['life-master-0']).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(UsageError);
+    expect((refusal as Error).message).toContain("removing life-master-0 would break etcd's quorum: 1 of 2 remaining members answer, 2 are needed");
+    expect((refusal as Error).message).toContain('--force');
+    expect(etcdctlRuns('member remove')).toEqual([]);
+    expect(controlPlane.membership).toEqual(['life-master-0', 'life-master-1', 'life-master-2']);
+    expect(haproxyServers(engine)).toEqual(['life-master-0', 'life-master-1', 'life-master-2']);
+    expect(engine.nodes.has('life-master-0')).toBe(true);
+    expect(await readFile(clusterStateFile('life'), 'utf8')).toBe(before);
+  }, 30_000);
+
+  it('removes a master: out of HAProxy, its API server stopped, then its etcd member (waiting out "unhealthy cluster"), then its container', async () => {
+    const engine = await fakeCluster(spec(3, 1));
+    let unhealthy = 2;
+    // A remaining member connected to the leader less than 5 s ago: etcd refuses the removal for now.
+    scripted = (_node, line) => (line.includes(' member remove ') && unhealthy-- > 0 ? failed('Error: etcdserver: unhealthy cluster') : undefined);
+    expect(await removeLifeNodes(engine, ['life-master-0'])).toEqual(['life-master-0']);
+    const removes = etcdctlRuns('member remove');
+    expect(removes).toHaveLength(3);
+    expect(removes.every((c) => c.startsWith('life-master-1: '))).toBe(true);
+    expect(controlPlane.membership).toEqual(['life-master-1', 'life-master-2']);
+    expect(haproxyServers(engine)).toEqual(['life-master-1', 'life-master-2']);
+    const apiServerStop = commands.findIndex((c) => c.startsWith('life-master-0: systemctl stop --no-block kube-apiserver.service'));
+    expect(apiServerStop).toBeGreaterThan(commands.findIndex((c) => c === 'life-lb: systemctl reload haproxy.service'));
+    expect(apiServerStop).toBeLessThan(commands.indexOf(removes[0] ?? ''));
+    expect(engine.nodes.has('life-master-0')).toBe(false);
+    const state = await loadState('life');
+    expect(state?.plan.masters.map((m) => m.name)).toEqual(['life-master-1', 'life-master-2']);
+    expect(Object.keys(state?.pki.etcdPeer ?? {})).toEqual(['life-master-1', 'life-master-2']);
+  }, 30_000);
+
+  it("removes a worker: drained, its Node deleted, container and volume removed, every other node's route to its pods dropped", async () => {
+    const engine = await fakeCluster(spec(2, 2));
+    expect(await removeLifeNodes(engine, ['life-worker-0'])).toEqual(['life-worker-0']);
+    const drain = commands.findIndex((c) => c.startsWith('life-master-0: kubectl') && c.includes(' drain life-worker-0 --ignore-daemonsets'));
+    const deleteNode = commands.findIndex((c) => c.startsWith('life-master-0: kubectl') && c.includes(' delete node life-worker-0 --ignore-not-found'));
+    expect(drain).toBeGreaterThanOrEqual(0);
+    expect(deleteNode).toBeGreaterThan(drain);
+    expect(engine.nodes.has('life-worker-0')).toBe(false);
+    expect(engine.volumes.has('life-worker-0-containerd')).toBe(false);
+    for (const node of ['life-lb', 'life-master-0', 'life-master-1', 'life-worker-1']) {
+      expect(commands).toContain(`${node}: ip route del 10.244.1.0/24`);
+      const unit = String(engine.nodes.get(node)?.files.get('/etc/systemd/system/kc-pod-network.service')?.content);
+      expect(unit).not.toContain('10.244.1.0/24 via');
+    }
+    const state = await loadState('life');
+    expect(state?.plan.workers.map((w) => w.name)).toEqual(['life-worker-1']);
+    expect(Object.keys(state?.pki.kubelets ?? {})).toEqual(['life-worker-1']);
+  }, 30_000);
+
+  it('starts a stopped cluster: every node at once, then waits for etcd, the API server, nodes and CoreDNS', async () => {
+    const engine = await fakeCluster();
+    await stopCluster({ engine, progress: silentProgress, cluster: 'life', waitSeconds: 5 });
+    engine.calls.length = 0;
+    commands = [];
+    const result = await startCluster({ engine, progress: silentProgress, cluster: 'life', waitSeconds: 5, apiProbe: healthyApi(spec(2, 1)) });
+    expect(result).toMatchObject({ nodes: 4, unchanged: 0 });
+    expect(engine.calls.filter((c) => c.startsWith('startContainer')).sort()).toEqual([
+      'startContainer life-lb', 'startContainer life-master-0', 'startContainer life-master-1', 'startContainer life-worker-0',
+    ]);
+    expect([...engine.nodes.values()].every((n) => n.state === 'running')).toBe(true);
+    expect(commands.some((c) => c.startsWith('life-master-0: etcdctl') && c.endsWith(' endpoint health'))).toBe(true);
+    expect(commands.some((c) => c.includes('lastHeartbeatTime'))).toBe(true);
+    expect(commands.some((c) => c.includes('k8s-app=kube-dns'))).toBe(true);
   }, 30_000);
 });

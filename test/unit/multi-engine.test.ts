@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CreateStepError } from '../../src/cluster/create.js';
 import { deleteCluster } from '../../src/cluster/delete.js';
+import { listClusters } from '../../src/cluster/list.js';
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
 import { parseClusterConfig } from '../../src/config/file.js';
 import type { ClusterSpec } from '../../src/config/types.js';
@@ -125,6 +126,14 @@ describe('placing a cluster on several engines', () => {
     expect(local.isEmpty() && remote.isEmpty()).toBe(true);
     expect(local.swarm.state).toBe('inactive');
     expect(remote.swarm.state).toBe('inactive');
+  }, 60_000);
+
+  it('lists a cluster across engines with the nodes of every engine it runs on (kc get clusters)', async () => {
+    const { local, remote, multi } = engines();
+    await create(multi, spanningSpec('listed'));
+    await remote.stopContainer('listed-worker-1');
+    const clusters = await listClusters(local, async () => multi);
+    expect(clusters).toEqual([{ name: 'listed', status: 'partial', nodes: 4 }]);
   }, 60_000);
 
   it('never takes a swarm it did not make out of swarm mode', async () => {

@@ -1,7 +1,7 @@
 import { freeTcpPort } from '../../util/net.js';
 import { nodeExtrasFor } from '../../config/defaults.js';
 import type { NodeExtras } from '../../config/types.js';
-import type { ArchiveEntry, NodeSpec, PublishedPort } from '../../provider/provider.js';
+import type { ArchiveEntry, NodeSpec, Provider, PublishedPort } from '../../provider/provider.js';
 import { bootBundle } from '../../components/index.js';
 import type { ClusterPki } from '../../pki/types.js';
 import type { CreateBase, Secured, Step } from '../context.js';
@@ -27,7 +27,7 @@ function extrasFor(extras: NodeExtras): Pick<NodeSpec, 'ports' | 'mounts'> {
 }
 
 /** What kc wants of one node; how the engine runs it is the provider's business. */
-export function nodeSpec(plan: ClusterPlan, node: NodePlan, apiServerHostPort: number): NodeSpec {
+function nodeSpec(plan: ClusterPlan, node: NodePlan, apiServerHostPort: number): NodeSpec {
   const extras = extrasFor(nodeExtrasFor(plan.spec, node.role, node.index));
   const apiServer: PublishedPort[] =
     node.role === 'lb' ? [{ containerPort: API_SERVER_PORT, protocol: 'tcp', hostIp: plan.spec.apiServerAddress, hostPort: apiServerHostPort }] : [];
@@ -58,17 +58,31 @@ async function pinHostPorts(ports: PublishedPort[]): Promise<PublishedPort[]> {
 }
 
 /**
+ * Creates and starts a node's container, its host ports pinned: every node is
+ * made this way, by create and by kc create node alike.
+ */
+export async function createNodeContainer(
+  engine: Provider,
+  plan: ClusterPlan,
+  node: NodePlan,
+  apiServerHostPort: number,
+  filesBeforeBoot: readonly ArchiveEntry[] = [],
+): Promise<void> {
+  const spec = nodeSpec(plan, node, apiServerHostPort);
+  await engine.createNode({ ...spec, ports: await pinHostPorts(spec.ports) }, filesBeforeBoot);
+}
+
+/**
  * A node of a new cluster boots with all its files in place, and links that
  * start its units with systemd. Masters also get the admin kubeconfig, for
  * kubectl on a master (the pod network, add-ons, node changes): every master
  * has it, so another runs kubectl once the first is gone.
  */
 async function startNode(ctx: CreateBase, plan: ClusterPlan, node: NodePlan, pki: ClusterPki, apiServerHostPort: number): Promise<void> {
-  const spec = nodeSpec(plan, node, apiServerHostPort);
   const boot = bootBundle(plan, node, pki);
   const admin = node.role === 'master' ? [{ path: ADMIN_KUBECONFIG_ON_NODE, content: adminKubeconfigOnNode(plan, pki), mode: 0o600 }] : [];
   const files: ArchiveEntry[] = [...boot.files, ...admin, ...boot.links];
-  await ctx.engine.createNode({ ...spec, ports: await pinHostPorts(spec.ports) }, files);
+  await createNodeContainer(ctx.engine, plan, node, apiServerHostPort, files);
   const atBoot = boot.links.map((link) => link.path.split('/').pop()).join(', ');
   const later = boot.startedLater.length > 0 ? `; later ${boot.startedLater.join(', ')}` : '';
   ctx.progress.detail(`${node.name}: ${counted(boot.files.length + admin.length, 'file')}; starts ${atBoot} as it boots${later}`);
@@ -84,7 +98,11 @@ export const startNodes: Step<Secured, void> = {
   title: 'Starting nodes',
   async run(ctx, note) {
     const { plan, pki, apiServerHostPort } = ctx;
-    await Promise.all(allNodes(plan).map((node) => startNode(ctx, plan, node, pki, apiServerHostPort)));
+    // Every create settles before a failure is reported: the rollback lists the cluster's containers, and
+    // one still being created then would appear after the listing, be left behind and keep the network in use.
+    const results = await Promise.allSettled(allNodes(plan).map((node) => startNode(ctx, plan, node, pki, apiServerHostPort)));
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
     note(`${counted(plan.masters.length, 'master')}, ${counted(plan.workers.length, 'worker')}, lb on ${plan.spec.apiServerAddress}:${apiServerHostPort}`);
   },
 };

@@ -10,7 +10,7 @@ import { Deadline } from '../../util/deadline.js';
 import { UsageError } from '../../util/errors.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
 import { waitForKubeRouter } from '../actions/network-policy.js';
-import { containerdVolume, nodeSpec } from '../actions/nodes.js';
+import { containerdVolume, createNodeContainer } from '../actions/nodes.js';
 import { installBundle, journalTail, waitForBoot, waitForUnit } from '../node-ops.js';
 import { waitUntil } from '../wait.js';
 import { readCluster, requireRunning } from './cluster-status.js';
@@ -84,7 +84,7 @@ async function addOneNode(options: AddNodesOptions, state: ClusterState, deadlin
       await engine.removeContainer(node.name);
       if (node.role === 'worker') await engine.removeVolume(containerdVolume(node)).catch(() => undefined);
     });
-    await engine.createNode(nodeSpec(plan, node, state.apiServerHostPort ?? 0));
+    await createNodeContainer(engine, plan, node, state.apiServerHostPort ?? 0);
     await addHostsEntry(engine, allNodes(old), node);
     await waitForBoot(engine, node, deadline);
     note(`${node.ip}, certificates signed by the cluster's CA`);

@@ -25,6 +25,12 @@ export interface RemoveNodesOptions {
   force: boolean;
 }
 
+/** What the removals of one command share: its options, one deadline for the whole command (as for kc create node), its targets. */
+interface Removal extends RemoveNodesOptions {
+  deadline: Deadline;
+  targets: readonly NodePlan[];
+}
+
 /**
  * `kc delete node`: removes masters and workers from a running cluster, one
  * after the other. Every name is checked before anything changes.
@@ -34,10 +40,11 @@ export async function removeNodes(options: RemoveNodesOptions): Promise<string[]
   return withClusterLock(options.cluster, async () => {
     const cluster = await readCluster(options.engine, options.cluster);
     const targets = await checkTargets(options, cluster);
+    const removal: Removal = { ...options, targets, deadline: new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'node change') };
     let state = cluster.state;
     for (const target of targets) {
       const now = { ...cluster, state, plan: state.plan };
-      state = target.role === 'worker' ? await removeWorker(options, now, target) : await removeMaster(options, now, target);
+      state = target.role === 'worker' ? await removeWorker(removal, now, target) : await removeMaster(removal, now, target);
     }
     return targets.map((t) => t.name);
   });
@@ -93,18 +100,16 @@ async function removeContainer(engine: Provider, node: NodePlan): Promise<void> 
  * its Node deleted, its container removed, the other nodes' routes to its
  * pods dropped. Up to the drain everything is taken back on failure.
  */
-async function removeWorker(options: RemoveNodesOptions, cluster: ClusterNow, worker: NodePlan): Promise<ClusterState> {
-  const { engine, progress } = options;
+async function removeWorker(options: Removal, cluster: ClusterNow, worker: NodePlan): Promise<ClusterState> {
+  const { engine, progress, deadline } = options;
   const next = stateWithout(cluster.state, worker);
-  const deadline = new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'node change');
   const ctx: ChangeContext = { engine, plan: cluster.plan, pki: cluster.state.pki, deadline };
-  const via = cluster.plan.masters[0];
-  if (!via) throw new Error('internal: no master');
+  const via = stayingMaster(options, cluster);
   const undo = new UndoLog();
   const again = `Run \`kc delete node ${worker.name} --name ${cluster.plan.spec.name}\` again to finish.`;
   // A stopped worker's kubelet cannot confirm its pods are gone, so a drain would wait for nothing: once its Node
   // object is deleted, Kubernetes' pod garbage collector removes them and their controllers recreate them elsewhere.
-  if (cluster.statusOf(worker) === 'running') await drain(options, ctx, worker, undo, again);
+  if (cluster.statusOf(worker) === 'running') await drain(options, ctx, worker, via, undo, again);
   else progress.info(`   ${worker.name} is not running: no drain; its pods are rescheduled once its Node object is deleted`);
   await changeStep(progress, undo, `Removing ${worker.name}`, again, async (note) => {
     await kubectlVia(ctx, via, ['delete', 'node', worker.name, '--ignore-not-found']);
@@ -113,17 +118,30 @@ async function removeWorker(options: RemoveNodesOptions, cluster: ClusterNow, wo
     note('Node deleted, container removed');
   });
   await changeStep(progress, new UndoLog(), 'Updating pod routes', `Run \`kc stop cluster\` and \`kc start cluster\` (every node re-reads its routes at boot).`, async (note) => {
-    const others = allNodes(next.plan);
+    // Nodes that run: a stopped one is also removed by this command (checkTargets refuses any other), and runs no command.
+    const others = allNodes(next.plan).filter((n) => cluster.statusOf(n) === 'running');
     await refreshPodRoutes(engine, next.plan, others, worker.podSubnet);
     note(`${counted(others.length, 'node')} no longer ${others.length === 1 ? 'routes' : 'route'} ${worker.podSubnet ?? ''}`);
   });
   return next;
 }
 
-/** Cordons and drains a worker (evictions respect PodDisruptionBudgets); taken back by an uncordon. */
-async function drain(options: RemoveNodesOptions, ctx: ChangeContext, worker: NodePlan, undo: UndoLog, again: string): Promise<void> {
-  const via = ctx.plan.masters[0];
-  if (!via) throw new Error('internal: no master');
+/**
+ * The master a worker's removal runs kubectl on: one that runs (the command
+ * may remove a stopped master) and that the command does not remove.
+ */
+function stayingMaster(removal: Removal, cluster: ClusterNow): NodePlan {
+  const removed = new Set(removal.targets.map((t) => t.name));
+  const via = cluster.plan.masters.find((m) => cluster.statusOf(m) === 'running' && !removed.has(m.name));
+  if (!via) {
+    const name = cluster.plan.spec.name;
+    throw new UsageError(`cluster "${name}" has no running master that this command keeps: kc removes a worker through one (kubectl). Start the cluster first: kc start cluster --name ${name}`);
+  }
+  return via;
+}
+
+/** Cordons and drains a worker through `via` (evictions respect PodDisruptionBudgets); taken back by an uncordon. */
+async function drain(options: RemoveNodesOptions, ctx: ChangeContext, worker: NodePlan, via: NodePlan, undo: UndoLog, again: string): Promise<void> {
   const { deadline } = ctx;
   await changeStep(options.progress, undo, `Draining ${worker.name}`, again, async (note) => {
     undo.push(`uncordoning ${worker.name}`, async () => {
@@ -149,11 +167,10 @@ async function drain(options: RemoveNodesOptions, ctx: ChangeContext, worker: No
  * Service), then its etcd member removed, then its container. etcd's quorum
  * is checked before anything changes.
  */
-async function removeMaster(options: RemoveNodesOptions, cluster: ClusterNow, master: NodePlan): Promise<ClusterState> {
-  const { engine, progress } = options;
+async function removeMaster(options: Removal, cluster: ClusterNow, master: NodePlan): Promise<ClusterState> {
+  const { engine, progress, deadline } = options;
   const { plan } = cluster;
   const next = stateWithout(cluster.state, master);
-  const deadline = new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'node change');
   const ctx: ChangeContext = { engine, plan: next.plan, pki: next.pki, deadline };
   const remaining = next.plan.masters;
   const healthy = await healthyMasters(engine, plan, plan.masters);

@@ -39,11 +39,20 @@ export interface FakeNode {
 
 export type ExecHandler = (node: FakeNode, command: string[], input: string | undefined) => ExecResult | Promise<ExecResult>;
 
-/** A call the test wants to fail: the method, and optionally which call (by its first argument). */
-export interface InjectedFailure {
+/** Calls of one method, optionally only some of them (by their first argument). */
+export interface CallMatcher {
   method: keyof Provider;
   when?: (firstArgument: string | undefined) => boolean;
+}
+
+/** A call the test wants to fail. */
+export interface InjectedFailure extends CallMatcher {
   error: Error;
+}
+
+/** A call the test wants to take effect late (as an engine's slow request does): it waits for `until`, started when the call is made. */
+export interface InjectedDelay extends CallMatcher {
+  until: () => Promise<void>;
 }
 
 function matches(labels: Record<string, string>, wanted: Record<string, string>): boolean {
@@ -59,6 +68,7 @@ export class FakeEngine implements Provider {
   readonly calls: string[] = [];
   onExec: ExecHandler = () => ({ exitCode: 0, stdout: '', stderr: '' });
   private failures: InjectedFailure[] = [];
+  private delays: InjectedDelay[] = [];
   private nextId = 1;
 
   private readonly pullable: Set<string>;
@@ -74,6 +84,11 @@ export class FakeEngine implements Provider {
     this.failures.push(failure);
   }
 
+  /** Makes calls wait before they take effect (or fail), from now on. */
+  delayOn(delay: InjectedDelay): void {
+    this.delays.push(delay);
+  }
+
   clearFailures(): void {
     this.failures = [];
   }
@@ -83,9 +98,12 @@ export class FakeEngine implements Provider {
     return this.networks.size === 0 && this.nodes.size === 0 && this.volumes.size === 0;
   }
 
-  private record(method: keyof Provider, first?: string): void {
+  private async record(method: keyof Provider, first?: string): Promise<void> {
     this.calls.push(first === undefined ? method : `${method} ${first}`);
-    const failure = this.failures.find((f) => f.method === method && (!f.when || f.when(first)));
+    const applies = (call: CallMatcher) => call.method === method && (!call.when || call.when(first));
+    const delay = this.delays.find(applies);
+    if (delay) await delay.until();
+    const failure = this.failures.find(applies);
     if (failure) throw failure.error;
   }
 
@@ -96,22 +114,22 @@ export class FakeEngine implements Provider {
   }
 
   async ensureReachable(): Promise<string> {
-    this.record('ensureReachable');
+    await this.record('ensureReachable');
     return 'fake';
   }
 
   async engineVersion(): Promise<object> {
-    this.record('engineVersion');
+    await this.record('engineVersion');
     return { Version: 'fake' };
   }
 
   async engineInfo(): Promise<Record<string, unknown>> {
-    this.record('engineInfo');
+    await this.record('engineInfo');
     return { ServerVersion: 'fake', CgroupVersion: '2' };
   }
 
   async createNetwork(spec: NetworkSpec): Promise<void> {
-    this.record('createNetwork', spec.name);
+    await this.record('createNetwork', spec.name);
     if (this.networks.has(spec.name)) throw new Error(`network with name ${spec.name} already exists`);
     const wanted = parseCidr(spec.subnet);
     if ([...this.networks.values()].some((n) => cidrsOverlap(parseCidr(n.subnet), wanted))) throw new SubnetTakenError(spec.subnet);
@@ -121,17 +139,17 @@ export class FakeEngine implements Provider {
   }
 
   async usedSubnets(): Promise<string[]> {
-    this.record('usedSubnets');
+    await this.record('usedSubnets');
     return [...this.networks.values()].map((n) => n.subnet);
   }
 
   async listNetworks(labels: Record<string, string>): Promise<NetworkSummary[]> {
-    this.record('listNetworks');
+    await this.record('listNetworks');
     return [...this.networks.values()].filter((n) => matches(n.labels, labels)).map(({ id, name, labels: l }) => ({ id, name, labels: l }));
   }
 
   async removeNetwork(idOrName: string): Promise<void> {
-    this.record('removeNetwork', idOrName);
+    await this.record('removeNetwork', idOrName);
     for (const [name, network] of this.networks) if (name === idOrName || network.id === idOrName) this.networks.delete(name);
   }
 
@@ -144,12 +162,12 @@ export class FakeEngine implements Provider {
   static readonly swarmAddresses = new Map<string, FakeEngine>();
 
   async swarmState(): Promise<SwarmState> {
-    this.record('swarmState');
+    await this.record('swarmState');
     return { ...this.swarm };
   }
 
   async initSwarm(advertiseAddress: string): Promise<void> {
-    this.record('initSwarm', advertiseAddress);
+    await this.record('initSwarm', advertiseAddress);
     const nodeId = `swarm-node-${this.nextId++}`;
     this.swarm = { state: 'active', nodeId, manager: true, nodeAddress: advertiseAddress, workerJoinToken: `token-${nodeId}`, createdByKc: true };
     this.swarmNodeLabels.set(nodeId, {});
@@ -157,7 +175,7 @@ export class FakeEngine implements Provider {
   }
 
   async joinSwarm(join: SwarmJoin): Promise<void> {
-    this.record('joinSwarm', join.manager);
+    await this.record('joinSwarm', join.manager);
     const manager = FakeEngine.swarmAddresses.get(join.manager);
     if (!manager || manager.swarm.workerJoinToken !== join.token) throw new Error(`cannot join the swarm at ${join.manager}`);
     const nodeId = `swarm-node-${this.nextId++}`;
@@ -167,7 +185,7 @@ export class FakeEngine implements Provider {
   }
 
   async leaveSwarm(force: boolean): Promise<void> {
-    this.record('leaveSwarm', String(force));
+    await this.record('leaveSwarm', String(force));
     if (this.swarm.manager && !force) throw new Error('a manager leaves only with force');
     this.swarmManager?.swarmNodeLabels.delete(this.swarm.nodeId);
     this.swarm = { state: 'inactive', nodeId: '', manager: false, nodeAddress: '' };
@@ -175,17 +193,17 @@ export class FakeEngine implements Provider {
   }
 
   async swarmNodes(): Promise<SwarmNode[]> {
-    this.record('swarmNodes');
+    await this.record('swarmNodes');
     return [...this.swarmNodeLabels].map(([id, labels]) => ({ id, state: 'ready', labels }));
   }
 
   async labelSwarmNode(nodeId: string, labels: Record<string, string>): Promise<void> {
-    this.record('labelSwarmNode', nodeId);
+    await this.record('labelSwarmNode', nodeId);
     this.swarmNodeLabels.set(nodeId, { ...(this.swarmNodeLabels.get(nodeId) ?? {}), ...labels });
   }
 
   async createNode(spec: NodeSpec, filesBeforeBoot: readonly ArchiveEntry[] = []): Promise<void> {
-    this.record('createNode', spec.name);
+    await this.record('createNode', spec.name);
     if (!this.images.has(spec.image)) throw new Error(`No such image: ${spec.image}`);
     if (this.nodes.has(spec.name)) throw new Error(`Conflict. The container name "/${spec.name}" is already in use`);
     // An overlay lives on the swarm's manager; every member engine attaches to it.
@@ -198,58 +216,58 @@ export class FakeEngine implements Provider {
   }
 
   async listContainers(labels: Record<string, string>): Promise<NodeSummary[]> {
-    this.record('listContainers');
+    await this.record('listContainers');
     return [...this.nodes.values()]
       .filter((n) => matches(n.labels, labels))
       .map((n) => ({ id: n.id, name: n.spec.name, state: n.state, labels: n.labels }));
   }
 
   async startContainer(name: string): Promise<void> {
-    this.record('startContainer', name);
+    await this.record('startContainer', name);
     this.node(name).state = 'running';
   }
 
   async stopContainer(name: string): Promise<void> {
-    this.record('stopContainer', name);
+    await this.record('stopContainer', name);
     this.node(name).state = 'exited';
   }
 
   async removeContainer(idOrName: string): Promise<void> {
-    this.record('removeContainer', idOrName);
+    await this.record('removeContainer', idOrName);
     const node = this.nodes.get(idOrName) ?? [...this.nodes.values()].find((n) => n.id === idOrName);
     if (node) this.nodes.delete(node.spec.name);
   }
 
   async listVolumes(labels: Record<string, string>): Promise<string[]> {
-    this.record('listVolumes');
+    await this.record('listVolumes');
     return [...this.volumes].filter(([, l]) => matches(l, labels)).map(([name]) => name);
   }
 
   async removeVolume(name: string): Promise<void> {
-    this.record('removeVolume', name);
+    await this.record('removeVolume', name);
     this.volumes.delete(name);
   }
 
   async inspectContainer(idOrName: string): Promise<object | undefined> {
-    this.record('inspectContainer', idOrName);
+    await this.record('inspectContainer', idOrName);
     const node = this.nodes.get(idOrName);
     return node ? { Name: node.spec.name, State: { Status: node.state }, Config: { Labels: node.labels } } : undefined;
   }
 
   async containerLogs(idOrName: string): Promise<string> {
-    this.record('containerLogs', idOrName);
+    await this.record('containerLogs', idOrName);
     this.node(idOrName);
     return '';
   }
 
   async memoryUsageBytes(idOrName: string): Promise<number> {
-    this.record('memoryUsageBytes', idOrName);
+    await this.record('memoryUsageBytes', idOrName);
     this.node(idOrName);
     return 0;
   }
 
   async exec(name: string, command: string[], input?: string | Readable): Promise<ExecResult> {
-    this.record('exec', name);
+    await this.record('exec', name);
     const node = this.node(name);
     if (node.state !== 'running') throw new Error(`container ${name} is not running`);
     let text: string | undefined;
@@ -272,48 +290,48 @@ export class FakeEngine implements Provider {
   onRunOnce: (image: string, command: string[]) => ExecResult = () => ({ exitCode: 0, stdout: '', stderr: '' });
 
   async runOnce(image: string, command: string[]): Promise<ExecResult> {
-    this.record('runOnce', image);
+    await this.record('runOnce', image);
     if (!this.images.has(image)) throw new Error(`No such image: ${image}`);
     return this.onRunOnce(image, command);
   }
 
   async copyFiles(name: string, files: readonly ArchiveEntry[]): Promise<void> {
-    this.record('copyFiles', name);
+    await this.record('copyFiles', name);
     placeEntries(this.node(name), files);
   }
 
   async imageLabels(tag: string): Promise<Record<string, string> | undefined> {
-    this.record('imageLabels', tag);
+    await this.record('imageLabels', tag);
     return this.images.get(tag);
   }
 
   async imageId(tag: string): Promise<string | undefined> {
-    this.record('imageId', tag);
+    await this.record('imageId', tag);
     return this.images.has(tag) ? `sha256:${Buffer.from(tag).toString('hex')}` : undefined;
   }
 
   async imageSize(tag: string): Promise<number> {
-    this.record('imageSize', tag);
+    await this.record('imageSize', tag);
     if (!this.images.has(tag)) throw new Error(`No such image: ${tag}`);
     return 0;
   }
 
   async tryPull(tag: string): Promise<boolean> {
-    this.record('tryPull', tag);
+    await this.record('tryPull', tag);
     if (!this.pullable.has(tag)) return false;
     this.images.set(tag, {});
     return true;
   }
 
   async buildImage(context: Readable, options: { tag: string; labels?: Record<string, string> }): Promise<void> {
-    this.record('buildImage', options.tag);
+    await this.record('buildImage', options.tag);
     // Read the whole context, as an engine does: a context that cannot be read fails the build here too.
     for await (const chunk of context) void chunk;
     this.images.set(options.tag, options.labels ?? {});
   }
 
   async importImage(_rootfs: Readable, tag: string): Promise<void> {
-    this.record('importImage', tag);
+    await this.record('importImage', tag);
     this.images.set(tag, {});
   }
 
@@ -321,24 +339,24 @@ export class FakeEngine implements Provider {
     const chunks: Buffer[] = [];
     for await (const chunk of archive) chunks.push(Buffer.from(chunk as Buffer));
     const text = Buffer.concat(chunks).toString('utf8');
-    this.record('loadImages', text);
+    await this.record('loadImages', text);
     for (const tag of text.replace(/^images /, '').split(',')) this.images.set(tag, {});
   }
 
   async shareImage(tag: string): Promise<string[]> {
-    this.record('shareImage', tag);
+    await this.record('shareImage', tag);
     return [];
   }
 
   async saveImages(tags: string[]): Promise<Readable> {
-    this.record('saveImages', tags.join(','));
+    await this.record('saveImages', tags.join(','));
     const missing = tags.filter((t) => !this.images.has(t));
     if (missing.length > 0) throw new Error(`No such image: ${missing.join(', ')}`);
     return Readable.from([Buffer.from(`images ${tags.join(',')}`)]);
   }
 
   async removeImage(tag: string): Promise<void> {
-    this.record('removeImage', tag);
+    await this.record('removeImage', tag);
     this.images.delete(tag);
   }
 }
