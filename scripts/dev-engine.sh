@@ -2,8 +2,8 @@
 # dev-engine.sh: a second Docker engine in a container on this machine, to try
 # (and test) clusters that span Docker engines without a second host.
 #
-#   SIMULATION ONLY: real users point kc at their real hosts (README, "Clusters
-#   across several Docker hosts"). The engine runs privileged, with an
+#   SIMULATION ONLY: real users point kc at their real hosts
+#   (docs/multi-engine.md). The engine runs privileged, with an
 #   unauthenticated API on a private Docker network of this host.
 #
 #   dev-engine.sh start NAME     builds kc/engine:dev if needed, starts engine NAME,

@@ -65,7 +65,7 @@ export const createClusterCommand: CommandModule<GlobalOptions, CreateClusterArg
     // resolveClusterSpec applies them; `defaultDescription` still shows them in --help.
     const d = defaultClusterSpec();
     return yargs
-      .option('config', { type: 'string', describe: 'Cluster config file (YAML, see "Config file" in README.md); flags override it' })
+      .option('config', { type: 'string', describe: 'Cluster config file (YAML, see docs/config.md); flags override it' })
       .option('name', { type: 'string', defaultDescription: d.name, describe: 'Cluster name (prefix of every container)' })
       .option('control-planes', { type: 'number', defaultDescription: String(d.controlPlanes), describe: 'Master nodes (3+ for a fault-tolerant etcd quorum)' })
       .option('workers', { type: 'number', defaultDescription: String(d.workers), describe: 'Worker nodes' })

@@ -15,10 +15,10 @@
  *     cni: weave | bridge | none
  *     networkPolicy: kube-router | none   # default kube-router with cni bridge, none otherwise
  *     kubeProxyMode: iptables | ipvs | nftables
- *   featureGates: {SomeGate: true}       # for every component
+ *   featureGates: {SomeGate: true}       # for every Kubernetes component (not etcd)
  *   extraArgs:                           # flags without dashes, per component:
  *     apiserver: {v: "2"}                # apiserver, controllerManager, scheduler, kubelet, kubeProxy, etcd
- *   engines:                             # Docker engines besides the one kc runs on (`local`); see README
+ *   engines:                             # Docker engines besides the one kc runs on (`local`); see docs/multi-engine.md
  *     - {name: e2, host: "tcp://10.0.0.2:2375", advertiseAddress: 10.0.0.2}   # host: tcp://, ssh:// or unix://
  *   nodes:                               # one entry per node, in order per role; at least one worker
  *     - role: master                     # master | worker
@@ -79,7 +79,7 @@ export async function loadClusterConfig(path: string): Promise<ClusterConfigFile
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (error as Error).message;
-    throw new ValidationError('--config', path, `${reason}: give the path of a cluster config file (see "Config file" in README.md)`);
+    throw new ValidationError('--config', path, `${reason}: give the path of a cluster config file (see docs/config.md)`);
   }
   return parseClusterConfig(text, path);
 }

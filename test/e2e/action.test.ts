@@ -242,7 +242,7 @@ describe('the GitHub Action (action.yml and .github/action/*.sh)', () => {
   });
 
   it('deletes the cluster with cleanup: true, leaving no container behind', async () => {
-    // A later step of the same job, as in the README: `if: always()`, `cleanup: true`.
+    // A later step of the same job, as in docs/ci.md: `if: always()`, `cleanup: true`.
     const cleanup = new CompositeRunner(action, { 'cluster-name': NAME, kubeconfig, cleanup: 'true' }, job);
     await cleanup.runAll();
     expect(await engine.listContainers({ [LABEL_CLUSTER]: NAME })).toEqual([]);

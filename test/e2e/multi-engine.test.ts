@@ -76,7 +76,7 @@ describe('a cluster across two Docker engines (swarm overlay)', () => {
     kubeconfig = join(dir, 'kubeconfig');
     kubectl = kubectlFor(kubeconfig, CONTEXT);
     swarmBefore = await swarmStateOf(local);
-    // A fresh engine: on cgroup v1 hosts a simulated engine boots one node's systemd cleanly (see README).
+    // A fresh engine: on cgroup v1 hosts a simulated engine boots one node's systemd cleanly (see docs/multi-engine.md).
     await devEngine('stop');
     engineHost = await devEngine('start');
     second = new DockerEngine(dockerClientFor(engineHost));
