@@ -1,4 +1,5 @@
 import { OVERLAY_MTU, spansEngines } from '../model/engines.js';
+import { BOUNDARY_RULES_PATH, boundaryRuleset, LOAD_BOUNDARY_COMMAND } from './boundary.js';
 import type { ClusterPlan, NodePlan } from '../model/plan.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
@@ -37,8 +38,8 @@ export function renderBridgeConflist(worker: NodePlan, plan?: ClusterPlan): stri
   )}\n`;
 }
 
-/** The comment that marks kc's own iptables rules, so `iptables-save` shows whose they are. */
-const RULE_COMMENT = { egress: 'kc-pod-egress', serviceBoundary: 'kc-service-boundary' } as const;
+/** The comment that marks kc's own iptables rule, so `iptables-save` shows whose it is. */
+const EGRESS_COMMENT = 'kc-pod-egress';
 
 /** `iptables -C` (is it there?) before `-A`, so the commands can run at every boot. */
 function appendRuleOnce(table: string, chain: string, rule: string): string {
@@ -50,21 +51,14 @@ function appendRuleOnce(table: string, chain: string, rule: string): string {
  * - the whole pod range is `unreachable` (the bridge network's routes to each
  *   worker's /24, and a worker's own bridge, are more specific and win), so a
  *   pod address no worker owns fails at once instead of leaving through the
- *   Docker gateway toward the host's default route;
- * - Service addresses that kube-proxy did not translate to a pod (no such
- *   Service or port, or no kube-proxy yet) are rejected in the filter table,
- *   which sees packets after kube-proxy's DNAT. Not a route: a local client's
- *   connect() looks up the route before kube-proxy's rules translate the
- *   address, so an unreachable Service route would break every Service.
+ *   Docker gateway toward the host's default route; a route, so no firewall
+ *   chain's order can matter;
+ * - Service addresses that kube-proxy did not translate to a pod are rejected
+ *   by kc's own nftables table (boundary.ts explains why not iptables).
  * With another pod network (weave, none) the pod range is that network's to route.
  */
 export function clusterBoundaryCommands(plan: ClusterPlan): string[] {
-  const reject = `-d ${plan.spec.serviceSubnet} -m comment --comment ${RULE_COMMENT.serviceBoundary} -j REJECT --reject-with icmp-net-unreachable`;
-  return [
-    ...(plan.spec.cni === 'bridge' ? [`ip route replace unreachable ${plan.spec.podSubnet}`] : []),
-    appendRuleOnce('filter', 'OUTPUT', reject),
-    appendRuleOnce('filter', 'FORWARD', reject),
-  ];
+  return [...(plan.spec.cni === 'bridge' ? [`ip route replace unreachable ${plan.spec.podSubnet}`] : []), LOAD_BOUNDARY_COMMAND];
 }
 
 /**
@@ -76,7 +70,7 @@ export function clusterBoundaryCommands(plan: ClusterPlan): string[] {
  */
 export function podNetworkCommands(plan: ClusterPlan, node: NodePlan): string[] {
   const pods = plan.spec.podSubnet;
-  const masquerade = `-s ${pods} ! -d ${pods} -m comment --comment ${RULE_COMMENT.egress} -j MASQUERADE`;
+  const masquerade = `-s ${pods} ! -d ${pods} -m comment --comment ${EGRESS_COMMENT} -j MASQUERADE`;
   const bridge = plan.spec.cni === 'bridge';
   return [
     ...(bridge ? podRoutes(plan, node).map((r) => `ip route replace ${r.subnet} via ${r.via}`) : []),
@@ -101,6 +95,7 @@ export function podNetworkBundle(plan: ClusterPlan, node: NodePlan): ComponentBu
   return {
     files: [
       ...conflist,
+      { path: BOUNDARY_RULES_PATH, content: boundaryRuleset(plan) },
       unitFile(POD_NETWORK_UNIT, {
         description: "kc's pod network on this node: routes to every worker's pods, the cluster boundary, egress masquerading",
         type: 'oneshot',

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../../src/cluster/wait.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { createCertificateAuthority, issueCertificate } from '../../src/pki/index.js';
-import { buildWebImage, kubectlFor } from './cluster-helpers.js';
-import { kc } from './helpers.js';
+import { boundaryCount, buildWebImage, expectRejectedFromPod, kubectlFor } from './cluster-helpers.js';
+import { kc, testClusterName } from './helpers.js';
 
 /**
  * The paths on which the API servers call into the cluster: admission
@@ -14,12 +14,15 @@ import { kc } from './helpers.js';
  * cluster through the lb; and the boundary that keeps pod and Service
  * addresses from leaving a node through the Docker gateway.
  */
-const NAME = 'reach';
+const NAME = testClusterName('reach');
 const CONTEXT = `kc-${NAME}`;
 const WEB_IMAGE = 'kc-e2e/web:1';
 const NS = 'reach-test';
 const SERVICE = 'kc-web-tls';
 const engine = new DockerEngine();
+/** Addresses in the default Service and pod ranges that nothing uses (checked in the test). */
+const UNUSED_SERVICE_IP = '10.96.250.250';
+const UNUSED_POD_IP = '10.244.250.7';
 const masters = [`${NAME}-master-0`, `${NAME}-master-1`];
 let dir: string;
 let kubectl: ReturnType<typeof kubectlFor>;
@@ -167,19 +170,40 @@ describe('API servers reach into the cluster (webhooks, aggregated APIs, pods/pr
     }
   });
 
+  it('stops a pod\'s packets to Service addresses kube-proxy does not translate, and to unused pod addresses, on the pod\'s node', async () => {
+    // kube-router runs beside the bridge network: its FORWARD chain accepts pod traffic that passes policy, before any rule after it.
+    const [pod = '', node = ''] = (await kubectl([
+      '-n', NS, 'get', 'pods', '-l', `app=${SERVICE}`, '-o', 'jsonpath={.items[0].metadata.name} {.items[0].spec.nodeName}',
+    ])).trim().split(' ');
+    expect(node).toMatch(new RegExp(`^${NAME}-worker-`));
+    expect((await onNode(node, 'iptables -S FORWARD')).output, 'kube-router\'s chain is in FORWARD').toContain('KUBE-ROUTER-FORWARD');
+    const clusterIp = (await kubectl(['-n', NS, 'get', 'service', SERVICE, '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+    const allocated = (await kubectl(['get', 'services', '-A', '-o', 'jsonpath={.items[*].spec.clusterIP}'])).split(' ');
+    expect(allocated, 'the unused Service address is unused').not.toContain(UNUSED_SERVICE_IP);
+    const before = await boundaryCount(node, 'forwarded');
+    const from = { namespace: NS, name: pod };
+    await expectRejectedFromPod(kubectl, from, `http://${clusterIp}:80/`, /network is unreachable/); // a port the Service does not serve
+    await expectRejectedFromPod(kubectl, from, `http://${UNUSED_SERVICE_IP}:80/`, /network is unreachable/);
+    await expectRejectedFromPod(kubectl, from, `http://${UNUSED_POD_IP}:8080/`, /no route to host/);
+    // Each Service address took at least one packet (the SYN; its retry too) to kc's boundary on the pod's own node.
+    expect(await boundaryCount(node, 'forwarded') - before).toBeGreaterThanOrEqual(2);
+  });
+
   it('never sends pod or Service addresses it cannot route to the Docker gateway, also after a restart', async () => {
     const master = masters[0] ?? '';
     const checkBoundary = async (): Promise<void> => {
       for (const node of [`${NAME}-lb`, master, `${NAME}-worker-0`]) {
         // No worker owns 10.244.250.0/24: the pod range's unreachable route answers, not the default route.
-        const route = await onNode(node, 'ip -4 route get 10.244.250.7');
+        const route = await onNode(node, `ip -4 route get ${UNUSED_POD_IP}`);
         expect(route.output, node).toMatch(/unreachable|No route to host/);
         // Nothing listens at an unused Service address: the connection is refused on the node at once.
         const started = Date.now();
-        const service = await onNode(node, "timeout 5 bash -c '</dev/tcp/10.96.250.250/80' 2>&1");
+        const service = await onNode(node, `timeout 5 bash -c '</dev/tcp/${UNUSED_SERVICE_IP}/80' 2>&1`);
         expect(service.exitCode, node).not.toBe(0);
         expect(service.output, node).toMatch(/Network is unreachable|No route to host/);
         expect(Date.now() - started, `${node}: rejected, not timed out`).toBeLessThan(4000);
+        // Stopped by kc's boundary on the node (a restart gives the node a fresh network namespace: the table must be back).
+        expect(await boundaryCount(node, 'sent'), node).toBeGreaterThan(0);
       }
     };
     await checkBoundary();

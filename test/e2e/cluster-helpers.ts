@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { ArtifactCache } from '../../src/artifacts/cache.js';
 import { artifactByName } from '../../src/artifacts/manifest.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
+import { BOUNDARY_COUNTERS, BOUNDARY_TABLE } from '../../src/components/boundary.js';
 import { LABEL_CLUSTER } from '../../src/provider/provider.js';
 import { cacheDir } from '../../src/util/paths.js';
 import { run } from '../../src/util/exec.js';
@@ -98,4 +99,34 @@ export async function clusterResources(name: string): Promise<{ containers: numb
     networks: (await engine.listNetworks(labels)).length,
     volumes: (await engine.listVolumes(labels)).length,
   };
+}
+
+/** Packets kc's boundary on `node` has stopped so far (its nftables counter for the given hook). */
+export async function boundaryCount(node: string, hook: keyof typeof BOUNDARY_COUNTERS): Promise<number> {
+  const output = await new DockerEngine().execOrThrow(node, ['nft', 'list', 'counter', 'ip', BOUNDARY_TABLE, BOUNDARY_COUNTERS[hook]]);
+  const packets = /packets (\d+)/.exec(output)?.[1];
+  if (packets === undefined) throw new Error(`no packet count for ${BOUNDARY_COUNTERS[hook]} on ${node}: ${output}`);
+  return Number(packets);
+}
+
+/**
+ * A GET from inside `pod` (kc-web's client, which gives up after 5 s) that
+ * must fail at once with `error`, rejected on the pod's own node: an answer
+ * from outside the host, or a timeout, fails. Resolves to how long it took.
+ */
+export async function expectRejectedFromPod(
+  kubectl: (args: string[]) => Promise<string>,
+  pod: { namespace: string; name: string },
+  url: string,
+  error: RegExp,
+): Promise<number> {
+  const started = Date.now();
+  const outcome = await kubectl(['-n', pod.namespace, 'exec', pod.name, '--', '/kc-web', 'get', url]).then(
+    (body) => `answered: ${body}`,
+    (failure: unknown) => (failure as Error & { stderr?: string }).stderr ?? (failure as Error).message,
+  );
+  const ms = Date.now() - started;
+  if (!error.test(outcome)) throw new Error(`${pod.name} → ${url}: expected ${String(error)}, got: ${outcome}`);
+  if (ms >= 4000) throw new Error(`${pod.name} → ${url}: took ${ms}ms, a timeout rather than the node's rejection`);
+  return ms;
 }

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { POD_IMAGES } from '../../src/artifacts/manifest.js';
 import { allNodes, planCluster, type ClusterPlan, type NodePlan } from '../../src/model/plan.js';
 import { apiServerBundle } from '../../src/components/apiserver.js';
+import { boundaryRuleset } from '../../src/components/boundary.js';
 import { podRoutes, renderBridgeConflist } from '../../src/components/cni-bridge.js';
 import { controllerManagerBundle } from '../../src/components/controller-manager.js';
 import { coreDnsManifest } from '../../src/components/coredns.js';
@@ -614,22 +615,39 @@ describe('haproxy', () => {
   const config = () => textAt(lbBundle(plan), '/etc/haproxy/haproxy.cfg');
   const lines = () => config().split('\n').map((line) => line.trim());
 
-  it('has one server line per master, named after it, at its fixed address on port 6443 (no DNS involved)', () => {
-    const servers = lines().filter((line) => line.startsWith('server '));
-    expect(servers.map((line) => line.split(/\s+/).slice(1, 3))).toEqual(plan.masters.map((m) => [m.name, `${m.ip}:6443`]));
+  /** The lines of one section (`backend NAME`), up to the next blank line. */
+  const section = (header: string) => {
+    const all = lines();
+    const start = all.indexOf(header);
+    expect(start, header).toBeGreaterThanOrEqual(0);
+    const end = all.indexOf('', start);
+    return all.slice(start + 1, end === -1 ? undefined : end);
+  };
+
+  it('has one server line per master in each backend, named after it, at its fixed address on port 6443 (no DNS involved)', () => {
+    for (const backend of ['backend masters', 'backend masters-listening']) {
+      const servers = section(backend).filter((line) => line.startsWith('server '));
+      expect(servers.map((line) => line.split(/\s+/).slice(1, 3)), backend).toEqual(plan.masters.map((m) => [m.name, `${m.ip}:6443`]));
+    }
     expect(lines().some((line) => line.startsWith('resolvers'))).toBe(false);
   });
 
-  it('health-checks every server on /readyz over TLS', () => {
-    expect(lines()).toContain('option httpchk GET /readyz');
-    const defaults = lines().find((line) => line.startsWith('default-server ')) ?? '';
-    expect(defaults.split(/\s+/)).toEqual(expect.arrayContaining(['check', 'check-ssl']));
+  it('health-checks every server of the main backend on /readyz over TLS, answers allowed 2 s on a busy machine', () => {
+    const masters = section('backend masters');
+    expect(masters).toContain('option httpchk GET /readyz');
+    const defaults = masters.find((line) => line.startsWith('default-server ')) ?? '';
+    expect(defaults.split(/\s+/)).toEqual(expect.arrayContaining(['check', 'check-ssl', 'observe', 'layer4']));
+    expect(lines()).toContain('timeout check 2s');
   });
 
-  it('binds 6443 and sends it to the masters', () => {
+  it('binds 6443, sends it to the ready masters, and to those that listen only while none is ready (an etcd election)', () => {
     expect(lines()).toContain('bind *:6443');
-    expect(lines()).toContain('default_backend masters');
-    expect(lines()).toContain('backend masters');
+    expect(lines()).toContain('use_backend masters if { nbsrv(masters) gt 0 }');
+    expect(lines()).toContain('default_backend masters-listening');
+    // Connect checks only: no TLS and no /readyz, which every API server fails at once while etcd elects a leader.
+    const listening = section('backend masters-listening');
+    expect(listening.join('\n')).not.toMatch(/httpchk|check-ssl/);
+    expect((listening.find((line) => line.startsWith('default-server ')) ?? '').split(/\s+/)).toEqual(expect.arrayContaining(['check', 'observe', 'layer4']));
   });
 });
 
@@ -678,7 +696,8 @@ describe('pod network', () => {
       const bundle = node.role === 'worker' ? workerBundle(other, node, pki) : masterBundle(other, node, pki);
       const unit = textAt(bundle, '/etc/systemd/system/kc-pod-network.service');
       expect(unit, node.name).not.toContain('ip route');
-      expect(unit, node.name).toContain(`-d ${other.spec.serviceSubnet} -m comment --comment kc-service-boundary -j REJECT`);
+      expect(unit, node.name).toContain('nft -f /etc/kc/boundary.nft');
+      expect(textAt(bundle, '/etc/kc/boundary.nft'), node.name).toContain(`ip daddr ${other.spec.serviceSubnet} counter`);
       expect(unit, node.name).not.toContain('MASQUERADE');
     }
   });
@@ -697,11 +716,23 @@ describe('pod network', () => {
     expect(bundle.units).toContain('kc-pod-network.service');
     const unit = textAt(bundle, '/etc/systemd/system/kc-pod-network.service');
     expect(unit).toContain(`ip route replace unreachable ${plan.spec.podSubnet}`);
-    for (const chain of ['OUTPUT', 'FORWARD']) {
-      const rule = `-d ${plan.spec.serviceSubnet} -m comment --comment kc-service-boundary -j REJECT --reject-with icmp-net-unreachable`;
-      // Checked before added: the unit runs again at every boot of the same network namespace only after a restart.
-      expect(unit).toContain(`iptables -t filter -C ${chain} ${rule} 2>/dev/null || iptables -t filter -A ${chain} ${rule}`);
+    expect(unit).toContain('nft -f /etc/kc/boundary.nft');
+    // Not in iptables' FORWARD chain, where kube-router's chain comes first and accepts pod traffic before it.
+    expect(unit).not.toContain('kc-service-boundary');
+    expect(textAt(bundle, '/etc/kc/boundary.nft')).toBe(boundaryRuleset(plan));
+  });
+
+  it('rejects untranslated Service addresses in a table of kc\'s own, on both hooks, and reloads it without doubling rules', () => {
+    const rules = boundaryRuleset(plan);
+    // Deleted and made again in one transaction: the unit runs at every boot and after each node change.
+    expect(rules.indexOf('delete table ip kc-boundary')).toBeLessThan(rules.indexOf('table ip kc-boundary {'));
+    for (const [hook, counter] of [['forward', 'forwarded-to-service-range'], ['output', 'sent-to-service-range']] as const) {
+      expect(rules).toContain(`type filter hook ${hook} priority filter; policy accept;`);
+      expect(rules).toContain(`ip daddr ${plan.spec.serviceSubnet} counter name "${counter}" reject with icmp type net-unreachable`);
     }
+    // Nothing else: every other packet, and translated Service traffic (now a pod address), is left to the other tables.
+    expect(rules.match(/reject/g)).toHaveLength(2);
+    expect(plan.spec.serviceSubnet).toBe('10.32.0.0/16');
   });
 
   it('refuses to render a bridge for a node without a pod subnet', () => {

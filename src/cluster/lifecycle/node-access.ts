@@ -1,4 +1,5 @@
 import { haproxyBundle, haproxyServersStateCommand } from '../../components/haproxy.js';
+import { BOUNDARY_RULES_PATH } from '../../components/boundary.js';
 import { POD_NETWORK_UNIT, podNetworkBundle } from '../../components/cni-bridge.js';
 import { UNIT } from '../../components/units.js';
 import type { ClusterPlan, NodePlan } from '../../model/plan.js';
@@ -88,8 +89,9 @@ export async function refreshPodRoutes(engine: Provider, plan: ClusterPlan, node
   if (plan.spec.cni !== 'bridge') return;
   await Promise.all(
     nodes.map(async (node) => {
-      const unitOnly = podNetworkBundle(plan, node).files.filter((f) => f.path.endsWith(`/${POD_NETWORK_UNIT}`));
-      await deliverFiles(engine, node, { files: unitOnly, units: [] });
+      // The unit and the boundary it loads (a node of a cluster made by an older kc may not have it yet); not the conflist, which a running bridge uses.
+      const unitAndBoundary = podNetworkBundle(plan, node).files.filter((f) => f.path.endsWith(`/${POD_NETWORK_UNIT}`) || f.path === BOUNDARY_RULES_PATH);
+      await deliverFiles(engine, node, { files: unitAndBoundary, units: [] });
       await engine.execOrThrow(node.name, ['systemctl', 'daemon-reload']);
       if (removedSubnet) await engine.exec(node.name, ['ip', 'route', 'del', removedSubnet]);
       await engine.execOrThrow(node.name, ['systemctl', 'restart', POD_NETWORK_UNIT]);
