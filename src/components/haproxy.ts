@@ -9,8 +9,16 @@ export const HAPROXY_ADMIN_SOCKET = '/run/haproxy-admin.sock';
 
 /** The command that lists the live servers of the masters backend (`show servers state`), one per line after the header. */
 export function haproxyServersStateCommand(): string[] {
-  return ['/bin/sh', '-c', `echo 'show servers state masters' | socat stdio UNIX-CONNECT:${HAPROXY_ADMIN_SOCKET}`];
+  return ['/bin/sh', '-c', `echo 'show servers state ${READY_BACKEND}' | socat stdio UNIX-CONNECT:${HAPROXY_ADMIN_SOCKET}`];
 }
+
+/** The masters whose API server answers /readyz: where every connection goes while one does. */
+export const READY_BACKEND = 'masters';
+/** The masters whose API server accepts connections: used only while no master is ready. */
+export const LISTENING_BACKEND = 'masters-listening';
+
+/** How each master is checked; the listening backend drops the TLS and HTTP part. */
+const SERVER_CHECKS = 'check check-ssl verify none inter 500ms fastinter 200ms fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down';
 
 /**
  * HAProxy balancing TCP over every master's API server. Each backend is
@@ -28,6 +36,18 @@ export function haproxyServersStateCommand(): string[] {
  * are left to the clients' own health checks (see LB_CLIENT_ENVIRONMENT):
  * HAProxy's `shutdown-sessions` would also cut connections it is at that
  * moment redispatching, failing requests that began after the master died.
+ *
+ * When no master is ready, connections go to every master that accepts
+ * them (LISTENING_BACKEND), not to none. That is an etcd election: when
+ * etcd's leader dies, every surviving API server's /readyz fails or stalls
+ * at once until a new leader is elected (about a second; seen as "Layer7
+ * timeout" on both survivors at the same moment on a busy machine), and with
+ * no backend HAProxy closed every new connection, failing reads that the
+ * surviving API servers could serve (from their watch cache, or once the
+ * election ends, well within a client's timeout). A master whose own etcd is
+ * broken while the others' is not still fails /readyz alone and is routed
+ * around as before.
+ *
  * Masters joining or leaving change this file; `systemctl reload haproxy`
  * starts new workers on it while the old ones finish their connections.
  */
@@ -48,6 +68,8 @@ export function renderHaproxyConfig(plan: ClusterPlan): string {
     '  option tcplog',
     '  option dontlognull',
     '  timeout connect 200ms',
+    // A check's answer may take this long: /readyz of a live API server on a busy machine can take more than the 500 ms between checks.
+    '  timeout check 2s',
     // Long client/server timeouts: watches and `kubectl exec` sessions hold connections open.
     '  timeout client 1h',
     '  timeout server 1h',
@@ -56,12 +78,20 @@ export function renderHaproxyConfig(plan: ClusterPlan): string {
     '',
     'frontend kube-apiserver',
     `  bind *:${API_SERVER_PORT}`,
-    '  default_backend masters',
+    `  use_backend ${READY_BACKEND} if { nbsrv(${READY_BACKEND}) gt 0 }`,
+    `  default_backend ${LISTENING_BACKEND}`,
     '',
-    'backend masters',
+    `backend ${READY_BACKEND}`,
+    // Every change of a check's outcome goes to the journal, with its reason: what `kc export logs` shows of a failover.
+    '  option log-health-checks',
     '  option httpchk GET /readyz',
     '  http-check expect status 200',
-    '  default-server check check-ssl verify none inter 500ms fastinter 200ms fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down',
+    `  default-server ${SERVER_CHECKS}`,
+    ...servers,
+    '',
+    `backend ${LISTENING_BACKEND}`,
+    // The same API servers, checked only for accepting connections.
+    `  default-server ${SERVER_CHECKS.replace('check check-ssl verify none', 'check')}`,
     ...servers,
     '',
   ].join('\n');

@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
@@ -150,6 +150,29 @@ async function loadWhileKilling(container: string): Promise<{ samples: Sample[];
   return { samples: await Promise.all(samples), killStarted, killedAt, haproxyLog };
 }
 
+/**
+ * Runs `work` with every core of this machine busy (one spinning process
+ * each), as on a loaded CI runner; the spinners end with it, whatever happens.
+ */
+async function withBusyCores<T>(work: () => Promise<T>): Promise<T> {
+  const spinners = cpus().map(() => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  try {
+    return await work();
+  } finally {
+    for (const spinner of spinners) spinner.kill('SIGKILL');
+  }
+}
+
+/** Runs `work`, which kills `master`, then starts it again and waits for HAProxy to use it: the next test gets the cluster whole, whatever happened. */
+async function restartingAfter<T>(master: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } finally {
+    await execFileAsync('docker', ['start', master]);
+    await waitForBackendsUp(3);
+  }
+}
+
 function summary(samples: Sample[], killedAt: number): string {
   const failed = samples.filter((s) => !s.ok).map((s) => `${s.kind} from ${s.started - killedAt} to ${s.ended - killedAt}ms: ${s.error}`);
   const firstWrite = firstWriteAfter(samples, killedAt);
@@ -242,27 +265,26 @@ describe('a cluster that lives: add and remove nodes, stop and start', () => {
     expect(members.map((m) => `${m.name}:${m.isLearner ? 'learner' : 'voter'}`).sort()).toEqual([`${NAME}-master-0:voter`, `${NAME}-master-1:voter`, `${NAME}-master-2:voter`]);
     await waitForBackendsUp(3);
 
+    // Both cores busy for the whole of each kill, as on a loaded CI runner: a live master that answers late must not be taken for a dead one.
     // A master that is not etcd's leader: HAProxy must route around it without losing a request that starts after the kill.
     const leader = await etcdLeader(`${NAME}-master-0`);
     const victim = [`${NAME}-master-0`, `${NAME}-master-1`, `${NAME}-master-2`].find((m) => m !== leader) ?? '';
-    const follower = await loadWhileKilling(victim);
-    process.stderr.write(`  killed ${victim} (etcd follower): ${summary(follower.samples, follower.killedAt)}\n`);
+    const follower = await restartingAfter(victim, () => withBusyCores(() => loadWhileKilling(victim)));
+    process.stderr.write(`  killed ${victim} (etcd follower, both cores busy): ${summary(follower.samples, follower.killedAt)}\n${follower.haproxyLog}\n`);
     const inFlight = follower.samples.filter((s) => s.started < follower.killedAt && s.ended > follower.killStarted).length;
     const failed = follower.samples.filter((s) => !s.ok);
     expect(failed.every((s) => s.started < follower.killedAt), `${summary(follower.samples, follower.killedAt)}\n${follower.haproxyLog}`).toBe(true);
     expect(failed.length).toBeLessThanOrEqual(inFlight);
     expect(firstWriteAfter(follower.samples, follower.killedAt) + (follower.killedAt - follower.killStarted)).toBeLessThan(5000);
-    await execFileAsync('docker', ['start', victim]);
-    await waitForBackendsUp(3);
 
-    // etcd's leader: writes its followers forwarded in the moment before they noticed are lost with it (Raft), the rest go on.
-    const leaderRun = await loadWhileKilling(leader);
-    process.stderr.write(`  killed ${leader} (etcd leader): ${summary(leaderRun.samples, leaderRun.killedAt)}\n`);
-    expect(leaderRun.samples.filter((s) => s.kind === 'read' && !s.ok && s.started >= leaderRun.killedAt)).toEqual([]);
+    // etcd's leader: writes its followers forwarded in the moment before they noticed are lost with it (Raft), the rest go on;
+    // reads are served by the surviving API servers through the election.
+    const leaderRun = await restartingAfter(leader, () => withBusyCores(() => loadWhileKilling(leader)));
+    process.stderr.write(`  killed ${leader} (etcd leader, both cores busy): ${summary(leaderRun.samples, leaderRun.killedAt)}\n${leaderRun.haproxyLog}\n`);
+    const failedReads = leaderRun.samples.filter((s) => s.kind === 'read' && !s.ok && s.started >= leaderRun.killedAt);
+    expect(failedReads, `${summary(leaderRun.samples, leaderRun.killedAt)}\n${leaderRun.haproxyLog}`).toEqual([]);
     expect(firstWriteAfter(leaderRun.samples, leaderRun.killedAt) + (leaderRun.killedAt - leaderRun.killStarted)).toBeLessThan(5000);
     expect(leaderRun.samples.filter((s) => !s.ok && s.started >= leaderRun.killStarted + 5000)).toEqual([]);
-    await execFileAsync('docker', ['start', leader]);
-    await waitForBackendsUp(3);
   }, 400_000);
 
   it('removes a master: etcd back to 2 members, HAProxy to 2 backends, and the cluster keeps serving', async () => {

@@ -1,7 +1,7 @@
 import type { ApiProbe } from '../../src/cluster/api.js';
 import { createCluster, type CreateOptions } from '../../src/cluster/create.js';
 import { ETCD_PEER_PORT } from '../../src/components/etcd.js';
-import { haproxyServersStateCommand } from '../../src/components/haproxy.js';
+import { haproxyServersStateCommand, READY_BACKEND } from '../../src/components/haproxy.js';
 import { PATHS } from '../../src/components/paths.js';
 import type { ClusterSpec } from '../../src/config/types.js';
 import { nodeName, type ClusterPlan } from '../../src/model/plan.js';
@@ -152,11 +152,16 @@ export class FakeControlPlane {
 
 /** `show servers state masters` on the lb: a version line, the header, then each server of its haproxy.cfg, up (state 2). */
 function haproxyServersState(lb: FakeNode): string {
-  const config = String(lb.files.get(PATHS.haproxyConfig)?.content ?? '');
-  const servers = [...config.matchAll(/^\s*server (\S+) ([\d.]+):\d+/gm)];
+  const servers = readyBackendServers(String(lb.files.get(PATHS.haproxyConfig)?.content ?? ''));
   return [
     '1',
     '# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state',
-    ...servers.map(([, name = '', address = ''], index) => `3 masters ${index + 1} ${name} ${address} 2 0`),
+    ...servers.map(([name, address], index) => `3 masters ${index + 1} ${name} ${address} 2 0`),
   ].join('\n');
+}
+
+/** The servers (name, address) of the backend of ready masters in a haproxy.cfg: its section, up to the next blank line. */
+export function readyBackendServers(config: string): Array<[string, string]> {
+  const section = config.split(`backend ${READY_BACKEND}\n`)[1]?.split('\n\n')[0] ?? '';
+  return [...section.matchAll(/^\s*server (\S+) ([\d.]+):\d+/gm)].map(([, name = '', address = '']) => [name, address]);
 }

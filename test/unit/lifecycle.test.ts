@@ -20,7 +20,7 @@ import { generateClusterPki, withNodePki, withoutNodePki } from '../../src/pki/c
 import type { ClusterPki } from '../../src/pki/types.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
 import type { ExecResult } from '../../src/provider/provider.js';
-import { createFakeCluster, FakeControlPlane, failed, healthyApi, healthyCluster, ok } from './fake-cluster.js';
+import { createFakeCluster, FakeControlPlane, failed, healthyApi, healthyCluster, ok, readyBackendServers } from './fake-cluster.js';
 import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
 import { UsageError } from '../../src/util/errors.js';
 import { silentProgress } from '../../src/util/progress.js';
@@ -122,7 +122,8 @@ describe('etcd membership and quorum', () => {
 describe("HAProxy's backend list", () => {
   it('names every master, checks them fast and retries a connection on another master', () => {
     const config = renderHaproxyConfig(withNodeAdded(basePlan(), 'master').plan);
-    expect(config.match(/^ {2}server /gm)).toHaveLength(3);
+    // Once in the backend of ready masters, once in the one used while none is ready.
+    expect(config.match(/^ {2}server /gm)).toHaveLength(6);
     expect(config).toContain('timeout connect 200ms');
     expect(config).toContain('stats socket /run/haproxy-admin.sock');
     expect(config).toContain('option redispatch 1');
@@ -296,7 +297,7 @@ const addMaster = (engine: FakeEngine) => addNodes({ engine, progress: silentPro
 
 const etcdctlRuns = (subcommand: string) => commands.filter((c) => c.includes(' etcdctl ') && c.includes(` ${subcommand}`));
 const haproxyServers = (engine: FakeEngine) =>
-  [...String(engine.nodes.get('life-lb')?.files.get(PATHS.haproxyConfig)?.content).matchAll(/^\s+server (\S+)/gm)].map((m) => m[1]);
+  readyBackendServers(String(engine.nodes.get('life-lb')?.files.get(PATHS.haproxyConfig)?.content)).map(([name]) => name);
 
 describe('masters, removals and a start on the fake engine', () => {
   it('adds a master: an etcd learner first, promoted once etcd lets it, then its control plane and an HAProxy backend', async () => {
