@@ -153,22 +153,24 @@ describe('kc create cluster (default topology: lb, 2 masters, 2 workers)', () =>
   });
 
   it('refuses bad input with a clear error and creates nothing', async () => {
-    const before = await clusterResources('');
+    // Only what this test's own names could have made is counted: other kc clusters may come and go on the engine meanwhile.
+    const [zero, neg, bogus] = [testClusterName('zero'), testClusterName('neg'), testClusterName('bogus')];
+    const ours = await clusterResources(NAME);
     const cases: [string[], RegExp][] = [
       [['create', 'cluster', '--name', 'Bad_Name'], /--name: "Bad_Name" is not valid; use lower-case letters/],
-      [['create', 'cluster', '--name', 'zero', '--workers', '0'], /--workers: 0 is not valid; use a whole number from 1/],
-      [['create', 'cluster', '--name', 'neg', '--workers', '-2'], /--workers: -2 is not valid/],
+      [['create', 'cluster', '--name', zero, '--workers', '0'], /--workers: 0 is not valid; use a whole number from 1/],
+      [['create', 'cluster', '--name', neg, '--workers', '-2'], /--workers: -2 is not valid/],
       [['create', 'cluster', '--name', NAME, '--kubeconfig', join(dir, 'other')], new RegExp(`a cluster named "${NAME}" already exists: delete it with \`kc delete cluster --name ${NAME}\``)],
-      [['create', 'cluster', '--bogus-flag'], /Unknown argument: bogus-flag$/m],
+      [['create', 'cluster', '--name', bogus, '--bogus-flag'], /Unknown argument: bogus-flag$/m],
     ];
     for (const [args, message] of cases) {
       const result = await kc(args);
       expect(result.code, `${args.join(' ')}: bad usage`).toBe(2);
       expect(result.stderr, args.join(' ')).toMatch(message);
     }
-    expect(await clusterResources('')).toEqual(before);
-    for (const name of ['zero', 'neg']) expect(await clusterResources(name)).toEqual({ containers: 0, networks: 0, volumes: 0 });
-    expect((await clusterResources(NAME)).containers).toBe(5);
+    for (const name of ['Bad_Name', 'bad_name', zero, neg, bogus]) expect(await clusterResources(name), name).toEqual({ containers: 0, networks: 0, volumes: 0 });
+    expect(await clusterResources(NAME)).toEqual(ours);
+    expect(ours.containers).toBe(5);
   });
 
   it('deletes every trace of the cluster, and a second delete is fine', async () => {

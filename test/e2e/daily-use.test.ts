@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { freeTcpPort } from '../../src/util/net.js';
-import { buildWebImage, clusterResources, httpGetOnceServing, kubectlFor, kubectlPath } from './cluster-helpers.js';
+import { boundaryCount, buildWebImage, clusterResources, expectRejectedFromPod, httpGetOnceServing, kubectlFor, kubectlPath } from './cluster-helpers.js';
 import { kc, testClusterName } from './helpers.js';
 
 /**
@@ -116,6 +116,11 @@ describe('several clusters, config file, get / load / export commands', () => {
       spec: { type: 'NodePort', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080, nodePort: NODE_PORT }] },
     }));
     expect(await httpGetOnceServing(`http://127.0.0.1:${hostPort}/`)).toMatch(/^hello from web-/);
+    // A port the Service does not serve stops on the pod's node (kube-proxy's nftables table rejects it first, kc's boundary is behind it).
+    const clusterIp = (await kubectl(['get', 'service', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+    const webPod = (await kubectl(['get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
+    await expectRejectedFromPod(kubectl, { namespace: 'default', name: webPod }, `http://${clusterIp}:81/`, /connection refused|network is unreachable/);
+    expect(await boundaryCount(`${FROM_FILE}-worker-0`, 'forwarded')).toBeGreaterThanOrEqual(0);
   });
 
   it('exports the kubeconfig context again after it was removed, leaving other contexts alone', async () => {
