@@ -396,6 +396,26 @@ describe('masters, removals and a start on the fake engine', () => {
     expect(Object.keys(state?.pki.kubelets ?? {})).toEqual(['life-worker-1']);
   }, 30_000);
 
+  it('counts a kubelet\'s first heartbeat after the start even when it came before kc began to wait for nodes', async () => {
+    // On a busy machine the kubelets post their status as soon as the API server answers, and then (nothing changing)
+    // only every 5 minutes: here 1.5 s pass between the containers' start and kc's wait for nodes (the boot, then etcd).
+    const engine = await fakeCluster();
+    await stopCluster({ engine, progress: silentProgress, cluster: 'life', waitSeconds: 5 });
+    let heartbeat = '';
+    const bootedAt = Date.now() + 1500;
+    scripted = (_node, line) => {
+      if (line === 'systemctl is-system-running') {
+        heartbeat ||= new Date().toISOString();
+        return ok(Date.now() < bootedAt ? 'starting\n' : 'running\n');
+      }
+      if (line.includes('lastHeartbeatTime')) return ok(`life-worker-0=True@${heartbeat}\n`);
+      if (line.includes('k8s-app=kube-dns')) return ok(`True@${heartbeat}\n`);
+      return undefined;
+    };
+    const result = await startCluster({ engine, progress: silentProgress, cluster: 'life', waitSeconds: 4, apiProbe: healthyApi(spec(2, 1)) });
+    expect(result).toMatchObject({ nodes: 4, unchanged: 0 });
+  }, 30_000);
+
   it('starts a stopped cluster: every node at once, then waits for etcd, the API server, nodes and CoreDNS', async () => {
     const engine = await fakeCluster();
     await stopCluster({ engine, progress: silentProgress, cluster: 'life', waitSeconds: 5 });

@@ -82,6 +82,8 @@ export async function startCluster(options: StopStartOptions): Promise<StopStart
       );
     }
     const stopped = allNodes(plan).filter((n) => cluster.statusOf(n) !== 'running');
+    // What the nodes report from here on is from this start: a kubelet posts its first status as soon as the API server answers.
+    const startedAt = Date.now();
     await options.progress.step('Starting nodes', async (note) => {
       await Promise.all(stopped.map((n) => options.engine.startContainer(n.name)));
       await Promise.all(allNodes(plan).map((n) => waitForBoot(options.engine, n, deadline)));
@@ -105,7 +107,7 @@ export async function startCluster(options: StopStartOptions): Promise<StopStart
       }
     });
     await options.progress.step('Waiting for nodes and CoreDNS', async (note) => {
-      await waitForNodesAndDns(ctx, new Set(stopped.map((n) => n.name)));
+      await waitForNodesAndDns(ctx, new Set(stopped.map((n) => n.name)), startedAt);
       if (runsKubeRouter(plan)) await waitForKubeRouter(ctx);
       note(`${counted(plan.workers.length, 'worker')} Ready`);
     });
@@ -133,10 +135,9 @@ async function waitForEtcd(ctx: ChangeContext): Promise<void> {
  * and CoreDNS with an available replica (one Ready since the start when every
  * worker was started).
  */
-async function waitForNodesAndDns(ctx: ChangeContext, started: ReadonlySet<string>): Promise<void> {
+async function waitForNodesAndDns(ctx: ChangeContext, started: ReadonlySet<string>, since: number): Promise<void> {
   const via = ctx.plan.masters[0];
   if (!via) throw new Error('internal: no masters');
-  const since = Date.now();
   await waitUntil(
     'every node to be Ready',
     async () => {
@@ -150,7 +151,9 @@ async function waitForNodesAndDns(ctx: ChangeContext, started: ReadonlySet<strin
         .filter((line) => {
           const [name = '', rest = ''] = line.split('=');
           const [ready, heartbeat = ''] = rest.split('@');
-          // A Ready from before the stop is stale: only a heartbeat from this start counts.
+          // A Ready from before the stop is stale: only a heartbeat from this start counts. Counted from the containers' start, not
+          // from this wait: a kubelet posts its status once when it starts and then, while nothing changes, only every 5 minutes
+          // (nodeStatusReportFrequency), so a first post made while kc waited for the API server must count.
           return ready !== 'True' || (started.has(name) && Date.parse(heartbeat) < since - 1000);
         });
       return notReady.length === 0 || `not ready yet: ${notReady.map((l) => l.split('=')[0]).join(', ')}`;
