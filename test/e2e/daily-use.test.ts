@@ -120,7 +120,8 @@ describe('several clusters, config file, get / load / export commands', () => {
     const clusterIp = (await kubectl(['get', 'service', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
     const webPod = (await kubectl(['get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[0].metadata.name}'])).trim();
     await expectRejectedFromPod(kubectl, { namespace: 'default', name: webPod }, `http://${clusterIp}:81/`, /connection refused|network is unreachable/);
-    expect(await boundaryCount(`${FROM_FILE}-worker-0`, 'forwarded')).toBeGreaterThanOrEqual(0);
+    // kc's table is loaded behind it all the same (reading its counter fails when it is not).
+    await expect(boundaryCount(`${FROM_FILE}-worker-0`, 'forwarded')).resolves.toBeTypeOf('number');
   });
 
   it('exports the kubeconfig context again after it was removed, leaving other contexts alone', async () => {
