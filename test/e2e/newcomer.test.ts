@@ -23,7 +23,7 @@ const execFileAsync = promisify(execFile);
 const NAME = testClusterName('newcomer');
 const CONTEXT = `kc-${NAME}`;
 /** Seconds: more than this cluster takes to come up on a busy machine, less than the image rebuild plus that. */
-const WAIT_SECONDS = 45;
+const WAIT_SECONDS = 30;
 /** The label node-image/Dockerfile gives its operating-system stage. */
 const NODE_IMAGE_STAGE_LABEL = 'dev.kc.node-image.stage';
 const engine = new DockerEngine();
