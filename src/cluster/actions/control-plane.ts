@@ -4,6 +4,7 @@ import { hostApiServerUrl } from '../api.js';
 import type { Secured, Step } from '../context.js';
 import { journalTail, startLoadedUnits } from '../node-ops.js';
 import { waitUntil } from '../wait.js';
+import { counted } from '../../util/words.js';
 
 /**
  * The API servers started with their masters; ready when /readyz answers
@@ -30,6 +31,6 @@ export const startControlPlane: Step<Secured, void> = {
       },
     );
     await Promise.all(plan.masters.map((master) => startLoadedUnits(ctx.engine, master, AFTER_API_SERVER_UNITS)));
-    note(`${plan.masters.length} API servers behind ${server}`);
+    note(`${counted(plan.masters.length, 'API server')} behind ${server}`);
   },
 };
