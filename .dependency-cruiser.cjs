@@ -17,6 +17,26 @@ const upwardImports = LAYERS.map((layer, index) => {
   };
 }).filter((rule) => rule.to.path !== '^src/()/');
 
+/**
+ * Inside src/cluster, lowest first: one node's container and units; talking
+ * to the cluster (API, kubectl, the shared waits); operations on a whole
+ * cluster (delete, list, load, logs, status); then the two kinds of pipeline,
+ * create and lifecycle, which share everything below them and nothing with
+ * each other.
+ */
+const CLUSTER_LAYERS = ['node', 'kube', 'ops', 'create|lifecycle'];
+
+const clusterUpwardImports = CLUSTER_LAYERS.slice(0, -1).map((layer, index) => {
+  const above = CLUSTER_LAYERS.slice(index + 1);
+  return {
+    name: `no-upward-import-from-cluster-${layer}`,
+    comment: `src/cluster/${layer} sits below ${above.join(', ')}: it must not import them`,
+    severity: 'error',
+    from: { path: `^src/cluster/${layer}/` },
+    to: { path: `^src/cluster/(${above.join('|')})/` },
+  };
+});
+
 module.exports = {
   forbidden: [
     {
@@ -48,6 +68,21 @@ module.exports = {
       to: { path: '^src/provider/fake/' },
     },
     ...upwardImports,
+    ...clusterUpwardImports,
+    {
+      name: 'create-and-lifecycle-apart',
+      comment: 'create and the lifecycle commands share node/, kube/ and ops/: what one needs of the other belongs down there',
+      severity: 'error',
+      from: { path: '^src/cluster/(create|lifecycle)/' },
+      to: { path: '^src/cluster/(create|lifecycle)/', pathNot: '^src/cluster/$1/' },
+    },
+    {
+      name: 'cluster-files-in-a-folder',
+      comment: 'every file of src/cluster belongs to one of its folders (create, lifecycle, node, kube, ops)',
+      severity: 'error',
+      from: { path: '^src/cluster/[^/]+$' },
+      to: {},
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

@@ -36,16 +36,16 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runsKubeRouter } from '../src/components/index.js';
 import { KUBE_ROUTER_UNIT } from '../src/components/kube-router.js';
-import { createCluster } from '../src/cluster/create.js';
-import { deleteCluster } from '../src/cluster/delete.js';
+import { createCluster } from '../src/cluster/create/create.js';
+import { deleteCluster } from '../src/cluster/ops/delete.js';
 import { defaultClusterSpec } from '../src/config/defaults.js';
 import type { ClusterSpec } from '../src/config/types.js';
-import { engineForSpec } from '../src/cli/engines.js';
-import { kubectl } from '../src/cluster/kubectl.js';
+import { enginesForSpec } from '../src/cli/engines.js';
+import { kubectl } from '../src/cluster/kube/kubectl.js';
 import { POD_IMAGES } from '../src/artifacts/manifest.js';
 import type { ClusterPlan } from '../src/model/plan.js';
 import { DockerEngine } from '../src/provider/docker/engine.js';
-import { LABEL_CLUSTER, type Provider } from '../src/provider/provider.js';
+import { execOrThrow, LABEL_CLUSTER, type Provider } from '../src/provider/provider.js';
 import { nthAddress, parseCidr } from '../src/util/ipv4.js';
 import { buildNodeImage } from '../src/image/node-image.js';
 import { createProgress } from '../src/util/progress.js';
@@ -81,7 +81,7 @@ function shapesToRun(): string[] {
 }
 
 async function nodeMemory(engine: Provider, cluster: string): Promise<MemoryUse[]> {
-  const containers = await engine.listContainers({ [LABEL_CLUSTER]: cluster });
+  const containers = await engine.listNodes({ [LABEL_CLUSTER]: cluster });
   const result = await Promise.all(
     containers.map(async (c) => ({ node: c.name, mib: Math.round((await engine.memoryUsageBytes(c.id)) / 1024 ** 2) })),
   );
@@ -108,8 +108,8 @@ async function settledMemory(engine: Provider, cluster: string): Promise<MemoryU
 
 /** Resident memory of a unit's main process on a node (the same measure on cgroup v1 and v2). */
 async function unitMemoryMiB(engine: Provider, node: string, unit: string): Promise<number> {
-  const pid = (await engine.execOrThrow(node, ['systemctl', 'show', '-p', 'MainPID', '--value', unit])).trim();
-  const status = await engine.execOrThrow(node, ['cat', `/proc/${pid}/status`]);
+  const pid = (await execOrThrow(engine, node, ['systemctl', 'show', '-p', 'MainPID', '--value', unit])).trim();
+  const status = await execOrThrow(engine, node, ['cat', `/proc/${pid}/status`]);
   const kib = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN);
   return Math.round(kib / 1024);
 }
@@ -139,7 +139,7 @@ async function podNetworkRttMs(engine: Provider, plan: ClusterPlan): Promise<num
   await kubectl(engine, plan, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pods }));
   await kubectl(engine, plan, ['wait', '--for=condition=Ready', '--timeout=60s', ...pods.map((pod) => `pod/${pod.metadata.name}`)]);
   const bridge = (subnet: string) => nthAddress(parseCidr(subnet), 1);
-  const output = await engine.execOrThrow(from.name, ['ping', '-q', '-c', '20', '-i', '0.2', '-I', bridge(from.podSubnet), bridge(to.podSubnet)]);
+  const output = await execOrThrow(engine, from.name, ['ping', '-q', '-c', '20', '-i', '0.2', '-I', bridge(from.podSubnet), bridge(to.podSubnet)]);
   const avg = /= [\d.]+\/([\d.]+)\//.exec(output)?.[1];
   return avg === undefined ? undefined : Number(avg);
 }
@@ -148,9 +148,10 @@ async function podNetworkRttMs(engine: Provider, plan: ClusterPlan): Promise<num
 async function benchCreate(name: string, shape: Partial<ClusterSpec>, kubeconfigPath: string, measureMemory: boolean): Promise<RunResult> {
   // A run that has not finished in 3 minutes has failed (a healthy one takes well under one): fail it, do not wait 10.
   const spec = defaultClusterSpec({ ...shape, name, waitSeconds: 180, ...(NODE_IMAGE ? { nodeImage: NODE_IMAGE } : {}) });
-  const engine = engineForSpec(spec);
-  await deleteCluster({ engine, name, kubeconfigPath });
-  const created = await createCluster({ engine, progress: createProgress('normal'), spec, kubeconfigPath });
+  const engines = enginesForSpec(spec);
+  const { engine } = engines;
+  await deleteCluster({ ...engines, name, kubeconfigPath });
+  const created = await createCluster({ ...engines, progress: createProgress('normal'), spec, kubeconfigPath });
   const rtt = await podNetworkRttMs(engine, created.plan);
   let memory: MemoryUse[] | undefined;
   let kubeRouterMemory: MemoryUse[] | undefined;
@@ -161,7 +162,7 @@ async function benchCreate(name: string, shape: Partial<ClusterSpec>, kubeconfig
       : [];
   }
   const deleteStarted = Date.now();
-  await deleteCluster({ engine, name, kubeconfigPath });
+  await deleteCluster({ ...engines, name, kubeconfigPath });
   const seconds = {
     ...created.stepSeconds,
     'create total': created.totalSeconds,

@@ -5,8 +5,8 @@
  * (the pipeline functions behind `kc create node`, `kc delete node`, `kc stop
  * cluster`, `kc start cluster`).
  */
-import { createCluster } from '../src/cluster/create.js';
-import { deleteCluster } from '../src/cluster/delete.js';
+import { createCluster } from '../src/cluster/create/create.js';
+import { deleteCluster } from '../src/cluster/ops/delete.js';
 import { addNodes } from '../src/cluster/lifecycle/add-node.js';
 import { removeNodes } from '../src/cluster/lifecycle/remove-node.js';
 import { startCluster, stopCluster } from '../src/cluster/lifecycle/stop-start.js';

@@ -1,12 +1,12 @@
 import type { CommandModule } from 'yargs';
 import { defaultClusterSpec } from '../config/defaults.js';
-import { loadClusterConfig } from '../config/file.js';
+import { loadClusterConfig } from '../config/v1alpha1.js';
 import { resolveClusterSpec } from '../config/resolve.js';
 import type { ClusterSpec, CniMode, NetworkPolicyMode } from '../config/types.js';
 import { CNI_MODES, NETWORK_POLICY_MODES, ValidationError } from '../config/validate.js';
-import { createCluster } from '../cluster/create.js';
+import { createCluster } from '../cluster/create/create.js';
 import { contextName, defaultKubeconfigPath } from '../state/kubeconfig-file.js';
-import { engineForSpec } from './engines.js';
+import { enginesForSpec } from './engines.js';
 import { progressFor, UsageError, type GlobalOptions } from './options.js';
 import { counted } from '../util/words.js';
 
@@ -85,7 +85,7 @@ export const createClusterCommand: CommandModule<GlobalOptions, CreateClusterArg
     const progress = progressFor(args);
     const kubeconfigPath = args.kubeconfig ?? defaultKubeconfigPath();
     progress.info(`Creating cluster "${spec.name}" (${counted(spec.controlPlanes, 'master')}, ${counted(spec.workers, 'worker')}) ...`);
-    const result = await createCluster({ engine: engineForSpec(spec), progress, spec, kubeconfigPath });
+    const result = await createCluster({ ...enginesForSpec(spec), progress, spec, kubeconfigPath });
     progress.info(`Cluster "${spec.name}" is ready in ${result.totalSeconds.toFixed(1)}s. Use it with:\n\n  kubectl cluster-info --context ${contextName(spec.name)}\n`);
   },
 };

@@ -1,9 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
 import { validateClusterName, ValidationError } from '../config/validate.js';
-import { deleteCluster } from '../cluster/delete.js';
-import { listClusterNames } from '../cluster/list.js';
-import { engineForCluster } from './engines.js';
+import { deleteCluster } from '../cluster/ops/delete.js';
+import { listClusterNames } from '../cluster/ops/list.js';
+import { enginesForCluster } from './engines.js';
 import { engine, progressFor, UsageError, type GlobalOptions } from './options.js';
 import { counted } from '../util/words.js';
 
@@ -38,7 +38,7 @@ export const deleteClusterCommand: CommandModule<GlobalOptions, DeleteClusterArg
     const name = checkedName(args.name);
     const progress = progressFor(args);
     await progress.step(`Deleting cluster "${name}"`, async (note) => {
-      const result = await deleteCluster({ engine: await engineForCluster(name), name, kubeconfigPath: args.kubeconfig });
+      const result = await deleteCluster({ ...(await enginesForCluster(name)), name, kubeconfigPath: args.kubeconfig });
       note(deletedSummary(result));
     });
   },
@@ -67,7 +67,7 @@ export const deleteClustersCommand: CommandModule<GlobalOptions, DeleteClustersA
     const docker = engine();
     for (const name of args.all ? await listClusterNames(docker) : named) {
       await progress.step(`Deleting cluster "${name}"`, async (note) => {
-        const result = await deleteCluster({ engine: await engineForCluster(name), name, kubeconfigPath: args.kubeconfig });
+        const result = await deleteCluster({ ...(await enginesForCluster(name)), name, kubeconfigPath: args.kubeconfig });
         note(deletedSummary(result));
       });
     }

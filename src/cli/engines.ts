@@ -2,22 +2,29 @@ import type { ClusterSpec } from '../config/types.js';
 import { remoteEnginesInUse } from '../model/engines.js';
 import { dockerClientFor, tcpEndpoint } from '../provider/docker/connect.js';
 import { DockerEngine } from '../provider/docker/engine.js';
-import { MultiEngine } from '../provider/multi.js';
-import type { Provider } from '../provider/provider.js';
+import { MultiEngine } from '../provider/multi/router.js';
+import type { EngineSpan, Provider } from '../provider/provider.js';
 import { defaultClusterSpec } from '../config/defaults.js';
 import { loadClusterEngines } from '../state/cluster-engines.js';
-import { loadState } from '../state/cluster-state.js';
+import { loadState, StateFileError } from '../state/cluster-state.js';
 import { localAddressToward } from '../util/net.js';
 
 /**
- * The provider a cluster's commands use: the local engine, or for a cluster
- * whose nodes live on several engines one provider over all of them (the
- * pipeline does not know the difference).
+ * The engines of one cluster as a command uses them: the provider that
+ * reaches every node (the pipeline does not know how many engines are
+ * behind it), and for a cluster across engines the span that create and
+ * delete join and release around the cluster network.
  */
-export function engineForSpec(spec: ClusterSpec): Provider {
+export interface ClusterEngine {
+  engine: Provider;
+  span: EngineSpan | undefined;
+}
+
+/** The local engine, or for a cluster whose nodes live on several engines one provider over all of them. */
+export function enginesForSpec(spec: ClusterSpec): ClusterEngine {
   const remotes = remoteEnginesInUse(spec);
-  if (remotes.length === 0) return new DockerEngine();
-  return new MultiEngine({
+  if (remotes.length === 0) return { engine: new DockerEngine(), span: undefined };
+  const multi = new MultiEngine({
     local: new DockerEngine(),
     remotes: remotes.map((engine) => ({
       name: engine.name,
@@ -27,6 +34,7 @@ export function engineForSpec(spec: ClusterSpec): Provider {
     })),
     localAddress: () => localSwarmAddress(remotes),
   });
+  return { engine: multi, span: multi.span };
 }
 
 /** Where the remote engines reach this one: the source address toward the first tcp:// engine. */
@@ -41,13 +49,23 @@ async function localSwarmAddress(remotes: ClusterSpec['engines']): Promise<strin
 }
 
 /**
- * The provider for an existing cluster, from its saved spec (or, for a create
- * that stopped before saving it, the engines it recorded first); the local
- * engine when kc has no (readable) record of it.
+ * The engines of an existing cluster, from its saved spec, or (for a create
+ * that stopped before saving it, or a state that cannot be read) from the
+ * engines it recorded first. Only a cluster kc has neither record of is on
+ * the local engine: a record kc cannot read is an error, never a guess that
+ * would leave nodes on other engines behind.
  */
+export async function enginesForCluster(name: string): Promise<ClusterEngine> {
+  const state = await loadState(name).catch((error: unknown) => {
+    if (error instanceof StateFileError) return undefined; // delete's way out of a broken state: the engines record decides
+    throw error;
+  });
+  if (state) return enginesForSpec(state.plan.spec);
+  const engines = await loadClusterEngines(name);
+  return engines ? enginesForSpec({ ...defaultClusterSpec({ name }), ...engines }) : { engine: new DockerEngine(), span: undefined };
+}
+
+/** The provider alone, for commands that do not make or remove the cluster network. */
 export async function engineForCluster(name: string): Promise<Provider> {
-  const state = await loadState(name).catch(() => undefined);
-  if (state) return engineForSpec(state.plan.spec);
-  const engines = await loadClusterEngines(name).catch(() => undefined);
-  return engines ? engineForSpec({ ...defaultClusterSpec({ name }), ...engines }) : new DockerEngine();
+  return (await enginesForCluster(name)).engine;
 }

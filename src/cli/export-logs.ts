@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
 import { LABEL_CLUSTER } from '../provider/provider.js';
-import { defaultLogsDir, exportLogs } from '../cluster/logs.js';
+import { defaultLogsDir, exportLogs } from '../cluster/ops/logs.js';
 import { loadState, StateFileError } from '../state/cluster-state.js';
 import { writeTarGz } from '../util/tar-gz.js';
 import { checkedName } from './delete-cluster.js';
@@ -45,7 +45,7 @@ export const exportLogsCommand: CommandModule<GlobalOptions, ExportLogsArgs> = {
       progress.info(`note: ${error.message}`);
       return undefined;
     });
-    const [nodes, state] = await Promise.all([docker.listContainers({ [LABEL_CLUSTER]: name }), readableState]);
+    const [nodes, state] = await Promise.all([docker.listNodes({ [LABEL_CLUSTER]: name }), readableState]);
     if (nodes.length === 0 && !state) throw new UsageError(`no cluster named "${name}": kc get clusters lists them`);
     nodes.sort((a, b) => a.name.localeCompare(b.name));
 

@@ -2,8 +2,8 @@ import type { CommandModule } from 'yargs';
 import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
 import { LOCAL_ENGINE } from '../config/types.js';
 import { LABEL_CLUSTER, LABEL_ROLE } from '../provider/provider.js';
-import { listClusters } from '../cluster/list.js';
-import { nodeStatus } from '../cluster/lifecycle/cluster-status.js';
+import { listClusters } from '../cluster/ops/list.js';
+import { nodeStatus } from '../cluster/ops/status.js';
 import { allNodes } from '../model/plan.js';
 import { loadState } from '../state/cluster-state.js';
 import { checkedName } from './delete-cluster.js';
@@ -42,7 +42,7 @@ export const getNodesCommand: CommandModule<GlobalOptions, GetNodesArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
   handler: async (args) => {
     const name = checkedName(args.name);
-    const containers = await (await engineForCluster(name)).listContainers({ [LABEL_CLUSTER]: name });
+    const containers = await (await engineForCluster(name)).listNodes({ [LABEL_CLUSTER]: name });
     const plan = (await loadState(name).catch(() => undefined))?.plan;
     const addressOf = (node: string) => (plan ? allNodes(plan).find((n) => n.name === node)?.ip : undefined) ?? '';
     const nodes = containers

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
-import { adminEntry, existingState, exportKubeconfig } from '../cluster/kubeconfig.js';
+import { adminEntry, existingState, exportKubeconfig } from '../cluster/ops/kubeconfig.js';
 import { contextName, defaultKubeconfigPath } from '../state/kubeconfig-file.js';
 import { renderKubeconfig } from '../pki/kubeconfig.js';
 import { checkedName } from './delete-cluster.js';

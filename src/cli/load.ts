@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { CommandModule } from 'yargs';
 import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
-import { importArchive, loadDockerImages, workerNodes } from '../cluster/load.js';
+import { importArchive, loadDockerImages, workerNodes } from '../cluster/ops/load.js';
 import { checkedName } from './delete-cluster.js';
 import { engineForCluster } from './engines.js';
 import { progressFor, UsageError, type GlobalOptions } from './options.js';

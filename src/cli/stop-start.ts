@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
-import { listClusterNames } from '../cluster/list.js';
+import { listClusterNames } from '../cluster/ops/list.js';
 import { startCluster, stopCluster, type StopStartOptions, type StopStartResult } from '../cluster/lifecycle/stop-start.js';
 import { checkedName } from './delete-cluster.js';
 import { engineForCluster } from './engines.js';

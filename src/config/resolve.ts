@@ -1,5 +1,5 @@
 import { defaultClusterSpec } from './defaults.js';
-import type { ClusterConfigFile } from './file.js';
+import type { ClusterConfigFile } from './v1alpha1.js';
 import type { ClusterSpec } from './types.js';
 import { FLAG_LABELS, validateClusterSpec, type FieldLabels } from './validate.js';
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { ResolvedArtifact } from '../artifacts/resolve.js';
-import type { Provider } from '../provider/provider.js';
+import type { Images } from '../provider/provider.js';
 import { contextDigest, contextStream, fileEntry, folderFiles, type ContextFile } from '../image/context.js';
 import { projectRoot } from '../util/paths.js';
 
@@ -105,7 +105,7 @@ async function contextFiles(dockerfileDir: string, files: Record<string, Context
 }
 
 /** Builds an image unless one with the same inputs (context and base) is already there. */
-async function buildOnce(engine: Provider, tag: string, context: ContextFile[], baseImage: string): Promise<boolean> {
+async function buildOnce(engine: Images, tag: string, context: ContextFile[], baseImage: string): Promise<boolean> {
   const baseId = (await engine.imageId(baseImage)) ?? baseImage;
   const digest = await contextDigest(context, [baseId]);
   const labels = await engine.imageLabels(tag);
@@ -120,7 +120,7 @@ async function buildOnce(engine: Provider, tag: string, context: ContextFile[], 
  * change build nothing.
  */
 export async function ensureTestImages(
-  engine: Provider,
+  engine: Images,
   debianImage: string,
   inputs: ImageInputs,
   note: (detail: string) => void,

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import type { Provider } from '../provider/provider.js';
+import type { Images, NodeExec } from '../provider/provider.js';
 import { run } from '../util/exec.js';
 import type { StepNote } from '../util/progress.js';
 
@@ -29,7 +29,7 @@ export async function debianMirror(): Promise<string> {
  * present or can be pulled, else a minimal Debian made with debootstrap and
  * imported (built once, then kept by Docker).
  */
-export async function ensureBaseImage(engine: Provider, note: StepNote): Promise<string> {
+export async function ensureBaseImage(engine: Images & NodeExec, note: StepNote): Promise<string> {
   if (await engine.imageLabels(UPSTREAM_BASE_IMAGE)) {
     note(`${UPSTREAM_BASE_IMAGE}, present`);
     return UPSTREAM_BASE_IMAGE;
@@ -47,7 +47,7 @@ export async function ensureBaseImage(engine: Provider, note: StepNote): Promise
   return LOCAL_BASE_IMAGE;
 }
 
-async function debootstrapImage(engine: Provider, tag: string): Promise<void> {
+async function debootstrapImage(engine: Images & NodeExec, tag: string): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'kc-rootfs-'));
   try {
     try {

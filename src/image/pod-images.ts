@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ResolvedArtifact } from '../artifacts/resolve.js';
 import { POD_IMAGES } from '../artifacts/manifest.js';
-import type { Provider } from '../provider/provider.js';
+import type { Images } from '../provider/provider.js';
 import { projectRoot } from '../util/paths.js';
 import { contextDigest, contextStream, fileEntry, type ContextFile } from './context.js';
 
@@ -38,7 +38,7 @@ async function podImageContext(image: PodImage, artifacts: ResolvedArtifact[]): 
  * how it was obtained.
  */
 export async function ensurePodImage(
-  engine: Provider,
+  engine: Images,
   image: PodImage,
   artifacts: ResolvedArtifact[],
 ): Promise<'cached' | 'pulled' | 'built'> {
@@ -52,7 +52,7 @@ export async function ensurePodImage(
 }
 
 /** Writes `docker save` archives of the pod images into a folder, for the node image to carry. */
-export async function savePodImages(engine: Provider, images: PodImage[], folder: string): Promise<string[]> {
+export async function savePodImages(engine: Images, images: PodImage[], folder: string): Promise<string[]> {
   await mkdir(folder, { recursive: true });
   const paths: string[] = [];
   for (const image of images) {

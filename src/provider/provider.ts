@@ -3,7 +3,8 @@ import { describeEngineFailure, type EngineFailureKind, type EngineRef } from '.
 
 /**
  * The one seam between kc and a container engine (kind's "provider"): what
- * kc asks of an engine, in kc's words. The Docker implementation
+ * kc asks of an engine, in kc's words, split by role (engine info, networks,
+ * nodes, images; swarm membership for the multi-engine provider alone). The Docker implementation
  * (provider/docker) is the only code that talks to Docker; the in-memory one
  * (provider/fake) lets create, rollback, --retain and delete run in unit tests.
  */
@@ -167,32 +168,40 @@ export interface NodeSummary {
   engine?: string;
 }
 
-export interface Provider {
+/** What an engine is and can do: answered before a create, and for bug reports. */
+export interface EngineInfo {
   /** The engine's version; an EngineUnavailableError when it does not answer. */
   ensureReachable(): Promise<string>;
   /** What the engine says about itself (version and info), for bug reports. */
   engineVersion(): Promise<object>;
   engineInfo(): Promise<Record<string, unknown>>;
+  /**
+   * Runs a command in a short-lived container of `image` (no network), then
+   * removes it: probes of what the engine's kernel can do.
+   */
+  runOnce(image: string, command: string[], options?: { privileged?: boolean; labels?: Record<string, string> }): Promise<ExecResult>;
+}
 
+/** The cluster networks an engine holds. */
+export interface Networks {
   /** Creates a cluster network; a SubnetTakenError when another network got the subnet first. */
   createNetwork(spec: NetworkSpec): Promise<void>;
   /** Every IPv4 subnet the engine's networks use. */
   usedSubnets(): Promise<string[]>;
   listNetworks(labels: Record<string, string>): Promise<NetworkSummary[]>;
   removeNetwork(idOrName: string): Promise<void>;
+}
 
-  /** This engine's swarm membership. */
-  swarmState(): Promise<SwarmState>;
-  /** Makes this engine a swarm manager, reached by others at `advertiseAddress`, labelled as kc's. */
-  initSwarm(advertiseAddress: string): Promise<void>;
-  joinSwarm(join: SwarmJoin): Promise<void>;
-  /** Takes this engine out of swarm mode (force: a last manager too). */
-  leaveSwarm(force: boolean): Promise<void>;
-  /** Managers only: the swarm's nodes and their labels. */
-  swarmNodes(): Promise<SwarmNode[]>;
-  /** Managers only: adds labels to a swarm node. */
-  labelSwarmNode(nodeId: string, labels: Record<string, string>): Promise<void>;
+/** Working inside a running node: what waits, kubectl and node changes need, and nothing more. */
+export interface NodeExec {
+  /** Runs a command in a node; `input` is its stdin, text or a stream piped through as it comes. */
+  exec(node: string, command: string[], input?: string | Readable): Promise<ExecResult>;
+  /** Puts files and links into a node (parents created as needed). */
+  copyFiles(node: string, files: readonly ArchiveEntry[]): Promise<void>;
+}
 
+/** The nodes themselves: made, found, started, stopped and removed, with their volumes. */
+export interface Nodes extends NodeExec {
   /**
    * Creates a node (and its volumes) and starts it. `filesBeforeBoot` are in
    * place before its systemd starts: units linked into a target's wants start
@@ -200,31 +209,22 @@ export interface Provider {
    */
   createNode(spec: NodeSpec, filesBeforeBoot?: readonly ArchiveEntry[]): Promise<void>;
   /** Nodes whose labels match (a label with value '' matches any value). */
-  listContainers(labels: Record<string, string>): Promise<NodeSummary[]>;
-  startContainer(name: string): Promise<void>;
-  stopContainer(name: string, timeoutSeconds?: number): Promise<void>;
+  listNodes(labels: Record<string, string>): Promise<NodeSummary[]>;
+  startNode(name: string): Promise<void>;
+  stopNode(name: string, timeoutSeconds?: number): Promise<void>;
   /** Removes a node, running or not; absent is fine. */
-  removeContainer(idOrName: string): Promise<void>;
+  removeNode(idOrName: string): Promise<void>;
   listVolumes(labels: Record<string, string>): Promise<string[]>;
   removeVolume(name: string): Promise<void>;
   /** The engine's whole record of a node (for logs and diagnosis); undefined when absent. */
-  inspectContainer(idOrName: string): Promise<object | undefined>;
+  inspectNode(idOrName: string): Promise<object | undefined>;
   /** What a node printed on its console. */
-  containerLogs(idOrName: string): Promise<string>;
+  nodeLogs(idOrName: string): Promise<string>;
   memoryUsageBytes(idOrName: string): Promise<number>;
+}
 
-  /**
-   * Runs a command in a short-lived container of `image` (no network), then
-   * removes it: probes of what the engine's kernel can do.
-   */
-  runOnce(image: string, command: string[], options?: { privileged?: boolean; labels?: Record<string, string> }): Promise<ExecResult>;
-  /** Runs a command in a node; `input` is its stdin, text or a stream piped through as it comes. */
-  exec(node: string, command: string[], input?: string | Readable): Promise<ExecResult>;
-  /** Like exec, but a non-zero exit is an error carrying the command's output. */
-  execOrThrow(node: string, command: string[], input?: string | Readable): Promise<string>;
-  /** Puts files and links into a node (parents created as needed). */
-  copyFiles(node: string, files: readonly ArchiveEntry[]): Promise<void>;
-
+/** Node and pod images: built, imported and kept on the engine kc runs on, shared with the others. */
+export interface Images {
   /** An image's labels; undefined when the engine does not have it. */
   imageLabels(tag: string): Promise<Record<string, string> | undefined>;
   imageId(tag: string): Promise<string | undefined>;
@@ -248,5 +248,54 @@ export interface Provider {
   shareImage(tag: string): Promise<string[]>;
   /** One archive (docker save format) of these images, as a stream. */
   saveImages(tags: string[]): Promise<Readable>;
-  removeImage(tag: string): Promise<void>;
+}
+
+/**
+ * Docker's swarm mode on one engine: only the multi-engine provider's swarm
+ * coordinator uses it, to lay one overlay network across engines.
+ */
+export interface SwarmMembership {
+  /** This engine's swarm membership. */
+  swarmState(): Promise<SwarmState>;
+  /** Makes this engine a swarm manager, reached by others at `advertiseAddress`, labelled as kc's. */
+  initSwarm(advertiseAddress: string): Promise<void>;
+  joinSwarm(join: SwarmJoin): Promise<void>;
+  /** Takes this engine out of swarm mode (force: a last manager too). */
+  leaveSwarm(force: boolean): Promise<void>;
+  /** Managers only: the swarm's nodes and their labels. */
+  swarmNodes(): Promise<SwarmNode[]>;
+  /** Managers only: adds labels to a swarm node. */
+  labelSwarmNode(nodeId: string, labels: Record<string, string>): Promise<void>;
+}
+
+/**
+ * Everything kc asks of the engines of one cluster. Callers take the role
+ * they need (a wait takes NodeExec, delete takes Nodes and Networks), so a
+ * test's stand-in and the reader both see what a piece of code can do.
+ */
+export interface Provider extends EngineInfo, Networks, Nodes, Images {}
+
+/**
+ * Engines that must be joined before one cluster network can span them (a
+ * swarm), and released after: create and delete call it explicitly, around
+ * the network.
+ */
+export interface EngineSpan {
+  /** Before the cluster network is created: every engine in one swarm. */
+  join(): Promise<void>;
+  /** After cluster networks were removed (or none was made): the engines kc joined leave once no network spans them. */
+  release(removedNetworks?: readonly string[]): Promise<void>;
+}
+
+/** An engine kc runs nodes on directly (Docker, the fake): a provider that can also take part in a swarm. */
+export interface SingleEngine extends Provider, SwarmMembership {}
+
+/** exec, but a non-zero exit is an error carrying the command's last output lines. */
+export async function execOrThrow(engine: NodeExec, node: string, command: string[], input?: string | Readable): Promise<string> {
+  const result = await engine.exec(node, command, input);
+  if (result.exitCode !== 0) {
+    const output = `${result.stdout}${result.stderr}`.trimEnd().split('\n').slice(-20).join('\n');
+    throw new Error(`on ${node}, \`${command.join(' ')}\` exited with ${result.exitCode}:\n${output}`);
+  }
+  return result.stdout;
 }

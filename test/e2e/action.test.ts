@@ -237,7 +237,7 @@ describe('the GitHub Action (action.yml and .github/action/*.sh)', () => {
     for (const node of nodes.items) {
       expect(node.status.conditions.find((c) => c.type === 'Ready')?.status, node.metadata.name).toBe('True');
     }
-    const containers = (await engine.listContainers({ [LABEL_CLUSTER]: NAME })).map((c) => c.name).sort();
+    const containers = (await engine.listNodes({ [LABEL_CLUSTER]: NAME })).map((c) => c.name).sort();
     expect(containers).toEqual([`${NAME}-lb`, `${NAME}-master-0`, `${NAME}-worker-0`]);
   });
 
@@ -245,7 +245,7 @@ describe('the GitHub Action (action.yml and .github/action/*.sh)', () => {
     // A later step of the same job, as in docs/ci.md: `if: always()`, `cleanup: true`.
     const cleanup = new CompositeRunner(action, { 'cluster-name': NAME, kubeconfig, cleanup: 'true' }, job);
     await cleanup.runAll();
-    expect(await engine.listContainers({ [LABEL_CLUSTER]: NAME })).toEqual([]);
+    expect(await engine.listNodes({ [LABEL_CLUSTER]: NAME })).toEqual([]);
     expect(await engine.listNetworks({ [LABEL_CLUSTER]: NAME })).toEqual([]);
     expect(await readFile(kubeconfig, 'utf8')).not.toContain(`kc-${NAME}`);
   });

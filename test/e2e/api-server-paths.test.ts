@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitUntil } from '../../src/cluster/wait.js';
+import { waitUntil } from '../../src/util/poll.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { createCertificateAuthority, issueCertificate } from '../../src/pki/index.js';
 import { boundaryCount, buildWebImage, expectRejectedFromPod, kubectlFor } from './cluster-helpers.js';
@@ -207,8 +207,8 @@ describe('API servers reach into the cluster (webhooks, aggregated APIs, pods/pr
       }
     };
     await checkBoundary();
-    await engine.stopContainer(master, 5);
-    await engine.startContainer(master);
+    await engine.stopNode(master, 5);
+    await engine.startNode(master);
     await waitUntil(`${master}'s pod network unit after the restart`, async () => {
       const { output } = await onNode(master, 'systemctl is-active kc-pod-network.service');
       return output.trim() === 'active' || output.trim();

@@ -6,10 +6,10 @@ import { ArtifactCache } from '../../src/artifacts/cache.js';
 import { artifactByName } from '../../src/artifacts/manifest.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { BOUNDARY_COUNTERS, BOUNDARY_TABLE } from '../../src/components/boundary.js';
-import { LABEL_CLUSTER } from '../../src/provider/provider.js';
+import { execOrThrow, LABEL_CLUSTER } from '../../src/provider/provider.js';
 import { cacheDir } from '../../src/util/paths.js';
 import { run } from '../../src/util/exec.js';
-import { waitUntil } from '../../src/cluster/wait.js';
+import { waitUntil } from '../../src/util/poll.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -95,7 +95,7 @@ export async function clusterResources(name: string): Promise<{ containers: numb
   const engine = new DockerEngine();
   const labels = { [LABEL_CLUSTER]: name };
   return {
-    containers: (await engine.listContainers(labels)).length,
+    containers: (await engine.listNodes(labels)).length,
     networks: (await engine.listNetworks(labels)).length,
     volumes: (await engine.listVolumes(labels)).length,
   };
@@ -103,7 +103,7 @@ export async function clusterResources(name: string): Promise<{ containers: numb
 
 /** Packets kc's boundary on `node` has stopped so far (its nftables counter for the given hook). */
 export async function boundaryCount(node: string, hook: keyof typeof BOUNDARY_COUNTERS): Promise<number> {
-  const output = await new DockerEngine().execOrThrow(node, ['nft', 'list', 'counter', 'ip', BOUNDARY_TABLE, BOUNDARY_COUNTERS[hook]]);
+  const output = await execOrThrow(new DockerEngine(), node, ['nft', 'list', 'counter', 'ip', BOUNDARY_TABLE, BOUNDARY_COUNTERS[hook]]);
   const packets = /packets (\d+)/.exec(output)?.[1];
   if (packets === undefined) throw new Error(`no packet count for ${BOUNDARY_COUNTERS[hook]} on ${node}: ${output}`);
   return Number(packets);

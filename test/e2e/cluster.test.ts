@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterStateDir } from '../../src/state/cluster-state.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { PATHS } from '../../src/components/paths.js';
-import { waitUntil } from '../../src/cluster/wait.js';
+import { waitUntil } from '../../src/util/poll.js';
 import { kc, testClusterName } from './helpers.js';
 import { buildWebImage, clusterResources, httpGet, httpGetOnceServing, kubectlFor, startPortForward } from './cluster-helpers.js';
+import { execOrThrow } from '../../src/provider/provider.js';
 
 const NAME = testClusterName('e2e');
 const CONTEXT = `kc-${NAME}`;
@@ -19,7 +20,7 @@ let kubeconfig: string;
 let kubectl: ReturnType<typeof kubectlFor>;
 
 async function inNode(node: string, ...command: string[]): Promise<string> {
-  return engine.execOrThrow(node, command);
+  return execOrThrow(engine, node, command);
 }
 
 describe('kc create cluster (default topology: lb, 2 masters, 2 workers)', () => {
@@ -124,11 +125,11 @@ describe('kc create cluster (default topology: lb, 2 masters, 2 workers)', () =>
 
   it('comes back after every node container restarts: same addresses, same API port, same certificates', async () => {
     const nodes = [`${NAME}-lb`, `${NAME}-master-0`, `${NAME}-master-1`, `${NAME}-worker-0`, `${NAME}-worker-1`];
-    const addresses = async () => Promise.all(nodes.map(async (n) => (await engine.inspectContainer(n))?.NetworkSettings.Networks[`kc-${NAME}`]?.IPAddress));
+    const addresses = async () => Promise.all(nodes.map(async (n) => (await engine.inspectNode(n))?.NetworkSettings.Networks[`kc-${NAME}`]?.IPAddress));
     const before = await addresses();
     await Promise.all(nodes.map(async (node) => {
-      await engine.stopContainer(node, 5);
-      await engine.startContainer(node);
+      await engine.stopNode(node, 5);
+      await engine.startNode(node);
     }));
     expect(await addresses()).toEqual(before);
     // The same kubeconfig (same host port, same certificates) reaches the cluster again.

@@ -8,6 +8,7 @@ import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { freeTcpPort } from '../../src/util/net.js';
 import { boundaryCount, buildWebImage, clusterResources, expectRejectedFromPod, httpGetOnceServing, kubectlFor, kubectlPath } from './cluster-helpers.js';
 import { kc, testClusterName } from './helpers.js';
+import { execOrThrow } from '../../src/provider/provider.js';
 
 /**
  * Daily use: two small clusters side by side, one from a config file (extra
@@ -101,9 +102,9 @@ describe('several clusters, config file, get / load / export commands', () => {
   });
 
   it('applies the config file: extra API server flags, kube-proxy in nftables mode, a worker port published on the host', async () => {
-    const unit = await engine.execOrThrow(`${FROM_FILE}-master-0`, ['systemctl', 'show', '-p', 'ExecStart', 'kube-apiserver']);
+    const unit = await execOrThrow(engine, `${FROM_FILE}-master-0`, ['systemctl', 'show', '-p', 'ExecStart', 'kube-apiserver']);
     expect(unit).toContain('--v=3');
-    const proxyLog = await engine.execOrThrow(`${FROM_FILE}-worker-0`, ['journalctl', '-u', 'kube-proxy', '--no-pager', '-o', 'cat']);
+    const proxyLog = await execOrThrow(engine, `${FROM_FILE}-worker-0`, ['journalctl', '-u', 'kube-proxy', '--no-pager', '-o', 'cat']);
     expect(proxyLog).toContain('Using nftables Proxier');
     const kubectl = kubectlFor(kubeconfig, `kc-${FROM_FILE}`);
     await expectOk(['load', 'docker-image', WEB_IMAGE, '--name', FROM_FILE]);
@@ -138,8 +139,8 @@ describe('several clusters, config file, get / load / export commands', () => {
     const internal = await expectOk(['get', 'kubeconfig', '--name', FROM_FLAGS, '--internal']);
     expect(internal).toContain(`server: https://${FROM_FLAGS}-lb:6443`);
     const node = `${FROM_FLAGS}-worker-0`;
-    await engine.execOrThrow(node, ['sh', '-c', `cat > /tmp/internal.kubeconfig <<'EOF'\n${internal}EOF`]);
-    const nodes = await engine.execOrThrow(node, ['kubectl', '--kubeconfig', '/tmp/internal.kubeconfig', 'get', 'nodes', '-o', 'name']);
+    await execOrThrow(engine, node, ['sh', '-c', `cat > /tmp/internal.kubeconfig <<'EOF'\n${internal}EOF`]);
+    const nodes = await execOrThrow(engine, node, ['kubectl', '--kubeconfig', '/tmp/internal.kubeconfig', 'get', 'nodes', '-o', 'name']);
     expect(nodes.trim()).toBe(`node/${node}`);
   });
 

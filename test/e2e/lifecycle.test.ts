@@ -8,7 +8,7 @@ import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMemberList } from '../../src/cluster/lifecycle/etcd-membership.js';
 import { parseServersState } from '../../src/cluster/lifecycle/node-access.js';
-import { waitUntil } from '../../src/cluster/wait.js';
+import { waitUntil } from '../../src/util/poll.js';
 import { etcdctlCommand } from '../../src/components/etcd.js';
 import { haproxyServersStateCommand } from '../../src/components/haproxy.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
@@ -16,6 +16,7 @@ import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
 import { withClusterLock } from '../../src/state/lock.js';
 import { buildWebImage, kubectlFor } from './cluster-helpers.js';
 import { kc, testClusterName, type CliResult } from './helpers.js';
+import { execOrThrow } from '../../src/provider/provider.js';
 
 /**
  * A cluster that grows, shrinks, sleeps and wakes: 2 masters + 1 worker,
@@ -47,12 +48,12 @@ async function plan() {
 /** etcd's members, asked on a master that is up. */
 async function etcdMembers(via: string) {
   const p = await plan();
-  return parseMemberList(await engine.execOrThrow(via, etcdctlCommand(p, ['member', 'list', '-w', 'json'], 'https://127.0.0.1:2379')));
+  return parseMemberList(await execOrThrow(engine, via, etcdctlCommand(p, ['member', 'list', '-w', 'json'], 'https://127.0.0.1:2379')));
 }
 
 async function etcdLeader(via: string): Promise<string> {
   const p = await plan();
-  const out = await engine.execOrThrow(via, etcdctlCommand(p, ['endpoint', 'status', '-w', 'json']));
+  const out = await execOrThrow(engine, via, etcdctlCommand(p, ['endpoint', 'status', '-w', 'json']));
   const statuses = JSON.parse(out) as { Endpoint: string; Status: { header: { member_id: number }; leader: number } }[];
   const leader = statuses.find((s) => s.Status.header.member_id === s.Status.leader);
   const name = /https:\/\/([^:]+):/.exec(leader?.Endpoint ?? '')?.[1];
@@ -61,7 +62,7 @@ async function etcdLeader(via: string): Promise<string> {
 }
 
 async function haproxyServers(): Promise<Map<string, boolean>> {
-  return parseServersState(await engine.execOrThrow(`${NAME}-lb`, haproxyServersStateCommand()));
+  return parseServersState(await execOrThrow(engine, `${NAME}-lb`, haproxyServersStateCommand()));
 }
 
 async function waitForBackendsUp(count: number): Promise<void> {
@@ -145,7 +146,7 @@ async function loadWhileKilling(container: string): Promise<{ samples: Sample[];
   stop = true;
   await Promise.all(loops);
   // HAProxy's own account of the sessions that did not end normally, to say why a request failed.
-  const log = await engine.execOrThrow(`${NAME}-lb`, ['journalctl', '-u', 'haproxy', '-o', 'cat', '--no-pager', '--since', `@${Math.floor(killedAt / 1000) - 3}`]);
+  const log = await execOrThrow(engine, `${NAME}-lb`, ['journalctl', '-u', 'haproxy', '-o', 'cat', '--no-pager', '--since', `@${Math.floor(killedAt / 1000) - 3}`]);
   const haproxyLog = log.split('\n').filter((line) => / masters\/\S+ \S+ \d+ (?!--)\S\S/.test(line) || line.includes('is DOWN')).join('\n');
   return { samples: await Promise.all(samples), killStarted, killedAt, haproxyLog };
 }
@@ -200,7 +201,7 @@ async function fetchFromPod(pod: string, url: string): Promise<string> {
 
 /** What must not change when kc refuses a command: the state file, the containers and their states. */
 async function snapshot(): Promise<string> {
-  const containers = await engine.listContainers({ 'dev.kc.cluster': NAME });
+  const containers = await engine.listNodes({ 'dev.kc.cluster': NAME });
   const listed = containers.map((c) => `${c.name}=${c.state}`).sort().join(',');
   return `${await readFile(clusterStateFile(NAME), 'utf8')}\n${listed}`;
 }
@@ -336,7 +337,7 @@ describe('a cluster that lives: add and remove nodes, stop and start', () => {
     expect(await nodesOfPods()).toEqual([`${NAME}-worker-1`, `${NAME}-worker-1`]);
     const nodes = await kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']);
     expect(nodes.trim()).toBe(`${NAME}-worker-1=True`);
-    expect(await engine.inspectContainer(`${NAME}-worker-0`)).toBeUndefined();
+    expect(await engine.inspectNode(`${NAME}-worker-0`)).toBeUndefined();
   }, 300_000);
 
   it('refuses bad input, and the cluster stays as it was', async () => {

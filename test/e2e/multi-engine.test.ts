@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitUntil } from '../../src/cluster/wait.js';
+import { waitUntil } from '../../src/util/poll.js';
 import { dockerClientFor } from '../../src/provider/docker/connect.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
-import { LABEL_CLUSTER } from '../../src/provider/provider.js';
+import { execOrThrow, LABEL_CLUSTER } from '../../src/provider/provider.js';
 import { buildWebImage, kubectlFor } from './cluster-helpers.js';
 import { kc, testClusterName } from './helpers.js';
 
@@ -112,8 +112,8 @@ describe('a cluster across two Docker engines (swarm overlay)', () => {
     const nodes = await kc(['get', 'nodes', '--name', NAME]);
     expect(nodes.stdout).toMatch(new RegExp(`^${far}\tworker\trunning\t172\\.30\\.\\d+\\.101\t${ENGINE}$`, 'm'));
     expect(nodes.stdout).toMatch(new RegExp(`^${near}\tworker\trunning\t172\\.30\\.\\d+\\.100\tlocal$`, 'm'));
-    expect(await second.inspectContainer(far), 'the far worker is a container of the second engine').toBeDefined();
-    expect(await local.inspectContainer(far), 'and not of this host\'s engine').toBeUndefined();
+    expect(await second.inspectNode(far), 'the far worker is a container of the second engine').toBeDefined();
+    expect(await local.inspectNode(far), 'and not of this host\'s engine').toBeUndefined();
     const ready = await kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}']);
     expect(ready.trim().split(' ').sort()).toEqual([`${near}=True`, `${far}=True`]);
     // Both engines are in one swarm now.
@@ -143,7 +143,7 @@ describe('a cluster across two Docker engines (swarm overlay)', () => {
   });
 
   it('brings the far worker back with the same address after the second engine restarts', async () => {
-    const addressBefore = (await second.execOrThrow(far, ['ip', '-4', '-o', 'addr', 'show', 'eth0'])).split(/\s+/)[3];
+    const addressBefore = (await execOrThrow(second, far, ['ip', '-4', '-o', 'addr', 'show', 'eth0'])).split(/\s+/)[3];
     engineHost = await devEngine('restart');
     // The engine stopped its containers as it went down; kc start cluster starts what is stopped, on its engine.
     const started = await kc(['start', 'cluster', '--name', NAME]);
@@ -153,7 +153,7 @@ describe('a cluster across two Docker engines (swarm overlay)', () => {
       const ready = await kubectl(['get', 'node', far, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
       return ready.trim() === 'True';
     }, { timeoutMs: 180_000, intervalMs: 2000 });
-    const addressAfter = (await second.execOrThrow(far, ['ip', '-4', '-o', 'addr', 'show', 'eth0'])).split(/\s+/)[3];
+    const addressAfter = (await execOrThrow(second, far, ['ip', '-4', '-o', 'addr', 'show', 'eth0'])).split(/\s+/)[3];
     expect(addressAfter).toBe(addressBefore);
     await kubectl(['-n', NS, 'wait', '--for=condition=Ready', 'pod/far', '--timeout=180s']);
     expect(await getFromNearPod(`http://far.${NS}.svc.cluster.local/`)).toBe('hello from far\n');
@@ -164,7 +164,7 @@ describe('a cluster across two Docker engines (swarm overlay)', () => {
     expect(deleted.code, deleted.stderr).toBe(0);
     const labels = { [LABEL_CLUSTER]: NAME };
     for (const engine of [local, second]) {
-      expect(await engine.listContainers(labels)).toEqual([]);
+      expect(await engine.listNodes(labels)).toEqual([]);
       expect(await engine.listVolumes(labels)).toEqual([]);
       expect(await engine.listNetworks(labels)).toEqual([]);
     }

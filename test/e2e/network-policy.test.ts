@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitUntil } from '../../src/cluster/wait.js';
+import { waitUntil } from '../../src/util/poll.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { buildWebImage, kubectlFor } from './cluster-helpers.js';
 import { kc, testClusterName } from './helpers.js';
+import { execOrThrow } from '../../src/provider/provider.js';
 
 /**
  * NetworkPolicy on a default cluster (bridge network, kube-router's policy
@@ -172,8 +173,8 @@ describe('NetworkPolicy on a default cluster (kube-router beside the bridge netw
 
   it('runs kube-router on every worker as its own unit, and lets everything through while no policy exists', async () => {
     for (const worker of [WORKER_0, WORKER_1]) {
-      expect((await engine.execOrThrow(worker, ['systemctl', 'is-active', 'kube-router'])).trim(), worker).toBe('active');
-      expect((await engine.execOrThrow(worker, ['sysctl', '-n', 'net.bridge.bridge-nf-call-iptables'])).trim(), worker).toBe('1');
+      expect((await execOrThrow(engine, worker, ['systemctl', 'is-active', 'kube-router'])).trim(), worker).toBe('active');
+      expect((await execOrThrow(engine, worker, ['sysctl', '-n', 'net.bridge.bridge-nf-call-iptables'])).trim(), worker).toBe('1');
     }
     const server = await podIp('np', 'server');
     for (const from of ['client-remote', 'client-local', 'stranger', 'friend']) expect(await reaches(pod(from), server), from).toBe(true);
@@ -236,8 +237,8 @@ describe('NetworkPolicy on a default cluster (kube-router beside the bridge netw
     const nodes = [`${NAME}-lb`, `${NAME}-master-0`, `${NAME}-master-1`, WORKER_0, WORKER_1];
     const restartsBefore = await restartCounts();
     await Promise.all(nodes.map(async (node) => {
-      await engine.stopContainer(node, 5);
-      await engine.startContainer(node);
+      await engine.stopNode(node, 5);
+      await engine.startNode(node);
     }));
     await waitUntil('the API server after the restart', async () => (await kubectl(['get', '--raw', '/readyz'])).trim() === 'ok', { timeoutMs: 180_000 });
     await kubectl(['wait', '--for=condition=Ready', 'nodes', '--all', '--timeout=180s']);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as manifest from '../../src/artifacts/manifest.js';
 import { DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
-import { waitForBoot } from '../../src/cluster/node-ops.js';
+import { waitForBoot } from '../../src/cluster/node/units.js';
 import { Deadline } from '../../src/util/deadline.js';
 import { E2E_NODE_IMAGE, kc } from './helpers.js';
 
@@ -33,7 +33,7 @@ describe('the node image', () => {
   });
 
   afterAll(async () => {
-    await engine.removeContainer(name);
+    await engine.removeNode(name);
   });
 
   it('boots systemd to running, with no failed unit', async () => {

@@ -6,13 +6,13 @@ import yargs from 'yargs';
 
 // The CLI test below must prove nothing is created: createCluster is replaced by a spy.
 const createClusterSpy = vi.hoisted(() => vi.fn());
-vi.mock('../../src/cluster/create.js', () => ({ createCluster: createClusterSpy }));
+vi.mock('../../src/cluster/create/create.js', () => ({ createCluster: createClusterSpy }));
 
 import { createClusterCommand, specFromArgs, type CreateClusterArgs } from '../../src/cli/create-cluster.js';
 import { main } from '../../src/cli/main.js';
 import { UsageError } from '../../src/cli/options.js';
 import { DEFAULT_NODE_IMAGE, defaultClusterSpec, nodeExtrasFor } from '../../src/config/defaults.js';
-import { loadClusterConfig, parseClusterConfig, type ClusterConfigFile } from '../../src/config/file.js';
+import { loadClusterConfig, parseClusterConfig, type ClusterConfigFile } from '../../src/config/v1alpha1.js';
 import { resolveClusterSpec } from '../../src/config/resolve.js';
 import type { ClusterSpec } from '../../src/config/types.js';
 import { ValidationError } from '../../src/config/validate.js';

@@ -2,14 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { ClusterExistsError } from '../../src/cluster/actions/network.js';
-import { CreateStepError } from '../../src/cluster/create.js';
-import { deleteCluster } from '../../src/cluster/delete.js';
+import { ClusterExistsError } from '../../src/cluster/create/network.js';
+import { CreateStepError } from '../../src/cluster/create/create.js';
+import { deleteCluster } from '../../src/cluster/ops/delete.js';
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
 import type { ClusterSpec } from '../../src/config/types.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
 import { createFakeCluster, healthyApi, healthyCluster } from './fake-cluster.js';
-import type { ApiProbe } from '../../src/cluster/api.js';
+import type { ApiProbe } from '../../src/cluster/kube/api.js';
 import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
 import { LockBusyError } from '../../src/state/lock.js';
 import { useTemporaryStateDir } from './helpers.js';
@@ -41,7 +41,7 @@ const temporary = useTemporaryStateDir('kc-pipeline-');
 
 function newEngine(): FakeEngine {
   const engine = new FakeEngine({ images: [DEFAULT_NODE_IMAGE] });
-  engine.onExec = healthyCluster(engine);
+  engine.onExec = healthyCluster();
   return engine;
 }
 
@@ -99,7 +99,7 @@ describe('the create pipeline on the fake engine', () => {
   it('counts --wait from when the node image is ready: a first build longer than --wait still ends in a cluster', async () => {
     // No node image yet: the create builds it, and the build takes longer than the whole --wait.
     const engine = new FakeEngine();
-    engine.onExec = healthyCluster(engine);
+    engine.onExec = healthyCluster();
     const spec = specNamed('newcomer', { waitSeconds: 2 });
     let built = false;
     const slowBuild = async ({ tag }: { tag?: string }) => {
@@ -124,7 +124,7 @@ describe('the create pipeline on the fake engine', () => {
     engine.failOn({ method: 'createNode', when: (name) => name === 'late-master-0', error: injected });
     // The worker's container appears 200 ms after it is asked for; removing a container takes 500 ms (the node's systemd stops first).
     engine.delayOn({ method: 'createNode', when: (name) => name === 'late-worker-0', until: () => sleep(200) });
-    engine.delayOn({ method: 'removeContainer', until: () => sleep(500) });
+    engine.delayOn({ method: 'removeNode', until: () => sleep(500) });
     const failure = await create(engine, specNamed('late')).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(CreateStepError);
     expect((failure as CreateStepError).cause).toBe(injected);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { waitUntil } from '../../src/cluster/wait.js';
+import { waitUntil } from '../../src/util/poll.js';
 import { Deadline } from '../../src/util/deadline.js';
 
 describe('one deadline for a whole create', () => {

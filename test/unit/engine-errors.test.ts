@@ -240,7 +240,7 @@ async function failureOf(attempt: Promise<unknown>): Promise<EngineUnavailableEr
 describe('requests to an engine that cannot be used', () => {
   it('fail on whichever request comes first, naming the engine: here a listing to a refused port', async () => {
     const host = `tcp://127.0.0.1:${await closedPort()}`;
-    const listing = await failureOf(engineAt(host).listContainers({ 'dev.kc.cluster': 'x' }));
+    const listing = await failureOf(engineAt(host).listNodes({ 'dev.kc.cluster': 'x' }));
     expect(listing.kind).toBe('refused');
     expect(listing.message).toMatch(new RegExp(`^cannot reach engine "b" at ${host}: 127\\.0\\.0\\.1:\\d+ refused the connection`));
     expect(listing.engine).toEqual({ name: 'b', host });
@@ -265,7 +265,7 @@ describe('requests to an engine that cannot be used', () => {
     const tls = await failureOf(engineAt(await fakeEngine(400, 'Client sent an HTTP request to an HTTPS server.\n')).listNetworks({}));
     expect(tls.kind).toBe('tls');
     // A 404 stays a 404: "no such container" is an answer, not a failure to reach the engine.
-    expect(await engineAt(await fakeEngine(404, { message: 'No such container: x' })).inspectContainer('x')).toBeUndefined();
+    expect(await engineAt(await fakeEngine(404, { message: 'No such container: x' })).inspectNode('x')).toBeUndefined();
   });
 });
 
@@ -345,7 +345,7 @@ describe('an engine over ssh', () => {
 
   it('says the login failed when ssh lets the user not in', async () => {
     const { port } = await sshEngine('answers');
-    const failure = await failureOf(engineAt(`ssh://somebody@127.0.0.1:${port}`).listContainers({}));
+    const failure = await failureOf(engineAt(`ssh://somebody@127.0.0.1:${port}`).listNodes({}));
     expect(failure.kind).toBe('ssh-auth');
     expect(failure.message).toMatch(new RegExp(`^cannot log in to engine "b" at ssh://somebody@127\\.0\\.0\\.1:${port}: ssh refused user "somebody"`));
   });

@@ -1,5 +1,5 @@
-import type { ApiProbe } from '../../src/cluster/api.js';
-import { createCluster, type CreateOptions } from '../../src/cluster/create.js';
+import type { ApiProbe } from '../../src/cluster/kube/api.js';
+import { createCluster, type CreateOptions } from '../../src/cluster/create/create.js';
 import { ETCD_PEER_PORT } from '../../src/components/etcd.js';
 import { haproxyServersStateCommand, READY_BACKEND } from '../../src/components/haproxy.js';
 import { PATHS } from '../../src/components/paths.js';
@@ -18,49 +18,39 @@ export const failed = (stderr: string): ExecResult => ({ exitCode: 1, stdout: ''
 
 /**
  * What runs inside the nodes of a fake cluster, answered as a healthy
- * cluster would: systemd up, units active, every worker of the node's
- * cluster (on any of `engines`) registered without a podCIDR yet (the
- * create's pod network step sets it) and Ready (with a heartbeat from now, as
- * after a start), CoreDNS available, each API server ready. Any other command
- * succeeds with no output.
+ * cluster would: systemd up, units active, each API server ready. Any other
+ * command succeeds with no output. (What the API server knows, kc asks from
+ * the host: see healthyApi.)
  */
-export function healthyCluster(...engines: FakeEngine[]) {
-  return (node: FakeNode, command: string[]): ExecResult => {
+export function healthyCluster() {
+  return (_node: FakeNode, command: string[]): ExecResult => {
     const line = command.join(' ');
-    const workers = engines
-      .flatMap((engine) => [...engine.nodes.values()])
-      .filter((n) => n.labels['dev.kc.role'] === 'worker' && n.labels['dev.kc.cluster'] === node.spec.cluster)
-      .map((n) => n.spec.name);
     if (line === 'systemctl is-system-running') return ok('running\n');
     if (line.startsWith('systemctl is-active')) return ok('active\n');
-    if (line.includes('get nodes -o name')) return ok(workers.map((w) => `node/${w}`).join('\n'));
-    if (line.includes('{.spec.podCIDR}')) return ok(workers.map((w) => `${w}=`).join('\n'));
-    // One node (kc create node): registered and Ready.
-    const oneNode = /get node (\S+) -o name/.exec(line);
-    if (oneNode) return ok(`node/${oneNode[1] ?? ''}`);
-    if (/get node \S+ -o jsonpath/.test(line)) return ok('True');
-    // kc start cluster: heartbeats and a CoreDNS pod Ready since the start.
-    const now = new Date().toISOString();
-    if (line.includes('lastHeartbeatTime')) return ok(workers.map((w) => `${w}=True@${now}`).join('\n'));
-    if (line.includes('k8s-app=kube-dns')) return ok(`True@${now}\n`);
-    if (line.includes('{.status.conditions[?(@.type=="Ready")].status}')) return ok(workers.map((w) => `${w}=True`).join('\n'));
+    // A master's own API server, asked by kubectl there when it joins (the lb does not route to it yet).
     if (line.endsWith('get --raw /readyz')) return ok('ok');
-    if (line.includes('get deployment coredns')) return ok('1');
     return ok();
   };
 }
 
+/** The workers of `spec`, by name. */
+export const workersOf = (spec: ClusterSpec) => (): string[] => Array.from({ length: spec.workers }, (_, index) => nodeName(spec.name, 'worker', index));
+
+/** The workers of cluster `name` that run on `engines` now (kc create node adds some). */
+export const runningWorkers = (name: string, ...engines: FakeEngine[]) => (): string[] =>
+  engines.flatMap((engine) => [...engine.nodes.values()]).filter((n) => n.labels['dev.kc.role'] === 'worker' && n.labels['dev.kc.cluster'] === name).map((n) => n.spec.name);
+
 /**
  * The API server of a healthy fake cluster as kc reads it from the host:
- * ready, every worker of `spec` registered (no podCIDR yet) and Ready,
- * CoreDNS available.
+ * ready, every worker registered (no podCIDR yet) and Ready, a CoreDNS pod
+ * Ready; heartbeats and Ready transitions at `at()` (now, unless a test
+ * says otherwise).
  */
-export function healthyApi(spec: ClusterSpec): ApiProbe {
-  const workers = Array.from({ length: spec.workers }, (_, index) => nodeName(spec.name, 'worker', index));
-  const nodes = workers.map((name) => ({ metadata: { name }, spec: {}, status: { conditions: [{ type: 'Ready', status: 'True' }] } }));
+export function healthyApi(spec: ClusterSpec, workers: () => string[] = workersOf(spec), at: () => string = () => new Date().toISOString()): ApiProbe {
+  const ready = () => ({ type: 'Ready', status: 'True', lastHeartbeatTime: at(), lastTransitionTime: at() });
   return async (_server, _pki, path) => {
-    if (path === '/api/v1/nodes') return { status: 200, body: JSON.stringify({ items: nodes }) };
-    if (path.endsWith('/deployments/coredns')) return { status: 200, body: JSON.stringify({ status: { availableReplicas: 1 } }) };
+    if (path === '/api/v1/nodes') return { status: 200, body: JSON.stringify({ items: workers().map((name) => ({ metadata: { name }, spec: {}, status: { conditions: [ready()] } })) }) };
+    if (path.includes('/namespaces/kube-system/pods?labelSelector=k8s-app')) return { status: 200, body: JSON.stringify({ items: [{ status: { conditions: [ready()] } }] }) };
     return { status: 200, body: 'ok' };
   };
 }
@@ -70,7 +60,7 @@ export function createFakeCluster(
   engine: Provider,
   spec: ClusterSpec,
   kubeconfigPath: string,
-  options: Pick<CreateOptions, 'afterStep' | 'buildNodeImage' | 'apiProbe'> = {},
+  options: Pick<CreateOptions, 'afterStep' | 'buildNodeImage' | 'apiProbe' | 'span'> = {},
 ) {
   return createCluster({
     engine,

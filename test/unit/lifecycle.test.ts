@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { addNodes } from '../../src/cluster/lifecycle/add-node.js';
-import { clusterStatus, nodeStatus } from '../../src/cluster/lifecycle/cluster-status.js';
+import { clusterStatus, nodeStatus } from '../../src/cluster/ops/status.js';
 import { parseMemberList, quorumAfterRemoval } from '../../src/cluster/lifecycle/etcd-membership.js';
 import { parseServersState } from '../../src/cluster/lifecycle/node-access.js';
 import { removeNodes } from '../../src/cluster/lifecycle/remove-node.js';
@@ -20,7 +20,8 @@ import { generateClusterPki, withNodePki, withoutNodePki } from '../../src/pki/c
 import type { ClusterPki } from '../../src/pki/types.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
 import type { ExecResult } from '../../src/provider/provider.js';
-import { createFakeCluster, FakeControlPlane, failed, healthyApi, healthyCluster, ok, readyBackendServers } from './fake-cluster.js';
+import type { ApiProbe } from '../../src/cluster/kube/api.js';
+import { createFakeCluster, FakeControlPlane, failed, healthyApi, healthyCluster, ok, readyBackendServers, runningWorkers, workersOf } from './fake-cluster.js';
 import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
 import { UsageError } from '../../src/util/errors.js';
 import { silentProgress } from '../../src/util/progress.js';
@@ -171,7 +172,7 @@ let scripted: (node: string, line: string) => ExecResult | undefined;
 
 async function fakeCluster(clusterSpec = spec(2, 1)): Promise<FakeEngine> {
   const engine = new FakeEngine({ images: [DEFAULT_NODE_IMAGE] });
-  const healthy = healthyCluster(engine);
+  const healthy = healthyCluster();
   commands = [];
   controlPlane = new FakeControlPlane(Array.from({ length: clusterSpec.controlPlanes }, (_, index) => nodeName(clusterSpec.name, 'master', index)));
   scripted = () => undefined;
@@ -185,8 +186,11 @@ async function fakeCluster(clusterSpec = spec(2, 1)): Promise<FakeEngine> {
   return engine;
 }
 
+/** The fake cluster's API server as kc asks it from the host: every worker running now, Ready. */
+const lifeApi = (engine: FakeEngine) => healthyApi(spec(2, 1), runningWorkers('life', engine));
+
 const addWorker = (engine: FakeEngine, count = 1) =>
-  addNodes({ engine, progress: silentProgress, cluster: 'life', role: 'worker', count, waitSeconds: 5 });
+  addNodes({ engine, progress: silentProgress, cluster: 'life', role: 'worker', count, waitSeconds: 5, apiProbe: lifeApi(engine) });
 
 const removeLifeNodes = (engine: FakeEngine, nodes: string[], waitSeconds = 5) =>
   removeNodes({ engine, progress: silentProgress, cluster: 'life', nodes, waitSeconds, force: false });
@@ -250,8 +254,8 @@ describe('kc create node / delete node / stop on the fake engine', () => {
     await expect(remove(['other-worker-0'])).rejects.toThrow('has no node other-worker-0; its masters and workers: life-master-0, life-master-1, life-worker-0');
     await expect(addNodes({ engine, progress: silentProgress, cluster: 'nope', role: 'worker', count: 1, waitSeconds: 5 })).rejects.toThrow('no cluster named "nope"');
     await stopCluster({ engine, progress: silentProgress, cluster: 'life', waitSeconds: 5 });
-    expect(engine.calls.filter((c) => c.startsWith('stopContainer'))).toEqual([
-      'stopContainer life-worker-0', 'stopContainer life-master-0', 'stopContainer life-master-1', 'stopContainer life-lb',
+    expect(engine.calls.filter((c) => c.startsWith('stopNode'))).toEqual([
+      'stopNode life-worker-0', 'stopNode life-master-0', 'stopNode life-master-1', 'stopNode life-lb',
     ]);
     const stopped = await addWorker(engine).catch((error: unknown) => error);
     expect(stopped).toBeInstanceOf(UsageError);
@@ -263,7 +267,7 @@ describe('kc create node / delete node / stop on the fake engine', () => {
 
   it('removes a worker through a master that runs and stays, when master-0 is stopped and removed by the same command', async () => {
     const engine = await fakeCluster(spec(3, 2));
-    await engine.stopContainer('life-master-0');
+    await engine.stopNode('life-master-0');
     await removeLifeNodes(engine, ['life-worker-1', 'life-master-0']);
     const kubectlOnWorker = commands.filter((c) => c.includes('kubectl') && / (drain|delete node) life-worker-1 /.test(c));
     expect(kubectlOnWorker.map((c) => c.split(':')[0])).toEqual(['life-master-1', 'life-master-1']);
@@ -293,7 +297,7 @@ describe('kc create node / delete node / stop on the fake engine', () => {
   }, 30_000);
 });
 
-const addMaster = (engine: FakeEngine) => addNodes({ engine, progress: silentProgress, cluster: 'life', role: 'master', count: 1, waitSeconds: 10 });
+const addMaster = (engine: FakeEngine) => addNodes({ engine, progress: silentProgress, cluster: 'life', role: 'master', count: 1, waitSeconds: 10, apiProbe: lifeApi(engine) });
 
 const etcdctlRuns = (subcommand: string) => commands.filter((c) => c.includes(' etcdctl ') && c.includes(` ${subcommand}`));
 const haproxyServers = (engine: FakeEngine) =>
@@ -325,6 +329,20 @@ describe('masters, removals and a start on the fake engine', () => {
     const state = await loadState('life');
     expect(state?.plan.masters.map((m) => m.name)).toEqual(['life-master-0', 'life-master-1', 'life-master-2']);
     expect(Object.keys(state?.pki.etcdPeer ?? {})).toContain('life-master-2');
+  }, 30_000);
+
+  it('takes a promotion whose answer was lost as done: etcd then says the member is no learner', async () => {
+    const engine = await fakeCluster();
+    let lost = 1;
+    scripted = (node, line) => {
+      if (!line.includes(' member promote ') || lost-- <= 0) return undefined;
+      // etcd promoted the member, but etcdctl gave up before the answer came.
+      controlPlane.answer(engine.nodes.get(node)!, line.split(' '));
+      return failed('Error: context deadline exceeded');
+    };
+    expect((await addMaster(engine)).added).toEqual(['life-master-2']);
+    expect(controlPlane.membership).toEqual(['life-master-0', 'life-master-1', 'life-master-2']);
+    expect(etcdctlRuns('member promote')).toHaveLength(2);
   }, 30_000);
 
   it("restarts a new master's etcd that is not ready a second after its promotion (its first publish was lost)", async () => {
@@ -408,11 +426,10 @@ describe('masters, removals and a start on the fake engine', () => {
         heartbeat ||= new Date().toISOString();
         return ok(Date.now() < bootedAt ? 'starting\n' : 'running\n');
       }
-      if (line.includes('lastHeartbeatTime')) return ok(`life-worker-0=True@${heartbeat}\n`);
-      if (line.includes('k8s-app=kube-dns')) return ok(`True@${heartbeat}\n`);
       return undefined;
     };
-    const result = await startCluster({ engine, progress: silentProgress, cluster: 'life', waitSeconds: 4, apiProbe: healthyApi(spec(2, 1)) });
+    const apiProbe = healthyApi(spec(2, 1), workersOf(spec(2, 1)), () => heartbeat);
+    const result = await startCluster({ engine, progress: silentProgress, cluster: 'life', waitSeconds: 4, apiProbe });
     expect(result).toMatchObject({ nodes: 4, unchanged: 0 });
   }, 30_000);
 
@@ -421,14 +438,19 @@ describe('masters, removals and a start on the fake engine', () => {
     await stopCluster({ engine, progress: silentProgress, cluster: 'life', waitSeconds: 5 });
     engine.calls.length = 0;
     commands = [];
-    const result = await startCluster({ engine, progress: silentProgress, cluster: 'life', waitSeconds: 5, apiProbe: healthyApi(spec(2, 1)) });
+    const asked: string[] = [];
+    const healthy = healthyApi(spec(2, 1));
+    const apiProbe: ApiProbe = (server, pki, path) => {
+      asked.push(path);
+      return healthy(server, pki, path);
+    };
+    const result = await startCluster({ engine, progress: silentProgress, cluster: 'life', waitSeconds: 5, apiProbe });
     expect(result).toMatchObject({ nodes: 4, unchanged: 0 });
-    expect(engine.calls.filter((c) => c.startsWith('startContainer')).sort()).toEqual([
-      'startContainer life-lb', 'startContainer life-master-0', 'startContainer life-master-1', 'startContainer life-worker-0',
+    expect(engine.calls.filter((c) => c.startsWith('startNode')).sort()).toEqual([
+      'startNode life-lb', 'startNode life-master-0', 'startNode life-master-1', 'startNode life-worker-0',
     ]);
     expect([...engine.nodes.values()].every((n) => n.state === 'running')).toBe(true);
     expect(commands.some((c) => c.startsWith('life-master-0: etcdctl') && c.endsWith(' endpoint health'))).toBe(true);
-    expect(commands.some((c) => c.includes('lastHeartbeatTime'))).toBe(true);
-    expect(commands.some((c) => c.includes('k8s-app=kube-dns'))).toBe(true);
+    expect(asked).toEqual(expect.arrayContaining(['/readyz', '/api/v1/nodes', '/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dkube-dns']));
   }, 30_000);
 });

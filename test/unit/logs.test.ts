@@ -9,7 +9,7 @@ import {
   parseUnitList,
   unitsToCollect,
   versionScript,
-} from '../../src/cluster/logs.js';
+} from '../../src/cluster/ops/logs.js';
 import { planCluster } from '../../src/model/plan.js';
 import { KC_UNITS as COMPONENT_UNITS } from '../../src/components/units.js';
 import { STATE_SCHEMA_VERSION, type ClusterState } from '../../src/state/cluster-state.js';

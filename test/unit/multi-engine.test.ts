@@ -1,11 +1,11 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CreateStepError } from '../../src/cluster/create.js';
-import { deleteCluster } from '../../src/cluster/delete.js';
-import { listClusters } from '../../src/cluster/list.js';
+import { CreateStepError } from '../../src/cluster/create/create.js';
+import { deleteCluster } from '../../src/cluster/ops/delete.js';
+import { listClusters } from '../../src/cluster/ops/list.js';
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
-import { parseClusterConfig } from '../../src/config/file.js';
+import { parseClusterConfig } from '../../src/config/v1alpha1.js';
 import type { ClusterSpec } from '../../src/config/types.js';
 import { renderBridgeConflist } from '../../src/components/cni-bridge.js';
 import { engineOwnRange, remoteEnginesInUse, spansEngines } from '../../src/model/engines.js';
@@ -13,9 +13,11 @@ import { planCluster } from '../../src/model/plan.js';
 import { dockerClientFor } from '../../src/provider/docker/connect.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
-import { EngineMismatchError, MultiEngine } from '../../src/provider/multi.js';
+import { EngineMismatchError, MultiEngine } from '../../src/provider/multi/router.js';
 import { EngineUnavailableError, LABEL_SWARM_BY_KC } from '../../src/provider/provider.js';
 import { loadClusterEngines } from '../../src/state/cluster-engines.js';
+import { pickNodeSubnet } from '../../src/model/subnet.js';
+import { hostRoutes } from '../../src/util/host-routes.js';
 import { createFakeCluster, healthyCluster } from './fake-cluster.js';
 import { useTemporaryStateDir } from './helpers.js';
 
@@ -51,8 +53,8 @@ function refused(address: string, port: number): Error {
 function engines() {
   const local = new FakeEngine({ images: [DEFAULT_NODE_IMAGE] });
   const remote = new FakeEngine();
-  local.onExec = healthyCluster(local, remote);
-  remote.onExec = healthyCluster(local, remote);
+  local.onExec = healthyCluster();
+  remote.onExec = healthyCluster();
   const address = `10.8.0.${nextAddress++}`;
   const multi = new MultiEngine({
     local,
@@ -64,7 +66,11 @@ function engines() {
 }
 
 function create(engine: MultiEngine, spec: ClusterSpec, afterStep?: (title: string) => void) {
-  return createFakeCluster(engine, spec, join(temporary.dir, 'kubeconfig'), { afterStep });
+  return createFakeCluster(engine, spec, join(temporary.dir, 'kubeconfig'), { afterStep, span: engine.span });
+}
+
+function remove(engine: MultiEngine, name: string) {
+  return deleteCluster({ engine, span: engine.span, name, kubeconfigPath: join(temporary.dir, 'kubeconfig') });
 }
 
 describe('placing a cluster on several engines', () => {
@@ -119,10 +125,10 @@ describe('placing a cluster on several engines', () => {
     const { local, remote, multi } = engines();
     await create(multi, spanningSpec('first'));
     await create(multi, spanningSpec('second'));
-    await deleteCluster({ engine: multi, name: 'first', kubeconfigPath: join(temporary.dir, 'kubeconfig') });
+    await remove(multi, 'first');
     expect(remote.nodes.has('first-worker-1')).toBe(false);
     expect(local.swarm.state, 'another cluster still uses the swarm').toBe('active');
-    await deleteCluster({ engine: multi, name: 'second', kubeconfigPath: join(temporary.dir, 'kubeconfig') });
+    await remove(multi, 'second');
     expect(local.isEmpty() && remote.isEmpty()).toBe(true);
     expect(local.swarm.state).toBe('inactive');
     expect(remote.swarm.state).toBe('inactive');
@@ -131,7 +137,7 @@ describe('placing a cluster on several engines', () => {
   it('lists a cluster across engines with the nodes of every engine it runs on (kc get clusters)', async () => {
     const { local, remote, multi } = engines();
     await create(multi, spanningSpec('listed'));
-    await remote.stopContainer('listed-worker-1');
+    await remote.stopNode('listed-worker-1');
     const clusters = await listClusters(local, async () => multi);
     expect(clusters).toEqual([{ name: 'listed', status: 'partial', nodes: 4 }]);
   }, 60_000);
@@ -141,7 +147,7 @@ describe('placing a cluster on several engines', () => {
     await local.initSwarm('10.8.9.9');
     local.swarm.createdByKc = false;
     await create(multi, spanningSpec('guest'));
-    await deleteCluster({ engine: multi, name: 'guest', kubeconfigPath: join(temporary.dir, 'kubeconfig') });
+    await remove(multi, 'guest');
     expect(local.swarm.state).toBe('active');
     // The engine kc joined to it leaves again.
     expect(remote.swarm.state).toBe('inactive');
@@ -211,6 +217,20 @@ describe('placing a cluster on several engines', () => {
     await remote.createNetwork({ name: 'theirs', cluster: 'x', subnet: '10.244.7.0/24', gateway: '10.244.7.1' });
     const failure = create(multi, spanningSpec('overlap'));
     await expect(failure).rejects.toThrow(/podSubnet 10\.244\.0\.0\/16 overlaps 10\.244\.7\.0\/24/);
+  }, 60_000);
+
+  it('joins the engines once when the first subnet it tries is taken by a cluster created at the same time', async () => {
+    const { local, remote, multi } = engines();
+    // Another create's network appears between kc's look at the subnets and its own network: the first pick is taken.
+    const firstPick = pickNodeSubnet([...(await local.usedSubnets()), ...(await hostRoutes())]);
+    await local.createNetwork({ name: 'racing', cluster: 'racing', subnet: firstPick, gateway: '172.30.0.1' });
+    const usedSubnets = local.usedSubnets.bind(local);
+    local.usedSubnets = async () => (await usedSubnets()).filter((subnet) => subnet !== firstPick);
+    const result = await create(multi, spanningSpec('raced'));
+    expect(result.plan.network.subnet).not.toBe(firstPick);
+    expect(local.calls.filter((c) => c.startsWith('initSwarm')), 'the swarm is made once').toHaveLength(1);
+    expect(remote.calls.filter((c) => c.startsWith('joinSwarm')), 'the engine joins once').toHaveLength(1);
+    expect(remote.calls.filter((c) => c.startsWith('leaveSwarm'))).toHaveLength(0);
   }, 60_000);
 
   it('tries a node again while its engine does not know the new overlay yet', async () => {

@@ -47,7 +47,7 @@ describe('the fake engine', () => {
     await engine.createNetwork({ name: 'kc-dev', cluster: 'dev', subnet: '172.30.0.0/24', gateway: '172.30.0.1' });
     await expect(engine.createNode({ ...worker, image: 'missing:1' })).rejects.toThrow('No such image: missing:1');
     await engine.createNode(worker);
-    expect(await engine.listContainers({ 'dev.kc.cluster': 'dev', 'dev.kc.role': 'worker' })).toHaveLength(1);
+    expect(await engine.listNodes({ 'dev.kc.cluster': 'dev', 'dev.kc.role': 'worker' })).toHaveLength(1);
     expect(await engine.listVolumes({ 'dev.kc.cluster': 'dev' })).toEqual(['dev-worker-0-containerd']);
   });
 });

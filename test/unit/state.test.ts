@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { deleteClusterLocked, kubeconfigPathsToClean, type DeleteEngine } from '../../src/cluster/delete.js';
-import { exportKubeconfig } from '../../src/cluster/kubeconfig.js';
+import { deleteClusterLocked, kubeconfigPathsToClean, type DeleteEngine } from '../../src/cluster/ops/delete.js';
+import { exportKubeconfig } from '../../src/cluster/ops/kubeconfig.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
 import { planCluster } from '../../src/model/plan.js';
 import type { ClusterPki } from '../../src/pki/types.js';
@@ -122,8 +122,8 @@ describe('the state file', () => {
 
 /** An engine with no resources at all: delete finds nothing to remove there. */
 const emptyEngine: DeleteEngine = {
-  listContainers: async () => [],
-  removeContainer: async () => undefined,
+  listNodes: async () => [],
+  removeNode: async () => undefined,
   listVolumes: async () => [],
   removeVolume: async () => undefined,
   listNetworks: async () => [],

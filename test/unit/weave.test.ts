@@ -1,9 +1,9 @@
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { WEAVE_IMAGES, WEAVE_VERSION } from '../../src/artifacts/manifest.js';
-import { checkWeaveKernel, ensureWeaveImages, weaveImagesPresent } from '../../src/cluster/actions/weave.js';
-import type { CreateInput } from '../../src/cluster/context.js';
-import { createCluster, CreateStepError } from '../../src/cluster/create.js';
+import { checkWeaveKernel, ensureWeaveImages, weaveImagesPresent } from '../../src/cluster/create/weave.js';
+import type { CreateInput } from '../../src/cluster/create/context.js';
+import { createCluster, CreateStepError } from '../../src/cluster/create/create.js';
 import { planCluster } from '../../src/model/plan.js';
 import {
   parseIptablesBackend,
@@ -17,7 +17,7 @@ import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/default
 import type { CniMode } from '../../src/config/types.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
 import type { Provider } from '../../src/provider/provider.js';
-import { apiGet } from '../../src/cluster/api.js';
+import { apiGet } from '../../src/cluster/kube/api.js';
 import { generateClusterPki } from '../../src/pki/cluster-pki.js';
 import { silentProgress } from '../../src/util/progress.js';
 
@@ -224,6 +224,7 @@ describe('weaveKernelProblem', () => {
 describe('ensureWeaveImages', () => {
   const baseFor = (engine: Provider, cni: CniMode = 'weave'): CreateInput => ({
     engine,
+    span: undefined,
     progress: silentProgress,
     spec: spec(cni),
     kubeconfigPath: '/nonexistent/kubeconfig',
@@ -238,7 +239,7 @@ describe('ensureWeaveImages', () => {
     const failure = createCluster({ engine, progress: silentProgress, spec: spec('weave'), kubeconfigPath: '/nonexistent/kubeconfig' });
     await expect(failure).rejects.toThrow(/failed at "Checking the kernel for Weave Net": --cni weave cannot work on this Docker engine's kernel/);
     expect(engine.isEmpty()).toBe(true);
-    expect(calls).toEqual(['listContainers', 'listNetworks', 'ensureReachable', `imageLabels ${DEFAULT_NODE_IMAGE}`, `shareImage ${DEFAULT_NODE_IMAGE}`, `runOnce ${DEFAULT_NODE_IMAGE}`]);
+    expect(calls).toEqual(['listNodes', 'listNetworks', 'ensureReachable', `imageLabels ${DEFAULT_NODE_IMAGE}`, `shareImage ${DEFAULT_NODE_IMAGE}`, `runOnce ${DEFAULT_NODE_IMAGE}`]);
     const notes: string[] = [];
     await checkWeaveKernel.run(baseFor(fakeEngine([DEFAULT_NODE_IMAGE]).engine), (n) => notes.push(n));
     expect(notes).toEqual(['dummy interfaces supported']);
@@ -264,7 +265,7 @@ describe('ensureWeaveImages', () => {
     expect(engine.isEmpty()).toBe(true);
     // Only looked (is the name taken? the node image?) and tried to pull: no network, no cleanup.
     expect(calls).toEqual([
-      'listContainers', 'listNetworks', 'ensureReachable', `imageLabels ${DEFAULT_NODE_IMAGE}`, `shareImage ${DEFAULT_NODE_IMAGE}`, `runOnce ${DEFAULT_NODE_IMAGE}`,
+      'listNodes', 'listNetworks', 'ensureReachable', `imageLabels ${DEFAULT_NODE_IMAGE}`, `shareImage ${DEFAULT_NODE_IMAGE}`, `runOnce ${DEFAULT_NODE_IMAGE}`,
       `imageLabels ${KUBE}`, `tryPull ${KUBE}`, `imageLabels ${NPC}`, `tryPull ${NPC}`,
     ]);
   });

@@ -3,19 +3,21 @@ import { apiClientUnits, masterBundle, runsKubeRouter, workerBundle } from '../.
 import { UNIT } from '../../components/units.js';
 import { allNodes, withNodeAdded, type ChangeableRole, type ClusterPlan, type NodePlan } from '../../model/plan.js';
 import { withNodePki } from '../../pki/cluster-pki.js';
-import type { Provider } from '../../provider/provider.js';
+import { execOrThrow, type Provider } from '../../provider/provider.js';
 import { saveState, type ClusterState } from '../../state/cluster-state.js';
 import { withClusterLock } from '../../state/lock.js';
 import { Deadline } from '../../util/deadline.js';
 import { UsageError } from '../../util/errors.js';
 import { silentProgress, type Progress } from '../../util/progress.js';
-import { waitForKubeRouter } from '../actions/network-policy.js';
-import { containerdVolume, createNodeContainer } from '../actions/nodes.js';
-import { installBundle, journalTail, waitForBoot, waitForUnit } from '../node-ops.js';
-import { waitUntil } from '../wait.js';
-import { readCluster, requireRunning } from './cluster-status.js';
+import { waitForKubeRouter, waitForNodesReady, waitForRegistered } from '../kube/waits.js';
+import { hostApiOf, type ApiProbe, type HostApi } from '../kube/api.js';
+import { assignPodCidrs } from '../kube/kubectl.js';
+import { createNodeContainer, removeNodeContainer } from '../node/container.js';
+import { installBundle, journalTail, waitForBoot, waitForUnit } from '../node/units.js';
+import { waitUntil } from '../../util/poll.js';
+import { readCluster, requireRunning } from '../ops/status.js';
 import { etcdctl, healthyMasters, listMembers, memberOf, tryEtcdctl } from './etcd-membership.js';
-import { addHostsEntry, kubectlVia, refreshPodRoutes, reloadHaproxy, waitForHaproxyBackends, type ChangeContext } from './node-access.js';
+import { addHostsEntry, deliverAdminKubeconfig, kubectlVia, refreshPodRoutes, reloadHaproxy, waitForHaproxyBackends, type ChangeContext } from './node-access.js';
 import { changeStep, NodeChangeError, UndoLog } from './undo.js';
 import { counted } from '../../util/words.js';
 
@@ -26,6 +28,8 @@ export interface AddNodesOptions {
   role: ChangeableRole;
   count: number;
   waitSeconds: number;
+  /** How the API server is asked from the host; the real HTTPS request unless a test says otherwise. */
+  apiProbe?: ApiProbe;
 }
 
 export interface AddNodesResult {
@@ -74,16 +78,13 @@ async function addOneNode(options: AddNodesOptions, state: ClusterState, deadlin
   }
   const { plan, node } = added;
   const pki = await withNodePki(state.pki, plan, node);
-  const ctx: ChangeContext = { engine, plan, pki, deadline };
+  const ctx: JoinContext = { engine, plan, pki, deadline, api: hostApiOf({ ...state, pki }, options.apiProbe) };
   const undo = new UndoLog();
   const step = <T>(title: string, work: (note: (s: string) => void) => Promise<T>) =>
     changeStep(progress, undo, title, `Check the cluster with \`kc get nodes --name ${old.spec.name}\`, then remove ${node.name} with \`kc delete node ${node.name} --name ${old.spec.name}\`.`, work);
 
   await step(`Starting ${node.name}`, async (note) => {
-    undo.push(`removing container ${node.name}`, async () => {
-      await engine.removeContainer(node.name);
-      if (node.role === 'worker') await engine.removeVolume(containerdVolume(node)).catch(() => undefined);
-    });
+    undo.push(`removing container ${node.name}`, () => removeNodeContainer(engine, node));
     await createNodeContainer(engine, plan, node, state.apiServerHostPort ?? 0);
     await addHostsEntry(engine, allNodes(old), node);
     await waitForBoot(engine, node, deadline);
@@ -101,6 +102,9 @@ async function addOneNode(options: AddNodesOptions, state: ClusterState, deadlin
   return { state: next, node };
 }
 
+/** A node change that waits on the API server too: through the lb, from this host. */
+type JoinContext = ChangeContext & { api: HostApi };
+
 type StepFn = <T>(title: string, work: (note: (s: string) => void) => Promise<T>) => Promise<T>;
 
 /** A running master to work through (kubectl, etcdctl) while the change is made. */
@@ -110,21 +114,18 @@ function firstMaster(plan: ClusterPlan, except?: string): NodePlan {
   return master;
 }
 
-async function joinWorker(ctx: ChangeContext, old: ClusterPlan, worker: NodePlan, undo: UndoLog, step: StepFn): Promise<void> {
+async function joinWorker(ctx: JoinContext, old: ClusterPlan, worker: NodePlan, undo: UndoLog, step: StepFn): Promise<void> {
   const { engine, plan } = ctx;
   const via = firstMaster(plan);
+  const kubeletJournal = () => journalTail(engine, worker, UNIT.kubelet);
   await step(`Joining ${worker.name}`, async (note) => {
     undo.push(`deleting Node ${worker.name}`, async () => {
       await kubectlVia(ctx, via, ['delete', 'node', worker.name, '--ignore-not-found', '--wait=false']);
     });
     await installBundle({ engine, progress: silentProgress }, worker, workerBundle(plan, worker, ctx.pki));
-    await waitUntil(
-      `${worker.name} to register`,
-      async () => (await kubectlVia(ctx, via, ['get', 'node', worker.name, '-o', 'name', '--ignore-not-found'])).trim() !== '' || 'not registered yet',
-      { deadline: ctx.deadline, intervalMs: 250, onTimeout: () => journalTail(engine, worker, UNIT.kubelet) },
-    );
-    const patch = JSON.stringify({ spec: { podCIDR: worker.podSubnet, podCIDRs: [worker.podSubnet] } });
-    await kubectlVia(ctx, via, ['patch', 'node', worker.name, '--type', 'merge', '-p', patch]);
+    const podCidrs = await waitForRegistered(ctx.api, [worker.name], ctx.deadline, kubeletJournal);
+    await deliverAdminKubeconfig(ctx, via);
+    await assignPodCidrs(engine, plan, [worker], podCidrs, via);
     note(`kubelet registered, pods on ${worker.podSubnet ?? 'its network'}`);
   });
   await step('Updating pod routes', async (note) => {
@@ -134,20 +135,13 @@ async function joinWorker(ctx: ChangeContext, old: ClusterPlan, worker: NodePlan
     note(`${counted(others.length, 'node')} ${others.length === 1 ? 'routes' : 'route'} ${worker.podSubnet ?? ''} to ${worker.ip}`);
   });
   await step(`Waiting for ${worker.name} to be Ready`, async (note) => {
-    await waitUntil(
-      `${worker.name} to be Ready`,
-      async () => {
-        const ready = await kubectlVia(ctx, via, ['get', 'node', worker.name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
-        return ready.trim() === 'True' || `Ready=${ready.trim() || 'unknown'}`;
-      },
-      { deadline: ctx.deadline, intervalMs: 250, onTimeout: () => journalTail(engine, worker, UNIT.kubelet) },
-    );
+    await waitForNodesReady(ctx.api, [worker.name], ctx.deadline, { onTimeout: kubeletJournal });
     if (runsKubeRouter(plan)) await waitForKubeRouter(ctx, [worker]);
     note(apiClientUnits(plan).map((u) => u.replace(/\.service$/, '')).join(', '));
   });
 }
 
-async function joinMaster(ctx: ChangeContext, old: ClusterPlan, master: NodePlan, undo: UndoLog, step: StepFn): Promise<void> {
+async function joinMaster(ctx: JoinContext, old: ClusterPlan, master: NodePlan, undo: UndoLog, step: StepFn): Promise<void> {
   const { engine, plan } = ctx;
   await step(`Adding ${master.name} to etcd`, async (note) => {
     const members = await healthyMasters(engine, plan, old.masters);
@@ -168,7 +162,8 @@ async function joinMaster(ctx: ChangeContext, old: ClusterPlan, master: NodePlan
         if (!id) return 'not a member';
         // etcd refuses to promote a learner that is not in sync with the leader yet: that refusal is the progress check.
         const promoted = await tryEtcdctl(engine, plan, via, ['member', 'promote', id], members);
-        return promoted.exitCode === 0 || promoted.stderr.includes('not a learner') || promoted.stderr.trim().split('\n').pop() || 'not promoted';
+        // "can only promote a learner member": an earlier promote went through though its answer was lost.
+        return promoted.exitCode === 0 || ALREADY_A_VOTER.test(promoted.stderr) || promoted.stderr.trim().split('\n').pop() || 'not promoted';
       },
       { deadline: ctx.deadline, intervalMs: 250, onTimeout: () => journalTail(engine, master, UNIT.etcd) },
     );
@@ -196,6 +191,13 @@ async function joinMaster(ctx: ChangeContext, old: ClusterPlan, master: NodePlan
   });
 }
 
+/**
+ * etcd's answer (ErrMemberNotLearner) to promoting a member that already
+ * votes; a learner not caught up yet gets the same words and "which is in
+ * sync with leader" (ErrLearnerNotReady).
+ */
+const ALREADY_A_VOTER = /can only promote a learner member\s*$/m;
+
 /** How long a new etcd member gets to report ready once it is a voter, before kc restarts it. */
 const ETCD_PUBLISH_GRACE_MS = 1000;
 
@@ -214,6 +216,6 @@ async function waitForEtcdReady(ctx: ChangeContext, master: NodePlan): Promise<v
     () => false,
   );
   if (ready) return;
-  await ctx.engine.execOrThrow(master.name, ['systemctl', 'restart', UNIT.etcd]);
+  await execOrThrow(ctx.engine, master.name, ['systemctl', 'restart', UNIT.etcd]);
   await waitForUnit(ctx.engine, master, UNIT.etcd, ctx.deadline);
 }

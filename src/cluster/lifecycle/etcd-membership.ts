@@ -1,6 +1,6 @@
 import { etcdClientUrl, etcdctlCommand, etcdPeerUrl } from '../../components/etcd.js';
 import type { ClusterPlan, NodePlan } from '../../model/plan.js';
-import type { ExecResult, Provider } from '../../provider/provider.js';
+import { execOrThrow, type ExecResult, type NodeExec } from '../../provider/provider.js';
 
 /** One member as `etcdctl member list -w json` reports it (IDs in hex, as etcdctl takes them). */
 export interface EtcdMember {
@@ -64,21 +64,21 @@ export function quorumAfterRemoval(voters: number, healthyVoters: number, remove
 }
 
 /** etcdctl on `via`, talking to the given members only (a member being removed or down would only slow it). */
-export async function etcdctl(engine: Provider, plan: ClusterPlan, via: NodePlan, args: string[], members: readonly NodePlan[]): Promise<string> {
-  return engine.execOrThrow(via.name, etcdctlCommand(plan, args, members.map(etcdClientUrl).join(',')));
+export async function etcdctl(engine: NodeExec, plan: ClusterPlan, via: NodePlan, args: string[], members: readonly NodePlan[]): Promise<string> {
+  return execOrThrow(engine, via.name, etcdctlCommand(plan, args, members.map(etcdClientUrl).join(',')));
 }
 
 /** Like etcdctl, but a refusal is an answer (its exit code and message), not an error. */
-export async function tryEtcdctl(engine: Provider, plan: ClusterPlan, via: NodePlan, args: string[], members: readonly NodePlan[]): Promise<ExecResult> {
+export async function tryEtcdctl(engine: NodeExec, plan: ClusterPlan, via: NodePlan, args: string[], members: readonly NodePlan[]): Promise<ExecResult> {
   return engine.exec(via.name, etcdctlCommand(plan, args, members.map(etcdClientUrl).join(',')));
 }
 
-export async function listMembers(engine: Provider, plan: ClusterPlan, via: NodePlan, members: readonly NodePlan[]): Promise<EtcdMember[]> {
+export async function listMembers(engine: NodeExec, plan: ClusterPlan, via: NodePlan, members: readonly NodePlan[]): Promise<EtcdMember[]> {
   return parseMemberList(await etcdctl(engine, plan, via, ['member', 'list', '-w', 'json'], members));
 }
 
 /** The masters whose etcd member answers a health check right now. */
-export async function healthyMasters(engine: Provider, plan: ClusterPlan, masters: readonly NodePlan[]): Promise<NodePlan[]> {
+export async function healthyMasters(engine: NodeExec, plan: ClusterPlan, masters: readonly NodePlan[]): Promise<NodePlan[]> {
   const answers = await Promise.all(
     masters.map(async (master) => {
       // A stopped master cannot even run the check: that is an unhealthy member too.

@@ -4,11 +4,11 @@ import { POD_NETWORK_UNIT, podNetworkBundle } from '../../components/cni-bridge.
 import { UNIT } from '../../components/units.js';
 import type { ClusterPlan, NodePlan } from '../../model/plan.js';
 import type { ClusterPki } from '../../pki/types.js';
-import type { Provider } from '../../provider/provider.js';
+import { execOrThrow, type NodeExec, type Provider } from '../../provider/provider.js';
 import type { Deadline } from '../../util/deadline.js';
-import { ADMIN_KUBECONFIG_ON_NODE, adminKubeconfigOnNode, kubectl } from '../kubectl.js';
-import { deliverFiles, journalTail } from '../node-ops.js';
-import { waitUntil } from '../wait.js';
+import { ADMIN_KUBECONFIG_ON_NODE, adminKubeconfigOnNode, kubectl } from '../kube/kubectl.js';
+import { deliverFiles, journalTail } from '../node/units.js';
+import { waitUntil } from '../../util/poll.js';
 
 /**
  * What node changes do on nodes that stay: kubectl on a master that is up,
@@ -27,12 +27,17 @@ export interface ChangeContext {
  * kubeconfig there: clusters made by an older kc have it on the first master only.
  */
 export async function kubectlVia(ctx: ChangeContext, via: NodePlan, args: string[], input?: string): Promise<string> {
-  await deliverFiles(ctx.engine, via, { files: [{ path: ADMIN_KUBECONFIG_ON_NODE, content: adminKubeconfigOnNode(ctx.plan, ctx.pki), mode: 0o600 }], units: [] });
+  await deliverAdminKubeconfig(ctx, via);
   return kubectl(ctx.engine, ctx.plan, args, input, via);
 }
 
+/** The admin kubeconfig on `via`, for kubectl there. */
+export async function deliverAdminKubeconfig(ctx: Pick<ChangeContext, 'engine' | 'plan' | 'pki'>, via: NodePlan): Promise<void> {
+  await deliverFiles(ctx.engine, via, { files: [{ path: ADMIN_KUBECONFIG_ON_NODE, content: adminKubeconfigOnNode(ctx.plan, ctx.pki), mode: 0o600 }], units: [] });
+}
+
 /** HAProxy's configuration for `plan` on the lb, then a reload: new workers take it, old ones finish their connections. */
-export async function reloadHaproxy(engine: Provider, plan: ClusterPlan): Promise<void> {
+export async function reloadHaproxy(engine: NodeExec, plan: ClusterPlan): Promise<void> {
   await deliverFiles(engine, plan.lb, haproxyBundle(plan));
   const reload = await engine.exec(plan.lb.name, ['systemctl', 'reload', UNIT.haproxy]);
   if (reload.exitCode !== 0) {
@@ -41,8 +46,8 @@ export async function reloadHaproxy(engine: Provider, plan: ClusterPlan): Promis
 }
 
 /** HAProxy's live servers of the masters backend and whether each is up (operational state 2). */
-export async function haproxyServers(engine: Provider, plan: ClusterPlan): Promise<Map<string, boolean>> {
-  const out = await engine.execOrThrow(plan.lb.name, haproxyServersStateCommand());
+export async function haproxyServers(engine: NodeExec, plan: ClusterPlan): Promise<Map<string, boolean>> {
+  const out = await execOrThrow(engine, plan.lb.name, haproxyServersStateCommand());
   return parseServersState(out);
 }
 
@@ -85,16 +90,16 @@ export async function waitForHaproxyBackends(ctx: ChangeContext): Promise<void> 
  * routes to every worker's pods now, and after the node's next restart.
  * A removed worker's route is deleted too (re-running the unit only adds).
  */
-export async function refreshPodRoutes(engine: Provider, plan: ClusterPlan, nodes: readonly NodePlan[], removedSubnet?: string): Promise<void> {
+export async function refreshPodRoutes(engine: NodeExec, plan: ClusterPlan, nodes: readonly NodePlan[], removedSubnet?: string): Promise<void> {
   if (plan.spec.cni !== 'bridge') return;
   await Promise.all(
     nodes.map(async (node) => {
       // The unit and the boundary it loads (a node of a cluster made by an older kc may not have it yet); not the conflist, which a running bridge uses.
       const unitAndBoundary = podNetworkBundle(plan, node).files.filter((f) => f.path.endsWith(`/${POD_NETWORK_UNIT}`) || f.path === BOUNDARY_RULES_PATH);
       await deliverFiles(engine, node, { files: unitAndBoundary, units: [] });
-      await engine.execOrThrow(node.name, ['systemctl', 'daemon-reload']);
+      await execOrThrow(engine, node.name, ['systemctl', 'daemon-reload']);
       if (removedSubnet) await engine.exec(node.name, ['ip', 'route', 'del', removedSubnet]);
-      await engine.execOrThrow(node.name, ['systemctl', 'restart', POD_NETWORK_UNIT]);
+      await execOrThrow(engine, node.name, ['systemctl', 'restart', POD_NETWORK_UNIT]);
     }),
   );
 }
@@ -106,9 +111,9 @@ export async function refreshPodRoutes(engine: Provider, plan: ClusterPlan, node
  * the file when a container restarts: after that, the engine's DNS answers
  * for the new name. The entry never goes stale: a slot keeps its address.
  */
-export async function addHostsEntry(engine: Provider, nodes: readonly NodePlan[], joining: NodePlan): Promise<void> {
+export async function addHostsEntry(engine: NodeExec, nodes: readonly NodePlan[], joining: NodePlan): Promise<void> {
   const line = `${joining.ip} ${joining.name}`;
   // Appended in place: /etc/hosts is a bind mount, which a rename (sed -i) cannot replace.
   const script = `grep -q '[[:space:]]${joining.name}$' /etc/hosts || echo '${line}' >> /etc/hosts`;
-  await Promise.all(nodes.map((node) => engine.execOrThrow(node.name, ['/bin/sh', '-c', script])));
+  await Promise.all(nodes.map((node) => execOrThrow(engine, node.name, ['/bin/sh', '-c', script])));
 }

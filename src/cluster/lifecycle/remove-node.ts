@@ -1,15 +1,15 @@
 import { UNIT } from '../../components/units.js';
 import { allNodes, findChangeableNode, withNodeRemoved, type NodePlan } from '../../model/plan.js';
 import { withoutNodePki } from '../../pki/cluster-pki.js';
-import { LABEL_CLUSTER, type Provider } from '../../provider/provider.js';
+import { execOrThrow, LABEL_CLUSTER, type Nodes, type Provider } from '../../provider/provider.js';
 import { saveState, type ClusterState } from '../../state/cluster-state.js';
 import { withClusterLock } from '../../state/lock.js';
 import { Deadline } from '../../util/deadline.js';
 import { UsageError } from '../../util/errors.js';
 import type { Progress } from '../../util/progress.js';
-import { containerdVolume } from '../actions/nodes.js';
-import { waitUntil } from '../wait.js';
-import { readCluster, type ClusterNow } from './cluster-status.js';
+import { removeNodeContainer } from '../node/container.js';
+import { waitUntil } from '../../util/poll.js';
+import { readCluster, type ClusterNow } from '../ops/status.js';
 import { healthyMasters, listMembers, memberOf, quorumAfterRemoval, tryEtcdctl } from './etcd-membership.js';
 import { kubectlVia, refreshPodRoutes, reloadHaproxy, waitForHaproxyBackends, type ChangeContext } from './node-access.js';
 import { changeStep, UndoLog } from './undo.js';
@@ -80,19 +80,14 @@ async function checkTargets(options: RemoveNodesOptions, cluster: ClusterNow): P
   return targets;
 }
 
-async function ownerOf(engine: Provider, container: string): Promise<string | undefined> {
-  const all = await engine.listContainers({ [LABEL_CLUSTER]: '' });
+async function ownerOf(engine: Pick<Nodes, 'listNodes'>, container: string): Promise<string | undefined> {
+  const all = await engine.listNodes({ [LABEL_CLUSTER]: '' });
   return all.find((c) => c.name === container)?.labels[LABEL_CLUSTER];
 }
 
 /** The state after a node left: the plan without it, and its certificates dropped. */
 function stateWithout(state: ClusterState, node: NodePlan): ClusterState {
   return { ...state, plan: withNodeRemoved(state.plan, node.name), pki: withoutNodePki(state.pki, node.name) };
-}
-
-async function removeContainer(engine: Provider, node: NodePlan): Promise<void> {
-  await engine.removeContainer(node.name);
-  if (node.role === 'worker') await engine.removeVolume(containerdVolume(node)).catch(() => undefined);
 }
 
 /**
@@ -113,7 +108,7 @@ async function removeWorker(options: Removal, cluster: ClusterNow, worker: NodeP
   else progress.info(`   ${worker.name} is not running: no drain; its pods are rescheduled once its Node object is deleted`);
   await changeStep(progress, undo, `Removing ${worker.name}`, again, async (note) => {
     await kubectlVia(ctx, via, ['delete', 'node', worker.name, '--ignore-not-found']);
-    await removeContainer(engine, worker);
+    await removeNodeContainer(engine, worker);
     await saveState(next);
     note('Node deleted, container removed');
   });
@@ -198,11 +193,11 @@ async function removeMaster(options: Removal, cluster: ClusterNow, master: NodeP
   await changeStep(progress, undo, `Removing ${master.name} from etcd`, again, async (note) => {
     if (cluster.statusOf(master) === 'running') {
       undo.push(`restarting the control plane on ${master.name}`, async () => {
-        await engine.execOrThrow(master.name, ['systemctl', 'start', UNIT.apiServer, UNIT.controllerManager, UNIT.scheduler]);
+        await execOrThrow(engine, master.name, ['systemctl', 'start', UNIT.apiServer, UNIT.controllerManager, UNIT.scheduler]);
       });
       // Not waiting for the stop: a stopping API server first takes its address out of the `kubernetes`
       // Service (checked below), then waits for open watches, which no longer matters for a node that goes.
-      await engine.execOrThrow(master.name, ['systemctl', 'stop', '--no-block', UNIT.apiServer, UNIT.controllerManager, UNIT.scheduler]);
+      await execOrThrow(engine, master.name, ['systemctl', 'stop', '--no-block', UNIT.apiServer, UNIT.controllerManager, UNIT.scheduler]);
       await waitUntil(
         `${master.name} to leave the kubernetes Service's endpoints`,
         async () => {
@@ -220,7 +215,7 @@ async function removeMaster(options: Removal, cluster: ClusterNow, master: NodeP
     note(id ? `member ${id} removed, ${remaining.length} left` : 'was not a member');
   });
   await changeStep(progress, new UndoLog(), `Removing ${master.name}`, again, async (note) => {
-    await removeContainer(engine, master);
+    await removeNodeContainer(engine, master);
     await saveState(next);
     note('container removed');
   });

@@ -17,7 +17,7 @@ import {
   type NetworkSummary,
   type NodeSpec,
   type NodeSummary,
-  type Provider,
+  type SingleEngine,
 } from '../provider.js';
 import { apiOlderThan, EngineTooOldError, MIN_API_VERSION, type EngineRef } from '../engine-failure.js';
 import { packFiles } from './archive.js';
@@ -66,7 +66,7 @@ export const CAPFILTER_RUNTIME = 'kc-runc';
  * The Docker provider: the only code that talks to Docker (through
  * dockerode), so the rest of kc reads as plain steps.
  */
-export class DockerEngine implements Provider {
+export class DockerEngine implements SingleEngine {
   private readonly client: Docker;
   private readonly engine: EngineRef;
   /** The runtime nodes run with, looked up once per engine. */
@@ -177,14 +177,6 @@ export class DockerEngine implements Provider {
     // dockerode has the call (GET /images/get?names=a&names=b) but its typings do not.
     const client = this.client as unknown as { getImages(options: { names: string[] }): Promise<Readable> };
     return client.getImages({ names: tags });
-  }
-
-  async removeImage(tag: string): Promise<void> {
-    try {
-      await this.client.getImage(tag).remove({ force: true });
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
   }
 
   private followProgress(stream: NodeJS.ReadableStream, onEvent?: (event: ProgressEvent) => void): Promise<void> {
@@ -331,7 +323,7 @@ export class DockerEngine implements Provider {
     await this.createContainer(spec);
     // The archive API writes into a created container's file system as into a running one's.
     await this.copyFiles(node.name, filesBeforeBoot);
-    await this.startContainer(node.name);
+    await this.startNode(node.name);
   }
 
   /**
@@ -384,11 +376,11 @@ export class DockerEngine implements Provider {
     return container.id;
   }
 
-  async startContainer(idOrName: string): Promise<void> {
+  async startNode(idOrName: string): Promise<void> {
     await this.client.getContainer(idOrName).start();
   }
 
-  async stopContainer(idOrName: string, timeoutSeconds = 10): Promise<void> {
+  async stopNode(idOrName: string, timeoutSeconds = 10): Promise<void> {
     try {
       await this.client.getContainer(idOrName).stop({ t: timeoutSeconds });
     } catch (error) {
@@ -396,7 +388,7 @@ export class DockerEngine implements Provider {
     }
   }
 
-  async removeContainer(idOrName: string): Promise<void> {
+  async removeNode(idOrName: string): Promise<void> {
     try {
       await this.client.getContainer(idOrName).remove({ force: true, v: true });
     } catch (error) {
@@ -404,7 +396,7 @@ export class DockerEngine implements Provider {
     }
   }
 
-  async listContainers(labels: Record<string, string>): Promise<NodeSummary[]> {
+  async listNodes(labels: Record<string, string>): Promise<NodeSummary[]> {
     const containers = await this.client.listContainers({ all: true, filters: { label: labelFilters(labels) } });
     return containers.map((c) => ({
       id: c.Id,
@@ -414,7 +406,7 @@ export class DockerEngine implements Provider {
     }));
   }
 
-  async inspectContainer(idOrName: string): Promise<Docker.ContainerInspectInfo | undefined> {
+  async inspectNode(idOrName: string): Promise<Docker.ContainerInspectInfo | undefined> {
     try {
       return await this.client.getContainer(idOrName).inspect();
     } catch (error) {
@@ -447,7 +439,7 @@ export class DockerEngine implements Provider {
       const text = (raw: unknown): string => demuxBuffer(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))).toString('utf8');
       return { exitCode: StatusCode, stdout: text(logs), stderr: text(errors) };
     } finally {
-      await this.removeContainer(container.id);
+      await this.removeNode(container.id);
     }
   }
 
@@ -492,16 +484,6 @@ export class DockerEngine implements Provider {
     };
   }
 
-  /** Like exec, but a non-zero exit is an error that carries the command's output. */
-  async execOrThrow(idOrName: string, command: string[], input?: string | Readable): Promise<string> {
-    const result = await this.exec(idOrName, command, input);
-    if (result.exitCode !== 0) {
-      const output = `${result.stdout}${result.stderr}`.trimEnd().split('\n').slice(-20).join('\n');
-      throw new Error(`on ${idOrName}, \`${command.join(' ')}\` exited with ${result.exitCode}:\n${output}`);
-    }
-    return result.stdout;
-  }
-
   /** Puts files into a node as one tar archive, through Docker's archive API. */
   async copyFiles(node: string, files: readonly ArchiveEntry[]): Promise<void> {
     if (files.length === 0) return;
@@ -538,7 +520,7 @@ export class DockerEngine implements Provider {
    * the entrypoint and systemd wrote to the console. Works on stopped
    * containers too.
    */
-  async containerLogs(idOrName: string): Promise<string> {
+  async nodeLogs(idOrName: string): Promise<string> {
     const container = this.client.getContainer(idOrName);
     const info = await container.inspect();
     const raw = await container.logs({ stdout: true, stderr: true, timestamps: true, follow: false });

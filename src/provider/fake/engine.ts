@@ -13,7 +13,7 @@ import {
   type NetworkSummary,
   type NodeSpec,
   type NodeSummary,
-  type Provider,
+  type SingleEngine,
   type SwarmJoin,
   type SwarmNode,
   type SwarmState,
@@ -41,7 +41,7 @@ export type ExecHandler = (node: FakeNode, command: string[], input: string | un
 
 /** Calls of one method, optionally only some of them (by their first argument). */
 export interface CallMatcher {
-  method: keyof Provider;
+  method: keyof SingleEngine;
   when?: (firstArgument: string | undefined) => boolean;
 }
 
@@ -59,7 +59,7 @@ function matches(labels: Record<string, string>, wanted: Record<string, string>)
   return Object.entries(wanted).every(([key, value]) => key in labels && (value === '' || labels[key] === value));
 }
 
-export class FakeEngine implements Provider {
+export class FakeEngine implements SingleEngine {
   readonly networks = new Map<string, NetworkSummary & { subnet: string }>();
   readonly nodes = new Map<string, FakeNode>();
   readonly volumes = new Map<string, Record<string, string>>();
@@ -98,7 +98,7 @@ export class FakeEngine implements Provider {
     return this.networks.size === 0 && this.nodes.size === 0 && this.volumes.size === 0;
   }
 
-  private async record(method: keyof Provider, first?: string): Promise<void> {
+  private async record(method: keyof SingleEngine, first?: string): Promise<void> {
     this.calls.push(first === undefined ? method : `${method} ${first}`);
     const applies = (call: CallMatcher) => call.method === method && (!call.when || call.when(first));
     const delay = this.delays.find(applies);
@@ -215,25 +215,25 @@ export class FakeEngine implements Provider {
     this.nodes.set(spec.name, node);
   }
 
-  async listContainers(labels: Record<string, string>): Promise<NodeSummary[]> {
-    await this.record('listContainers');
+  async listNodes(labels: Record<string, string>): Promise<NodeSummary[]> {
+    await this.record('listNodes');
     return [...this.nodes.values()]
       .filter((n) => matches(n.labels, labels))
       .map((n) => ({ id: n.id, name: n.spec.name, state: n.state, labels: n.labels }));
   }
 
-  async startContainer(name: string): Promise<void> {
-    await this.record('startContainer', name);
+  async startNode(name: string): Promise<void> {
+    await this.record('startNode', name);
     this.node(name).state = 'running';
   }
 
-  async stopContainer(name: string): Promise<void> {
-    await this.record('stopContainer', name);
+  async stopNode(name: string): Promise<void> {
+    await this.record('stopNode', name);
     this.node(name).state = 'exited';
   }
 
-  async removeContainer(idOrName: string): Promise<void> {
-    await this.record('removeContainer', idOrName);
+  async removeNode(idOrName: string): Promise<void> {
+    await this.record('removeNode', idOrName);
     const node = this.nodes.get(idOrName) ?? [...this.nodes.values()].find((n) => n.id === idOrName);
     if (node) this.nodes.delete(node.spec.name);
   }
@@ -248,14 +248,14 @@ export class FakeEngine implements Provider {
     this.volumes.delete(name);
   }
 
-  async inspectContainer(idOrName: string): Promise<object | undefined> {
-    await this.record('inspectContainer', idOrName);
+  async inspectNode(idOrName: string): Promise<object | undefined> {
+    await this.record('inspectNode', idOrName);
     const node = this.nodes.get(idOrName);
     return node ? { Name: node.spec.name, State: { Status: node.state }, Config: { Labels: node.labels } } : undefined;
   }
 
-  async containerLogs(idOrName: string): Promise<string> {
-    await this.record('containerLogs', idOrName);
+  async nodeLogs(idOrName: string): Promise<string> {
+    await this.record('nodeLogs', idOrName);
     this.node(idOrName);
     return '';
   }
@@ -278,12 +278,6 @@ export class FakeEngine implements Provider {
       text = Buffer.concat(chunks).toString('utf8');
     }
     return this.onExec(node, command, text);
-  }
-
-  async execOrThrow(name: string, command: string[], input?: string | Readable): Promise<string> {
-    const result = await this.exec(name, command, input);
-    if (result.exitCode !== 0) throw new Error(`on ${name}, \`${command.join(' ')}\` exited with ${result.exitCode}:\n${result.stdout}${result.stderr}`);
-    return result.stdout;
   }
 
   /** What a probe container answers; exit code 0 and no output by default. */
@@ -355,10 +349,6 @@ export class FakeEngine implements Provider {
     return Readable.from([Buffer.from(`images ${tags.join(',')}`)]);
   }
 
-  async removeImage(tag: string): Promise<void> {
-    await this.record('removeImage', tag);
-    this.images.delete(tag);
-  }
 }
 
 function placeEntries(node: FakeNode, entries: readonly ArchiveEntry[]): void {

@@ -1,0 +1,31 @@
+import { coreDnsManifest } from '../../components/coredns.js';
+import { runsKubeRouter } from '../../components/index.js';
+import { KUBE_ROUTER_UNIT, kubeRouterRbac } from '../../components/kube-router.js';
+import { apiServerToKubeletRbac } from '../../components/rbac.js';
+import type { Secured, Step } from './context.js';
+import { kubectl } from '../kube/kubectl.js';
+import { startLoadedUnits } from '../node/units.js';
+import { counted } from '../../util/words.js';
+
+/**
+ * RBAC for API server → kubelet (logs, exec) and for kube-router, and
+ * CoreDNS, in one `kubectl apply` on the first master while the kubelets
+ * register: the scheduler places CoreDNS the moment a node is Ready. Then
+ * kube-router on every worker, which finds its permissions when it starts.
+ */
+export const installAddons: Step<Secured, void> = {
+  title: 'Installing add-ons',
+  async run(ctx, note) {
+    const { plan } = ctx;
+    const kubeRouter = runsKubeRouter(plan);
+    const rbac = [apiServerToKubeletRbac(), ...(kubeRouter ? [kubeRouterRbac()] : [])];
+    // kubectl applies a multi-document stream in order: the RBAC objects first.
+    await kubectl(ctx.engine, plan, ['apply', '-f', '-'], [...rbac, coreDnsManifest(plan)].map(endWithNewline).join('---\n'));
+    if (kubeRouter) await Promise.all(plan.workers.map((worker) => startLoadedUnits(ctx.engine, worker, [KUBE_ROUTER_UNIT])));
+    note(`RBAC, CoreDNS${kubeRouter ? `, kube-router on ${counted(plan.workers.length, 'worker')}` : ''}`);
+  },
+};
+
+function endWithNewline(document: string): string {
+  return document.endsWith('\n') ? document : `${document}\n`;
+}

@@ -1,0 +1,29 @@
+import type { Networking, Step } from './context.js';
+import { runsKubeRouter } from '../../components/index.js';
+import { waitForCoreDns, waitForKubeRouter, waitForNodesReady } from '../kube/waits.js';
+import { waitForWeave } from './weave.js';
+import { counted } from '../../util/words.js';
+
+/**
+ * Usable means: every worker Ready and CoreDNS serving (unless the user brings
+ * their own network); with Weave, its DaemonSet ready too; with kube-router,
+ * its policy rules in place on every worker.
+ */
+export const waitForReady: Step<Networking, void> = {
+  title: 'Waiting for nodes and CoreDNS',
+  async run(ctx, note) {
+    const { plan } = ctx;
+    if (plan.spec.cni === 'none') {
+      note('skipped');
+      ctx.progress.info('   --cni none: nodes stay NotReady until you install a pod network (kubectl apply -f <your CNI manifest>)');
+      return;
+    }
+    // Weave first: when it fails, its own logs say why better than NotReady nodes would.
+    const weave = ctx.podNetwork.kind === 'weave' ? await waitForWeave(ctx) : undefined;
+    await waitForNodesReady(ctx.api, plan.workers.map((w) => w.name), ctx.deadline);
+    await waitForCoreDns(ctx.api, ctx.deadline);
+    const kubeRouter = runsKubeRouter(plan);
+    if (kubeRouter) await waitForKubeRouter(ctx);
+    note(`${counted(plan.workers.length, 'node')} Ready${weave ? `, Weave Net ${weave}` : ''}${kubeRouter ? ', NetworkPolicy enforced by kube-router' : ''}`);
+  },
+};

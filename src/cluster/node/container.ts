@@ -1,0 +1,80 @@
+/**
+ * One node's container: what kc asks the engine for (its spec, its host
+ * ports pinned), and taking it away again with its volume. Create, `kc create
+ * node` and removal all go through here.
+ */
+import { freeTcpPort } from '../../util/net.js';
+import { nodeExtrasFor } from '../../config/defaults.js';
+import type { NodeExtras } from '../../config/types.js';
+import { type ArchiveEntry, type Nodes, type NodeSpec, type PublishedPort } from '../../provider/provider.js';
+import { allNodes, API_SERVER_PORT, type ClusterPlan, type NodePlan } from '../../model/plan.js';
+
+export function containerdVolume(node: NodePlan): string {
+  return `${node.name}-containerd`;
+}
+
+/** The user's extra port mappings and mounts for one node, in the provider's terms. */
+function extrasFor(extras: NodeExtras): Pick<NodeSpec, 'ports' | 'mounts'> {
+  return {
+    ports: extras.extraPortMappings.map((m) => ({
+      containerPort: m.containerPort,
+      protocol: m.protocol.toLowerCase() as PublishedPort['protocol'],
+      hostIp: m.listenAddress,
+      hostPort: m.hostPort,
+    })),
+    mounts: extras.extraMounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath, readOnly: m.readOnly })),
+  };
+}
+
+/** What kc wants of one node; how the engine runs it is the provider's business. */
+function nodeSpec(plan: ClusterPlan, node: NodePlan, apiServerHostPort: number): NodeSpec {
+  const extras = extrasFor(nodeExtrasFor(plan.spec, node.role, node.index));
+  const apiServer: PublishedPort[] =
+    node.role === 'lb' ? [{ containerPort: API_SERVER_PORT, protocol: 'tcp', hostIp: plan.spec.apiServerAddress, hostPort: apiServerHostPort }] : [];
+  return {
+    name: node.name,
+    ...(node.engine === undefined ? {} : { engine: node.engine }),
+    cluster: plan.spec.name,
+    role: node.role,
+    image: plan.spec.nodeImage,
+    network: plan.network.name,
+    ip: node.ip,
+    ports: [...extras.ports, ...apiServer],
+    mounts: extras.mounts,
+    // containerd's overlayfs snapshots cannot live on the container's own overlay root.
+    volumes: node.role === 'worker' ? [{ name: containerdVolume(node), path: '/var/lib/containerd' }] : [],
+    peers: allNodes(plan).map((peer) => ({ name: peer.name, ip: peer.ip })),
+  };
+}
+
+/**
+ * Host port 0 ("any free port") resolved to a concrete port now: the engine
+ * would pick a new one each time the node restarts, breaking whatever points at it.
+ */
+async function pinHostPorts(ports: PublishedPort[]): Promise<PublishedPort[]> {
+  const pinned: PublishedPort[] = [];
+  for (const port of ports) pinned.push(port.hostPort === 0 ? { ...port, hostPort: await freeTcpPort(port.hostIp) } : port);
+  return pinned;
+}
+
+/**
+ * Creates and starts a node's container, its host ports pinned: every node is
+ * made this way, by create and by kc create node alike.
+ */
+export async function createNodeContainer(
+  engine: Pick<Nodes, 'createNode'>,
+  plan: ClusterPlan,
+  node: NodePlan,
+  apiServerHostPort: number,
+  filesBeforeBoot: readonly ArchiveEntry[] = [],
+): Promise<void> {
+  const spec = nodeSpec(plan, node, apiServerHostPort);
+  await engine.createNode({ ...spec, ports: await pinHostPorts(spec.ports) }, filesBeforeBoot);
+}
+
+
+/** Removes a node's container and, for a worker, its containerd volume (its pulled images go with it). Absent is fine. */
+export async function removeNodeContainer(engine: Pick<Nodes, 'removeNode' | 'removeVolume'>, node: NodePlan): Promise<void> {
+  await engine.removeNode(node.name);
+  if (node.role === 'worker') await engine.removeVolume(containerdVolume(node)).catch(() => undefined);
+}
