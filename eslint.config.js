@@ -12,9 +12,6 @@ export default tseslint.config(
       // Actions and fakes implement Promise-returning interfaces; some need no await, and that is fine.
       // A forgotten await is still caught, by no-floating-promises and no-misused-promises.
       '@typescript-eslint/require-await': 'off',
-      // With the TypeScript 6 checker behind the linter it flags assertions that TypeScript 7 (our tsc) needs
-      // (yargs option defaults, node-forge's `{}` extensions): its --fix broke the build.
-      '@typescript-eslint/no-unnecessary-type-assertion': 'off',
       // `_name` marks what is left out on purpose (destructuring away a field).
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
     },

@@ -9,6 +9,8 @@ import { buildFromSource } from './source.js';
 export type SourceChoice = 'auto' | ArtifactSource;
 
 export const SOURCE_CHOICES: readonly SourceChoice[] = ['auto', 'release', 'source'];
+/** Release downloads when a release site answers, source builds otherwise. */
+export const DEFAULT_SOURCE: SourceChoice = 'auto';
 
 export interface ResolvedArtifact {
   artifact: Artifact;

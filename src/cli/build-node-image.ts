@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { KUBERNETES_VERSION } from '../artifacts/manifest.js';
-import { SOURCE_CHOICES, type SourceChoice } from '../artifacts/resolve.js';
+import { DEFAULT_SOURCE, SOURCE_CHOICES, type SourceChoice } from '../artifacts/resolve.js';
 import { DEFAULT_NODE_IMAGE } from '../config/defaults.js';
 import { buildNodeImage, nodeImageTagProblem } from '../image/node-image.js';
 import { engine, progressFor, UsageError, type GlobalOptions } from './options.js';
@@ -23,7 +23,7 @@ export const buildNodeImageCommand: CommandModule<GlobalOptions, BuildNodeImageA
       })
       .option('source', {
         choices: SOURCE_CHOICES,
-        default: 'auto' as SourceChoice,
+        default: DEFAULT_SOURCE,
         describe: 'Where binaries come from: release downloads, source builds, or auto (release, else source)',
       })
       .option('image', { type: 'string', default: DEFAULT_NODE_IMAGE, describe: 'Name:tag of the image to build' }),

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { SOURCE_CHOICES, type SourceChoice } from '../artifacts/resolve.js';
+import { DEFAULT_SOURCE, SOURCE_CHOICES, type SourceChoice } from '../artifacts/resolve.js';
 import { runConformance } from '../conformance/run.js';
 import { summaryLine } from '../conformance/report.js';
 import { selectTests, SelectionError, type Selection } from '../conformance/selection.js';
@@ -46,7 +46,7 @@ export const conformanceCommand: CommandModule<GlobalOptions, ConformanceArgs> =
       .option('name', { type: 'string', describe: 'Test this existing cluster (default: create one, delete it after)' })
       .option('procs', { type: 'number', default: 3, describe: 'Tests run at once (parallel Ginkgo processes)' })
       .option('report-dir', { type: 'string', default: '_conformance', describe: 'Folder for junit.xml, report.json, e2e.log' })
-      .option('source', { choices: SOURCE_CHOICES, default: 'auto' as SourceChoice, describe: 'Where the e2e suite comes from: release, source or auto' })
+      .option('source', { choices: SOURCE_CHOICES, default: DEFAULT_SOURCE, describe: 'Where the e2e suite comes from: release, source or auto' })
       .option('retain', { type: 'boolean', default: false, describe: 'Keep the cluster the run created' })
       .option('timeout', { type: 'number', default: 180, describe: 'Minutes the tests may take in all' }),
   handler: async (args) => {

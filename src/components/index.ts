@@ -1,4 +1,5 @@
 import type { ClusterPlan, NodePlan } from '../model/plan.js';
+import { adminKubeconfigFile } from './admin-kubeconfig.js';
 import type { ClusterPki } from '../pki/types.js';
 import { apiServerBundle } from './apiserver.js';
 import { podNetworkBundle } from './cni-bridge.js';
@@ -87,12 +88,31 @@ export interface BootBundle {
  * needs the API server ready waits for kc (AFTER_API_SERVER_UNITS, apiClientUnits).
  */
 export function bootBundle(plan: ClusterPlan, node: NodePlan, pki: ClusterPki): BootBundle {
-  const { bundle, later } =
-    node.role === 'lb'
-      ? { bundle: lbBundle(plan), later: [] }
-      : node.role === 'master'
-        ? { bundle: mergeBundles(etcdBundle(plan, node, pki), masterBundle(plan, node, pki)), later: AFTER_API_SERVER_UNITS }
-        : { bundle: workerBundle(plan, node, pki), later: apiClientUnits(plan) };
+  if (node.role === 'lb') return withLinks(lbBundle(plan), []);
+  if (node.role === 'master') return withLinks(masterBootFiles(plan, node, pki), AFTER_API_SERVER_UNITS);
+  return withLinks(workerBundle(plan, node, pki), apiClientUnits(plan));
+}
+
+/**
+ * The same for a node joining a running cluster (kc create node): a worker
+ * starts everything as it boots (the API server is there already); a
+ * master starts nothing until kc has made its etcd member (etcd first, the
+ * rest once the member votes).
+ */
+export function joinBootBundle(plan: ClusterPlan, node: NodePlan, pki: ClusterPki): BootBundle {
+  if (node.role === 'worker') return withLinks(workerBundle(plan, node, pki), []);
+  const master = masterBootFiles(plan, node, pki);
+  return withLinks(master, master.units);
+}
+
+/** A master's etcd and control plane, and the admin kubeconfig for kubectl there. */
+function masterBootFiles(plan: ClusterPlan, master: NodePlan, pki: ClusterPki): ComponentBundle {
+  const bundle = mergeBundles(etcdBundle(plan, master, pki), masterBundle(plan, master, pki));
+  return { files: [...bundle.files, adminKubeconfigFile(plan, pki)], units: bundle.units };
+}
+
+/** A bundle's files, with links that start its units at boot except `later`. */
+function withLinks(bundle: ComponentBundle, later: readonly string[]): BootBundle {
   return {
     files: bundle.files,
     links: enabledAtBoot(bundle.units.filter((unit) => !later.includes(unit))),

@@ -5,7 +5,7 @@ import { FLAG_LABELS, validateClusterSpec, type FieldLabels } from './validate.j
 
 /** Drops keys whose value is undefined: spreading them would replace a default or a file value with nothing. */
 function definedOnly(partial: Partial<ClusterSpec>): Partial<ClusterSpec> {
-  return Object.fromEntries(Object.entries(partial).filter(([, value]) => value !== undefined)) as Partial<ClusterSpec>;
+  return Object.fromEntries(Object.entries(partial).filter(([, value]) => value !== undefined));
 }
 
 /** Each field is named after where its value came from: `--workers`, or `dev.yaml: networking.podSubnet`. */

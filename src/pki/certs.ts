@@ -49,7 +49,7 @@ const DAY_MS = 24 * 60 * 60_000;
 
 /** A fresh ECDSA P-256 key pair. */
 async function generateKeyPair(): Promise<CryptoKeyPair> {
-  return subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+  return subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify']);
 }
 
 /**

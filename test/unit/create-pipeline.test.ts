@@ -49,10 +49,7 @@ function specNamed(name: string, overrides: Partial<ClusterSpec> = {}): ClusterS
   return defaultClusterSpec({ name, controlPlanes: 1, workers: 1, waitSeconds: 5, ...overrides });
 }
 
-/**
- * Every certificate signed as for real, but all with one RSA key pair made
- * once: generating fresh keys for each of these creates would take minutes.
- */
+/** The real pipeline on the fake engine (certificates made as for real: ECDSA keys take milliseconds). */
 function create(engine: FakeEngine, spec: ClusterSpec, afterStep?: (title: string) => void) {
   return createFakeCluster(engine, spec, join(temporary.dir, 'kubeconfig'), { afterStep });
 }

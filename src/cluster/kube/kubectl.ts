@@ -1,24 +1,6 @@
 import { execOrThrow, type NodeExec } from '../../provider/provider.js';
-import { PATHS } from '../../components/paths.js';
-import { API_SERVER_PORT, type ClusterPlan, type NodePlan } from '../../model/plan.js';
-import { renderKubeconfig } from '../../pki/kubeconfig.js';
-import type { ClusterPki } from '../../pki/types.js';
-
-/** Where kc puts the admin kubeconfig on the first master, to run kubectl there. */
-export const ADMIN_KUBECONFIG_ON_NODE = `${PATHS.kubeconfigs}/admin.kubeconfig`;
-
-/** The admin kubeconfig kc puts on the first master: kubectl there talks to that master's own API server. */
-export function adminKubeconfigOnNode(plan: ClusterPlan, pki: ClusterPki): string {
-  return renderKubeconfig({
-    contextName: 'admin',
-    clusterName: plan.spec.name,
-    userName: 'admin',
-    server: `https://127.0.0.1:${API_SERVER_PORT}`,
-    caPem: pki.ca.certPem,
-    certPem: pki.admin.certPem,
-    keyPem: pki.admin.keyPem,
-  });
-}
+import { ADMIN_KUBECONFIG_ON_NODE } from '../../components/admin-kubeconfig.js';
+import type { ClusterPlan, NodePlan } from '../../model/plan.js';
 
 /**
  * Runs kubectl as admin on a master (the first, unless `via` names another

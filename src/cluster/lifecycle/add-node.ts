@@ -1,5 +1,5 @@
-import { etcdBundle, etcdPeerUrl } from '../../components/etcd.js';
-import { apiClientUnits, masterBundle, runsKubeRouter, workerBundle } from '../../components/index.js';
+import { etcdPeerUrl } from '../../components/etcd.js';
+import { apiClientUnits, joinBootBundle, runsKubeRouter } from '../../components/index.js';
 import { UNIT } from '../../components/units.js';
 import { allNodes, withNodeAdded, type ChangeableRole, type ClusterPlan, type NodePlan } from '../../model/plan.js';
 import { withNodePki } from '../../pki/cluster-pki.js';
@@ -8,12 +8,13 @@ import { saveState, type ClusterState } from '../../state/cluster-state.js';
 import { withClusterLock } from '../../state/lock.js';
 import { Deadline } from '../../util/deadline.js';
 import { UsageError } from '../../util/errors.js';
-import { silentProgress, type Progress } from '../../util/progress.js';
+import type { Progress } from '../../util/progress.js';
 import { waitForKubeRouter, waitForNodesReady, waitForRegistered } from '../kube/waits.js';
 import { hostApiOf, type ApiProbe, type HostApi } from '../kube/api.js';
 import { assignPodCidrs } from '../kube/kubectl.js';
-import { createNodeContainer, removeNodeContainer } from '../node/container.js';
-import { installBundle, journalTail, waitForBoot, waitForUnit } from '../node/units.js';
+import { bootNode } from '../node/boot.js';
+import { removeNodeContainer } from '../node/container.js';
+import { journalTail, startLoadedUnits, waitForBoot, waitForUnit } from '../node/units.js';
 import { waitUntil } from '../../util/poll.js';
 import { readCluster, requireRunning } from '../ops/status.js';
 import { etcdctl, healthyMasters, listMembers, memberOf, tryEtcdctl } from './etcd-membership.js';
@@ -78,6 +79,7 @@ async function addOneNode(options: AddNodesOptions, state: ClusterState, deadlin
   }
   const { plan, node } = added;
   const pki = await withNodePki(state.pki, plan, node);
+  const boot = joinBootBundle(plan, node, pki);
   const ctx: JoinContext = { engine, plan, pki, deadline, api: hostApiOf({ ...state, pki }, options.apiProbe) };
   const undo = new UndoLog();
   const step = <T>(title: string, work: (note: (s: string) => void) => Promise<T>) =>
@@ -85,7 +87,8 @@ async function addOneNode(options: AddNodesOptions, state: ClusterState, deadlin
 
   await step(`Starting ${node.name}`, async (note) => {
     undo.push(`removing container ${node.name}`, () => removeNodeContainer(engine, node));
-    await createNodeContainer(engine, plan, node, state.apiServerHostPort ?? 0);
+    // Every file in place before it boots, as in create: a worker starts its units with it, a master waits for its etcd member.
+    progress.detail(await bootNode(engine, plan, node, state.apiServerHostPort ?? 0, boot));
     await addHostsEntry(engine, allNodes(old), node);
     await waitForBoot(engine, node, deadline);
     note(`${node.ip}, certificates signed by the cluster's CA`);
@@ -122,7 +125,6 @@ async function joinWorker(ctx: JoinContext, old: ClusterPlan, worker: NodePlan, 
     undo.push(`deleting Node ${worker.name}`, async () => {
       await kubectlVia(ctx, via, ['delete', 'node', worker.name, '--ignore-not-found', '--wait=false']);
     });
-    await installBundle({ engine, progress: silentProgress }, worker, workerBundle(plan, worker, ctx.pki));
     const podCidrs = await waitForRegistered(ctx.api, [worker.name], ctx.deadline, kubeletJournal);
     await deliverAdminKubeconfig(ctx, via);
     await assignPodCidrs(engine, plan, [worker], podCidrs, via);
@@ -154,7 +156,7 @@ async function joinMaster(ctx: JoinContext, old: ClusterPlan, master: NodePlan, 
       const id = memberOf(await listMembers(engine, plan, via, members), master)?.id;
       if (id) await etcdctl(engine, plan, via, ['member', 'remove', id], members);
     });
-    await installBundle({ engine, progress: silentProgress }, master, etcdBundle(plan, master, ctx.pki));
+    await startLoadedUnits(engine, master, [UNIT.etcd]);
     await waitUntil(
       `${master.name}'s etcd to catch up and become a voting member`,
       async () => {
@@ -171,7 +173,7 @@ async function joinMaster(ctx: JoinContext, old: ClusterPlan, master: NodePlan, 
     note(`learner, then voting member ${plan.masters.length} of ${plan.masters.length}`);
   });
   await step(`Starting control plane on ${master.name}`, async (note) => {
-    await installBundle({ engine, progress: silentProgress }, master, masterBundle(plan, master, ctx.pki));
+    await startLoadedUnits(engine, master, joinBootBundle(plan, master, ctx.pki).startedLater.filter((unit) => unit !== UNIT.etcd));
     await waitUntil(
       `the API server on ${master.name} to be ready`,
       async () => {

@@ -6,7 +6,8 @@ import type { ClusterPlan, NodePlan } from '../../model/plan.js';
 import type { ClusterPki } from '../../pki/types.js';
 import { execOrThrow, type NodeExec, type Provider } from '../../provider/provider.js';
 import type { Deadline } from '../../util/deadline.js';
-import { ADMIN_KUBECONFIG_ON_NODE, adminKubeconfigOnNode, kubectl } from '../kube/kubectl.js';
+import { adminKubeconfigFile } from '../../components/admin-kubeconfig.js';
+import { kubectl } from '../kube/kubectl.js';
 import { deliverFiles, journalTail } from '../node/units.js';
 import { waitUntil } from '../../util/poll.js';
 
@@ -33,7 +34,7 @@ export async function kubectlVia(ctx: ChangeContext, via: NodePlan, args: string
 
 /** The admin kubeconfig on `via`, for kubectl there. */
 export async function deliverAdminKubeconfig(ctx: Pick<ChangeContext, 'engine' | 'plan' | 'pki'>, via: NodePlan): Promise<void> {
-  await deliverFiles(ctx.engine, via, { files: [{ path: ADMIN_KUBECONFIG_ON_NODE, content: adminKubeconfigOnNode(ctx.plan, ctx.pki), mode: 0o600 }], units: [] });
+  await deliverFiles(ctx.engine, via, { files: [adminKubeconfigFile(ctx.plan, ctx.pki)], units: [] });
 }
 
 /** HAProxy's configuration for `plan` on the lb, then a reload: new workers take it, old ones finish their connections. */

@@ -1,45 +1,23 @@
 import type { ComponentBundle } from '../../components/types.js';
 import { execOrThrow, type NodeExec } from '../../provider/provider.js';
-import type { Progress } from '../../util/progress.js';
 import type { NodePlan } from '../../model/plan.js';
 import type { Deadline } from '../../util/deadline.js';
 import { waitUntil } from '../../util/poll.js';
-import { counted } from '../../util/words.js';
 
 /** Puts a bundle's files onto a node in one tar archive through Docker's archive API. */
 export async function deliverFiles(engine: NodeExec, node: NodePlan, bundle: ComponentBundle): Promise<void> {
   await engine.copyFiles(node.name, bundle.files);
 }
 
-/** Enables and starts units without waiting on them: readiness is checked by what they serve. */
-export async function startUnits(engine: NodeExec, node: NodePlan, units: readonly string[]): Promise<void> {
-  if (units.length === 0) return;
-  await execOrThrow(engine, node.name, ['systemctl', 'daemon-reload']);
-  await startLoadedUnits(engine, node, units);
-}
-
 /**
- * The same for units whose files were in place when the node booted: systemd
+ * Enables and starts units whose files were in place when the node booted,
+ * without waiting on them (readiness is checked by what they serve): systemd
  * has them loaded, so enabling them need not make it reload everything (the
  * links are for the next boot, which reads them anyway).
  */
 export async function startLoadedUnits(engine: NodeExec, node: NodePlan, units: readonly string[]): Promise<void> {
   if (units.length === 0) return;
   await execOrThrow(engine, node.name, ['systemctl', 'enable', '--no-reload', '--now', '--no-block', ...units]);
-}
-
-/** Delivers a bundle's files and starts its units on one node; -v lists what went where. */
-export async function installBundle(
-  ctx: { engine: NodeExec; progress: Progress },
-  node: NodePlan,
-  bundle: ComponentBundle,
-): Promise<void> {
-  await deliverFiles(ctx.engine, node, bundle);
-  await startUnits(ctx.engine, node, bundle.units);
-  ctx.progress.detail(
-    `${node.name}: ${counted(bundle.files.length, 'file')} (${bundle.files.map((f) => f.path).join(', ')})` +
-      (bundle.units.length > 0 ? `; started ${bundle.units.join(', ')}` : ''),
-  );
 }
 
 /** The last lines of a unit's journal, for error messages. */
