@@ -94,7 +94,7 @@ async function addOneNode(options: AddNodesOptions, state: ClusterState, deadlin
     note(`${node.ip}, certificates signed by the cluster's CA`);
   });
   if (node.role === 'worker') await joinWorker(ctx, old, node, undo, step);
-  else await joinMaster(ctx, old, node, undo, step);
+  else await joinMaster(ctx, old, node, boot.startedLater, undo, step);
 
   const next: ClusterState = { ...state, plan, pki };
   try {
@@ -143,7 +143,7 @@ async function joinWorker(ctx: JoinContext, old: ClusterPlan, worker: NodePlan, 
   });
 }
 
-async function joinMaster(ctx: JoinContext, old: ClusterPlan, master: NodePlan, undo: UndoLog, step: StepFn): Promise<void> {
+async function joinMaster(ctx: JoinContext, old: ClusterPlan, master: NodePlan, units: readonly string[], undo: UndoLog, step: StepFn): Promise<void> {
   const { engine, plan } = ctx;
   await step(`Adding ${master.name} to etcd`, async (note) => {
     const members = await healthyMasters(engine, plan, old.masters);
@@ -173,7 +173,7 @@ async function joinMaster(ctx: JoinContext, old: ClusterPlan, master: NodePlan, 
     note(`learner, then voting member ${plan.masters.length} of ${plan.masters.length}`);
   });
   await step(`Starting control plane on ${master.name}`, async (note) => {
-    await startLoadedUnits(engine, master, joinBootBundle(plan, master, ctx.pki).startedLater.filter((unit) => unit !== UNIT.etcd));
+    await startLoadedUnits(engine, master, units.filter((unit) => unit !== UNIT.etcd));
     await waitUntil(
       `the API server on ${master.name} to be ready`,
       async () => {
