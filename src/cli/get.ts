@@ -6,6 +6,8 @@ import { listClusters } from '../cluster/ops/list.js';
 import { nodeStatus } from '../cluster/ops/status.js';
 import { allNodes } from '../model/plan.js';
 import { loadState } from '../state/cluster-state.js';
+import { certificateInventory, daysLeft } from '../pki/inventory.js';
+import { existingState } from '../cluster/ops/kubeconfig.js';
 import { checkedName } from './delete-cluster.js';
 import { engineForCluster } from './engines.js';
 import { engine, type GlobalOptions } from './options.js';
@@ -57,5 +59,35 @@ export const getNodesCommand: CommandModule<GlobalOptions, GetNodesArgs> = {
       return;
     }
     process.stdout.write(`${nodes.map((n) => `${n.name}\t${n.role}\t${n.status}\t${n.ip}\t${n.engine}`).join('\n')}\n`);
+  },
+};
+
+interface GetCertificatesArgs extends GlobalOptions {
+  name: string;
+  json: boolean;
+}
+
+export const getCertificatesCommand: CommandModule<GlobalOptions, GetCertificatesArgs> = {
+  command: 'certificates',
+  describe: "List a cluster's certificates: what each is for, the nodes that hold it, when it expires",
+  builder: (yargs) =>
+    yargs
+      .option('name', { type: 'string', default: DEFAULT_CLUSTER_NAME, describe: 'Cluster name' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+  handler: async (args) => {
+    const state = await existingState(checkedName(args.name));
+    const now = new Date();
+    const entries = certificateInventory(state.plan, state.pki).map((entry) => ({
+      ...entry,
+      notAfter: entry.notAfter.toISOString(),
+      daysLeft: daysLeft(entry, now),
+    }));
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify(entries)}\n`);
+      return;
+    }
+    // Tab-separated, soonest to expire first: name, subject, expiry, days left, nodes, use.
+    const lines = entries.map((e) => [e.name, e.subject, e.notAfter.slice(0, 10), `${e.daysLeft}d`, e.nodes.join(','), e.use].join('\t'));
+    process.stdout.write(`${lines.join('\n')}\n`);
   },
 };

@@ -7,7 +7,7 @@ import { conformanceCommand } from './conformance.js';
 import { createClusterCommand } from './create-cluster.js';
 import { deleteClusterCommand, deleteClustersCommand } from './delete-cluster.js';
 import { exportLogsCommand } from './export-logs.js';
-import { getClustersCommand, getNodesCommand } from './get.js';
+import { getCertificatesCommand, getClustersCommand, getNodesCommand } from './get.js';
 import { exportKubeconfigCommand, getKubeconfigCommand } from './kubeconfig.js';
 import { loadDockerImageCommand, loadImageArchiveCommand } from './load.js';
 import { UsageError, withGlobalOptions } from './options.js';
@@ -49,7 +49,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .command('stop', 'Stop a cluster, keeping its data', (y) => y.command(stopClusterCommand).demandCommand(1, 'Say what to stop: kc stop cluster'))
     .command('start', 'Start a stopped cluster', (y) => y.command(startClusterCommand).demandCommand(1, 'Say what to start: kc start cluster'))
     .command('get', 'List clusters, nodes, kubeconfigs', (y) =>
-      y.command(getClustersCommand).command(getNodesCommand).command(getKubeconfigCommand).demandCommand(1, 'Say what to get: clusters, nodes or kubeconfig'),
+      y.command(getClustersCommand).command(getNodesCommand).command(getKubeconfigCommand).command(getCertificatesCommand).demandCommand(1, 'Say what to get: clusters, nodes, kubeconfig or certificates'),
     )
     .command('export', 'Export kubeconfigs and logs', (y) =>
       y.command(exportKubeconfigCommand).command(exportLogsCommand).demandCommand(1, 'Say what to export: kc export kubeconfig or kc export logs'),

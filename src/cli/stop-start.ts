@@ -6,6 +6,8 @@ import { checkedName } from './delete-cluster.js';
 import { engineForCluster } from './engines.js';
 import { checkedWaitSeconds, engine, progressFor, UsageError, type GlobalOptions } from './options.js';
 import { counted } from '../util/words.js';
+import { certificateInventory, expiryWarning } from '../pki/inventory.js';
+import { loadState } from '../state/cluster-state.js';
 
 /** How long a start may take to become usable by default. */
 const DEFAULT_START_WAIT_SECONDS = 300;
@@ -45,9 +47,17 @@ function command(verb: 'stop' | 'start', run: (options: StopStartOptions) => Pro
         progress.info(`${verb === 'stop' ? 'Stopping' : 'Starting'} cluster "${cluster}" ...`);
         const result = await run({ engine: await engineForCluster(cluster), progress, cluster, waitSeconds });
         progress.info(`${verb === 'stop' ? 'Stopped' : 'Started'} cluster "${cluster}": ${counted(result.nodes, 'node')} in ${result.seconds.toFixed(1)}s.`);
+        if (verb === 'start') await warnOfExpiry(cluster);
       }
     },
   };
+}
+
+/** A cluster started after months asleep may hold certificates about to expire: say so, with what to run. */
+async function warnOfExpiry(cluster: string): Promise<void> {
+  const state = await loadState(cluster);
+  const warning = state && expiryWarning(certificateInventory(state.plan, state.pki), new Date(), cluster);
+  if (warning) process.stderr.write(`WARNING: ${warning}\n`);
 }
 
 export const stopClusterCommand = command('stop', stopCluster);

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { planCluster, type ClusterPlan } from '../../src/model/plan.js';
+import { planCluster, withNodeAdded, type ClusterPlan } from '../../src/model/plan.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
 import {
   API_SERVER_KUBELET_CLIENT_USER,
@@ -12,12 +12,15 @@ import {
   createCertificateAuthority,
   generateClusterPki,
   certificateKeyCount,
+  DEFAULT_CERTIFICATE_VALIDITY_DAYS,
   FRONT_PROXY_CLIENT_NAME,
   issueCertificate,
   parseCertificate,
   type CertKey,
   type ClusterPki,
 } from '../../src/pki/index.js';
+import { certificateInventory, daysLeft, expiryWarning } from '../../src/pki/inventory.js';
+import { withNodePki } from '../../src/pki/cluster-pki.js';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
@@ -394,5 +397,48 @@ describe('API server SANs for the published address', () => {
     expect(byName.ipAddresses).not.toContain('k8s.example.test');
     const byLoopback = apiServerSubjectAltNames(planCluster(defaultClusterSpec(), '172.30.5.0/24'));
     expect(byLoopback.ipAddresses.filter((ip) => ip === '127.0.0.1')).toHaveLength(1);
+  });
+});
+
+describe('the certificate inventory (kc get certificates, the expiry warning at start)', () => {
+  let plan: ClusterPlan;
+  let pki: ClusterPki;
+  beforeAll(async () => {
+    plan = planCluster(defaultClusterSpec({ controlPlanes: 2, workers: 2 }), '172.30.5.0/24');
+    pki = await generateClusterPki(plan);
+  });
+
+  it('lists every certificate once per holder, with its nodes, soonest to expire first', () => {
+    const entries = certificateInventory(plan, pki);
+    // A CA and the certificates kc counts for this plan, no more, no fewer.
+    expect(entries).toHaveLength(certificateKeyCount(plan));
+    const byName = (name: string) => entries.filter((e) => e.name === name);
+    expect(byName('etcd-server').map((e) => e.nodes)).toEqual([['kc-master-0'], ['kc-master-1']]);
+    expect(byName('kubelet').map((e) => e.subject)).toEqual(['system:node:kc-worker-0', 'system:node:kc-worker-1']);
+    expect(byName('ca')[0]?.nodes).toEqual(['host', 'kc-master-0', 'kc-master-1', 'kc-worker-0', 'kc-worker-1']);
+    expect(byName('kube-router')[0]?.nodes).toEqual(['kc-worker-0', 'kc-worker-1']);
+    // Leaf certificates (a year) come before the CAs (ten years).
+    expect(entries.slice(-2).map((e) => e.name).sort()).toEqual(['ca', 'front-proxy-ca']);
+    const now = new Date();
+    expect(daysLeft(entries[0]!, now)).toBeGreaterThanOrEqual(DEFAULT_CERTIFICATE_VALIDITY_DAYS - 1);
+  });
+
+  it('names a master added later by its own API server certificate', async () => {
+    const { plan: grown, node } = withNodeAdded(plan, 'master');
+    const entries = certificateInventory(grown, await withNodePki(pki, grown, node));
+    expect(entries.filter((e) => e.name === 'kube-apiserver').map((e) => e.nodes)).toEqual([['kc-master-0', 'kc-master-1'], ['kc-master-2']]);
+  });
+
+  it('warns of certificates that expire within 30 days, and only then', () => {
+    const entries = certificateInventory(plan, pki);
+    expect(expiryWarning(entries, new Date(), 'kc')).toBeUndefined();
+    const lateInTheYear = new Date(Date.now() + (DEFAULT_CERTIFICATE_VALIDITY_DAYS - 10) * 86_400_000);
+    const warning = expiryWarning(entries, lateInTheYear, 'kc');
+    expect(warning).toMatch(/^certificates of cluster "kc" expire within 30 days: /);
+    expect(warning).toContain('kubelet (kc-worker-0): 9 days left');
+    expect(warning).toContain('kc get certificates --name kc');
+    expect(warning).not.toContain('front-proxy-ca');
+    const afterExpiry = new Date(Date.now() + (DEFAULT_CERTIFICATE_VALIDITY_DAYS + 1) * 86_400_000);
+    expect(expiryWarning(entries, afterExpiry, 'kc')).toContain('admin (host, kc-master-0, kc-master-1): expired');
   });
 });
