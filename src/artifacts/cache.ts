@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Artifact } from './manifest.js';
 
 export type ArtifactSource = 'release' | 'source';
@@ -60,7 +60,8 @@ export class ArtifactCache {
   }
 
   /**
-   * Produces an entry in a scratch folder and moves it into place only when
+   * Produces an entry in a scratch folder (called under the entry's lock, see
+   * resolveArtifact) and moves it into place only when
    * `produce` succeeded, so a failed or corrupted download is never cached.
    */
   async store(
@@ -70,7 +71,7 @@ export class ArtifactCache {
   ): Promise<CacheEntry> {
     const dir = this.entryDir(artifact, source);
     const scratch = `${dir}.partial-${process.pid}`;
-    await rm(scratch, { recursive: true, force: true });
+    await removeLeftovers(dir);
     await mkdir(join(scratch, 'bin'), { recursive: true });
     const started = Date.now();
     try {
@@ -97,6 +98,13 @@ export class ArtifactCache {
       throw error;
     }
   }
+}
+
+/** Scratch folders of producers that were killed (they cannot clean up): the caller holds the entry's lock, so none is in use. */
+async function removeLeftovers(dir: string): Promise<void> {
+  const prefix = `${basename(dir)}.partial-`;
+  const siblings = await readdir(dirname(dir)).catch(() => [] as string[]);
+  await Promise.all(siblings.filter((name) => name.startsWith(prefix)).map((name) => rm(join(dirname(dir), name), { recursive: true, force: true })));
 }
 
 export async function sha256File(path: string): Promise<string> {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { isLocked, withFileLock, type LockOptions } from '../util/file-lock.js';
 import type { Progress } from '../util/progress.js';
 import type { ArtifactCache, ArtifactSource, CacheEntry } from './cache.js';
 import type { Artifact } from './manifest.js';
@@ -35,9 +36,25 @@ export interface ResolveOptions extends ReleaseOptions {
   produce?: Produce;
   /** Told which source kc turns to before it starts producing from it (a download or a build). */
   onProduce?: (source: ArtifactSource) => void;
+  /** Told when another kc is producing the entry right now, and this one waits for it. */
+  onWait?: (source: ArtifactSource) => void;
+  /** How long to wait for another kc producing the same entry (PRODUCE_LOCK_WAIT_MS unless a test says otherwise). */
+  produceLockWaitMs?: number;
 }
 
-/** Finds an artifact in the cache or produces it, as `choice` allows. */
+/**
+ * How long a kc waits for another kc producing the same artifact: the largest
+ * source build (Kubernetes) takes about 20 minutes on 2 cores.
+ */
+export const PRODUCE_LOCK_WAIT_MS = 60 * 60_000;
+
+/**
+ * Finds an artifact in the cache or produces it, as `choice` allows. Producing
+ * happens under a lock per cache entry: a second kc (two builds of the node
+ * image, or the e2e set-up building the conformance suite ahead) waits for
+ * the first and takes its result, instead of building the same thing beside
+ * it in the same work folder.
+ */
 export async function resolveArtifact(artifact: Artifact, options: ResolveOptions): Promise<ResolvedArtifact> {
   const order = sourceOrder(options.choice, artifact);
   for (const source of order) {
@@ -47,10 +64,16 @@ export async function resolveArtifact(artifact: Artifact, options: ResolveOption
   let unreachable: ReleaseUnreachableError | undefined;
   for (const source of order) {
     try {
-      options.onProduce?.(source);
-      const producer: Produce = options.produce ?? ((a, s, binDir) => produce(a, s, binDir, options));
-      const entry = await options.cache.store(artifact, source, (binDir) => producer(artifact, source, binDir));
-      return { artifact, entry, cached: false };
+      if (await isLocked(options.cache.entryDir(artifact, source))) options.onWait?.(source);
+      return await withFileLock(options.cache.entryDir(artifact, source), produceLock(artifact, options), async () => {
+        // Another kc may have produced it while this one waited.
+        const done = await options.cache.lookup(artifact, source);
+        if (done) return { artifact, entry: done, cached: true };
+        options.onProduce?.(source);
+        const producer: Produce = options.produce ?? ((a, s, binDir) => produce(a, s, binDir, options));
+        const entry = await options.cache.store(artifact, source, (binDir) => producer(artifact, source, binDir));
+        return { artifact, entry, cached: false };
+      });
     } catch (error) {
       // Only an unreachable release site falls through to a source build: a
       // checksum mismatch or a broken build is an error the user must see.
@@ -62,6 +85,16 @@ export async function resolveArtifact(artifact: Artifact, options: ResolveOption
     }
   }
   throw unreachable ?? new Error(`${artifact.name}: no source to get it from`);
+}
+
+function produceLock(artifact: Artifact, options: ResolveOptions): LockOptions {
+  const waitMs = options.produceLockWaitMs ?? PRODUCE_LOCK_WAIT_MS;
+  return {
+    waitMs,
+    busyMessage:
+      `another kc has been producing ${artifact.name} ${artifact.version} for more than ${Math.round(waitMs / 60_000)} minutes: ` +
+      `let it finish, or stop it and run this again (its lock in ${options.cache.root} goes stale within a minute of it stopping)`,
+  };
 }
 
 function produce(artifact: Artifact, source: ArtifactSource, binDir: string, options: ResolveOptions): Promise<void> {
@@ -127,7 +160,11 @@ export async function resolveArtifacts(
   for (const artifact of artifacts) {
     resolved.push(
       await progress.step(`${artifact.name} ${artifact.version}`, async (note) => {
-        const result = await resolveArtifact(artifact, { ...options, onProduce: (source) => note(producing(artifact, source)) });
+        const result = await resolveArtifact(artifact, {
+          ...options,
+          onWait: (source) => note(`another kc is ${producing(artifact, source)}: waiting for it`),
+          onProduce: (source) => note(producing(artifact, source)),
+        });
         const how = produced(result.entry.record.source);
         note(result.cached ? `cached, ${how}` : how);
         return result;

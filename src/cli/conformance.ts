@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { DEFAULT_SOURCE, SOURCE_CHOICES, type SourceChoice } from '../artifacts/resolve.js';
-import { runConformance } from '../conformance/run.js';
+import { prepareConformance, runConformance } from '../conformance/run.js';
 import { summaryLine } from '../conformance/report.js';
 import { selectTests, SelectionError, type Selection } from '../conformance/selection.js';
 import { checkedName } from './delete-cluster.js';
@@ -17,6 +17,7 @@ interface ConformanceArgs extends GlobalOptions {
   source: SourceChoice;
   retain: boolean;
   timeout: number;
+  'build-only': boolean;
 }
 
 function selectionFrom(args: ConformanceArgs): Selection {
@@ -48,8 +49,15 @@ export const conformanceCommand: CommandModule<GlobalOptions, ConformanceArgs> =
       .option('report-dir', { type: 'string', default: '_conformance', describe: 'Folder for junit.xml, report.json, e2e.log' })
       .option('source', { choices: SOURCE_CHOICES, default: DEFAULT_SOURCE, describe: 'Where the e2e suite comes from: release, source or auto' })
       .option('retain', { type: 'boolean', default: false, describe: 'Keep the cluster the run created' })
+      .option('build-only', { type: 'boolean', default: false, describe: 'Build (or fetch) the suite and its test images, then stop: no cluster, no test' })
       .option('timeout', { type: 'number', default: 180, describe: 'Minutes the tests may take in all' }),
   handler: async (args) => {
+    if (args['build-only']) {
+      const progress = progressFor(args);
+      await prepareConformance({ engine: engine(), progress, source: args.source });
+      progress.info('The conformance suite and its test images are ready.');
+      return;
+    }
     const selection = selectionFrom(args);
     const cluster = args.name === undefined ? undefined : checkedName(args.name);
     const progress = progressFor(args);

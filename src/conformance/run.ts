@@ -46,7 +46,7 @@ export interface ConformanceResult extends SuiteSummary {
   logFile: string;
 }
 
-interface Tools {
+export interface Tools {
   e2eTest: string;
   ginkgo: string;
   kubectl: string;
@@ -60,7 +60,7 @@ function binary(artifacts: ResolvedArtifact[], name: string, file: string): stri
 }
 
 /** The suite and its test binaries, from the cache, a release download or the Go module (like every artifact). */
-async function resolveTools(options: ConformanceOptions): Promise<Tools> {
+async function resolveTools(options: Pick<ConformanceOptions, 'progress' | 'source'>): Promise<Tools> {
   const cache = new ArtifactCache(cacheDir());
   const artifacts = await resolveArtifacts(
     [...E2E_ARTIFACTS, artifactByName('kubernetes'), artifactByName('etcd')],
@@ -75,7 +75,7 @@ async function resolveTools(options: ConformanceOptions): Promise<Tools> {
   };
 }
 
-async function buildTestImages(options: ConformanceOptions, tools: Tools): Promise<void> {
+async function buildTestImages(options: Pick<ConformanceOptions, 'engine' | 'progress'>, tools: Tools): Promise<void> {
   const debian = await options.progress.step('Base image', (note) => ensureBaseImage(options.engine, note));
   await options.progress.step('Test images', async (note) => {
     const module = await downloadModule('k8s.io/kubernetes', KUBERNETES_VERSION, tmpdir());
@@ -83,6 +83,18 @@ async function buildTestImages(options: ConformanceOptions, tools: Tools): Promi
     const built = await ensureTestImages(options.engine, debian, { artifacts: tools.artifacts, kubernetesModuleDir: module.Dir }, note);
     note(`${testImageTags().length} images, ${built === 0 ? 'cached' : `${built} built`}`);
   });
+}
+
+/**
+ * What a run needs before any cluster: the suite and its test binaries (from
+ * the cache, a release or the Go module) and the test images. `kc conformance
+ * --build-only` stops here: a CI cache step, or the e2e set-up building the
+ * suite ahead while other tests run.
+ */
+export async function prepareConformance(options: Pick<ConformanceOptions, 'engine' | 'progress' | 'source'>): Promise<Tools> {
+  const tools = await resolveTools(options);
+  await buildTestImages(options, tools);
+  return tools;
 }
 
 /** The state of the cluster to test, when one is named: checked before anything is built. */
@@ -148,8 +160,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     );
   }
   await mkdir(options.reportDir, { recursive: true });
-  const tools = await resolveTools(options);
-  await buildTestImages(options, tools);
+  const tools = await prepareConformance(options);
   const kubeconfig = join(options.reportDir, 'kubeconfig');
   const cluster = await prepareCluster(options, existing, kubeconfig);
   const created = existing === undefined;

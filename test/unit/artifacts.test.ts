@@ -190,6 +190,51 @@ describe('release downloads and the cache', () => {
     await expect(resolveArtifact(artifact, { cache, choice: 'release' })).rejects.toBeInstanceOf(ReleaseUnreachableError);
   });
 
+  it('produces an artifact once when two kc processes ask for it at the same time: the second waits and takes the first one\'s', async () => {
+    const cache = new ArtifactCache(root);
+    const artifact = fakeArtifact('contended', 'x', sha256('x'));
+    let builds = 0;
+    const produce = async (_artifact: Artifact, _source: string, binDir: string) => {
+      builds += 1;
+      // Long enough for the second request to find the lock taken.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await writeFile(join(binDir, 'tool'), 'built');
+    };
+    const first = resolveArtifact(artifact, { cache, choice: 'source', produce });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const waited: string[] = [];
+    const second = await resolveArtifact(artifact, { cache, choice: 'source', produce, onWait: (source) => waited.push(source) });
+    expect(builds).toBe(1);
+    expect(waited, 'the second one says it waits for the first').toEqual(['source']);
+    expect([(await first).cached, second.cached]).toEqual([false, true]);
+    expect(await readFile(join(second.entry.binDir, 'tool'), 'utf8')).toBe('built');
+  });
+
+  it('removes the scratch folder a killed producer left behind when it produces the entry', async () => {
+    const cache = new ArtifactCache(root);
+    const artifact = fakeArtifact('killed', 'x', sha256('x'));
+    const leftover = `${cache.entryDir(artifact, 'source')}.partial-99999`;
+    await import('node:fs/promises').then((fs) => fs.mkdir(join(leftover, 'bin'), { recursive: true }));
+    await resolveArtifact(artifact, { cache, choice: 'source', produce: async (_a, _s, binDir) => writeFile(join(binDir, 'tool'), 'built') });
+    const folder = join(cache.entryDir(artifact, 'source'), '..');
+    expect(await readdir(folder)).toEqual(['source']);
+  });
+
+  it('gives up waiting for another kc producing the same artifact with a message that says so', async () => {
+    const cache = new ArtifactCache(root);
+    const artifact = fakeArtifact('held', 'x', sha256('x'));
+    const slow = async (_artifact: Artifact, _source: string, binDir: string) => {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await writeFile(join(binDir, 'tool'), 'built');
+    };
+    const holder = resolveArtifact(artifact, { cache, choice: 'source', produce: slow });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect(resolveArtifact(artifact, { cache, choice: 'source', produce: slow, produceLockWaitMs: 300 })).rejects.toThrow(
+      /another kc has been producing held v1\.0\.0 for more than/,
+    );
+    await holder;
+  });
+
   it('ignores an incomplete cache entry (no record: a crash mid-write)', async () => {
     const cache = new ArtifactCache(root);
     const artifact = fakeArtifact('partial', 'x', sha256('x'));
