@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterStateDir } from '../../src/state/cluster-state.js';
@@ -52,6 +53,28 @@ describe('kc create cluster (default topology: lb, 2 masters, 2 workers)', () =>
       expect(ready?.status, node.metadata?.name).toBe('True');
     }
     expect((await kubectl(['get', '--raw', '/readyz'])).trim()).toBe('ok');
+  });
+
+  it('lists its certificates (kc get certificates), and the API server serves the very one listed', async () => {
+    const listed = await kc(['get', 'certificates', '--name', NAME, '--json']);
+    expect(listed.code, listed.stderr).toBe(0);
+    const entries = JSON.parse(listed.stdout) as Array<{ name: string; subject: string; nodes: string[]; notAfter: string; daysLeft: number }>;
+    expect(entries.filter((e) => e.name === 'kubelet').flatMap((e) => e.nodes).sort()).toEqual([`${NAME}-worker-0`, `${NAME}-worker-1`]);
+    expect(entries.every((e) => e.daysLeft >= 364)).toBe(true);
+    // What the lb forwards to: an API server's serving certificate, the one the inventory lists.
+    const config = new k8s.KubeConfig();
+    config.loadFromFile(kubeconfig);
+    config.setCurrentContext(CONTEXT);
+    const { hostname, port } = new URL(config.getCurrentCluster()?.server ?? '');
+    const served = await new Promise<string>((resolve, reject) => {
+      const socket = tlsConnect({ host: hostname, port: Number(port), rejectUnauthorized: false }, () => {
+        resolve(socket.getPeerCertificate().valid_to);
+        socket.end();
+      });
+      socket.on('error', reject);
+    });
+    const apiServer = entries.find((e) => e.name === 'kube-apiserver');
+    expect(new Date(served).toISOString().slice(0, 19)).toBe(apiServer?.notAfter.slice(0, 19));
   });
 
   it('has controller-manager and scheduler holding their leader leases', async () => {
