@@ -176,7 +176,7 @@ export const ARTIFACTS: Artifact[] = [
   {
     name: 'kubernetes',
     version: KUBERNETES_VERSION,
-    sourceBuildMinutes: 12.5,
+    sourceBuildMinutes: 18,
     binaries: KUBERNETES_BINARIES,
     release: KUBERNETES_BINARIES.map(k8sRelease),
     source: {
@@ -194,7 +194,7 @@ export const ARTIFACTS: Artifact[] = [
   {
     name: 'etcd',
     version: ETCD_VERSION,
-    sourceBuildMinutes: 1,
+    sourceBuildMinutes: 1.7,
     binaries: ['etcd', 'etcdctl'],
     release: [{
       url: `https://github.com/etcd-io/etcd/releases/download/${ETCD_VERSION}/etcd-${ETCD_VERSION}-linux-${ARCH}.tar.gz`,
@@ -213,7 +213,7 @@ export const ARTIFACTS: Artifact[] = [
   {
     name: 'containerd',
     version: CONTAINERD_VERSION,
-    sourceBuildMinutes: 3,
+    sourceBuildMinutes: 3.1,
     binaries: ['containerd', 'containerd-shim-runc-v2', 'ctr'],
     release: [{
       url: `https://github.com/containerd/containerd/releases/download/${CONTAINERD_VERSION}/containerd-${CONTAINERD_VERSION.slice(1)}-linux-${ARCH}.tar.gz`,
@@ -248,7 +248,7 @@ export const ARTIFACTS: Artifact[] = [
   {
     name: 'cni-plugins',
     version: CNI_PLUGINS_VERSION,
-    sourceBuildMinutes: 0.3,
+    sourceBuildMinutes: 0.2,
     binaries: CNI_PLUGINS,
     installDir: '/opt/cni/bin',
     release: [{
@@ -266,7 +266,7 @@ export const ARTIFACTS: Artifact[] = [
   {
     name: 'crictl',
     version: CRICTL_VERSION,
-    sourceBuildMinutes: 1.3,
+    sourceBuildMinutes: 1,
     binaries: ['crictl'],
     release: [{
       url: `https://github.com/kubernetes-sigs/cri-tools/releases/download/${CRICTL_VERSION}/crictl-${CRICTL_VERSION}-linux-${ARCH}.tar.gz`,
@@ -283,7 +283,7 @@ export const ARTIFACTS: Artifact[] = [
   {
     name: 'coredns',
     version: COREDNS_VERSION,
-    sourceBuildMinutes: 5,
+    sourceBuildMinutes: 4.5,
     binaries: ['coredns'],
     release: [{
       url: `https://github.com/coredns/coredns/releases/download/${COREDNS_VERSION}/coredns_${COREDNS_VERSION.slice(1)}_linux_${ARCH}.tgz`,
@@ -300,7 +300,7 @@ export const ARTIFACTS: Artifact[] = [
     // Only its network policy controller runs (src/components/kube-router.ts).
     name: 'kube-router',
     version: KUBE_ROUTER_VERSION,
-    sourceBuildMinutes: 2,
+    sourceBuildMinutes: 4.7,
     binaries: ['kube-router'],
     release: [{
       url: `https://github.com/cloudnativelabs/kube-router/releases/download/${KUBE_ROUTER_VERSION}/kube-router_${KUBE_ROUTER_VERSION.slice(1)}_linux_${ARCH}.tar.gz`,
@@ -348,7 +348,7 @@ export const E2E_ARTIFACTS: Artifact[] = [
   {
     name: 'kubernetes-e2e',
     version: KUBERNETES_VERSION,
-    sourceBuildMinutes: 8,
+    sourceBuildMinutes: 15.3,
     binaries: ['e2e.test', 'ginkgo'],
     release: [{
       url: `https://dl.k8s.io/release/${KUBERNETES_VERSION}/kubernetes-test-linux-${ARCH}.tar.gz`,
@@ -368,7 +368,7 @@ export const E2E_ARTIFACTS: Artifact[] = [
   {
     name: 'e2e-test-binaries',
     version: KUBERNETES_VERSION,
-    sourceBuildMinutes: 7,
+    sourceBuildMinutes: 1,
     binaries: ['agnhost', 'nnp', 'kube-sample-apiserver'],
     // Published only inside registry images: built from the same module tree.
     release: [],
