@@ -53,6 +53,16 @@ export const conformanceCommand: CommandModule<GlobalOptions, ConformanceArgs> =
       .option('timeout', { type: 'number', default: 180, describe: 'Minutes the tests may take in all' }),
   handler: async (args) => {
     if (args['build-only']) {
+      const runFlags = [
+        args.focus !== undefined && '--focus',
+        args.skip !== undefined && '--skip',
+        args.name !== undefined && '--name',
+        args.full && '--full',
+        args.retain && '--retain',
+      ].filter((flag): flag is string => typeof flag === 'string');
+      if (runFlags.length > 0) {
+        throw new UsageError(`--build-only runs no test and makes no cluster: leave out ${runFlags.join(', ')}, or drop --build-only to run the tests`);
+      }
       const progress = progressFor(args);
       await prepareConformance({ engine: engine(), progress, source: args.source });
       progress.info('The conformance suite and its test images are ready.');

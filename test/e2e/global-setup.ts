@@ -15,7 +15,7 @@ import { E2E_NODE_IMAGE } from './helpers.js';
 const KC = fileURLToPath(new URL('../../bin/kc', import.meta.url));
 
 /** Where the suite built ahead writes its progress: read it when the conformance file waits long. */
-export const SUITE_BUILD_LOG = join(tmpdir(), 'kc-e2e-suite-build.log');
+const SUITE_BUILD_LOG = join(tmpdir(), 'kc-e2e-suite-build.log');
 
 /**
  * The end-to-end tests need a real Docker engine and kc's node image. When
@@ -28,7 +28,12 @@ export default async function setup(): Promise<() => void> {
   const suiteBuild = await buildSuiteAhead();
   return () => {
     // A run that ends early (a failure, Ctrl-C) must not leave a Go build running.
-    if (suiteBuild && suiteBuild.exitCode === null && suiteBuild.pid !== undefined) process.kill(-suiteBuild.pid, 'SIGTERM');
+    if (suiteBuild?.exitCode !== null || suiteBuild.pid === undefined) return;
+    try {
+      process.kill(-suiteBuild.pid, 'SIGTERM');
+    } catch {
+      // It ended between the check and the kill: nothing to stop.
+    }
   };
 }
 
