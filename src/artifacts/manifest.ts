@@ -195,19 +195,21 @@ export const ARTIFACTS: Artifact[] = [
     name: 'etcd',
     version: ETCD_VERSION,
     sourceBuildMinutes: 1.7,
-    binaries: ['etcd', 'etcdctl'],
+    // etcdutl: offline snapshot restore (etcd 3.6 took it out of etcdctl).
+    binaries: ['etcd', 'etcdctl', 'etcdutl'],
     release: [{
       url: `https://github.com/etcd-io/etcd/releases/download/${ETCD_VERSION}/etcd-${ETCD_VERSION}-linux-${ARCH}.tar.gz`,
       checksum: { sha256Url: `https://github.com/etcd-io/etcd/releases/download/${ETCD_VERSION}/SHA256SUMS` },
       extract: {
         [`etcd-${ETCD_VERSION}-linux-${ARCH}/etcd`]: 'etcd',
         [`etcd-${ETCD_VERSION}-linux-${ARCH}/etcdctl`]: 'etcdctl',
+        [`etcd-${ETCD_VERSION}-linux-${ARCH}/etcdutl`]: 'etcdutl',
       },
     }],
     source: {
       kind: 'go',
-      modules: { 'go.etcd.io/etcd/server/v3': ETCD_VERSION, 'go.etcd.io/etcd/etcdctl/v3': ETCD_VERSION },
-      packages: { 'go.etcd.io/etcd/server/v3': 'etcd', 'go.etcd.io/etcd/etcdctl/v3': 'etcdctl' },
+      modules: { 'go.etcd.io/etcd/server/v3': ETCD_VERSION, 'go.etcd.io/etcd/etcdctl/v3': ETCD_VERSION, 'go.etcd.io/etcd/etcdutl/v3': ETCD_VERSION },
+      packages: { 'go.etcd.io/etcd/server/v3': 'etcd', 'go.etcd.io/etcd/etcdctl/v3': 'etcdctl', 'go.etcd.io/etcd/etcdutl/v3': 'etcdutl' },
     },
   },
   {

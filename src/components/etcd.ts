@@ -96,3 +96,69 @@ export function etcdBundle(plan: ClusterPlan, master: NodePlan, pki: ClusterPki)
     units: [UNIT.etcd],
   };
 }
+
+/** Where a snapshot sits on a master while it is taken or restored (next to the data: same disk, same space). */
+export const ETCD_SNAPSHOT_ON_NODE = `${PATHS.etcdData}/kc-snapshot.db`;
+/** Where a restore keeps a master's data from before it, until the next restore. */
+export const ETCD_DATA_BEFORE_RESTORE = `${PATHS.etcdData}/member.before-restore`;
+
+/** etcdctl on `master`, asking its own member for a snapshot (a snapshot is taken from exactly one member). */
+export function etcdSnapshotSaveCommand(plan: ClusterPlan, master: NodePlan): string[] {
+  return etcdctlCommand(plan, ['snapshot', 'save', ETCD_SNAPSHOT_ON_NODE], etcdClientUrl(master));
+}
+
+/** etcdutl's report of a snapshot file: revision, key count and size, as JSON. */
+export function etcdSnapshotStatusCommand(path: string = ETCD_SNAPSHOT_ON_NODE): string[] {
+  return ['etcdutl', 'snapshot', 'status', path, '-w', 'json'];
+}
+
+/**
+ * Kubernetes' advice for a restore: raise the revision well past any a
+ * client has seen and mark it compacted, so every watch (kubelets,
+ * controllers, CoreDNS) fails and lists again instead of trusting a cache
+ * newer than the data.
+ */
+const RESTORE_REVISION_BUMP = 1_000_000_000;
+
+/**
+ * A shell script that turns the snapshot on `master` into its etcd data
+ * (etcd stopped): a member of a new etcd cluster of every master (a fresh
+ * cluster ID and token; the same names and peer URLs), the old data kept
+ * aside. Pure, so its every line is tested.
+ */
+export function etcdRestoreScript(plan: ClusterPlan, master: NodePlan, token: string): string {
+  const initialCluster = plan.masters.map((m) => `${m.name}=${etcdPeerUrl(m)}`).join(',');
+  const scratch = `${PATHS.etcdData}/kc-restore`;
+  return [
+    'set -eu',
+    `rm -rf ${scratch}`,
+    [
+      'etcdutl snapshot restore',
+      ETCD_SNAPSHOT_ON_NODE,
+      `--data-dir=${scratch}`,
+      `--name=${master.name}`,
+      `--initial-cluster=${initialCluster}`,
+      `--initial-cluster-token=${token}`,
+      `--initial-advertise-peer-urls=${etcdPeerUrl(master)}`,
+      `--bump-revision=${RESTORE_REVISION_BUMP}`,
+      '--mark-compacted',
+    ].join(' '),
+    `rm -rf ${ETCD_DATA_BEFORE_RESTORE}`,
+    `if [ -d ${PATHS.etcdData}/member ]; then mv ${PATHS.etcdData}/member ${ETCD_DATA_BEFORE_RESTORE}; fi`,
+    `mv ${scratch}/member ${PATHS.etcdData}/member`,
+    `rm -rf ${scratch} ${ETCD_SNAPSHOT_ON_NODE}`,
+  ].join('\n');
+}
+
+/**
+ * Takes a restore back on one master (etcd stopped): its data from before
+ * returns. A master that had no data before keeps the restored data: an
+ * empty data dir would make etcd found a new, empty cluster.
+ */
+export function etcdUnrestoreScript(): string {
+  return [
+    'set -eu',
+    `if [ -d ${ETCD_DATA_BEFORE_RESTORE} ]; then rm -rf ${PATHS.etcdData}/member && mv ${ETCD_DATA_BEFORE_RESTORE} ${PATHS.etcdData}/member; fi`,
+    `rm -rf ${PATHS.etcdData}/kc-restore ${ETCD_SNAPSHOT_ON_NODE}`,
+  ].join('\n');
+}

@@ -198,6 +198,8 @@ export interface NodeExec {
   exec(node: string, command: string[], input?: string | Readable): Promise<ExecResult>;
   /** Puts files and links into a node (parents created as needed). */
   copyFiles(node: string, files: readonly ArchiveEntry[]): Promise<void>;
+  /** A regular file's bytes, read out of a node (an etcd snapshot, say); an error when it is absent. */
+  readFile(node: string, path: string): Promise<Buffer>;
 }
 
 /** The nodes themselves: made, found, started, stopped and removed, with their volumes. */

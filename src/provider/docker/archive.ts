@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { isArchiveLink, type ArchiveEntry } from '../provider.js';
 
@@ -39,4 +40,26 @@ export async function packFiles(files: readonly ArchiveEntry[]): Promise<Buffer>
 function parentFolders(path: string): string[] {
   const parts = path.replace(/^\//, '').split('/').slice(0, -1);
   return parts.map((_, i) => `${parts.slice(0, i + 1).join('/')}/`);
+}
+
+/**
+ * The first regular file of a tar stream (Docker's archive API answers a
+ * file's path with an archive holding that file); `what` names it in errors.
+ */
+export async function firstFileOf(archive: Readable, what: string): Promise<Buffer> {
+  const extract = tar.extract();
+  archive.pipe(extract);
+  for await (const entry of extract) {
+    if (entry.header.type !== 'file') {
+      entry.resume();
+      continue;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of entry) chunks.push(chunk as Buffer);
+    // The rest of the archive is not needed: stop reading it.
+    archive.unpipe(extract);
+    archive.destroy();
+    return Buffer.concat(chunks);
+  }
+  throw new Error(`${what} is not a regular file`);
 }

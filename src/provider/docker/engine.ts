@@ -20,7 +20,7 @@ import {
   type SingleEngine,
 } from '../provider.js';
 import { apiOlderThan, EngineTooOldError, MIN_API_VERSION, type EngineRef } from '../engine-failure.js';
-import { packFiles } from './archive.js';
+import { firstFileOf, packFiles } from './archive.js';
 import { localDockerClient, localEngineHost, reportingEngineFailures } from './connect.js';
 
 /** How Docker runs one node: everything about a node container decided in one place. */
@@ -488,6 +488,11 @@ export class DockerEngine implements SingleEngine {
   async copyFiles(node: string, files: readonly ArchiveEntry[]): Promise<void> {
     if (files.length === 0) return;
     await this.client.getContainer(node).putArchive(await packFiles(files), { path: '/' });
+  }
+
+  async readFile(node: string, path: string): Promise<Buffer> {
+    const archive = (await this.client.getContainer(node).getArchive({ path })) as Readable;
+    return firstFileOf(archive, `${node}:${path}`);
   }
 
   // --- diagnostics (kc export logs) ------------------------------------------------

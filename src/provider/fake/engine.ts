@@ -294,6 +294,13 @@ export class FakeEngine implements SingleEngine {
     placeEntries(this.node(name), files);
   }
 
+  async readFile(name: string, path: string): Promise<Buffer> {
+    await this.record('readFile', `${name}:${path}`);
+    const file = this.node(name).files.get(path);
+    if (!file) throw new Error(`Could not find the file ${path} in container ${name}`);
+    return typeof file.content === 'string' ? Buffer.from(file.content) : file.content;
+  }
+
   async imageLabels(tag: string): Promise<Record<string, string> | undefined> {
     await this.record('imageLabels', tag);
     return this.images.get(tag);
