@@ -12,6 +12,16 @@ export function haproxyServersStateCommand(): string[] {
   return ['/bin/sh', '-c', `echo 'show servers state ${READY_BACKEND}' | socat stdio UNIX-CONNECT:${HAPROXY_ADMIN_SOCKET}`];
 }
 
+/**
+ * Sets one master's state in both backends through the runtime API:
+ * `drain` takes no new connection (those it carries finish), `ready` takes
+ * connections again as its checks allow.
+ */
+export function haproxySetServerCommand(master: string, state: 'drain' | 'ready'): string[] {
+  const commands = [READY_BACKEND, LISTENING_BACKEND].map((backend) => `set server ${backend}/${master} state ${state}`).join('; ');
+  return ['/bin/sh', '-c', `echo '${commands}' | socat stdio UNIX-CONNECT:${HAPROXY_ADMIN_SOCKET}`];
+}
+
 /** The masters whose API server answers /readyz: where every connection goes while one does. */
 export const READY_BACKEND = 'masters';
 /** The masters whose API server accepts connections: used only while no master is ready. */

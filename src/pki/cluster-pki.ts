@@ -39,8 +39,27 @@ export async function generateClusterPki(plan: ClusterPlan): Promise<ClusterPki>
     createCertificateAuthority(`${plan.spec.name}-ca`),
     createCertificateAuthority(`${plan.spec.name}-front-proxy-ca`),
   ]);
+  return {
+    ca,
+    frontProxyCa,
+    ...(await issueLeaves(plan, ca, frontProxyCa)),
+    serviceAccount: await serviceAccount,
+    encryptionKey: randomBytes(ENCRYPTION_KEY_BYTES).toString('base64'),
+  };
+}
+
+/** The certificates a cluster's CAs sign: every one of ClusterPki but the CAs, the service-account key pair and the encryption key. */
+type LeafCertificates = Omit<ClusterPki, 'ca' | 'frontProxyCa' | 'serviceAccount' | 'encryptionKey'>;
+
+/**
+ * Issues every leaf certificate of the cluster: the one list of what a
+ * cluster holds, shared by a new cluster and a rotation. `ownApiServerCert`
+ * names the masters that joined later and have a serving certificate of their own.
+ */
+async function issueLeaves(plan: ClusterPlan, ca: CertKey, frontProxyCa: CertKey, ownApiServerCert: readonly string[] = []): Promise<LeafCertificates> {
   const client = (commonName: string, organization?: string): Promise<CertKey> => issueCertificate(ca, { commonName, organization, usage: 'client' });
   const issue = (request: CertificateRequest): Promise<CertKey> => issueCertificate(ca, request);
+  const apiServerRequest: CertificateRequest = { commonName: 'kube-apiserver', usage: 'server', ...apiServerSubjectAltNames(plan) };
   const [admin, kubeControllerManager, kubeScheduler, kubeProxy, kubeRouter, apiServer, apiServerKubeletClient, etcdClient, frontProxyClient] =
     await Promise.all([
       client('admin', 'system:masters'),
@@ -48,34 +67,44 @@ export async function generateClusterPki(plan: ClusterPlan): Promise<ClusterPki>
       client('system:kube-scheduler', 'system:kube-scheduler'),
       client('system:kube-proxy', 'system:node-proxier'),
       client('system:kube-router'),
-      issue({ commonName: 'kube-apiserver', usage: 'server', ...apiServerSubjectAltNames(plan) }),
+      issue(apiServerRequest),
       client(API_SERVER_KUBELET_CLIENT_USER),
       client('kube-apiserver-etcd-client'),
       issueCertificate(frontProxyCa, { commonName: FRONT_PROXY_CLIENT_NAME, usage: 'client' }),
     ]);
-  const [etcdServer, etcdPeer, kubelets] = await Promise.all([
+  const [etcdServer, etcdPeer, kubelets, apiServerByNode] = await Promise.all([
     perNode(plan.masters, (master) => issue(etcdServerRequest(master))),
     perNode(plan.masters, (master) => issue(etcdPeerRequest(master))),
     perNode(plan.workers, (worker) => issue(kubeletRequest(worker))),
+    perNode(plan.masters.filter((m) => ownApiServerCert.includes(m.name)), () => issue(apiServerRequest)),
   ]);
   return {
-    ca,
     admin,
     kubeControllerManager,
     kubeScheduler,
     kubeProxy,
     kubeRouter,
     apiServer,
+    ...(ownApiServerCert.length > 0 ? { apiServerByNode } : {}),
     apiServerKubeletClient,
-    serviceAccount: await serviceAccount,
     etcdServer,
     etcdPeer,
     etcdClient,
     kubelets,
-    frontProxyCa,
     frontProxyClient,
-    encryptionKey: randomBytes(ENCRYPTION_KEY_BYTES).toString('base64'),
   };
+}
+
+/**
+ * `kc rotate certificates`: every leaf certificate issued again by the same
+ * CAs, for the same names, valid from now. The CAs, the service-account key
+ * pair (tokens in use stay valid) and the encryption key (Secrets stay
+ * readable) are kept. Old and new leaves are signed by the same CA, so nodes
+ * holding either trust each other while the new ones are rolled out.
+ */
+export async function renewLeafCertificates(pki: ClusterPki, plan: ClusterPlan): Promise<ClusterPki> {
+  const leaves = await issueLeaves(plan, pki.ca, pki.frontProxyCa, Object.keys(pki.apiServerByNode ?? {}));
+  return { ca: pki.ca, frontProxyCa: pki.frontProxyCa, serviceAccount: pki.serviceAccount, encryptionKey: pki.encryptionKey, ...leaves };
 }
 
 /**

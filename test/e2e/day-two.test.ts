@@ -1,4 +1,6 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -7,7 +9,9 @@ import { UNIT } from '../../src/components/units.js';
 import { PATHS } from '../../src/components/paths.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { execOrThrow } from '../../src/provider/provider.js';
+import { loadState } from '../../src/state/cluster-state.js';
 import { unpackSnapshot } from '../../src/state/snapshot-archive.js';
+import { adminAccess, startApiLoad } from './api-load.js';
 import { kubectlFor } from './cluster-helpers.js';
 import { kc, testClusterName, type CliResult } from './helpers.js';
 
@@ -47,7 +51,20 @@ async function expectUsable(pod: string): Promise<void> {
   await kubectl(['wait', '--for=condition=Ready', `pod/${pod}`, '--timeout=120s']);
 }
 
-describe('day-2: etcd snapshots', () => {
+/** The serial of the certificate a TLS server presents at host:port (reached from this host on the cluster's network). */
+function servedSerial(host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, rejectUnauthorized: false, servername: host.match(/^[\d.]+$/) ? undefined : host }, () => {
+      resolve(socket.getPeerX509Certificate()?.serialNumber ?? '');
+      socket.end();
+    });
+    socket.on('error', reject);
+  });
+}
+
+const serialOf = (pem: string) => new X509Certificate(pem).serialNumber;
+
+describe('day-2: etcd snapshots and certificate rotation', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kc-day2-'));
     kubeconfig = join(dir, 'kubeconfig');
@@ -111,4 +128,40 @@ describe('day-2: etcd snapshots', () => {
     expect(result.stderr).toMatch(/damaged\.snap is damaged: etcd\.db has SHA-256/);
     expect(await configMaps()).toEqual(['before', 'kept']);
   }, 120_000);
+
+  it('rotates every certificate one node at a time while reads and writes through the lb all succeed', async () => {
+    const before = (await loadState(NAME))!;
+    const load = startApiLoad(await adminAccess(kubeconfig, CONTEXT));
+    let samples: Awaited<ReturnType<typeof load.stop>> = [];
+    let rotated: CliResult;
+    try {
+      rotated = await kc(['rotate', 'certificates', '--name', NAME]);
+    } finally {
+      samples = await load.stop();
+    }
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const failed = samples.filter((s) => !s.ok).map((s) => `${s.kind} at +${s.started - samples[0]!.started}ms: ${s.error}`);
+    process.stderr.write(`  rotation: ${samples.length} requests through the lb, ${failed.length} failed${failed.length ? `: ${failed.join('; ')}` : ''}\n${rotated.stderr}`);
+    expect(failed).toEqual([]);
+    expect(samples.length).toBeGreaterThan(20);
+
+    const after = (await loadState(NAME))!;
+    expect(after.pki.ca).toEqual(before.pki.ca);
+    // What each component serves now is the new certificate: the API server through the lb, etcd on every master, every kubelet.
+    const access = await adminAccess(kubeconfig, CONTEXT);
+    const url = new URL(access.server);
+    expect(await servedSerial(url.hostname, Number(url.port))).toBe(serialOf(after.pki.apiServer.certPem));
+    for (const master of after.plan.masters) {
+      expect(await servedSerial(master.ip, 2379), master.name).toBe(serialOf(after.pki.etcdServer[master.name]!.certPem));
+    }
+    for (const worker of after.plan.workers) {
+      expect(await servedSerial(worker.ip, 10250), worker.name).toBe(serialOf(after.pki.kubelets[worker.name]!.certPem));
+    }
+    // The user's kubeconfig holds the new admin certificate, and it works.
+    expect(access.tls.cert.toString()).toBe(after.pki.admin.certPem);
+    await expectUsable('after-rotation');
+    const listed = JSON.parse((await expectOk(['get', 'certificates', '--name', NAME, '--json'])).stdout) as { name: string; notAfter: string }[];
+    const apiServer = listed.find((c) => c.name === 'kube-apiserver');
+    expect(new Date(apiServer!.notAfter).toISOString()).toBe(new Date(new X509Certificate(after.pki.apiServer.certPem).validTo).toISOString());
+  }, 600_000);
 });

@@ -1,10 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { request } from 'node:https';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMemberList } from '../../src/cluster/lifecycle/etcd-membership.js';
 import { parseServersState } from '../../src/cluster/lifecycle/node-access.js';
@@ -16,6 +15,7 @@ import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
 import { withClusterLock } from '../../src/state/lock.js';
 import { buildWebImage, kubectlFor } from './cluster-helpers.js';
 import { kc, testClusterName, type CliResult } from './helpers.js';
+import { adminAccess as adminAccessOf, startApiLoad, type Sample } from './api-load.js';
 import { execOrThrow } from '../../src/provider/provider.js';
 
 /**
@@ -78,45 +78,7 @@ async function waitForBackendsUp(count: number): Promise<void> {
 }
 
 /** The admin credentials and API server URL of the test cluster, from the kubeconfig kc wrote. */
-async function adminAccess() {
-  const config = parse(await readFile(kubeconfig, 'utf8')) as {
-    clusters: { name: string; cluster: { server: string; 'certificate-authority-data': string } }[];
-    users: { name: string; user: { 'client-certificate-data': string; 'client-key-data': string } }[];
-  };
-  const cluster = config.clusters.find((c) => c.name === CONTEXT)?.cluster;
-  const user = config.users.find((u) => u.name === CONTEXT)?.user;
-  if (!cluster || !user) throw new Error(`no ${CONTEXT} in ${kubeconfig}`);
-  const decode = (s: string) => Buffer.from(s, 'base64');
-  return {
-    server: cluster.server,
-    tls: { ca: decode(cluster['certificate-authority-data']), cert: decode(user['client-certificate-data']), key: decode(user['client-key-data']) },
-  };
-}
-
-interface Sample {
-  kind: 'read' | 'write';
-  started: number;
-  ended: number;
-  ok: boolean;
-  error: string;
-}
-
-/** One request through the lb on a fresh connection, given up after 5 s. */
-function apiRequest(access: Awaited<ReturnType<typeof adminAccess>>, kind: Sample['kind']): Promise<Sample> {
-  const started = Date.now();
-  const write = kind === 'write';
-  const path = write ? '/api/v1/namespaces/default/configmaps' : '/api/v1/namespaces/default/configmaps?limit=1';
-  return new Promise((resolve) => {
-    const done = (ok: boolean, error: string) => resolve({ kind, started, ended: Date.now(), ok, error });
-    const req = request(new URL(path, access.server), { ...access.tls, agent: false, method: write ? 'POST' : 'GET', timeout: 5000, headers: { 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      res.on('end', () => done((res.statusCode ?? 0) < 300, `HTTP ${res.statusCode ?? 0}`));
-    });
-    req.on('timeout', () => req.destroy(new Error('no answer within 5s')));
-    req.on('error', (error) => done(false, error.message));
-    req.end(write ? JSON.stringify({ metadata: { generateName: 'load-' } }) : undefined);
-  });
-}
+const adminAccess = () => adminAccessOf(kubeconfig, CONTEXT);
 
 /**
  * Reads and writes through the lb, each started every 100 ms whatever the
@@ -124,16 +86,7 @@ function apiRequest(access: Awaited<ReturnType<typeof adminAccess>>, kind: Sampl
  * after), while `container` is killed; returns every request and the kill time.
  */
 async function loadWhileKilling(container: string): Promise<{ samples: Sample[]; killStarted: number; killedAt: number; haproxyLog: string }> {
-  const access = await adminAccess();
-  const samples: Promise<Sample>[] = [];
-  let stop = false;
-  const loop = async (kind: Sample['kind']) => {
-    while (!stop) {
-      samples.push(apiRequest(access, kind));
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
-  const loops = [loop('read'), loop('write')];
+  const load = startApiLoad(await adminAccess());
   // The load runs for 2 s before the kill, so the samples show the normal state as well.
   await new Promise((resolve) => setTimeout(resolve, 2000));
   // The kill takes a moment: until the container is gone its kernel still accepts connections that its dead
@@ -143,12 +96,11 @@ async function loadWhileKilling(container: string): Promise<{ samples: Sample[];
   await execFileAsync('docker', ['wait', container]);
   const killedAt = Date.now();
   await new Promise((resolve) => setTimeout(resolve, 10_000));
-  stop = true;
-  await Promise.all(loops);
+  const samples = await load.stop();
   // HAProxy's own account of the sessions that did not end normally, to say why a request failed.
   const log = await execOrThrow(engine, `${NAME}-lb`, ['journalctl', '-u', 'haproxy', '-o', 'cat', '--no-pager', '--since', `@${Math.floor(killedAt / 1000) - 3}`]);
   const haproxyLog = log.split('\n').filter((line) => / masters\/\S+ \S+ \d+ (?!--)\S\S/.test(line) || line.includes('is DOWN')).join('\n');
-  return { samples: await Promise.all(samples), killStarted, killedAt, haproxyLog };
+  return { samples, killStarted, killedAt, haproxyLog };
 }
 
 /**

@@ -406,7 +406,8 @@ describe('the certificate inventory (kc get certificates, the expiry warning at 
   beforeAll(async () => {
     plan = planCluster(defaultClusterSpec({ controlPlanes: 2, workers: 2 }), '172.30.5.0/24');
     pki = await generateClusterPki(plan);
-  });
+    // 16 key pairs: seconds on a busy runner.
+  }, 30_000);
 
   it('lists every certificate once per holder, with its nodes, soonest to expire first', () => {
     const entries = certificateInventory(plan, pki);
