@@ -100,7 +100,7 @@ describe('kc rotate certificates on the fake engine', () => {
     const at = (line: string) => commands.indexOf(line);
     const drain = (m: string) => at(`rot-lb: /bin/sh -c echo 'set server masters/${m} state drain; set server masters-listening/${m} state drain' | socat stdio UNIX-CONNECT:/run/haproxy-admin.sock`);
     const ready = (m: string) => at(`rot-lb: /bin/sh -c echo 'set server masters/${m} state ready; set server masters-listening/${m} state ready' | socat stdio UNIX-CONNECT:/run/haproxy-admin.sock`);
-    const restart = (m: string) => at(`${m}: systemctl restart kube-apiserver.service kube-controller-manager.service kube-scheduler.service`);
+    const restart = (m: string) => at(`${m}: systemctl restart kube-apiserver.service kube-controller-manager.service kube-scheduler.service kube-proxy.service`);
     for (const m of ['rot-master-0', 'rot-master-1']) {
       expect(drain(m)).toBeGreaterThanOrEqual(0);
       expect(drain(m)).toBeLessThan(restart(m));
@@ -117,7 +117,7 @@ describe('kc rotate certificates on the fake engine', () => {
     const engine = await fakeCluster(1);
     await rotate(engine, 1);
     expect(commands.some((c) => c.includes('state drain'))).toBe(false);
-    expect(commands).toContain('rot-master-0: systemctl restart kube-apiserver.service kube-controller-manager.service kube-scheduler.service');
+    expect(commands).toContain('rot-master-0: systemctl restart kube-apiserver.service kube-controller-manager.service kube-scheduler.service kube-proxy.service');
   }, 30_000);
 
   it('refuses --ca, saying what to do instead, and changes nothing', async () => {

@@ -36,7 +36,7 @@ export interface RotateResult {
 }
 
 /** What uses a master's certificates besides etcd (which reads its files at every new connection: no restart). */
-const MASTER_UNITS = [UNIT.apiServer, UNIT.controllerManager, UNIT.scheduler];
+const MASTER_UNITS = [UNIT.apiServer, UNIT.controllerManager, UNIT.scheduler, UNIT.kubeProxy];
 
 /**
  * `kc rotate certificates`: every leaf certificate issued again by the
