@@ -21,6 +21,19 @@ export interface ClusterState {
   /** Every kubeconfig file kc merged the admin context into, so delete can remove it from all of them. */
   kubeconfigPaths: string[];
   createdAt: string;
+  /**
+   * A change that rolls out node by node and stopped part-way: the next run
+   * of the same command continues from it. Optional within schema 2: a kc
+   * that does not know it only misses the chance to continue.
+   */
+  operation?: Operation;
+}
+
+/** A certificate rotation under way: the new certificates are in `pki`; `done` lists the nodes that have them. */
+export interface Operation {
+  kind: 'rotate-certificates';
+  startedAt: string;
+  done: string[];
 }
 
 /** A state file kc cannot use: names the file, what is wrong and how to get past it. */
@@ -85,6 +98,10 @@ export function migrateState(raw: unknown, file: string, cluster: string): Clust
   }
   if (!Array.isArray(state.kubeconfigPaths) || !state.kubeconfigPaths.every((p) => typeof p === 'string')) {
     throw new StateFileError(file, cluster, 'has no valid kubeconfigPaths list');
+  }
+  const operation = state.operation;
+  if (operation !== undefined && !(isRecord(operation) && operation.kind === 'rotate-certificates' && Array.isArray(operation.done) && operation.done.every((n) => typeof n === 'string'))) {
+    throw new StateFileError(file, cluster, `has an operation kc does not know (${JSON.stringify(operation).slice(0, 80)})`);
   }
   return state as unknown as ClusterState;
 }

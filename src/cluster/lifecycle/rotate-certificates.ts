@@ -13,7 +13,7 @@ import { UsageError } from '../../util/errors.js';
 import { waitUntil } from '../../util/poll.js';
 import type { Progress } from '../../util/progress.js';
 import { counted } from '../../util/words.js';
-import { hostApiOf, type ApiProbe } from '../kube/api.js';
+import { hostApiOf, type ApiProbe, type HostApi } from '../kube/api.js';
 import { waitForNodesReady } from '../kube/waits.js';
 import { deliverFiles, journalTail } from '../node/units.js';
 import { adminEntry } from '../ops/kubeconfig.js';
@@ -46,7 +46,8 @@ const MASTER_UNITS = [UNIT.apiServer, UNIT.controllerManager, UNIT.scheduler, UN
  * API server and controllers, and is taken back once its API server is
  * ready; then each worker's kubelet, kube-proxy and kube-router restart on
  * the new files. Old and new certificates share the CA, so a rotation that
- * stops part-way leaves a working cluster; running it again finishes it.
+ * stops part-way leaves a working cluster; the state records which nodes
+ * have their new files, and running it again continues with the rest.
  */
 export async function rotateCertificates(options: RotateOptions): Promise<RotateResult> {
   if (options.ca) {
@@ -61,30 +62,48 @@ export async function rotateCertificates(options: RotateOptions): Promise<Rotate
     requireRunning(cluster, 'rotate certificates');
     const { engine, progress } = options;
     const deadline = new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'rotation');
-    const state: ClusterState = await progress.step('Issuing new certificates', async (note) => {
-      const renewed = { ...cluster.state, pki: await renewLeafCertificates(cluster.state.pki, cluster.plan) };
-      // The state first: should the rollout stop, a second run delivers certificates kc has, not ones it lost.
-      await saveState(renewed);
-      for (const path of renewed.kubeconfigPaths) await mergeIntoKubeconfigFile(path, adminEntry(renewed, false));
-      note(`signed by ${cluster.plan.spec.name}-ca; admin kubeconfig updated in ${counted(renewed.kubeconfigPaths.length, 'file')}`);
-      return renewed;
-    });
-    const ctx: ChangeContext = { engine, plan: state.plan, pki: state.pki, deadline };
-    for (const master of state.plan.masters) {
-      await progress.step(`Rotating ${master.name}`, () => rotateMaster(ctx, master));
-    }
-    const api = hostApiOf(state, options.apiProbe);
-    for (const worker of state.plan.workers) {
-      await progress.step(`Rotating ${worker.name}`, async () => {
-        await deliverFiles(engine, worker, { files: bootBundle(state.plan, worker, state.pki).files, units: [] });
-        const restartedAt = Date.now();
-        const units = [UNIT.kubelet, UNIT.kubeProxy, ...(runsKubeRouter(state.plan) ? [UNIT.kubeRouter] : [])];
-        await execOrThrow(engine, worker.name, ['systemctl', 'restart', ...units]);
-        await waitForNodesReady(api, [worker.name], deadline, { fresh: { started: new Set([worker.name]), since: restartedAt } });
+    const resumed = cluster.state.operation?.kind === 'rotate-certificates' ? cluster.state.operation : undefined;
+    let state: ClusterState;
+    if (resumed) {
+      state = cluster.state;
+      progress.info(`Continuing the rotation begun ${resumed.startedAt} (${resumed.done.length ? `done: ${resumed.done.join(', ')}` : 'no node done yet'})`);
+    } else {
+      state = await progress.step('Issuing new certificates', async (note) => {
+        const renewed: ClusterState = {
+          ...cluster.state,
+          pki: await renewLeafCertificates(cluster.state.pki, cluster.plan),
+          operation: { kind: 'rotate-certificates', startedAt: new Date().toISOString(), done: [] },
+        };
+        // The state first: should the rollout stop, the next run delivers the certificates kc has, not new ones.
+        await saveState(renewed);
+        for (const path of renewed.kubeconfigPaths) await mergeIntoKubeconfigFile(path, adminEntry(renewed, false));
+        note(`signed by ${cluster.plan.spec.name}-ca; admin kubeconfig updated in ${counted(renewed.kubeconfigPaths.length, 'file')}`);
+        return renewed;
       });
     }
+    const ctx: ChangeContext = { engine, plan: state.plan, pki: state.pki, deadline };
+    const api = hostApiOf(state, options.apiProbe);
+    const done = new Set(state.operation?.done ?? []);
+    for (const node of [...state.plan.masters, ...state.plan.workers].filter((n) => !done.has(n.name))) {
+      await progress.step(`Rotating ${node.name}`, () => (node.role === 'master' ? rotateMaster(ctx, node) : rotateWorker(ctx, api, node)));
+      done.add(node.name);
+      state = { ...state, operation: { kind: 'rotate-certificates', startedAt: state.operation?.startedAt ?? new Date().toISOString(), done: [...done] } };
+      await saveState(state);
+    }
+    const { operation: _finished, ...finished } = state;
+    await saveState(finished);
     return { certificates: certificateInventory(state.plan, state.pki).length, seconds: (Date.now() - started) / 1000 };
   });
+}
+
+/** One worker: new files, kubelet, kube-proxy and kube-router restarted, its Ready heartbeat from after the restart. */
+async function rotateWorker(ctx: ChangeContext, api: HostApi, worker: NodePlan): Promise<void> {
+  const { engine, plan, deadline } = ctx;
+  await deliverFiles(engine, worker, { files: bootBundle(plan, worker, ctx.pki).files, units: [] });
+  const restartedAt = Date.now();
+  const units = [UNIT.kubelet, UNIT.kubeProxy, ...(runsKubeRouter(plan) ? [UNIT.kubeRouter] : [])];
+  await execOrThrow(engine, worker.name, ['systemctl', 'restart', ...units]);
+  await waitForNodesReady(api, [worker.name], deadline, { fresh: { started: new Set([worker.name]), since: restartedAt } });
 }
 
 /**
