@@ -23,7 +23,8 @@
  * there first). Every shape with two workers also measures the pod network's
  * round trip between their pod bridges (VXLAN across engines, a bridge on one).
  * `lifecycle`: on one cluster (2 masters, 1 worker), KC_BENCH_RUNS rounds of
- * add a worker, add a master, remove both, stop, start (bench/lifecycle.ts).
+ * add a worker, add a master, remove both, stop, start, snapshot save and
+ * restore, rotate certificates (bench/lifecycle.ts).
  * KC_BENCH_NODE_IMAGE measures a node image of your own tag instead of kc's
  * default one; KC_BENCH_PREFIX (default `bench`) prefixes the cluster names, so
  * a benchmark never deletes someone else's clusters on a shared machine.

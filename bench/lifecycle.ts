@@ -3,19 +3,25 @@
  * worker), each round adds a worker and a master, removes them again, and
  * stops and starts the cluster; every operation is timed as the user runs it
  * (the pipeline functions behind `kc create node`, `kc delete node`, `kc stop
- * cluster`, `kc start cluster`).
+ * cluster`, `kc start cluster`), then takes an etcd snapshot, restores it and
+ * rotates every certificate (`kc snapshot save|restore`, `kc rotate certificates`).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createCluster } from '../src/cluster/create/create.js';
 import { deleteCluster } from '../src/cluster/ops/delete.js';
 import { addNodes } from '../src/cluster/lifecycle/add-node.js';
 import { removeNodes } from '../src/cluster/lifecycle/remove-node.js';
 import { startCluster, stopCluster } from '../src/cluster/lifecycle/stop-start.js';
+import { restoreSnapshot, saveSnapshot } from '../src/cluster/lifecycle/snapshot.js';
+import { rotateCertificates } from '../src/cluster/lifecycle/rotate-certificates.js';
 import { defaultClusterSpec } from '../src/config/defaults.js';
 import type { ChangeableRole } from '../src/model/plan.js';
 import type { Provider } from '../src/provider/provider.js';
 import { silentProgress } from '../src/util/progress.js';
 
-export const LIFECYCLE_OPERATIONS = ['add worker', 'add master', 'remove master', 'remove worker', 'stop', 'start'] as const;
+export const LIFECYCLE_OPERATIONS = ['add worker', 'add master', 'remove master', 'remove worker', 'stop', 'start', 'snapshot save', 'snapshot restore', 'rotate certificates'] as const;
 export type LifecycleOperation = (typeof LIFECYCLE_OPERATIONS)[number];
 
 export interface LifecycleBenchOptions {
@@ -46,6 +52,7 @@ export async function benchLifecycle(options: LifecycleBenchOptions): Promise<Re
   const common = { engine, progress: silentProgress, cluster, waitSeconds: 300 };
   const add = async (role: ChangeableRole) => (await addNodes({ ...common, role, count: 1 })).added[0] ?? '';
   const remove = (node: string) => removeNodes({ ...common, nodes: [node], force: false });
+  const snapshots = await mkdtemp(join(tmpdir(), 'kc-bench-snapshots-'));
   try {
     for (let round = 0; round < options.rounds; round += 1) {
       let worker = '';
@@ -56,8 +63,13 @@ export async function benchLifecycle(options: LifecycleBenchOptions): Promise<Re
       samples['remove worker'].push(await timed(() => remove(worker)));
       samples.stop.push(await timed(() => stopCluster(common)));
       samples.start.push(await timed(() => startCluster(common)));
+      const file = join(snapshots, `round-${round}.snap`);
+      samples['snapshot save'].push(await timed(() => saveSnapshot({ ...common, file })));
+      samples['snapshot restore'].push(await timed(() => restoreSnapshot({ ...common, file, fromOtherCluster: false })));
+      samples['rotate certificates'].push(await timed(() => rotateCertificates({ ...common, ca: false })));
     }
   } finally {
+    await rm(snapshots, { recursive: true, force: true });
     await deleteCluster({ engine, name: cluster, kubeconfigPath: options.kubeconfigPath });
   }
   return samples;
