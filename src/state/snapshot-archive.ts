@@ -2,6 +2,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
+import { packInMemory } from '../util/tar-gz.js';
 
 /**
  * The file `kc snapshot save` writes: a gzipped tar of etcd's own snapshot
@@ -53,21 +54,12 @@ export function caFingerprint(caCertPem: string): string {
 
 /** Pure: the snapshot file's bytes for a manifest and etcd's snapshot. */
 export async function packSnapshot(manifest: SnapshotManifest, db: Buffer): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (chunk: unknown) => {
-    chunks.push(chunk as Buffer);
-  });
-  const finished = new Promise<void>((resolve, reject) => {
-    pack.on('end', resolve);
-    pack.on('error', reject);
-  });
   const mtime = new Date(manifest.takenAt);
-  pack.entry({ name: SNAPSHOT_MANIFEST_ENTRY, mode: 0o644, mtime }, `${JSON.stringify(manifest, null, 2)}\n`);
-  pack.entry({ name: SNAPSHOT_DB_ENTRY, mode: 0o600, mtime }, db);
-  pack.finalize();
-  await finished;
-  return gzipSync(Buffer.concat(chunks));
+  const archive = await packInMemory((pack) => {
+    pack.entry({ name: SNAPSHOT_MANIFEST_ENTRY, mode: 0o644, mtime }, `${JSON.stringify(manifest, null, 2)}\n`);
+    pack.entry({ name: SNAPSHOT_DB_ENTRY, mode: 0o600, mtime }, db);
+  });
+  return gzipSync(archive);
 }
 
 async function tarEntries(archive: Buffer): Promise<Map<string, Buffer>> {

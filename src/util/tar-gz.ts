@@ -78,3 +78,20 @@ export async function writeTarGz(dir: string, tarPath: string): Promise<void> {
     throw writeError ?? error;
   }
 }
+
+/** A tar archive made in memory: `add` puts its entries into the packer, whose output is collected. */
+export async function packInMemory(add: (pack: tar.Pack) => void): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (chunk: unknown) => {
+    chunks.push(chunk as Buffer);
+  });
+  const finished = new Promise<void>((resolve, reject) => {
+    pack.on('end', resolve);
+    pack.on('error', reject);
+  });
+  add(pack);
+  pack.finalize();
+  await finished;
+  return Buffer.concat(chunks);
+}

@@ -13,7 +13,7 @@ import { loadState } from '../../src/state/cluster-state.js';
 import { unpackSnapshot } from '../../src/state/snapshot-archive.js';
 import { adminAccess, startApiLoad } from './api-load.js';
 import { kubectlFor } from './cluster-helpers.js';
-import { kc, testClusterName, type CliResult } from './helpers.js';
+import { expectOk, kc, testClusterName, type CliResult } from './helpers.js';
 
 /**
  * A cluster that ages: its etcd saved to a file and brought back, with the
@@ -27,12 +27,6 @@ const engine = new DockerEngine();
 let dir: string;
 let kubeconfig: string;
 let kubectl: ReturnType<typeof kubectlFor>;
-
-async function expectOk(args: string[]): Promise<CliResult> {
-  const result = await kc(args);
-  if (result.code !== 0) throw new Error(`kc ${args.join(' ')} exited with ${result.code}:\n${result.stderr}`);
-  return result;
-}
 
 async function configMaps(): Promise<string[]> {
   const out = await kubectl(['get', 'configmaps', '-n', 'default', '-l', 'kc-e2e=day2', '-o', 'jsonpath={.items[*].metadata.name}']);

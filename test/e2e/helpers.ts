@@ -49,3 +49,10 @@ export async function kc(args: string[], env: NodeJS.ProcessEnv = {}): Promise<C
     return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
 }
+
+/** Runs kc and returns what it printed; an error with its stderr when it exits non-zero. */
+export async function expectOk(args: string[]): Promise<CliResult> {
+  const result = await kc(args);
+  if (result.code !== 0) throw new Error(`kc ${args.join(' ')} exited with ${result.code}:\n${result.stderr}`);
+  return result;
+}

@@ -14,7 +14,7 @@ import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
 import { withClusterLock } from '../../src/state/lock.js';
 import { buildWebImage, kubectlFor } from './cluster-helpers.js';
-import { kc, testClusterName, type CliResult } from './helpers.js';
+import { expectOk, kc, testClusterName } from './helpers.js';
 import { adminAccess as adminAccessOf, startApiLoad, type Sample } from './api-load.js';
 import { execOrThrow } from '../../src/provider/provider.js';
 
@@ -32,12 +32,6 @@ const engine = new DockerEngine();
 let dir: string;
 let kubeconfig: string;
 let kubectl: ReturnType<typeof kubectlFor>;
-
-async function expectOk(args: string[]): Promise<CliResult> {
-  const result = await kc(args);
-  if (result.code !== 0) throw new Error(`kc ${args.join(' ')} exited with ${result.code}:\n${result.stderr}`);
-  return result;
-}
 
 async function plan() {
   const state = await loadState(NAME);

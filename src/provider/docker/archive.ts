@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
+import { packInMemory } from '../../util/tar-gz.js';
 import { isArchiveLink, type ArchiveEntry } from '../provider.js';
 
 /**
@@ -7,34 +8,24 @@ import { isArchiveLink, type ArchiveEntry } from '../provider.js';
  * absolute on the node; parent folders are created by Docker as needed.
  * Fixed timestamps keep the archive for the same files the same.
  */
-export async function packFiles(files: readonly ArchiveEntry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (chunk: unknown) => {
-    chunks.push(chunk as Buffer);
-  });
-  const finished = new Promise<void>((resolve, reject) => {
-    pack.on('end', resolve);
-    pack.on('error', reject);
-  });
-  const folders = new Set<string>();
-  for (const file of files) {
-    for (const folder of parentFolders(file.path)) {
-      if (folders.has(folder)) continue;
-      folders.add(folder);
-      pack.entry({ name: folder, type: 'directory', mode: 0o755, mtime: new Date(0) });
+export function packFiles(files: readonly ArchiveEntry[]): Promise<Buffer> {
+  return packInMemory((pack) => {
+    const folders = new Set<string>();
+    for (const file of files) {
+      for (const folder of parentFolders(file.path)) {
+        if (folders.has(folder)) continue;
+        folders.add(folder);
+        pack.entry({ name: folder, type: 'directory', mode: 0o755, mtime: new Date(0) });
+      }
+      const name = file.path.replace(/^\//, '');
+      if (isArchiveLink(file)) {
+        pack.entry({ name, type: 'symlink', linkname: file.target, mode: 0o777, mtime: new Date(0) });
+        continue;
+      }
+      const content = typeof file.content === 'string' ? Buffer.from(file.content) : file.content;
+      pack.entry({ name, mode: file.mode ?? 0o644, mtime: new Date(0) }, content);
     }
-    const name = file.path.replace(/^\//, '');
-    if (isArchiveLink(file)) {
-      pack.entry({ name, type: 'symlink', linkname: file.target, mode: 0o777, mtime: new Date(0) });
-      continue;
-    }
-    const content = typeof file.content === 'string' ? Buffer.from(file.content) : file.content;
-    pack.entry({ name, mode: file.mode ?? 0o644, mtime: new Date(0) }, content);
-  }
-  pack.finalize();
-  await finished;
-  return Buffer.concat(chunks);
+  });
 }
 
 function parentFolders(path: string): string[] {
