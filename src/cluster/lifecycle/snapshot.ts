@@ -136,7 +136,7 @@ async function readSnapshotFile(file: string): Promise<Buffer> {
   }
 }
 
-/** systemctl on every master at once, failing with the first refusal. */
+/** A command on every master at once (etcd members start together: each waits for a quorum), failing with the first refusal. */
 async function onMasters(engine: NodeExec, plan: ClusterPlan, command: string[]): Promise<void> {
   await Promise.all(plan.masters.map((m) => execOrThrow(engine, m.name, command)));
 }
@@ -166,7 +166,7 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
 
     await step('Stopping the API servers and etcd', async () => {
       undo.push('starting etcd and the API servers again', async () => {
-        await Promise.all(plan.masters.map((m) => execOrThrow(engine, m.name, ['systemctl', 'start', UNIT.etcd])));
+        await onMasters(engine, plan, ['systemctl', 'start', UNIT.etcd]);
         await onMasters(engine, plan, ['systemctl', 'start', ...API_UNITS]);
       });
       await onMasters(engine, plan, ['systemctl', 'stop', ...API_UNITS]);
