@@ -43,7 +43,7 @@ import { defaultClusterSpec } from '../src/config/defaults.js';
 import type { ClusterSpec } from '../src/config/types.js';
 import { enginesForSpec } from '../src/cli/engines.js';
 import { kubectl } from '../src/cluster/kube/kubectl.js';
-import { POD_IMAGES } from '../src/artifacts/manifest.js';
+import { DEFAULT_RELEASE, podImagesFor } from '../src/artifacts/manifest.js';
 import type { ClusterPlan } from '../src/model/plan.js';
 import { DockerEngine } from '../src/provider/docker/engine.js';
 import { execOrThrow, LABEL_CLUSTER, type Provider } from '../src/provider/provider.js';
@@ -135,7 +135,7 @@ async function podNetworkRttMs(engine: Provider, plan: ClusterPlan): Promise<num
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: `bench-bridge-${worker.name}`, namespace: 'default' },
-    spec: { nodeName: worker.name, containers: [{ name: 'pause', image: POD_IMAGES.pause, imagePullPolicy: 'Never' }] },
+    spec: { nodeName: worker.name, containers: [{ name: 'pause', image: podImagesFor(DEFAULT_RELEASE).pause, imagePullPolicy: 'Never' }] },
   }));
   await kubectl(engine, plan, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pods }));
   await kubectl(engine, plan, ['wait', '--for=condition=Ready', '--timeout=60s', ...pods.map((pod) => `pod/${pod.metadata.name}`)]);

@@ -28,8 +28,8 @@ if [[ -n ${INPUT_NODE_IMAGE:-} && -n ${INPUT_KUBERNETES_VERSION:-} ]]; then
 elif [[ -n ${INPUT_NODE_IMAGE:-} ]]; then
   args+=(--image "$INPUT_NODE_IMAGE")
 elif [[ -n ${INPUT_KUBERNETES_VERSION:-} ]]; then
-  # kc names its node images kc/node:<version> (what kubernetesVersion: means in a config file).
-  args+=(--image "kc/node:v${INPUT_KUBERNETES_VERSION#v}")
+  # kc checks the version (a supported one) and runs its node image kc/node:<version>, built on first use.
+  args+=(--kubernetes-version "v${INPUT_KUBERNETES_VERSION#v}")
 fi
 
 if [[ -n ${INPUT_CONTROL_PLANES:-} ]]; then

@@ -12,14 +12,60 @@
 
 import type { MultiCall } from './multicall.js';
 
-export const KUBERNETES_VERSION = 'v1.37.2';
-export const ETCD_VERSION = 'v3.7.3';
+/**
+ * What one Kubernetes release runs with: the etcd, CoreDNS and pause versions
+ * its kubeadm pins (cmd/kubeadm/app/constants/constants.go of that tag:
+ * DefaultEtcdVersion, CoreDNSVersion, PauseVersion). The node runtime
+ * (containerd, runc, CNI plugins, crictl) and kube-router are the same for
+ * every release: Kubernetes pins none of them, and these support all three.
+ */
+export interface KubernetesRelease {
+  kubernetes: string;
+  etcd: string;
+  coredns: string;
+  pause: string;
+  /** Where kc departs from kubeadm's pin, and why. */
+  departures?: string;
+}
+
+/** The releases kc builds node images for, newest first: the three newest minors the Go module proxy serves. */
+export const KUBERNETES_RELEASES: readonly KubernetesRelease[] = [
+  {
+    kubernetes: 'v1.37.2',
+    etcd: 'v3.7.3',
+    coredns: 'v1.14.6',
+    pause: '3.10.2',
+    departures: 'etcd v3.7.3, not kubeadm\'s 3.7.0: the same minor with three patch releases of fixes',
+  },
+  { kubernetes: 'v1.36.3', etcd: 'v3.6.8', coredns: 'v1.14.2', pause: '3.10.2' },
+  { kubernetes: 'v1.35.4', etcd: 'v3.6.6', coredns: 'v1.13.1', pause: '3.10.1' },
+];
+
+/** The release a cluster runs unless told otherwise: the newest. */
+export const DEFAULT_RELEASE: KubernetesRelease = KUBERNETES_RELEASES[0] as KubernetesRelease;
+
+/** The release of a Kubernetes version, or undefined when kc has no node image for it. */
+export function releaseOf(version: string): KubernetesRelease | undefined {
+  return KUBERNETES_RELEASES.find((r) => r.kubernetes === version);
+}
+
+/** The release of a version kc already accepted (a config, a cluster's state): unknown means a newer kc made it. */
+export function requireRelease(version: string): KubernetesRelease {
+  const release = releaseOf(version);
+  if (!release) throw new Error(`Kubernetes ${version} is not one this kc knows (it knows ${supportedVersions()}): use the kc that made this cluster`);
+  return release;
+}
+
+/** The supported versions, for messages: "v1.37.2, v1.36.3, v1.35.4". */
+export function supportedVersions(): string {
+  return KUBERNETES_RELEASES.map((r) => r.kubernetes).join(', ');
+}
+
+export const KUBERNETES_VERSION = DEFAULT_RELEASE.kubernetes;
 export const CONTAINERD_VERSION = 'v2.2.9';
 export const RUNC_VERSION = 'v1.4.3';
 export const CNI_PLUGINS_VERSION = 'v1.9.1';
 export const CRICTL_VERSION = 'v1.37.0';
-export const COREDNS_VERSION = 'v1.14.6';
-export const PAUSE_VERSION = '3.10.2';
 /** The only version of kube-router/v2 the Go module proxy serves here; see KUBE_ROUTER_RAISED_DEPENDENCIES. */
 export const KUBE_ROUTER_VERSION = 'v2.1.0';
 
@@ -91,13 +137,13 @@ export interface Artifact {
   sourceBuildMinutes: number;
 }
 
-const k8sRelease = (binary: string): ReleaseSource => ({
-  url: `https://dl.k8s.io/release/${KUBERNETES_VERSION}/bin/linux/${ARCH}/${binary}`,
-  checksum: { sha256Url: `https://dl.k8s.io/release/${KUBERNETES_VERSION}/bin/linux/${ARCH}/${binary}.sha256` },
+const k8sRelease = (version: string, binary: string): ReleaseSource => ({
+  url: `https://dl.k8s.io/release/${version}/bin/linux/${ARCH}/${binary}`,
+  checksum: { sha256Url: `https://dl.k8s.io/release/${version}/bin/linux/${ARCH}/${binary}.sha256` },
 });
 
 /** Each staging module (k8s.io/api, k8s.io/client-go, ...) is published as its v0.x twin. */
-const K8S_STAGING_VERSION = `v0.${KUBERNETES_VERSION.slice('v1.'.length)}`;
+const stagingVersion = (kubernetes: string): string => `v0.${kubernetes.slice('v1.'.length)}`;
 
 const versionStamp = (pkg: string, version: string): Record<string, string> => {
   const [major, minor] = version.replace(/^v/, '').split('.');
@@ -172,172 +218,193 @@ const CNI_PLUGIN_PACKAGE: Record<string, string> = {
   portmap: 'plugins/meta/portmap',
 };
 
-export const ARTIFACTS: Artifact[] = [
-  {
-    name: 'kubernetes',
-    version: KUBERNETES_VERSION,
-    sourceBuildMinutes: 18,
-    binaries: KUBERNETES_BINARIES,
-    release: KUBERNETES_BINARIES.map(k8sRelease),
-    source: {
-      kind: 'go',
-      modules: { 'k8s.io/kubernetes': KUBERNETES_VERSION },
-      packages: Object.fromEntries(KUBERNETES_BINARIES.map((b) => [`k8s.io/kubernetes/cmd/${b}`, b])),
-      versionVars: {
-        ...versionStamp('k8s.io/component-base/version', KUBERNETES_VERSION),
-        ...versionStamp('k8s.io/client-go/pkg/version', KUBERNETES_VERSION),
-      },
-      localReplacesAt: { module: 'k8s.io/kubernetes', version: K8S_STAGING_VERSION },
-      multiCall: KUBERNETES_MULTI_CALL,
+const kubernetesArtifact = (version: string): Artifact => ({
+  name: 'kubernetes',
+  version,
+  sourceBuildMinutes: 18,
+  binaries: KUBERNETES_BINARIES,
+  release: KUBERNETES_BINARIES.map((binary) => k8sRelease(version, binary)),
+  source: {
+    kind: 'go',
+    modules: { 'k8s.io/kubernetes': version },
+    packages: Object.fromEntries(KUBERNETES_BINARIES.map((b) => [`k8s.io/kubernetes/cmd/${b}`, b])),
+    versionVars: {
+      ...versionStamp('k8s.io/component-base/version', version),
+      ...versionStamp('k8s.io/client-go/pkg/version', version),
+    },
+    localReplacesAt: { module: 'k8s.io/kubernetes', version: stagingVersion(version) },
+    multiCall: KUBERNETES_MULTI_CALL,
+  },
+});
+
+const etcdArtifact = (version: string): Artifact => ({
+  name: 'etcd',
+  version,
+  sourceBuildMinutes: 1.7,
+  // etcdutl: offline snapshot restore (etcd 3.6 took it out of etcdctl).
+  binaries: ['etcd', 'etcdctl', 'etcdutl'],
+  release: [{
+    url: `https://github.com/etcd-io/etcd/releases/download/${version}/etcd-${version}-linux-${ARCH}.tar.gz`,
+    checksum: { sha256Url: `https://github.com/etcd-io/etcd/releases/download/${version}/SHA256SUMS` },
+    extract: {
+      [`etcd-${version}-linux-${ARCH}/etcd`]: 'etcd',
+      [`etcd-${version}-linux-${ARCH}/etcdctl`]: 'etcdctl',
+      [`etcd-${version}-linux-${ARCH}/etcdutl`]: 'etcdutl',
+    },
+  }],
+  source: {
+    kind: 'go',
+    modules: { 'go.etcd.io/etcd/server/v3': version, 'go.etcd.io/etcd/etcdctl/v3': version, 'go.etcd.io/etcd/etcdutl/v3': version },
+    packages: { 'go.etcd.io/etcd/server/v3': 'etcd', 'go.etcd.io/etcd/etcdctl/v3': 'etcdctl', 'go.etcd.io/etcd/etcdutl/v3': 'etcdutl' },
+  },
+});
+
+const corednsArtifact = (version: string): Artifact => ({
+  name: 'coredns',
+  version,
+  sourceBuildMinutes: 4.5,
+  binaries: ['coredns'],
+  release: [{
+    url: `https://github.com/coredns/coredns/releases/download/${version}/coredns_${version.slice(1)}_linux_${ARCH}.tgz`,
+    checksum: { sha256Url: `https://github.com/coredns/coredns/releases/download/${version}/coredns_${version.slice(1)}_linux_${ARCH}.tgz.sha256` },
+    extract: { coredns: 'coredns' },
+  }],
+  source: {
+    kind: 'go',
+    modules: { 'github.com/coredns/coredns': version },
+    packages: { 'github.com/coredns/coredns': 'coredns' },
+  },
+});
+
+const pauseArtifact = (release: KubernetesRelease): Artifact => ({
+  name: 'pause',
+  version: release.pause,
+  sourceBuildMinutes: 0.1,
+  binaries: ['pause'],
+  // The pause binary has no release download of its own: it ships only inside
+  // registry.k8s.io/pause, which needs a registry. kc compiles the same C file.
+  release: [],
+  source: {
+    kind: 'c',
+    module: 'k8s.io/kubernetes',
+    version: release.kubernetes,
+    file: 'build/pause/linux/pause.c',
+    binary: 'pause',
+    defines: { VERSION: `"${release.pause}"` },
+  },
+});
+
+const CONTAINERD: Artifact = {
+  name: 'containerd',
+  version: CONTAINERD_VERSION,
+  sourceBuildMinutes: 3.1,
+  binaries: ['containerd', 'containerd-shim-runc-v2', 'ctr'],
+  release: [{
+    url: `https://github.com/containerd/containerd/releases/download/${CONTAINERD_VERSION}/containerd-${CONTAINERD_VERSION.slice(1)}-linux-${ARCH}.tar.gz`,
+    checksum: { sha256Url: `https://github.com/containerd/containerd/releases/download/${CONTAINERD_VERSION}/containerd-${CONTAINERD_VERSION.slice(1)}-linux-${ARCH}.tar.gz.sha256sum` },
+    extract: { 'bin/containerd': 'containerd', 'bin/containerd-shim-runc-v2': 'containerd-shim-runc-v2', 'bin/ctr': 'ctr' },
+  }],
+  source: {
+    kind: 'go',
+    modules: { 'github.com/containerd/containerd/v2': CONTAINERD_VERSION },
+    packages: Object.fromEntries(['containerd', 'containerd-shim-runc-v2', 'ctr'].map((b) => [`github.com/containerd/containerd/v2/cmd/${b}`, b])),
+    versionVars: { 'github.com/containerd/containerd/v2/version.Version': CONTAINERD_VERSION },
+  },
+};
+
+const RUNC: Artifact = {
+  name: 'runc',
+  version: RUNC_VERSION,
+  sourceBuildMinutes: 0.7,
+  binaries: ['runc'],
+  release: [{
+    url: `https://github.com/opencontainers/runc/releases/download/${RUNC_VERSION}/runc.${ARCH}`,
+    checksum: { sha256Url: `https://github.com/opencontainers/runc/releases/download/${RUNC_VERSION}/runc.sha256sum` },
+  }],
+  source: {
+    kind: 'go',
+    modules: { 'github.com/opencontainers/runc': RUNC_VERSION },
+    packages: { 'github.com/opencontainers/runc': 'runc' },
+    versionVars: { 'main.version': RUNC_VERSION.slice(1) },
+    cgo: true,
+    tags: ['seccomp'],
+  },
+};
+
+const CNI_PLUGINS_ARTIFACT: Artifact = {
+  name: 'cni-plugins',
+  version: CNI_PLUGINS_VERSION,
+  sourceBuildMinutes: 0.2,
+  binaries: CNI_PLUGINS,
+  installDir: '/opt/cni/bin',
+  release: [{
+    url: `https://github.com/containernetworking/plugins/releases/download/${CNI_PLUGINS_VERSION}/cni-plugins-linux-${ARCH}-${CNI_PLUGINS_VERSION}.tgz`,
+    checksum: { sha256Url: `https://github.com/containernetworking/plugins/releases/download/${CNI_PLUGINS_VERSION}/cni-plugins-linux-${ARCH}-${CNI_PLUGINS_VERSION}.tgz.sha256` },
+    extract: Object.fromEntries(CNI_PLUGINS.map((p) => [`./${p}`, p])),
+  }],
+  source: {
+    kind: 'go',
+    modules: { 'github.com/containernetworking/plugins': CNI_PLUGINS_VERSION },
+    packages: Object.fromEntries(CNI_PLUGINS.map((p) => [`github.com/containernetworking/plugins/${CNI_PLUGIN_PACKAGE[p]}`, p])),
+    versionVars: { 'github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion': CNI_PLUGINS_VERSION },
+  },
+};
+
+const CRICTL: Artifact = {
+  name: 'crictl',
+  version: CRICTL_VERSION,
+  sourceBuildMinutes: 1,
+  binaries: ['crictl'],
+  release: [{
+    url: `https://github.com/kubernetes-sigs/cri-tools/releases/download/${CRICTL_VERSION}/crictl-${CRICTL_VERSION}-linux-${ARCH}.tar.gz`,
+    checksum: { sha256Url: `https://github.com/kubernetes-sigs/cri-tools/releases/download/${CRICTL_VERSION}/crictl-${CRICTL_VERSION}-linux-${ARCH}.tar.gz.sha256` },
+    extract: { crictl: 'crictl' },
+  }],
+  source: {
+    kind: 'go',
+    modules: { 'sigs.k8s.io/cri-tools': CRICTL_VERSION },
+    packages: { 'sigs.k8s.io/cri-tools/cmd/crictl': 'crictl' },
+    versionVars: { 'sigs.k8s.io/cri-tools/pkg/version.Version': CRICTL_VERSION },
+  },
+};
+
+const KUBE_ROUTER: Artifact = {
+  // Only its network policy controller runs (src/components/kube-router.ts).
+  name: 'kube-router',
+  version: KUBE_ROUTER_VERSION,
+  sourceBuildMinutes: 4.7,
+  binaries: ['kube-router'],
+  release: [{
+    url: `https://github.com/cloudnativelabs/kube-router/releases/download/${KUBE_ROUTER_VERSION}/kube-router_${KUBE_ROUTER_VERSION.slice(1)}_linux_${ARCH}.tar.gz`,
+    checksum: { sha256Url: `https://github.com/cloudnativelabs/kube-router/releases/download/${KUBE_ROUTER_VERSION}/kube-router_${KUBE_ROUTER_VERSION.slice(1)}_checksums.txt` },
+    extract: { 'kube-router': 'kube-router' },
+  }],
+  source: {
+    kind: 'go',
+    modules: { 'github.com/cloudnativelabs/kube-router/v2': KUBE_ROUTER_VERSION },
+    raisedDependencies: KUBE_ROUTER_RAISED_DEPENDENCIES,
+    packages: { 'github.com/cloudnativelabs/kube-router/v2/cmd/kube-router': 'kube-router' },
+    versionVars: {
+      'github.com/cloudnativelabs/kube-router/v2/pkg/version.Version': KUBE_ROUTER_VERSION,
+      'github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate': '1970-01-01T00:00:00Z',
     },
   },
-  {
-    name: 'etcd',
-    version: ETCD_VERSION,
-    sourceBuildMinutes: 1.7,
-    // etcdutl: offline snapshot restore (etcd 3.6 took it out of etcdctl).
-    binaries: ['etcd', 'etcdctl', 'etcdutl'],
-    release: [{
-      url: `https://github.com/etcd-io/etcd/releases/download/${ETCD_VERSION}/etcd-${ETCD_VERSION}-linux-${ARCH}.tar.gz`,
-      checksum: { sha256Url: `https://github.com/etcd-io/etcd/releases/download/${ETCD_VERSION}/SHA256SUMS` },
-      extract: {
-        [`etcd-${ETCD_VERSION}-linux-${ARCH}/etcd`]: 'etcd',
-        [`etcd-${ETCD_VERSION}-linux-${ARCH}/etcdctl`]: 'etcdctl',
-        [`etcd-${ETCD_VERSION}-linux-${ARCH}/etcdutl`]: 'etcdutl',
-      },
-    }],
-    source: {
-      kind: 'go',
-      modules: { 'go.etcd.io/etcd/server/v3': ETCD_VERSION, 'go.etcd.io/etcd/etcdctl/v3': ETCD_VERSION, 'go.etcd.io/etcd/etcdutl/v3': ETCD_VERSION },
-      packages: { 'go.etcd.io/etcd/server/v3': 'etcd', 'go.etcd.io/etcd/etcdctl/v3': 'etcdctl', 'go.etcd.io/etcd/etcdutl/v3': 'etcdutl' },
-    },
-  },
-  {
-    name: 'containerd',
-    version: CONTAINERD_VERSION,
-    sourceBuildMinutes: 3.1,
-    binaries: ['containerd', 'containerd-shim-runc-v2', 'ctr'],
-    release: [{
-      url: `https://github.com/containerd/containerd/releases/download/${CONTAINERD_VERSION}/containerd-${CONTAINERD_VERSION.slice(1)}-linux-${ARCH}.tar.gz`,
-      checksum: { sha256Url: `https://github.com/containerd/containerd/releases/download/${CONTAINERD_VERSION}/containerd-${CONTAINERD_VERSION.slice(1)}-linux-${ARCH}.tar.gz.sha256sum` },
-      extract: { 'bin/containerd': 'containerd', 'bin/containerd-shim-runc-v2': 'containerd-shim-runc-v2', 'bin/ctr': 'ctr' },
-    }],
-    source: {
-      kind: 'go',
-      modules: { 'github.com/containerd/containerd/v2': CONTAINERD_VERSION },
-      packages: Object.fromEntries(['containerd', 'containerd-shim-runc-v2', 'ctr'].map((b) => [`github.com/containerd/containerd/v2/cmd/${b}`, b])),
-      versionVars: { 'github.com/containerd/containerd/v2/version.Version': CONTAINERD_VERSION },
-    },
-  },
-  {
-    name: 'runc',
-    version: RUNC_VERSION,
-    sourceBuildMinutes: 0.7,
-    binaries: ['runc'],
-    release: [{
-      url: `https://github.com/opencontainers/runc/releases/download/${RUNC_VERSION}/runc.${ARCH}`,
-      checksum: { sha256Url: `https://github.com/opencontainers/runc/releases/download/${RUNC_VERSION}/runc.sha256sum` },
-    }],
-    source: {
-      kind: 'go',
-      modules: { 'github.com/opencontainers/runc': RUNC_VERSION },
-      packages: { 'github.com/opencontainers/runc': 'runc' },
-      versionVars: { 'main.version': RUNC_VERSION.slice(1) },
-      cgo: true,
-      tags: ['seccomp'],
-    },
-  },
-  {
-    name: 'cni-plugins',
-    version: CNI_PLUGINS_VERSION,
-    sourceBuildMinutes: 0.2,
-    binaries: CNI_PLUGINS,
-    installDir: '/opt/cni/bin',
-    release: [{
-      url: `https://github.com/containernetworking/plugins/releases/download/${CNI_PLUGINS_VERSION}/cni-plugins-linux-${ARCH}-${CNI_PLUGINS_VERSION}.tgz`,
-      checksum: { sha256Url: `https://github.com/containernetworking/plugins/releases/download/${CNI_PLUGINS_VERSION}/cni-plugins-linux-${ARCH}-${CNI_PLUGINS_VERSION}.tgz.sha256` },
-      extract: Object.fromEntries(CNI_PLUGINS.map((p) => [`./${p}`, p])),
-    }],
-    source: {
-      kind: 'go',
-      modules: { 'github.com/containernetworking/plugins': CNI_PLUGINS_VERSION },
-      packages: Object.fromEntries(CNI_PLUGINS.map((p) => [`github.com/containernetworking/plugins/${CNI_PLUGIN_PACKAGE[p]}`, p])),
-      versionVars: { 'github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion': CNI_PLUGINS_VERSION },
-    },
-  },
-  {
-    name: 'crictl',
-    version: CRICTL_VERSION,
-    sourceBuildMinutes: 1,
-    binaries: ['crictl'],
-    release: [{
-      url: `https://github.com/kubernetes-sigs/cri-tools/releases/download/${CRICTL_VERSION}/crictl-${CRICTL_VERSION}-linux-${ARCH}.tar.gz`,
-      checksum: { sha256Url: `https://github.com/kubernetes-sigs/cri-tools/releases/download/${CRICTL_VERSION}/crictl-${CRICTL_VERSION}-linux-${ARCH}.tar.gz.sha256` },
-      extract: { crictl: 'crictl' },
-    }],
-    source: {
-      kind: 'go',
-      modules: { 'sigs.k8s.io/cri-tools': CRICTL_VERSION },
-      packages: { 'sigs.k8s.io/cri-tools/cmd/crictl': 'crictl' },
-      versionVars: { 'sigs.k8s.io/cri-tools/pkg/version.Version': CRICTL_VERSION },
-    },
-  },
-  {
-    name: 'coredns',
-    version: COREDNS_VERSION,
-    sourceBuildMinutes: 4.5,
-    binaries: ['coredns'],
-    release: [{
-      url: `https://github.com/coredns/coredns/releases/download/${COREDNS_VERSION}/coredns_${COREDNS_VERSION.slice(1)}_linux_${ARCH}.tgz`,
-      checksum: { sha256Url: `https://github.com/coredns/coredns/releases/download/${COREDNS_VERSION}/coredns_${COREDNS_VERSION.slice(1)}_linux_${ARCH}.tgz.sha256` },
-      extract: { coredns: 'coredns' },
-    }],
-    source: {
-      kind: 'go',
-      modules: { 'github.com/coredns/coredns': COREDNS_VERSION },
-      packages: { 'github.com/coredns/coredns': 'coredns' },
-    },
-  },
-  {
-    // Only its network policy controller runs (src/components/kube-router.ts).
-    name: 'kube-router',
-    version: KUBE_ROUTER_VERSION,
-    sourceBuildMinutes: 4.7,
-    binaries: ['kube-router'],
-    release: [{
-      url: `https://github.com/cloudnativelabs/kube-router/releases/download/${KUBE_ROUTER_VERSION}/kube-router_${KUBE_ROUTER_VERSION.slice(1)}_linux_${ARCH}.tar.gz`,
-      checksum: { sha256Url: `https://github.com/cloudnativelabs/kube-router/releases/download/${KUBE_ROUTER_VERSION}/kube-router_${KUBE_ROUTER_VERSION.slice(1)}_checksums.txt` },
-      extract: { 'kube-router': 'kube-router' },
-    }],
-    source: {
-      kind: 'go',
-      modules: { 'github.com/cloudnativelabs/kube-router/v2': KUBE_ROUTER_VERSION },
-      raisedDependencies: KUBE_ROUTER_RAISED_DEPENDENCIES,
-      packages: { 'github.com/cloudnativelabs/kube-router/v2/cmd/kube-router': 'kube-router' },
-      versionVars: {
-        'github.com/cloudnativelabs/kube-router/v2/pkg/version.Version': KUBE_ROUTER_VERSION,
-        'github.com/cloudnativelabs/kube-router/v2/pkg/version.BuildDate': '1970-01-01T00:00:00Z',
-      },
-    },
-  },
-  {
-    name: 'pause',
-    version: PAUSE_VERSION,
-    sourceBuildMinutes: 0.1,
-    binaries: ['pause'],
-    // The pause binary has no release download of its own: it ships only inside
-    // registry.k8s.io/pause, which needs a registry. kc compiles the same C file.
-    release: [],
-    source: {
-      kind: 'c',
-      module: 'k8s.io/kubernetes',
-      version: KUBERNETES_VERSION,
-      file: 'build/pause/linux/pause.c',
-      binary: 'pause',
-      defines: { VERSION: `"${PAUSE_VERSION}"` },
-    },
-  },
-];
+};
+
+/** Everything a node image of one release is made of, in build order (later builds reuse what earlier ones compiled). */
+export function artifactsFor(release: KubernetesRelease): Artifact[] {
+  return [
+    kubernetesArtifact(release.kubernetes),
+    etcdArtifact(release.etcd),
+    CONTAINERD,
+    RUNC,
+    CNI_PLUGINS_ARTIFACT,
+    CRICTL,
+    corednsArtifact(release.coredns),
+    KUBE_ROUTER,
+    pauseArtifact(release),
+  ];
+}
 
 /**
  * What `kc conformance` runs, never part of the node image: Kubernetes' own
@@ -346,52 +413,65 @@ export const ARTIFACTS: Artifact[] = [
  * Built with the same module set-up and flags as the Kubernetes binaries
  * above, so the Go build cache they left is reused.
  */
-export const E2E_ARTIFACTS: Artifact[] = [
-  {
-    name: 'kubernetes-e2e',
-    version: KUBERNETES_VERSION,
-    sourceBuildMinutes: 15.3,
-    binaries: ['e2e.test', 'ginkgo'],
-    release: [{
-      url: `https://dl.k8s.io/release/${KUBERNETES_VERSION}/kubernetes-test-linux-${ARCH}.tar.gz`,
-      checksum: { sha256Url: `https://dl.k8s.io/release/${KUBERNETES_VERSION}/kubernetes-test-linux-${ARCH}.tar.gz.sha256` },
-      extract: { 'kubernetes/test/bin/e2e.test': 'e2e.test', 'kubernetes/test/bin/ginkgo': 'ginkgo' },
-    }],
-    source: {
-      kind: 'go',
-      modules: { 'k8s.io/kubernetes': KUBERNETES_VERSION },
-      // Ginkgo's runner at the version k8s.io/kubernetes requires: it runs the suite in parallel processes.
-      packages: { 'github.com/onsi/ginkgo/v2/ginkgo': 'ginkgo' },
-      testPackages: { 'k8s.io/kubernetes/test/e2e': 'e2e.test' },
-      versionVars: versionStamp('k8s.io/component-base/version', KUBERNETES_VERSION),
-      localReplacesAt: { module: 'k8s.io/kubernetes', version: K8S_STAGING_VERSION },
-    },
-  },
-  {
-    name: 'e2e-test-binaries',
-    version: KUBERNETES_VERSION,
-    sourceBuildMinutes: 1,
-    binaries: ['agnhost', 'nnp', 'kube-sample-apiserver'],
-    // Published only inside registry images: built from the same module tree.
-    release: [],
-    source: {
-      kind: 'go',
-      modules: { 'k8s.io/kubernetes': KUBERNETES_VERSION, 'k8s.io/sample-apiserver': K8S_STAGING_VERSION },
-      packages: {
-        'k8s.io/kubernetes/test/images/agnhost': 'agnhost',
-        'k8s.io/kubernetes/test/images/nonewprivs': 'nnp',
-        'k8s.io/sample-apiserver': 'kube-sample-apiserver',
+export function e2eArtifactsFor(release: KubernetesRelease): Artifact[] {
+  const version = release.kubernetes;
+  return [
+    {
+      name: 'kubernetes-e2e',
+      version,
+      sourceBuildMinutes: 15.3,
+      binaries: ['e2e.test', 'ginkgo'],
+      release: [{
+        url: `https://dl.k8s.io/release/${version}/kubernetes-test-linux-${ARCH}.tar.gz`,
+        checksum: { sha256Url: `https://dl.k8s.io/release/${version}/kubernetes-test-linux-${ARCH}.tar.gz.sha256` },
+        extract: { 'kubernetes/test/bin/e2e.test': 'e2e.test', 'kubernetes/test/bin/ginkgo': 'ginkgo' },
+      }],
+      source: {
+        kind: 'go',
+        modules: { 'k8s.io/kubernetes': version },
+        // Ginkgo's runner at the version k8s.io/kubernetes requires: it runs the suite in parallel processes.
+        packages: { 'github.com/onsi/ginkgo/v2/ginkgo': 'ginkgo' },
+        testPackages: { 'k8s.io/kubernetes/test/e2e': 'e2e.test' },
+        versionVars: versionStamp('k8s.io/component-base/version', version),
+        localReplacesAt: { module: 'k8s.io/kubernetes', version: stagingVersion(version) },
       },
-      localReplacesAt: { module: 'k8s.io/kubernetes', version: K8S_STAGING_VERSION },
     },
-  },
-];
+    {
+      name: 'e2e-test-binaries',
+      version,
+      sourceBuildMinutes: 1,
+      binaries: ['agnhost', 'nnp', 'kube-sample-apiserver'],
+      // Published only inside registry images: built from the same module tree.
+      release: [],
+      source: {
+        kind: 'go',
+        modules: { 'k8s.io/kubernetes': version, 'k8s.io/sample-apiserver': stagingVersion(version) },
+        packages: {
+          'k8s.io/kubernetes/test/images/agnhost': 'agnhost',
+          'k8s.io/kubernetes/test/images/nonewprivs': 'nnp',
+          'k8s.io/sample-apiserver': 'kube-sample-apiserver',
+        },
+        localReplacesAt: { module: 'k8s.io/kubernetes', version: stagingVersion(version) },
+      },
+    },
+  ];
+}
+
+/** The suite of the default release: what `kc conformance` runs. */
+export const E2E_ARTIFACTS: Artifact[] = e2eArtifactsFor(DEFAULT_RELEASE);
 
 /** Images that pods need, built from artifacts above and preloaded into every node's containerd. */
-export const POD_IMAGES = {
-  pause: `registry.k8s.io/pause:${PAUSE_VERSION}`,
-  coredns: `registry.k8s.io/coredns/coredns:${COREDNS_VERSION}`,
-} as const;
+export interface PodImages {
+  pause: string;
+  coredns: string;
+}
+
+export function podImagesFor(release: KubernetesRelease): PodImages {
+  return {
+    pause: `registry.k8s.io/pause:${release.pause}`,
+    coredns: `registry.k8s.io/coredns/coredns:${release.coredns}`,
+  };
+}
 
 /**
  * Weave Net (`--cni weave`), from its maintained fork github.com/rajch/weave
@@ -406,8 +486,8 @@ export const WEAVE_IMAGES = {
   npc: `rajchaudhuri/weave-npc:${WEAVE_VERSION}`,
 } as const;
 
-export function artifactByName(name: string): Artifact {
-  const found = [...ARTIFACTS, ...E2E_ARTIFACTS].find((a) => a.name === name);
+export function artifactByName(name: string, release: KubernetesRelease = DEFAULT_RELEASE): Artifact {
+  const found = [...artifactsFor(release), ...e2eArtifactsFor(release)].find((a) => a.name === name);
   if (!found) throw new Error(`no artifact named "${name}" in the manifest`);
   return found;
 }

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { defaultClusterSpec } from '../config/defaults.js';
+import { supportedVersions } from '../artifacts/manifest.js';
+import { defaultClusterSpec, nodeImageFor } from '../config/defaults.js';
 import { loadClusterConfig } from '../config/v1alpha1.js';
 import { resolveClusterSpec } from '../config/resolve.js';
 import type { ClusterSpec, CniMode, NetworkPolicyMode } from '../config/types.js';
@@ -17,6 +18,7 @@ export interface CreateClusterArgs extends GlobalOptions {
   'control-planes'?: number;
   workers?: number;
   image?: string;
+  'kubernetes-version'?: string;
   'api-address'?: string;
   'api-port'?: number;
   'pod-subnet'?: string;
@@ -30,11 +32,16 @@ export interface CreateClusterArgs extends GlobalOptions {
 
 /** The spec fields the user set with flags (undefined for the others). */
 export function specFromFlags(args: CreateClusterArgs): Partial<ClusterSpec> {
+  const version = args['kubernetes-version'];
+  if (version !== undefined && args.image !== undefined) {
+    throw new UsageError(`--kubernetes-version ${version} and --image ${args.image} both name the node image: give one (an image's version is read from its label)`);
+  }
   return {
     name: args.name,
     controlPlanes: args['control-planes'],
     workers: args.workers,
-    nodeImage: args.image,
+    nodeImage: version === undefined ? args.image : nodeImageFor(version),
+    kubernetesVersion: version,
     apiServerAddress: args['api-address'],
     apiServerPort: args['api-port'],
     podSubnet: args['pod-subnet'],
@@ -69,7 +76,12 @@ export const createClusterCommand: CommandModule<GlobalOptions, CreateClusterArg
       .option('name', { type: 'string', defaultDescription: d.name, describe: 'Cluster name (prefix of every container)' })
       .option('control-planes', { type: 'number', defaultDescription: String(d.controlPlanes), describe: 'Master nodes (3+ for a fault-tolerant etcd quorum)' })
       .option('workers', { type: 'number', defaultDescription: String(d.workers), describe: 'Worker nodes' })
-      .option('image', { type: 'string', defaultDescription: d.nodeImage, describe: 'Node image (built on first use when it is the default)' })
+      .option('kubernetes-version', {
+        type: 'string',
+        defaultDescription: d.kubernetesVersion,
+        describe: `Kubernetes version to run (${supportedVersions()}): the node image kc/node:<version>, built on first use`,
+      })
+      .option('image', { type: 'string', defaultDescription: d.nodeImage, describe: 'Node image (built on first use when it is kc/node:<a supported version>); its Kubernetes version is read from its label' })
       .option('api-address', { type: 'string', defaultDescription: d.apiServerAddress, describe: 'Host address to publish the API server on' })
       .option('api-port', { type: 'number', defaultDescription: String(d.apiServerPort), describe: 'Host port to publish the API server on (0: any free port)' })
       .option('pod-subnet', { type: 'string', defaultDescription: d.podSubnet, describe: 'Pod network range (one /24 per worker)' })

@@ -13,17 +13,18 @@ export const versionCommand: CommandModule = {
   command: 'version',
   describe: 'Print kc and component versions',
   handler: () => {
+    const release = manifest.DEFAULT_RELEASE;
     const lines = [
       `kc ${kcVersion()}`,
-      `kubernetes ${manifest.KUBERNETES_VERSION}`,
-      `etcd ${manifest.ETCD_VERSION}`,
+      `kubernetes ${release.kubernetes} (default; node images also for ${manifest.KUBERNETES_RELEASES.slice(1).map((r) => r.kubernetes).join(', ')})`,
+      `etcd ${release.etcd}`,
       `containerd ${manifest.CONTAINERD_VERSION}`,
       `runc ${manifest.RUNC_VERSION}`,
       `cni-plugins ${manifest.CNI_PLUGINS_VERSION}`,
       `crictl ${manifest.CRICTL_VERSION}`,
-      `coredns ${manifest.COREDNS_VERSION}`,
+      `coredns ${release.coredns}`,
       `kube-router ${manifest.KUBE_ROUTER_VERSION}`,
-      `pause ${manifest.PAUSE_VERSION}`,
+      `pause ${release.pause}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   },

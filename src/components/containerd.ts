@@ -1,4 +1,4 @@
-import { POD_IMAGES } from '../artifacts/manifest.js';
+import { podImagesFor, requireRelease } from '../artifacts/manifest.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
 import { unitFile } from './unit.js';
@@ -50,7 +50,7 @@ export function renderContainerdConfig(sandboxImage: string): string {
  * containerd, plus a one-shot unit that imports the image archives baked into
  * the node image (pause, CoreDNS, ...) so no pod ever needs a registry.
  */
-export function containerdBundle(): ComponentBundle {
+export function containerdBundle(kubernetesVersion: string): ComponentBundle {
   const importImages = [
     '/bin/sh -c',
     `'for archive in ${PATHS.imageArchives}/*.tar; do [ -e "$archive" ] || continue; ` +
@@ -58,7 +58,7 @@ export function containerdBundle(): ComponentBundle {
   ];
   return {
     files: [
-      { path: PATHS.containerdConfig, content: renderContainerdConfig(POD_IMAGES.pause) },
+      { path: PATHS.containerdConfig, content: renderContainerdConfig(podImagesFor(requireRelease(kubernetesVersion)).pause) },
       unitFile(UNIT.containerd, {
         description: 'containerd container runtime',
         command: [`${PATHS.bin}/containerd`, `--config=${PATHS.containerdConfig}`],

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { POD_IMAGES } from '../artifacts/manifest.js';
+import { podImagesFor, requireRelease } from '../artifacts/manifest.js';
 import type { ClusterPlan } from '../model/plan.js';
 
 const NAME = 'coredns';
@@ -81,7 +81,7 @@ export function coreDnsManifest(plan: ClusterPlan): string {
             containers: [
               {
                 name: NAME,
-                image: POD_IMAGES.coredns,
+                image: podImagesFor(requireRelease(plan.spec.kubernetesVersion)).coredns,
                 imagePullPolicy: 'IfNotPresent',
                 args: ['-conf', '/etc/coredns/Corefile'],
                 ports: [

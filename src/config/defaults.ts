@@ -1,9 +1,9 @@
-import { KUBERNETES_VERSION } from '../artifacts/manifest.js';
+import { DEFAULT_RELEASE } from '../artifacts/manifest.js';
 import type { ClusterSpec, CniMode, NetworkPolicyMode, NodeExtras, NodeRole } from './types.js';
 
 export const DEFAULT_CLUSTER_NAME = 'kc';
 export const NODE_IMAGE_REPOSITORY = 'kc/node';
-export const DEFAULT_NODE_IMAGE = nodeImageFor(KUBERNETES_VERSION);
+export const DEFAULT_NODE_IMAGE = nodeImageFor(DEFAULT_RELEASE.kubernetes);
 
 /** The node image kc builds for a Kubernetes version (what `kubernetesVersion:` in a config file means). */
 export function nodeImageFor(kubernetesVersion: string): string {
@@ -26,6 +26,7 @@ export function defaultClusterSpec(overrides: Partial<ClusterSpec> = {}): Cluste
     controlPlanes: 2,
     workers: 2,
     nodeImage: DEFAULT_NODE_IMAGE,
+    kubernetesVersion: DEFAULT_RELEASE.kubernetes,
     apiServerAddress: '127.0.0.1',
     apiServerPort: 0,
     podSubnet: '10.244.0.0/16',

@@ -76,6 +76,13 @@ export interface ClusterSpec {
   workers: number;
   /** Node image to run, e.g. `kc/node:v1.37.2`. */
   nodeImage: string;
+  /**
+   * The Kubernetes version the nodes run: it decides the pod images (pause,
+   * CoreDNS) the nodes are configured with. Given by `--kubernetes-version`
+   * (with the image kc/node:<version>); with `--image`, create takes it from
+   * the image's label.
+   */
+  kubernetesVersion: string;
   /** Host address the API server is published on. */
   apiServerAddress: string;
   /** Host port the API server is published on; 0 picks a free port. */

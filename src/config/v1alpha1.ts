@@ -6,7 +6,7 @@
  *   name: dev                            # cluster name
  *   controlPlanes: 3                     # masters; or a `nodes:` list (not both)
  *   workers: 2
- *   nodeImage: kc/node:v1.37.2           # or kubernetesVersion: v1.37.2 (means kc/node:v1.37.2); not both
+ *   nodeImage: kc/node:v1.37.2           # or kubernetesVersion: v1.36.3 (means kc/node:v1.36.3); not both
  *   networking:
  *     podSubnet: 10.244.0.0/16
  *     serviceSubnet: 10.96.0.0/16
@@ -53,6 +53,7 @@ import {
   validateCount,
   validateImageReference,
   validateIpv4,
+  validateKubernetesVersion,
   validatePodSubnet,
   validateServiceSubnet,
   validateWorkers,
@@ -253,18 +254,14 @@ function readAbsolutePath(path: Path, value: unknown, example: string): string {
   return text;
 }
 
-const KUBERNETES_VERSION_PATTERN = /^v\d+\.\d+\.\d+$/;
-
 function readImage(top: Fields, out: Parsed): void {
   if (top.nodeImage !== undefined && top.kubernetesVersion !== undefined) {
     fail(['kubernetesVersion'], top.kubernetesVersion, 'nodeImage is also given: use one or the other');
   }
   put(out, 'nodeImage', optional(['nodeImage'], top.nodeImage, validateImageReference), 'nodeImage');
-  if (top.kubernetesVersion === undefined) return;
-  const version = top.kubernetesVersion;
-  if (typeof version !== 'string' || !KUBERNETES_VERSION_PATTERN.test(version)) {
-    fail(['kubernetesVersion'], version, 'use a version such as v1.37.2 (kc runs the node image kc/node:<version>)');
-  }
+  const version = optional(['kubernetesVersion'], top.kubernetesVersion, validateKubernetesVersion);
+  if (version === undefined) return;
+  put(out, 'kubernetesVersion', version, 'kubernetesVersion');
   put(out, 'nodeImage', nodeImageFor(version), 'kubernetesVersion');
 }
 

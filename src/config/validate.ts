@@ -1,3 +1,4 @@
+import { releaseOf, supportedVersions } from '../artifacts/manifest.js';
 import { MAX_CONTROL_PLANES, MAX_WORKERS } from './limits.js';
 import { cidrsOverlap, parseCidr, parseIpv4, type Cidr } from '../util/ipv4.js';
 import type { ClusterSpec, CniMode, Component, KubeProxyMode, NetworkPolicyMode, NodeExtras, PortMapping, PortProtocol } from './types.js';
@@ -94,6 +95,14 @@ export function validateImageReference(field: string, value: unknown): string {
   return value;
 }
 
+/** A Kubernetes version kc builds node images for. */
+export function validateKubernetesVersion(field: string, value: unknown): string {
+  if (typeof value !== 'string' || releaseOf(value) === undefined) {
+    throw new ValidationError(field, value, `use one of the versions kc builds node images for: ${supportedVersions()}`);
+  }
+  return value;
+}
+
 export function validateChoice<T extends string>(field: string, value: unknown, choices: readonly T[]): T {
   const choice = choices.find((c) => c === value);
   if (choice === undefined) throw new ValidationError(field, value, `use one of ${choices.join(', ')}`);
@@ -123,6 +132,7 @@ export const FLAG_LABELS: FieldLabels = {
   controlPlanes: '--control-planes',
   workers: '--workers',
   nodeImage: '--image',
+  kubernetesVersion: '--kubernetes-version',
   apiServerAddress: '--api-address',
   apiServerPort: '--api-port',
   podSubnet: '--pod-subnet',
@@ -155,6 +165,7 @@ export function validateClusterSpec(spec: ClusterSpec, labels: FieldLabels = FLA
   validateNetworkPolicy(spec, labels);
   validateSubnets(spec, labels);
   validateImageReference(labels.nodeImage, spec.nodeImage);
+  validateKubernetesVersion(labels.kubernetesVersion, spec.kubernetesVersion);
   validateExtrasFitCounts(spec, labels);
   validateApiPortFree(spec, labels);
   return spec;

@@ -1,15 +1,15 @@
 import { join } from 'node:path';
-import { ARTIFACTS, KUBERNETES_VERSION, type Artifact } from '../artifacts/manifest.js';
+import { artifactsFor, DEFAULT_RELEASE, releaseOf, type Artifact, type KubernetesRelease } from '../artifacts/manifest.js';
 import { ArtifactCache } from '../artifacts/cache.js';
 import { resolveArtifacts, type Produce, type ResolvedArtifact, type SourceChoice } from '../artifacts/resolve.js';
-import { DEFAULT_NODE_IMAGE } from '../config/defaults.js';
+import { NODE_IMAGE_REPOSITORY, nodeImageFor } from '../config/defaults.js';
 import type { Provider } from '../provider/provider.js';
 import { UsageError } from '../util/errors.js';
 import { cacheDir, projectRoot } from '../util/paths.js';
 import type { Progress } from '../util/progress.js';
 import { ensureBaseImage } from './base.js';
 import { contextDigest, contextStream, fileEntry, folderFiles, linkOrFileEntries, uniqueTargets, type ContextFile } from './context.js';
-import { ensurePodImage, POD_IMAGE_LIST, savePodImages } from './pod-images.js';
+import { ensurePodImage, POD_IMAGE_ARTIFACTS, podImageList, savePodImages } from './pod-images.js';
 
 export const LABEL_NODE_IMAGE_INPUTS = 'dev.kc.node-image.inputs';
 export const LABEL_KUBERNETES_VERSION = 'dev.kc.kubernetes-version';
@@ -19,19 +19,25 @@ const VERSION_TAG = /^(v\d+\.\d+\.\d+)(?:[-+].*)?$/;
 
 /**
  * Why an image name must not be given to the node image kc builds, if it
- * must not: a tag naming another Kubernetes version than the pinned one
+ * must not: a tag naming another Kubernetes version than the one built
  * would label v1.37.2 binaries as that version.
  */
-export function nodeImageTagProblem(image: string, pinned: string = KUBERNETES_VERSION): string | undefined {
+export function nodeImageTagProblem(image: string, building: string = DEFAULT_RELEASE.kubernetes): string | undefined {
   const at = image.lastIndexOf(':');
   const tag = at > image.lastIndexOf('/') ? image.slice(at + 1) : '';
   const version = VERSION_TAG.exec(tag)?.[1];
-  if (version === undefined || version === pinned) return undefined;
+  if (version === undefined || version === building) return undefined;
   return (
-    `--image ${image} names Kubernetes ${version}, but kc builds node images of its pinned Kubernetes ${pinned}; ` +
-    `use a tag of ${pinned} or one that names no version (e.g. ${image.slice(0, at)}:dev), ` +
-    'or bump KUBERNETES_VERSION in src/artifacts/manifest.ts to build another version'
+    `--image ${image} names Kubernetes ${version}, but this build is of Kubernetes ${building}; ` +
+    `use a tag of ${building} or one that names no version (e.g. ${image.slice(0, at)}:dev), ` +
+    `or build ${version} with --kubernetes-version ${version}`
   );
+}
+
+/** The release kc builds for an image name it owns (`kc/node:<supported version>`); undefined for any other name. */
+export function buildableRelease(image: string): KubernetesRelease | undefined {
+  const prefix = `${NODE_IMAGE_REPOSITORY}:`;
+  return image.startsWith(prefix) ? releaseOf(image.slice(prefix.length)) : undefined;
 }
 
 export interface NodeImageOptions {
@@ -39,7 +45,9 @@ export interface NodeImageOptions {
   progress: Progress;
   tag?: string;
   source?: SourceChoice;
-  /** What goes into the image: kc's pinned artifacts unless a test says otherwise. */
+  /** The Kubernetes release to build: the default (newest) unless told. */
+  release?: KubernetesRelease;
+  /** What goes into the image: the release's pinned artifacts unless a test says otherwise. */
   artifacts?: Artifact[];
   /** Where artifacts are cached: ~/.cache/kc unless a test says otherwise. */
   cache?: ArtifactCache;
@@ -55,9 +63,6 @@ export interface NodeImageResult {
   producedArtifacts: string[];
   sizeBytes: number;
 }
-
-/** Artifacts that go into the pod images rather than onto the node's PATH. */
-const POD_IMAGE_ARTIFACTS = new Set(POD_IMAGE_LIST.map((i) => i.artifact));
 
 async function artifactFiles(resolved: ResolvedArtifact[]): Promise<ContextFile[]> {
   const files: ContextFile[] = [];
@@ -78,22 +83,25 @@ async function artifactFiles(resolved: ResolvedArtifact[]): Promise<ContextFile[
 /** `kc build node-image`: base image, artifacts, pod images, then the node image itself. */
 export async function buildNodeImage(options: NodeImageOptions): Promise<NodeImageResult> {
   const { engine, progress } = options;
-  const tag = options.tag ?? DEFAULT_NODE_IMAGE;
-  const tagProblem = nodeImageTagProblem(tag);
+  const release = options.release ?? DEFAULT_RELEASE;
+  const tag = options.tag ?? nodeImageFor(release.kubernetes);
+  const tagProblem = nodeImageTagProblem(tag, release.kubernetes);
   if (tagProblem) throw new UsageError(tagProblem);
   await progress.step('Docker engine', async (note) => note(await engine.ensureReachable()));
   const base = await progress.step('Base image', (note) => ensureBaseImage(engine, note));
   const cache = options.cache ?? new ArtifactCache(cacheDir());
   const resolved = await resolveArtifacts(
-    options.artifacts ?? ARTIFACTS,
+    options.artifacts ?? artifactsFor(release),
     { cache, choice: options.source ?? 'auto', produce: options.produce },
     progress,
   );
-  const imagesDir = join(cache.root, 'images');
+  // One folder per release: the archives keep their names inside the node image.
+  const imagesDir = join(cache.root, 'images', release.kubernetes);
+  const podImages = podImageList(release);
   await progress.step('Pod images', async (note) => {
     const how: string[] = [];
-    for (const image of POD_IMAGE_LIST) how.push(`${image.name} ${await ensurePodImage(engine, image, resolved)}`);
-    await savePodImages(engine, POD_IMAGE_LIST, imagesDir);
+    for (const image of podImages) how.push(`${image.name} ${await ensurePodImage(engine, image, resolved)}`);
+    await savePodImages(engine, podImages, imagesDir);
     note(how.join(', '));
   });
   const context: ContextFile[] = [
@@ -101,7 +109,7 @@ export async function buildNodeImage(options: NodeImageOptions): Promise<NodeIma
     ...(await folderFiles(join(projectRoot(), 'node-image', 'files'), 'files')),
     await fileEntry(join(projectRoot(), 'scripts', 'runc-capfilter'), 'runc-capfilter'),
     ...(await artifactFiles(resolved)),
-    ...(await Promise.all(POD_IMAGE_LIST.map((i) => fileEntry(join(imagesDir, `${i.name}.tar`), `images/${i.name}.tar`)))),
+    ...(await Promise.all(podImages.map((i) => fileEntry(join(imagesDir, `${i.name}.tar`), `images/${i.name}.tar`)))),
   ];
   const built = await progress.step(`Node image ${tag}`, async (note) => {
     const idOf = async (image: string): Promise<string> => {
@@ -110,7 +118,7 @@ export async function buildNodeImage(options: NodeImageOptions): Promise<NodeIma
       return id;
     };
     const baseId = await idOf(base);
-    const podImageIds = await Promise.all(POD_IMAGE_LIST.map((i) => idOf(i.tag)));
+    const podImageIds = await Promise.all(podImages.map((i) => idOf(i.tag)));
     // Image archives differ byte-wise between saves; their image IDs do not.
     const digest = await contextDigest(
       context.filter((f) => !f.target.startsWith('images/')),
@@ -124,7 +132,7 @@ export async function buildNodeImage(options: NodeImageOptions): Promise<NodeIma
     await engine.buildImage(contextStream(context), {
       tag,
       buildArgs: { BASE_IMAGE: base },
-      labels: { [LABEL_NODE_IMAGE_INPUTS]: digest, [LABEL_KUBERNETES_VERSION]: KUBERNETES_VERSION },
+      labels: { [LABEL_NODE_IMAGE_INPUTS]: digest, [LABEL_KUBERNETES_VERSION]: release.kubernetes },
     });
     return true;
   });

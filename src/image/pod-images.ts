@@ -3,7 +3,7 @@ import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ResolvedArtifact } from '../artifacts/resolve.js';
-import { POD_IMAGES } from '../artifacts/manifest.js';
+import { podImagesFor, type KubernetesRelease } from '../artifacts/manifest.js';
 import type { Images } from '../provider/provider.js';
 import { projectRoot } from '../util/paths.js';
 import { contextDigest, contextStream, fileEntry, type ContextFile } from './context.js';
@@ -19,10 +19,17 @@ export interface PodImage {
   binary: string;
 }
 
-export const POD_IMAGE_LIST: PodImage[] = [
-  { name: 'pause', tag: POD_IMAGES.pause, artifact: 'pause', binary: 'pause' },
-  { name: 'coredns', tag: POD_IMAGES.coredns, artifact: 'coredns', binary: 'coredns' },
-];
+/** The artifacts that become pod images rather than files on the node's PATH. */
+export const POD_IMAGE_ARTIFACTS: ReadonlySet<string> = new Set(['pause', 'coredns']);
+
+/** The pod images a node image of one release carries. */
+export function podImageList(release: KubernetesRelease): PodImage[] {
+  const tags = podImagesFor(release);
+  return [
+    { name: 'pause', tag: tags.pause, artifact: 'pause', binary: 'pause' },
+    { name: 'coredns', tag: tags.coredns, artifact: 'coredns', binary: 'coredns' },
+  ];
+}
 
 async function podImageContext(image: PodImage, artifacts: ResolvedArtifact[]): Promise<ContextFile[]> {
   const resolved = artifacts.find((a) => a.artifact.name === image.artifact);

@@ -66,6 +66,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The only Kubernetes version kc ran before clusters recorded theirs. */
+const VERSION_BEFORE_RELEASES = 'v1.37.2';
+
 /** Version 1 (kc 0.1): no schemaVersion, and one `kubeconfigPath`, the last file the context was written to. */
 function migrateFromV1(v1: Record<string, unknown>): Record<string, unknown> {
   const { kubeconfigPath, ...rest } = v1;
@@ -93,6 +96,8 @@ export function migrateState(raw: unknown, file: string, cluster: string): Clust
   if (!isRecord(plan) || !isRecord(plan.spec) || plan.spec.name !== cluster) {
     throw new StateFileError(file, cluster, 'has no plan for this cluster');
   }
+  // Written before kc knew more than one Kubernetes version: every such cluster runs the one it knew.
+  if (plan.spec.kubernetesVersion === undefined) state = { ...state, plan: { ...plan, spec: { ...plan.spec, kubernetesVersion: VERSION_BEFORE_RELEASES } } };
   if (!isRecord(pki) || !isRecord(pki.ca) || typeof pki.ca.certPem !== 'string') {
     throw new StateFileError(file, cluster, 'has no certificate authority');
   }

@@ -48,7 +48,7 @@ describe('the node image', () => {
       expect(await inNode(binary, '--version'), binary).toContain(`Kubernetes ${manifest.KUBERNETES_VERSION}`);
     }
     expect(await inNode('kubectl', 'version', '--client')).toContain(`Client Version: ${manifest.KUBERNETES_VERSION}`);
-    const etcdVersion = manifest.ETCD_VERSION.replace(/^v/, '');
+    const etcdVersion = manifest.DEFAULT_RELEASE.etcd.replace(/^v/, '');
     expect(await inNode('etcd', '--version')).toContain(`etcd Version: ${etcdVersion}`);
     expect(await inNode('etcdctl', 'version')).toContain(`etcdctl version: ${etcdVersion}`);
     expect(await inNode('containerd', '--version')).toContain(manifest.CONTAINERD_VERSION);
@@ -79,7 +79,7 @@ describe('kc build node-image', () => {
     const result = await kc(['build', 'node-image']);
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('Nothing to rebuild');
-    for (const artifact of manifest.ARTIFACTS) {
+    for (const artifact of manifest.artifactsFor(manifest.DEFAULT_RELEASE)) {
       expect(result.stderr).toMatch(new RegExp(`✓ ${artifact.name} ${artifact.version} \\(cached`));
     }
   });
@@ -87,15 +87,16 @@ describe('kc build node-image', () => {
   it('rejects an unknown Kubernetes version with the fix, and a bad --source', async () => {
     const version = await kc(['build', 'node-image', '--kubernetes-version', 'v1.2.3']);
     expect(version.code).not.toBe(0);
-    expect(version.stderr).toContain('v1.2.3 is not available');
+    expect(version.code).toBe(2);
+    expect(version.stderr).toContain(`--kubernetes-version v1.2.3 is not one kc builds node images for: use one of ${manifest.supportedVersions()}`);
     const source = await kc(['build', 'node-image', '--source', 'ftp']);
     expect(source.code).not.toBe(0);
     expect(source.stderr).toMatch(/Invalid values:[\s\S]*source[\s\S]*ftp/);
     // A tag naming another version would label the pinned binaries as it: refused before anything is built.
-    const other = (manifest.KUBERNETES_VERSION as string) === 'v1.36.0' ? 'v1.35.0' : 'v1.36.0';
+    const other = 'v1.36.0';
     const tagged = await kc(['build', 'node-image', '--image', `kc/node:${other}`]);
     expect(tagged.code).toBe(2);
-    expect(tagged.stderr).toContain(`--image kc/node:${other} names Kubernetes ${other}, but kc builds node images of its pinned Kubernetes ${manifest.KUBERNETES_VERSION}`);
+    expect(tagged.stderr).toContain(`--image kc/node:${other} names Kubernetes ${other}, but this build is of Kubernetes ${manifest.KUBERNETES_VERSION}`);
     expect(await engine.imageLabels(`kc/node:${other}`)).toBeUndefined();
   });
 });

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactCache } from '../../src/artifacts/cache.js';
-import { ARTIFACTS, artifactByName, KUBE_ROUTER_RAISED_DEPENDENCIES, KUBERNETES_VERSION, type Artifact } from '../../src/artifacts/manifest.js';
+import { artifactByName, artifactsFor, DEFAULT_RELEASE, KUBE_ROUTER_RAISED_DEPENDENCIES, KUBERNETES_VERSION, type Artifact } from '../../src/artifacts/manifest.js';
+
+const ARTIFACTS = artifactsFor(DEFAULT_RELEASE);
 import { ChecksumMismatchError, digestFromChecksumFile, ReleaseUnreachableError } from '../../src/artifacts/release.js';
 import { resolveArtifact, sourceOrder } from '../../src/artifacts/resolve.js';
 import { defaultBinaryName, goLdflags, localReplaces, renderBuildModule } from '../../src/artifacts/source.js';

@@ -1,7 +1,9 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { parse, parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { POD_IMAGES } from '../../src/artifacts/manifest.js';
+import { DEFAULT_RELEASE, podImagesFor } from '../../src/artifacts/manifest.js';
+
+const POD_IMAGES = podImagesFor(DEFAULT_RELEASE);
 import { allNodes, planCluster, type ClusterPlan, type NodePlan } from '../../src/model/plan.js';
 import { apiServerBundle } from '../../src/components/apiserver.js';
 import { boundaryRuleset } from '../../src/components/boundary.js';

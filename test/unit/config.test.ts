@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import yargs from 'yargs';
+import { supportedVersions } from '../../src/artifacts/manifest.js';
 
 // The CLI test below must prove nothing is created: createCluster is replaced by a spy.
 const createClusterSpy = vi.hoisted(() => vi.fn());
 vi.mock('../../src/cluster/create/create.js', () => ({ createCluster: createClusterSpy }));
 
-import { createClusterCommand, specFromArgs, type CreateClusterArgs } from '../../src/cli/create-cluster.js';
+import { createClusterCommand, specFromArgs, specFromFlags, type CreateClusterArgs } from '../../src/cli/create-cluster.js';
 import { main } from '../../src/cli/main.js';
 import { UsageError } from '../../src/cli/options.js';
 import { DEFAULT_NODE_IMAGE, defaultClusterSpec, nodeExtrasFor } from '../../src/config/defaults.js';
@@ -130,9 +131,19 @@ describe('config file: good input', () => {
   });
 
   it('maps kubernetesVersion to the kc node image of that version', () => {
-    const config = parse(`${HEADER}kubernetesVersion: v1.36.4\n`);
-    expect(config.spec).toEqual({ nodeImage: 'kc/node:v1.36.4' });
+    const config = parse(`${HEADER}kubernetesVersion: v1.36.3\n`);
+    expect(config.spec).toEqual({ kubernetesVersion: 'v1.36.3', nodeImage: 'kc/node:v1.36.3' });
     expect(config.fieldPaths.nodeImage).toBe('kubernetesVersion');
+  });
+
+  it('takes --kubernetes-version as the version and its image, and refuses it beside --image', () => {
+    expect(specFromFlags({ 'kubernetes-version': 'v1.35.4' })).toMatchObject({ kubernetesVersion: 'v1.35.4', nodeImage: 'kc/node:v1.35.4' });
+    expect(() => specFromFlags({ 'kubernetes-version': 'v1.35.4', image: 'kc/node:dev' })).toThrow(
+      '--kubernetes-version v1.35.4 and --image kc/node:dev both name the node image: give one',
+    );
+    expect(() => resolveClusterSpec(undefined, specFromFlags({ 'kubernetes-version': 'v1.34.0' }))).toThrow(
+      `--kubernetes-version: "v1.34.0" is not valid; use one of the versions kc builds node images for: ${supportedVersions()}`,
+    );
   });
 
   it('takes counts from controlPlanes/workers and leaves everything else unset', () => {
@@ -174,7 +185,7 @@ describe('config file: precedence (defaults < file < flags)', () => {
   const file = `${HEADER}name: fromfile
 controlPlanes: 3
 workers: 3
-kubernetesVersion: v1.36.4
+kubernetesVersion: v1.36.3
 networking: {cni: none, apiServerPort: 7443}
 `;
 
@@ -202,7 +213,7 @@ networking: {cni: none, apiServerPort: 7443}
         .parseAsync();
       expect(parsed).toBeDefined();
       const spec = await specFromArgs(parsed as CreateClusterArgs);
-      expect(spec).toMatchObject({ name: 'fromfile', controlPlanes: 3, workers: 4, cni: 'none', nodeImage: 'kc/node:v1.36.4', retain: false });
+      expect(spec).toMatchObject({ name: 'fromfile', controlPlanes: 3, workers: 4, cni: 'none', nodeImage: 'kc/node:v1.36.3', retain: false });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -310,7 +321,8 @@ const BAD_INPUTS: [string, string, string[]][] = [
   ['both controlPlanes and nodes', `${HEADER}controlPlanes: 3\nnodes:\n  - role: master\n  - role: worker\n`, ['dev.yaml:3: controlPlanes: 3 is not valid; a nodes list is also given: use either controlPlanes/workers or nodes, not both']],
   ['both workers and nodes', `${HEADER}nodes:\n  - role: master\n  - role: worker\nworkers: 1\n`, ['dev.yaml:6: workers: 1 is not valid; a nodes list is also given']],
   ['both nodeImage and kubernetesVersion', `${HEADER}nodeImage: kc/node:dev\nkubernetesVersion: v1.37.2\n`, ['dev.yaml:4: kubernetesVersion: "v1.37.2" is not valid; nodeImage is also given: use one or the other']],
-  ['bad kubernetesVersion', `${HEADER}kubernetesVersion: 1.37.2\n`, ['kubernetesVersion: "1.37.2" is not valid; use a version such as v1.37.2']],
+  ['bad kubernetesVersion', `${HEADER}kubernetesVersion: 1.37.2\n`, ['dev.yaml:3: kubernetesVersion: "1.37.2" is not valid; use one of the versions kc builds node images for: v1.37.2, v1.36.3, v1.35.4']],
+  ['unsupported kubernetesVersion', `${HEADER}kubernetesVersion: v1.34.4\n`, ['dev.yaml:3: kubernetesVersion: "v1.34.4" is not valid; use one of the versions']],
   ['bad node image', `${HEADER}nodeImage: "KC/Node"\n`, ['nodeImage: "KC/Node" is not valid; use an image reference such as kc/node:v1.37.2']],
   ['feature gate not a boolean', `${HEADER}featureGates:\n  SomeGate: "true"\n`, ['dev.yaml:4: featureGates.SomeGate: "true" is not valid; use true or false']],
   ['feature gate name', `${HEADER}featureGates: {some-gate: true}\n`, ['featureGates.some-gate is not a feature gate name', 'as Kubernetes spells it']],

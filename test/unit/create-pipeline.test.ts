@@ -8,6 +8,9 @@ import { deleteCluster } from '../../src/cluster/ops/delete.js';
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
 import type { ClusterSpec } from '../../src/config/types.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
+import { podImagesFor, requireRelease } from '../../src/artifacts/manifest.js';
+import { PATHS } from '../../src/components/paths.js';
+import { LABEL_KUBERNETES_VERSION, type NodeImageOptions } from '../../src/image/node-image.js';
 import { createFakeCluster, healthyApi, healthyCluster } from './fake-cluster.js';
 import type { ApiProbe } from '../../src/cluster/kube/api.js';
 import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
@@ -113,6 +116,37 @@ describe('the create pipeline on the fake engine', () => {
     expect(built).toBe(true);
     expect(result.stepSeconds['Ensuring node image']).toBeGreaterThan(spec.waitSeconds);
     expect(Object.keys(result.stepSeconds)).toEqual(BRIDGE_STEPS);
+  }, 60_000);
+
+  it('runs the Kubernetes version its image names in its label, and builds kc/node:<version> of that release when missing', async () => {
+    // --image names an image: the version (and with it the pause and CoreDNS tags) comes from the image's label.
+    const labelled = newEngine();
+    labelled.images.set('kc/node:dev', { [LABEL_KUBERNETES_VERSION]: 'v1.35.4' });
+    await create(labelled, specNamed('labelled', { nodeImage: 'kc/node:dev' }));
+    expect((await loadState('labelled'))?.plan.spec.kubernetesVersion).toBe('v1.35.4');
+    const config = labelled.nodes.get('labelled-worker-0')?.files.get(PATHS.containerdConfig)?.content.toString();
+    expect(config).toContain(`sandbox = '${podImagesFor(requireRelease('v1.35.4')).pause}'`);
+
+    // kc/node:v1.36.3 is missing: the create builds that release, not the default one.
+    const engine = new FakeEngine();
+    engine.onExec = healthyCluster();
+    const builds: (string | undefined)[] = [];
+    const build = async ({ tag, release }: NodeImageOptions) => {
+      builds.push(release?.kubernetes);
+      engine.images.set(tag ?? '', { [LABEL_KUBERNETES_VERSION]: release?.kubernetes ?? '' });
+    };
+    const spec = specNamed('older', { nodeImage: 'kc/node:v1.36.3', kubernetesVersion: 'v1.36.3' });
+    await createFakeCluster(engine, spec, join(temporary.dir, 'kubeconfig'), { buildNodeImage: build });
+    expect(builds).toEqual(['v1.36.3']);
+    expect((await loadState('older'))?.plan.spec.kubernetesVersion).toBe('v1.36.3');
+  }, 60_000);
+
+  it('refuses an image of a Kubernetes version it cannot set up, before anything is created', async () => {
+    const engine = newEngine();
+    engine.images.set('kc/node:future', { [LABEL_KUBERNETES_VERSION]: 'v1.40.0' });
+    const failure = create(engine, specNamed('future', { nodeImage: 'kc/node:future' }));
+    await expect(failure).rejects.toThrow(/node image kc\/node:future runs Kubernetes v1\.40\.0 .*use --kubernetes-version with one of v1\.37\.2/);
+    expect(engine.isEmpty()).toBe(true);
   }, 60_000);
 
   it('removes every node when one fails to start while another is still being created', async () => {

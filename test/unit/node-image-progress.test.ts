@@ -13,7 +13,7 @@ import { capturedStream } from './helpers.js';
 
 
 /** The real manifest's entries (names, versions, binaries), produced by a stub instead of a download or a Go build. */
-const ARTIFACTS: Artifact[] = ['kubernetes', 'containerd', 'pause', 'coredns'].map(artifactByName);
+const ARTIFACTS: Artifact[] = ['kubernetes', 'containerd', 'pause', 'coredns'].map((name) => artifactByName(name));
 
 describe('node image build progress (a first run, as CI logs show it)', () => {
   let root: string;
@@ -85,7 +85,7 @@ describe('node image build progress (a first run, as CI logs show it)', () => {
   });
 
   it('estimates the whole pinned set at about the measured cold build on 2 cores', () => {
-    const all = ['kubernetes', 'etcd', 'containerd', 'runc', 'cni-plugins', 'crictl', 'coredns', 'kube-router', 'pause'].map(artifactByName);
+    const all = ['kubernetes', 'etcd', 'containerd', 'runc', 'cni-plugins', 'crictl', 'coredns', 'kube-router', 'pause'].map((name) => artifactByName(name));
     expect(coldBuildEstimate(all, 'source')).toMatch(/takes about (3[0-9]) min on 2 cores \(kubernetes ~18 min, kube-router ~5 min, coredns ~5 min, containerd ~3 min/);
     expect(coldBuildEstimate([], 'auto')).toBeUndefined();
   });

@@ -160,13 +160,13 @@ async function createClusterLocked(options: CreateOptions): Promise<CreateResult
   const steps = new StepRunner(input, options.afterStep);
 
   await steps.run(checkEngines, input);
-  await steps.run(ensureNodeImage, input);
-  if (input.spec.cni === 'weave') {
-    await steps.run(checkWeaveKernel, input);
-    await steps.run(ensureWeaveImages, input);
+  const imaged = { ...input, ...(await steps.run(ensureNodeImage, input)) };
+  if (imaged.spec.cni === 'weave') {
+    await steps.run(checkWeaveKernel, imaged);
+    await steps.run(ensureWeaveImages, imaged);
   }
   // --wait counts from here, as kind's does: the images are ready, the cluster comes up.
-  const base: CreateBase = { ...input, deadline: new Deadline(input.spec.waitSeconds, `--wait ${input.spec.waitSeconds}`, Date.now(), 'create (counted from when the node image was ready)') };
+  const base: CreateBase = { ...imaged, deadline: new Deadline(input.spec.waitSeconds, `--wait ${input.spec.waitSeconds}`, Date.now(), 'create (counted from when the node image was ready)') };
   const networked = { ...base, ...(await steps.run(createNetwork, base)) };
   const planned = { ...networked, ...(await steps.run(planNodes, networked)) };
   const secured = { ...planned, ...(await steps.run(generateCertificates, planned)) };
