@@ -13,6 +13,7 @@ import { loadDockerImageCommand, loadImageArchiveCommand } from './load.js';
 import { UsageError, withGlobalOptions } from './options.js';
 import { createNodeCommand, deleteNodeCommand } from './node-commands.js';
 import { rotateCertificatesCommand } from './rotate.js';
+import { upgradeClusterCommand } from './upgrade.js';
 import { restoreSnapshotCommand, saveSnapshotCommand } from './snapshot.js';
 import { startClusterCommand, stopClusterCommand } from './stop-start.js';
 import { versionCommand } from './version.js';
@@ -59,6 +60,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .command('load', 'Load images into nodes without a registry', (y) =>
       y.command(loadDockerImageCommand).command(loadImageArchiveCommand).demandCommand(1, 'Say what to load: docker-image or image-archive'),
     )
+    .command('upgrade', 'Move a running cluster to a newer Kubernetes version', (y) => y.command(upgradeClusterCommand).demandCommand(1, 'Say what to upgrade: kc upgrade cluster --kubernetes-version VERSION'))
     .command('rotate', 'Renew credentials of a running cluster', (y) => y.command(rotateCertificatesCommand).demandCommand(1, 'Say what to rotate: kc rotate certificates'))
     .command('snapshot', "Back up and restore a cluster's etcd", (y) =>
       y.command(saveSnapshotCommand).command(restoreSnapshotCommand).demandCommand(1, 'Say what to do: kc snapshot save FILE or kc snapshot restore FILE'),

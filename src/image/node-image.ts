@@ -1,9 +1,10 @@
 import { join } from 'node:path';
-import { artifactsFor, DEFAULT_RELEASE, releaseOf, type Artifact, type KubernetesRelease } from '../artifacts/manifest.js';
+import { artifactsFor, DEFAULT_RELEASE, releaseOf, supportedVersions, type Artifact, type KubernetesRelease } from '../artifacts/manifest.js';
 import { ArtifactCache } from '../artifacts/cache.js';
 import { resolveArtifacts, type Produce, type ResolvedArtifact, type SourceChoice } from '../artifacts/resolve.js';
 import { NODE_IMAGE_REPOSITORY, nodeImageFor } from '../config/defaults.js';
 import type { Provider } from '../provider/provider.js';
+import type { StepNote } from '../util/progress.js';
 import { UsageError } from '../util/errors.js';
 import { cacheDir, projectRoot } from '../util/paths.js';
 import type { Progress } from '../util/progress.js';
@@ -138,4 +139,44 @@ export async function buildNodeImage(options: NodeImageOptions): Promise<NodeIma
   });
   const producedArtifacts = resolved.filter((r) => !r.cached).map((r) => r.artifact.name);
   return { tag, built, producedArtifacts, sizeBytes: await engine.imageSize(tag) };
+}
+
+export interface ReadyNodeImageOptions {
+  engine: Provider;
+  progress: Progress;
+  build: (options: NodeImageOptions) => Promise<unknown>;
+  image: string;
+  /** The version of an image without kc's label (one made by hand): what the caller asked for. */
+  unlabelled: string;
+}
+
+/**
+ * Makes a node image ready for a cluster: used if present, built when it is
+ * kc's own of a supported version and missing (there is no registry to pull
+ * it from; each part shows under the caller's step, as a cold build takes
+ * minutes), then copied to every engine the cluster spans. Returns the
+ * Kubernetes version it runs (its label), refused when kc cannot set it up.
+ */
+export async function readyNodeImage(options: ReadyNodeImageOptions, note: StepNote): Promise<string> {
+  const { engine, image } = options;
+  let labels = await engine.imageLabels(image);
+  if (labels) {
+    note(image);
+  } else {
+    const release = buildableRelease(image);
+    if (!release) throw new Error(`node image ${image} does not exist: build it with \`kc build node-image --image ${image}\``);
+    note(`building ${image}, once`);
+    await options.build({ engine, progress: options.progress.nested(), tag: image, release });
+    labels = (await engine.imageLabels(image)) ?? {};
+  }
+  const version = labels[LABEL_KUBERNETES_VERSION] ?? options.unlabelled;
+  if (!releaseOf(version)) {
+    throw new Error(
+      `node image ${image} runs Kubernetes ${version} (its label ${LABEL_KUBERNETES_VERSION}), which this kc cannot set up: ` +
+        `use --kubernetes-version with one of ${supportedVersions()}`,
+    );
+  }
+  const copiedTo = await engine.shareImage(image);
+  if (copiedTo.length > 0) note(`${image}, copied to ${copiedTo.join(', ')}`);
+  return version;
 }

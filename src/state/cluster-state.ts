@@ -29,11 +29,35 @@ export interface ClusterState {
   operation?: Operation;
 }
 
+export type Operation = RotationOperation | UpgradeOperation;
+
 /** A certificate rotation under way: the new certificates are in `pki`; `done` lists the nodes that have them. */
-export interface Operation {
+export interface RotationOperation {
   kind: 'rotate-certificates';
   startedAt: string;
   done: string[];
+}
+
+/**
+ * An upgrade under way: `done` lists the nodes that run `to` (the plan still
+ * says `from` until every node does); `current` is the node being replaced,
+ * whose container may be gone.
+ */
+export interface UpgradeOperation {
+  kind: 'upgrade';
+  startedAt: string;
+  from: string;
+  to: string;
+  done: string[];
+  current?: string;
+}
+
+/** Pure: whether a state file's `operation` is one this kc can continue. */
+export function isKnownOperation(value: unknown): value is Operation {
+  if (!isRecord(value) || typeof value.startedAt !== 'string') return false;
+  if (!Array.isArray(value.done) || !value.done.every((n) => typeof n === 'string')) return false;
+  if (value.kind === 'rotate-certificates') return true;
+  return value.kind === 'upgrade' && typeof value.from === 'string' && typeof value.to === 'string' && (value.current === undefined || typeof value.current === 'string');
 }
 
 /** A state file kc cannot use: names the file, what is wrong and how to get past it. */
@@ -105,7 +129,7 @@ export function migrateState(raw: unknown, file: string, cluster: string): Clust
     throw new StateFileError(file, cluster, 'has no valid kubeconfigPaths list');
   }
   const operation = state.operation;
-  if (operation !== undefined && !(isRecord(operation) && operation.kind === 'rotate-certificates' && Array.isArray(operation.done) && operation.done.every((n) => typeof n === 'string'))) {
+  if (operation !== undefined && !isKnownOperation(operation)) {
     throw new StateFileError(file, cluster, `has an operation kc does not know (${JSON.stringify(operation).slice(0, 80)})`);
   }
   return state as unknown as ClusterState;

@@ -1,7 +1,6 @@
-import { coreDnsManifest } from '../../components/coredns.js';
+import { addonManifests } from '../../components/addons.js';
 import { runsKubeRouter } from '../../components/index.js';
-import { KUBE_ROUTER_UNIT, kubeRouterRbac } from '../../components/kube-router.js';
-import { apiServerToKubeletRbac } from '../../components/rbac.js';
+import { KUBE_ROUTER_UNIT } from '../../components/kube-router.js';
 import type { Secured, Step } from './context.js';
 import { kubectl } from '../kube/kubectl.js';
 import { startLoadedUnits } from '../node/units.js';
@@ -18,14 +17,8 @@ export const installAddons: Step<Secured, void> = {
   async run(ctx, note) {
     const { plan } = ctx;
     const kubeRouter = runsKubeRouter(plan);
-    const rbac = [apiServerToKubeletRbac(), ...(kubeRouter ? [kubeRouterRbac()] : [])];
-    // kubectl applies a multi-document stream in order: the RBAC objects first.
-    await kubectl(ctx.engine, plan, ['apply', '-f', '-'], [...rbac, coreDnsManifest(plan)].map(endWithNewline).join('---\n'));
+    await kubectl(ctx.engine, plan, ['apply', '-f', '-'], addonManifests(plan));
     if (kubeRouter) await Promise.all(plan.workers.map((worker) => startLoadedUnits(ctx.engine, worker, [KUBE_ROUTER_UNIT])));
     note(`RBAC, CoreDNS${kubeRouter ? `, kube-router on ${counted(plan.workers.length, 'worker')}` : ''}`);
   },
 };
-
-function endWithNewline(document: string): string {
-  return document.endsWith('\n') ? document : `${document}\n`;
-}

@@ -16,7 +16,7 @@ import { bootNode } from '../node/boot.js';
 import { removeNodeContainer } from '../node/container.js';
 import { journalTail, startLoadedUnits, waitForBoot, waitForUnit } from '../node/units.js';
 import { waitUntil } from '../../util/poll.js';
-import { readCluster, requireRunning } from '../ops/status.js';
+import { readCluster, requireNoUnfinishedChange, requireRunning } from '../ops/status.js';
 import { etcdctl, healthyMasters, listMembers, memberOf, tryEtcdctl } from './etcd-membership.js';
 import { addHostsEntry, deliverAdminKubeconfig, kubectlVia, refreshPodRoutes, reloadHaproxy, waitForHaproxyBackends, type ChangeContext } from './node-access.js';
 import { changeStep, NodeChangeError, UndoLog } from './undo.js';
@@ -54,6 +54,7 @@ export async function addNodes(options: AddNodesOptions): Promise<AddNodesResult
   return withClusterLock(options.cluster, async () => {
     const cluster = await readCluster(options.engine, options.cluster);
     requireRunning(cluster, `add a ${options.role}`);
+    requireNoUnfinishedChange(cluster, `add a ${options.role}`);
     const deadline = new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'node change');
     let state = cluster.state;
     const result: AddNodesResult = { added: [], seconds: [] };
@@ -106,9 +107,9 @@ async function addOneNode(options: AddNodesOptions, state: ClusterState, deadlin
 }
 
 /** A node change that waits on the API server too: through the lb, from this host. */
-type JoinContext = ChangeContext & { api: HostApi };
+export type JoinContext = ChangeContext & { api: HostApi };
 
-type StepFn = <T>(title: string, work: (note: (s: string) => void) => Promise<T>) => Promise<T>;
+export type StepFn = <T>(title: string, work: (note: (s: string) => void) => Promise<T>) => Promise<T>;
 
 /** A running master to work through (kubectl, etcdctl) while the change is made. */
 function firstMaster(plan: ClusterPlan, except?: string): NodePlan {
@@ -143,7 +144,8 @@ async function joinWorker(ctx: JoinContext, old: ClusterPlan, worker: NodePlan, 
   });
 }
 
-async function joinMaster(ctx: JoinContext, old: ClusterPlan, master: NodePlan, units: readonly string[], undo: UndoLog, step: StepFn): Promise<void> {
+/** A booted master into etcd (a learner, then a voter), its control plane started, then into HAProxy: kc create node and kc upgrade cluster. */
+export async function joinMaster(ctx: JoinContext, old: ClusterPlan, master: NodePlan, units: readonly string[], undo: UndoLog, step: StepFn): Promise<void> {
   const { engine, plan } = ctx;
   await step(`Adding ${master.name} to etcd`, async (note) => {
     const members = await healthyMasters(engine, plan, old.masters);

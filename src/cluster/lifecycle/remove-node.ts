@@ -9,7 +9,7 @@ import { UsageError } from '../../util/errors.js';
 import type { Progress } from '../../util/progress.js';
 import { removeNodeContainer } from '../node/container.js';
 import { waitUntil } from '../../util/poll.js';
-import { readCluster, type ClusterNow } from '../ops/status.js';
+import { readCluster, requireNoUnfinishedChange, type ClusterNow } from '../ops/status.js';
 import { healthyMasters, listMembers, memberOf, quorumAfterRemoval, tryEtcdctl } from './etcd-membership.js';
 import { kubectlVia, refreshPodRoutes, reloadHaproxy, waitForHaproxyBackends, type ChangeContext } from './node-access.js';
 import { changeStep, UndoLog } from './undo.js';
@@ -39,6 +39,7 @@ export async function removeNodes(options: RemoveNodesOptions): Promise<string[]
   if (options.nodes.length === 0) throw new UsageError('say which nodes to remove: kc delete node NODE... (kc get nodes lists them)');
   return withClusterLock(options.cluster, async () => {
     const cluster = await readCluster(options.engine, options.cluster);
+    requireNoUnfinishedChange(cluster, 'remove nodes');
     const targets = await checkTargets(options, cluster);
     const removal: Removal = { ...options, targets, deadline: new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'node change') };
     let state = cluster.state;
@@ -104,7 +105,7 @@ async function removeWorker(options: Removal, cluster: ClusterNow, worker: NodeP
   const again = `Run \`kc delete node ${worker.name} --name ${cluster.plan.spec.name}\` again to finish.`;
   // A stopped worker's kubelet cannot confirm its pods are gone, so a drain would wait for nothing: once its Node
   // object is deleted, Kubernetes' pod garbage collector removes them and their controllers recreate them elsewhere.
-  if (cluster.statusOf(worker) === 'running') await drain(options, ctx, worker, via, undo, again);
+  if (cluster.statusOf(worker) === 'running') await drainWorker({ ...ctx, progress, force: options.force }, worker, via, undo, again);
   else progress.info(`   ${worker.name} is not running: no drain; its pods are rescheduled once its Node object is deleted`);
   await changeStep(progress, undo, `Removing ${worker.name}`, again, async (note) => {
     await kubectlVia(ctx, via, ['delete', 'node', worker.name, '--ignore-not-found']);
@@ -136,14 +137,20 @@ function stayingMaster(removal: Removal, cluster: ClusterNow): NodePlan {
 }
 
 /** Cordons and drains a worker through `via` (evictions respect PodDisruptionBudgets); taken back by an uncordon. */
-async function drain(options: RemoveNodesOptions, ctx: ChangeContext, worker: NodePlan, via: NodePlan, undo: UndoLog, again: string): Promise<void> {
+export async function drainWorker(
+  ctx: ChangeContext & { progress: Progress; force: boolean },
+  worker: NodePlan,
+  via: NodePlan,
+  undo: UndoLog,
+  again: string,
+): Promise<void> {
   const { deadline } = ctx;
-  await changeStep(options.progress, undo, `Draining ${worker.name}`, again, async (note) => {
+  await changeStep(ctx.progress, undo, `Draining ${worker.name}`, again, async (note) => {
     undo.push(`uncordoning ${worker.name}`, async () => {
       await kubectlVia(ctx, via, ['uncordon', worker.name]);
     });
     const seconds = Math.max(1, Math.floor(deadline.remainingMs() / 1000));
-    const drain = ['drain', worker.name, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${seconds}s`, ...(options.force ? ['--force'] : [])];
+    const drain = ['drain', worker.name, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${seconds}s`, ...(ctx.force ? ['--force'] : [])];
     try {
       await kubectlVia(ctx, via, drain);
     } catch (error) {
@@ -191,24 +198,7 @@ async function removeMaster(options: Removal, cluster: ClusterNow, master: NodeP
     note(`${remaining.length} backends`);
   });
   await changeStep(progress, undo, `Removing ${master.name} from etcd`, again, async (note) => {
-    if (cluster.statusOf(master) === 'running') {
-      undo.push(`restarting the control plane on ${master.name}`, async () => {
-        await execOrThrow(engine, master.name, ['systemctl', 'start', UNIT.apiServer, UNIT.controllerManager, UNIT.scheduler]);
-      });
-      // Not waiting for the stop: a stopping API server first takes its address out of the `kubernetes`
-      // Service (checked below), then waits for open watches, which no longer matters for a node that goes.
-      await execOrThrow(engine, master.name, ['systemctl', 'stop', '--no-block', UNIT.apiServer, UNIT.controllerManager, UNIT.scheduler]);
-      await waitUntil(
-        `${master.name} to leave the kubernetes Service's endpoints`,
-        async () => {
-          const addresses = await kubectlVia(ctx, via, [
-            'get', 'endpointslices', '-n', 'default', '-l', 'kubernetes.io/service-name=kubernetes', '-o', 'jsonpath={.items[*].endpoints[*].addresses[*]}',
-          ]);
-          return !addresses.split(/\s+/).includes(master.ip) || `still listed: ${addresses.trim()}`;
-        },
-        { deadline, intervalMs: 250 },
-      );
-    }
+    if (cluster.statusOf(master) === 'running') await stopControlPlane(ctx, master, via, undo);
     const others = healthy.filter((m) => m.name !== master.name);
     const id = memberOf(await listMembers(engine, plan, via, others), master)?.id;
     if (id) await removeMember(ctx, via, others, id);
@@ -223,12 +213,37 @@ async function removeMaster(options: Removal, cluster: ClusterNow, master: NodeP
 }
 
 /**
+ * Stops a master's API server and controllers, and waits until its address
+ * has left the `kubernetes` Service (a stopping API server takes it out
+ * first); taken back by starting them again. Not waiting for the stop
+ * itself: after that, the API server waits for open watches, which no longer
+ * matters for a master that goes.
+ */
+export async function stopControlPlane(ctx: ChangeContext, master: NodePlan, via: NodePlan, undo: UndoLog): Promise<void> {
+  const units = [UNIT.apiServer, UNIT.controllerManager, UNIT.scheduler];
+  undo.push(`restarting the control plane on ${master.name}`, async () => {
+    await execOrThrow(ctx.engine, master.name, ['systemctl', 'start', ...units]);
+  });
+  await execOrThrow(ctx.engine, master.name, ['systemctl', 'stop', '--no-block', ...units]);
+  await waitUntil(
+    `${master.name} to leave the kubernetes Service's endpoints`,
+    async () => {
+      const addresses = await kubectlVia(ctx, via, [
+        'get', 'endpointslices', '-n', 'default', '-l', 'kubernetes.io/service-name=kubernetes', '-o', 'jsonpath={.items[*].endpoints[*].addresses[*]}',
+      ]);
+      return !addresses.split(/\s+/).includes(master.ip) || `still listed: ${addresses.trim()}`;
+    },
+    { deadline: ctx.deadline, intervalMs: 250 },
+  );
+}
+
+/**
  * `etcdctl member remove`, once etcd agrees. etcd refuses with "unhealthy
  * cluster" while any member that would remain has been connected to the
  * leader for less than 5 s (a master just restarted, say): that refusal is
  * waited out; any other is an error at once.
  */
-async function removeMember(ctx: ChangeContext, via: NodePlan, members: readonly NodePlan[], id: string): Promise<void> {
+export async function removeMember(ctx: ChangeContext, via: NodePlan, members: readonly NodePlan[], id: string): Promise<void> {
   let refusal: string | undefined;
   await waitUntil(
     `etcd to accept removing member ${id}`,

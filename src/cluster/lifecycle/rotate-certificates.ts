@@ -17,7 +17,7 @@ import { hostApiOf, type ApiProbe, type HostApi } from '../kube/api.js';
 import { waitForNodesReady } from '../kube/waits.js';
 import { deliverFiles, journalTail } from '../node/units.js';
 import { adminEntry } from '../ops/kubeconfig.js';
-import { readCluster, requireRunning } from '../ops/status.js';
+import { readCluster, requireNoUnfinishedChange, requireRunning } from '../ops/status.js';
 import { kubectlVia, waitForHaproxyBackends, type ChangeContext } from './node-access.js';
 
 export interface RotateOptions {
@@ -60,6 +60,7 @@ export async function rotateCertificates(options: RotateOptions): Promise<Rotate
     const started = Date.now();
     const cluster = await readCluster(options.engine, options.cluster);
     requireRunning(cluster, 'rotate certificates');
+    requireNoUnfinishedChange(cluster, 'rotate certificates', 'rotate-certificates');
     const { engine, progress } = options;
     const deadline = new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'rotation');
     const resumed = cluster.state.operation?.kind === 'rotate-certificates' ? cluster.state.operation : undefined;

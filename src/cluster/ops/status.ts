@@ -66,3 +66,18 @@ export function requireRunning(cluster: ClusterNow, what: string): void {
       `Start it first: kc start cluster --name ${name}`,
   );
 }
+
+/** What finishes a change that stopped part-way, in the user's words. */
+export function unfinishedChange(cluster: ClusterNow): string | undefined {
+  const operation = cluster.state.operation;
+  const name = cluster.plan.spec.name;
+  if (operation?.kind === 'upgrade') return `an upgrade to ${operation.to} stopped part-way: finish it first (kc upgrade cluster --kubernetes-version ${operation.to} --name ${name})`;
+  if (operation?.kind === 'rotate-certificates') return `a certificate rotation stopped part-way: finish it first (kc rotate certificates --name ${name})`;
+  return undefined;
+}
+
+/** Node changes and rollouts one at a time: one that stopped part-way is finished before another begins. */
+export function requireNoUnfinishedChange(cluster: ClusterNow, what: string, continuing?: 'upgrade' | 'rotate-certificates'): void {
+  if (cluster.state.operation === undefined || cluster.state.operation.kind === continuing) return;
+  throw new UsageError(`cannot ${what} on cluster "${cluster.plan.spec.name}": ${unfinishedChange(cluster) ?? ''}`);
+}
