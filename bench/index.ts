@@ -22,6 +22,8 @@
  * scripts/dev-engine.sh's one-machine simulation, the node image streamed
  * there first). Every shape with two workers also measures the pod network's
  * round trip between their pod bridges (VXLAN across engines, a bridge on one).
+ * `upgrade`: KC_BENCH_RUNS times, the default shape made on the previous minor
+ * and upgraded to the newest: total and per node (bench/upgrade.ts).
  * `lifecycle`: on one cluster (2 masters, 1 worker), KC_BENCH_RUNS rounds of
  * add a worker, add a master, remove both, stop, start, snapshot save and
  * restore, rotate certificates (bench/lifecycle.ts).
@@ -51,6 +53,7 @@ import { nthAddress, parseCidr } from '../src/util/ipv4.js';
 import { buildNodeImage } from '../src/image/node-image.js';
 import { createProgress } from '../src/util/progress.js';
 import { benchLifecycle } from './lifecycle.js';
+import { benchUpgrade } from './upgrade.js';
 import { formatSpread, runCount, spreadByKey, type Spread } from './stats.js';
 
 interface MemoryUse {
@@ -67,14 +70,14 @@ const SHAPES: Record<string, Partial<ClusterSpec>> = {
 };
 
 /** Shapes measured by a code path of their own rather than benchCreate. */
-const SPECIAL_SHAPES = ['lifecycle'];
+const SPECIAL_SHAPES = ['lifecycle', 'upgrade'];
 
 const PREFIX = process.env.KC_BENCH_PREFIX || 'bench';
 const NODE_IMAGE = process.env.KC_BENCH_NODE_IMAGE || undefined;
 const RUNS = runCount(process.env.KC_BENCH_RUNS);
 
 function shapesToRun(): string[] {
-  const names = (process.env.KC_BENCH_SHAPES || 'default,small,lifecycle').split(',').map((s) => s.trim()).filter(Boolean);
+  const names = (process.env.KC_BENCH_SHAPES || 'default,small,lifecycle,upgrade').split(',').map((s) => s.trim()).filter(Boolean);
   const known = [...Object.keys(SHAPES), ...SPECIAL_SHAPES];
   const unknown = names.filter((n) => !known.includes(n));
   if (unknown.length > 0) throw new Error(`KC_BENCH_SHAPES: unknown shape ${unknown.join(', ')}; known: ${known.join(', ')}`);
@@ -260,12 +263,13 @@ async function main(): Promise<void> {
   try {
     const kubeconfig = join(dir, 'kubeconfig');
     const reports: ShapeReport[] = [];
-    for (const shape of shapes.filter((s) => s !== 'lifecycle')) reports.push(await benchShape(shape, kubeconfig));
+    for (const shape of shapes.filter((s) => !SPECIAL_SHAPES.includes(s))) reports.push(await benchShape(shape, kubeconfig));
     const lifecycle = shapes.includes('lifecycle')
       ? await benchLifecycle({ engine, cluster: `${PREFIX}-lifecycle`, kubeconfigPath: kubeconfig, nodeImage: NODE_IMAGE, rounds: RUNS })
       : undefined;
+    const upgrade = shapes.includes('upgrade') ? await benchUpgrade({ engine, progress, cluster: `${PREFIX}-upgrade`, kubeconfigPath: kubeconfig, runs: RUNS }) : undefined;
     const nodeImage = { tag: image.tag, warmBuildSeconds: imageSeconds, sizeMB: Math.round(image.sizeBytes / 1e6) };
-    process.stdout.write(`${JSON.stringify({ nodeImage, shapes: reports, lifecycle }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ nodeImage, shapes: reports, lifecycle, upgrade }, null, 2)}\n`);
     process.stdout.write(`\nnode image ${image.tag}: ${nodeImage.sizeMB} MB, warm build ${imageSeconds.toFixed(1)}s\n`);
     // Other work on the machine slows every step: say how busy it was.
     process.stdout.write(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores\n`);
@@ -273,6 +277,10 @@ async function main(): Promise<void> {
     if (lifecycle) {
       process.stdout.write(`\nlifecycle (2 masters + 1 worker): ${RUNS} rounds${' '.repeat(8)}   min median    max (s)\n`);
       for (const [operation, s] of Object.entries(spreadByKey(lifecycleRuns(lifecycle)))) process.stdout.write(`  ${operation.padEnd(38)} ${formatSpread(s)}\n`);
+    }
+    if (upgrade) {
+      process.stdout.write(`\nupgrade ${upgrade.from} to ${upgrade.to} (2 masters + 2 workers): ${upgrade.runs.length} runs   min median    max (s)\n`);
+      for (const [part, s] of Object.entries(spreadByKey(upgrade.runs))) process.stdout.write(`  ${part.padEnd(38)} ${formatSpread(s)}\n`);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -33,7 +33,7 @@ export const E2E_NODE_IMAGE: string | undefined = process.env.KC_E2E_NODE_IMAGE 
 export function withE2eImage(args: string[]): string[] {
   const command = `${args[0]} ${args[1]}`;
   const usesImage = command === 'create cluster' || command === 'build node-image';
-  return usesImage && E2E_NODE_IMAGE && !args.includes('--image') ? [...args, '--image', E2E_NODE_IMAGE] : args;
+  return usesImage && E2E_NODE_IMAGE && !args.includes('--image') && !args.includes('--kubernetes-version') ? [...args, '--image', E2E_NODE_IMAGE] : args;
 }
 
 /** Runs the real kc binary, as a user would. */

@@ -9,7 +9,7 @@ import { execOrThrow, type Provider } from '../../provider/provider.js';
 import { saveState, type ClusterState, type UpgradeOperation } from '../../state/cluster-state.js';
 import { withClusterLock } from '../../state/lock.js';
 import { Deadline } from '../../util/deadline.js';
-import { UsageError } from '../../util/errors.js';
+import { messageOf, UsageError } from '../../util/errors.js';
 import type { Progress } from '../../util/progress.js';
 import { hostApiOf, type ApiProbe } from '../kube/api.js';
 import { waitForKubeRouter, waitForNodesReady } from '../kube/waits.js';
@@ -21,7 +21,7 @@ import { joinMaster, type JoinContext, type StepFn } from './add-node.js';
 import { healthyMasters, listMembers, memberOf, quorumAfterRemoval } from './etcd-membership.js';
 import { kubectlVia } from './node-access.js';
 import { drainWorker, removeMember, stopControlPlane } from './remove-node.js';
-import { changeStep, UndoLog } from './undo.js';
+import { changeStep, NodeChangeError, UndoLog } from './undo.js';
 
 export interface UpgradeOptions {
   engine: Provider;
@@ -120,8 +120,13 @@ export async function upgradeCluster(options: UpgradeOptions): Promise<UpgradeRe
         api: hostApiOf(state, options.apiProbe),
       };
       const present = (await readCluster(engine, options.cluster)).statusOf(node) === 'running';
-      if (node.role === 'master') await upgradeMaster(ctx, progress, node, present, state.apiServerHostPort ?? 0);
-      else await upgradeWorker(ctx, progress, node, present);
+      try {
+        if (node.role === 'master') await upgradeMaster(ctx, progress, node, present, state.apiServerHostPort ?? 0);
+        else await upgradeWorker(ctx, progress, node, present);
+      } catch (error) {
+        const again = `Run \`kc upgrade cluster --kubernetes-version ${target.kubernetes} --name ${options.cluster}\` again to continue from ${node.name}.`;
+        throw new UpgradeStoppedError(error, whereNodesAre(next, done, node.name, from), again);
+      }
       nodeSeconds[node.name] = (Date.now() - nodeStarted) / 1000;
       done.add(node.name);
       state = withUpgrade(state, { current: undefined, done: [...done] });
@@ -139,6 +144,28 @@ export async function upgradeCluster(options: UpgradeOptions): Promise<UpgradeRe
     await saveState({ ...rest, plan: next });
     return { from, to: target.kubernetes, nodeSeconds, seconds: (Date.now() - started) / 1000, alreadyThere: false };
   });
+}
+
+/** Pure: which node runs which version, for a stopped upgrade's message. */
+export function whereNodesAre(plan: ClusterPlan, done: ReadonlySet<string>, current: string, from: string): string {
+  const nodes = [...plan.masters, ...plan.workers];
+  const upgraded = nodes.filter((n) => done.has(n.name)).map((n) => n.name);
+  const waiting = nodes.filter((n) => !done.has(n.name) && n.name !== current).map((n) => n.name);
+  return [
+    upgraded.length > 0 ? `${upgraded.join(', ')} ${upgraded.length === 1 ? 'runs' : 'run'} ${plan.spec.kubernetesVersion}` : '',
+    `${current} was being replaced`,
+    waiting.length > 0 ? `${waiting.join(', ')} ${waiting.length === 1 ? 'runs' : 'run'} ${from}` : '',
+  ].filter(Boolean).join('; ');
+}
+
+/** An upgrade that stopped at a node: the cause, where each node is, and the command that continues. */
+export class UpgradeStoppedError extends Error {
+  constructor(cause: unknown, where: string, again: string) {
+    // A step's own error says what it took back; the upgrade keeps what it finished, so only the step and its cause are told.
+    const failure = cause instanceof NodeChangeError ? `${cause.step} failed: ${messageOf(cause.cause)}` : messageOf(cause);
+    super(`${failure}\nThe upgrade stopped: ${where}.\n${again}`, { cause });
+    this.name = 'UpgradeStoppedError';
+  }
 }
 
 /** The upgrade this run continues, if one stopped part-way; refuses a run that would start another change over it. */
