@@ -34,7 +34,7 @@ export async function benchUpgrade(options: UpgradeBenchOptions): Promise<{ from
       const spec = defaultClusterSpec({ name: cluster, kubernetesVersion: previous.kubernetes, nodeImage: nodeImageFor(previous.kubernetes) });
       await createCluster({ engine, progress: silentProgress, spec, kubeconfigPath });
       const result = await upgradeCluster({ engine, progress: silentProgress, cluster, kubernetesVersion: newest.kubernetes, waitSeconds: 300 });
-      const perNode = Object.entries(result.nodeSeconds).map(([node, seconds]) => [node.slice(cluster.length + 1), seconds]);
+      const perNode = Object.entries(result.nodeSeconds).map(([node, seconds]): [string, number] => [node.slice(cluster.length + 1), seconds]);
       runs.push({ total: result.seconds, ...Object.fromEntries(perNode) });
     } finally {
       await deleteCluster({ engine, name: cluster, kubeconfigPath });

@@ -4,7 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { addNodes } from '../../src/cluster/lifecycle/add-node.js';
 import { clusterStatus, nodeStatus } from '../../src/cluster/ops/status.js';
-import { parseMemberList, quorumAfterRemoval } from '../../src/cluster/lifecycle/etcd-membership.js';
+import { leaderOf, parseMemberList, quorumAfterRemoval } from '../../src/cluster/lifecycle/etcd-membership.js';
 import { parseServersState } from '../../src/cluster/lifecycle/node-access.js';
 import { removeNodes } from '../../src/cluster/lifecycle/remove-node.js';
 import { startCluster, stopCluster, stopOrder } from '../../src/cluster/lifecycle/stop-start.js';
@@ -109,6 +109,13 @@ describe('etcd membership and quorum', () => {
       { id: 'e595b61dc1ddbffa', name: 'a', peerUrls: ['https://a:2380'], isLearner: false },
       { id: '2a', name: '', peerUrls: ['https://b:2380'], isLearner: true },
     ]);
+  });
+
+  it("reads the leader's 64-bit ID from endpoint status exactly, and none when there is no leader", () => {
+    const json = '[{"Endpoint":"https://a:2379","Status":{"header":{"cluster_id":1,"member_id":16543329045138227194},"version":"3.6.8","leader":16543329045138227194,"raftTerm":3}}]';
+    expect(leaderOf(json)).toBe('e595b61dc1ddbffa');
+    expect(leaderOf('[{"Status":{"header":{},"leader":0}}]')).toBeUndefined();
+    expect(leaderOf('')).toBeUndefined();
   });
 
   it('says when a removal breaks the quorum, and when it only leaves no room for another failure', () => {

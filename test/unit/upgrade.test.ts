@@ -73,6 +73,9 @@ describe('kc upgrade cluster on the fake engine', () => {
       expect(engine.nodes.get(node.name)?.spec.ip, node.name).toBe(before.plan.masters.concat(before.plan.workers).find((n) => n.name === node.name)?.ip);
     }
     expect(engine.nodes.get('up-lb')?.spec.image).toBe(nodeImageFor(FROM));
+    // A replaced master's etcd joins the members that run (an empty data dir and state `new` would make it a removed member again).
+    const etcdUnit = [...(engine.nodes.get('up-master-0')?.files.values() ?? [])].find((f) => f.path.endsWith('/etcd.service'));
+    expect(String(etcdUnit?.content)).toContain('--initial-cluster-state=existing');
     // Workers keep their containerd volume: images loaded with kc load survive.
     expect(engine.calls.filter((c) => c.startsWith('removeVolume'))).toEqual([]);
     expect(engine.volumes.has(containerdVolume(after.plan.workers[0]!))).toBe(true);

@@ -90,3 +90,28 @@ export async function healthyMasters(engine: NodeExec, plan: ClusterPlan, master
   );
   return answers.filter((m): m is NodePlan => m !== undefined);
 }
+
+/**
+ * Pure: the leader's member ID (hex, as etcdctl takes IDs) in `endpoint
+ * status -w json`, read from the text for the same reason as in
+ * parseMemberList; undefined when the answer names none.
+ */
+export function leaderOf(json: string): string | undefined {
+  const leader = /"leader":\s*(\d+)/.exec(json)?.[1];
+  return leader === undefined || leader === '0' ? undefined : BigInt(leader).toString(16);
+}
+
+/**
+ * Hands etcd's leadership from a member about to leave to `to`, when it
+ * leads. Removing the leader itself makes the others elect a new one, and the
+ * proposals they had forwarded to it are lost: an API server's write then
+ * waits for etcd's request timeout (7 s) instead of an answer.
+ */
+export async function moveLeaderAway(engine: NodeExec, plan: ClusterPlan, leaving: NodePlan, to: NodePlan, toId: string): Promise<boolean> {
+  const status = await tryEtcdctl(engine, plan, to, ['endpoint', 'status', '-w', 'json'], [to]);
+  const leavingMember = memberOf(await listMembers(engine, plan, to, [to]), leaving);
+  if (status.exitCode !== 0 || !leavingMember || leaderOf(status.stdout) !== leavingMember.id) return false;
+  // move-leader is asked of the leader itself.
+  await etcdctl(engine, plan, to, ['move-leader', toId], [leaving]);
+  return true;
+}

@@ -10,7 +10,7 @@ import type { Progress } from '../../util/progress.js';
 import { removeNodeContainer } from '../node/container.js';
 import { waitUntil } from '../../util/poll.js';
 import { readCluster, requireNoUnfinishedChange, type ClusterNow } from '../ops/status.js';
-import { healthyMasters, listMembers, memberOf, quorumAfterRemoval, tryEtcdctl } from './etcd-membership.js';
+import { healthyMasters, listMembers, memberOf, moveLeaderAway, quorumAfterRemoval, tryEtcdctl } from './etcd-membership.js';
 import { kubectlVia, refreshPodRoutes, reloadHaproxy, waitForHaproxyBackends, type ChangeContext } from './node-access.js';
 import { changeStep, UndoLog } from './undo.js';
 import { counted } from '../../util/words.js';
@@ -201,7 +201,7 @@ async function removeMaster(options: Removal, cluster: ClusterNow, master: NodeP
     if (cluster.statusOf(master) === 'running') await stopControlPlane(ctx, master, via, undo);
     const others = healthy.filter((m) => m.name !== master.name);
     const id = memberOf(await listMembers(engine, plan, via, others), master)?.id;
-    if (id) await removeMember(ctx, via, others, id);
+    if (id) await removeMember(ctx, via, others, id, cluster.statusOf(master) === 'running' ? master : undefined);
     note(id ? `member ${id} removed, ${remaining.length} left` : 'was not a member');
   });
   await changeStep(progress, new UndoLog(), `Removing ${master.name}`, again, async (note) => {
@@ -241,9 +241,12 @@ export async function stopControlPlane(ctx: ChangeContext, master: NodePlan, via
  * `etcdctl member remove`, once etcd agrees. etcd refuses with "unhealthy
  * cluster" while any member that would remain has been connected to the
  * leader for less than 5 s (a master just restarted, say): that refusal is
- * waited out; any other is an error at once.
+ * waited out; any other is an error at once. A `leaving` member that leads
+ * hands its leadership to `via` first (see moveLeaderAway).
  */
-export async function removeMember(ctx: ChangeContext, via: NodePlan, members: readonly NodePlan[], id: string): Promise<void> {
+export async function removeMember(ctx: ChangeContext, via: NodePlan, members: readonly NodePlan[], id: string, leaving?: NodePlan): Promise<void> {
+  const viaId = leaving ? memberOf(await listMembers(ctx.engine, ctx.plan, via, members), via)?.id : undefined;
+  if (leaving && viaId) await moveLeaderAway(ctx.engine, ctx.plan, leaving, via, viaId);
   let refusal: string | undefined;
   await waitUntil(
     `etcd to accept removing member ${id}`,

@@ -98,7 +98,12 @@ export async function upgradeCluster(options: UpgradeOptions): Promise<UpgradeRe
       const version = await readyNodeImage({ engine, progress, build: options.buildNodeImage ?? buildNodeImage, image, unlabelled: target.kubernetes }, note);
       if (version !== target.kubernetes) throw new Error(`node image ${image} runs Kubernetes ${version}, not ${target.kubernetes}: rebuild it with \`kc build node-image --kubernetes-version ${target.kubernetes}\``);
     });
-    const next: ClusterPlan = { ...cluster.plan, spec: { ...cluster.plan.spec, nodeImage: image, kubernetesVersion: target.kubernetes } };
+    const next: ClusterPlan = {
+      ...cluster.plan,
+      spec: { ...cluster.plan.spec, nodeImage: image, kubernetesVersion: target.kubernetes },
+      // A replaced master's etcd joins the running cluster (an `existing` member), as one kc create node adds.
+      masters: cluster.plan.masters.map((master) => ({ ...master, joined: true })),
+    };
     let state: ClusterState = {
       ...cluster.state,
       operation: operation ?? { kind: 'upgrade', startedAt: new Date().toISOString(), from, to: target.kubernetes, done: [] },
@@ -237,7 +242,7 @@ async function upgradeMaster(ctx: JoinContext, progress: Progress, master: NodeP
       await execOrThrow(engine, plan.lb.name, haproxySetServerCommand(master.name, 'drain'));
       await stopControlPlane(ctx, master, via, new UndoLog());
     }
-    if (member) await removeMember(ctx, via, healthy, member.id);
+    if (member) await removeMember(ctx, via, healthy, member.id, present ? master : undefined);
     note(member ? `member ${member.id} removed, ${healthy.length} answering` : 'was no longer an etcd member');
   });
   const boot = joinBootBundle(plan, master, ctx.pki);
