@@ -155,3 +155,36 @@ export function readyBackendServers(config: string): Array<[string, string]> {
   const section = config.split(`backend ${READY_BACKEND}\n`)[1]?.split('\n\n')[0] ?? '';
   return [...section.matchAll(/^\s*server (\S+) ([\d.]+):\d+/gm)].map(([, name = '', address = '']) => [name, address]);
 }
+
+/** A test's own answer to a command run in a node, before the fake cluster's (undefined: the cluster answers). */
+export type ScriptedAnswer = (node: string, line: string) => ExecResult | undefined;
+
+/** A running fake cluster whose node commands are recorded as `node: command`, and answered by the test's script first. */
+export interface RecordedCluster {
+  engine: FakeEngine;
+  /** Its etcd membership and HAProxy's backends. */
+  controlPlane: FakeControlPlane;
+  /** Every command since the cluster was made (cleared then), in order. */
+  commands: string[];
+  script: (answer: ScriptedAnswer) => void;
+}
+
+/**
+ * Creates `spec` on `engine` (its images already there) with etcd membership
+ * and HAProxy's list answered as a real control plane does, then clears what
+ * the create recorded: what a lifecycle test looks at is its own command.
+ */
+export async function recordedCluster(engine: FakeEngine, spec: ClusterSpec, kubeconfigPath: string): Promise<RecordedCluster> {
+  const healthy = healthyCluster();
+  const controlPlane = new FakeControlPlane(Array.from({ length: spec.controlPlanes }, (_, index) => nodeName(spec.name, 'master', index)));
+  const recorded: RecordedCluster = { engine, controlPlane, commands: [], script: (answer) => (scripted = answer) };
+  let scripted: ScriptedAnswer = () => undefined;
+  engine.onExec = (node, command) => {
+    recorded.commands.push(`${node.spec.name}: ${command.join(' ')}`);
+    return scripted(node.spec.name, command.join(' ')) ?? controlPlane.answer(node, command) ?? healthy(node, command);
+  };
+  await createFakeCluster(engine, spec, kubeconfigPath);
+  recorded.commands.length = 0;
+  engine.calls.length = 0;
+  return recorded;
+}

@@ -15,13 +15,13 @@ import { podNetworkCommands } from '../../src/components/cni-bridge.js';
 import { renderHaproxyConfig } from '../../src/components/haproxy.js';
 import { PATHS } from '../../src/components/paths.js';
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
-import { nodeName, planCluster, withNodeAdded, withNodeRemoved } from '../../src/model/plan.js';
+import { planCluster, withNodeAdded, withNodeRemoved } from '../../src/model/plan.js';
 import { generateClusterPki, withNodePki, withoutNodePki } from '../../src/pki/cluster-pki.js';
 import type { ClusterPki } from '../../src/pki/types.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
 import type { ExecResult } from '../../src/provider/provider.js';
 import type { ApiProbe } from '../../src/cluster/kube/api.js';
-import { createFakeCluster, FakeControlPlane, failed, healthyApi, healthyCluster, ok, readyBackendServers, runningWorkers, workersOf } from './fake-cluster.js';
+import { FakeControlPlane, failed, healthyApi, ok, readyBackendServers, recordedCluster, runningWorkers, workersOf } from './fake-cluster.js';
 import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
 import { UsageError } from '../../src/util/errors.js';
 import { silentProgress } from '../../src/util/progress.js';
@@ -179,17 +179,10 @@ let scripted: (node: string, line: string) => ExecResult | undefined;
 
 async function fakeCluster(clusterSpec = spec(2, 1)): Promise<FakeEngine> {
   const engine = new FakeEngine({ images: [DEFAULT_NODE_IMAGE] });
-  const healthy = healthyCluster();
-  commands = [];
-  controlPlane = new FakeControlPlane(Array.from({ length: clusterSpec.controlPlanes }, (_, index) => nodeName(clusterSpec.name, 'master', index)));
   scripted = () => undefined;
-  engine.onExec = (node, command) => {
-    commands.push(`${node.spec.name}: ${command.join(' ')}`);
-    return scripted(node.spec.name, command.join(' ')) ?? controlPlane.answer(node, command) ?? healthy(node, command);
-  };
-  await createFakeCluster(engine, clusterSpec, join(temporary.dir, 'kubeconfig'));
-  engine.calls.length = 0;
-  commands = [];
+  const cluster = await recordedCluster(engine, clusterSpec, join(temporary.dir, 'kubeconfig'));
+  cluster.script((node, line) => scripted(node, line));
+  ({ commands, controlPlane } = cluster);
   return engine;
 }
 
@@ -444,7 +437,7 @@ describe('masters, removals and a start on the fake engine', () => {
     const engine = await fakeCluster();
     await stopCluster({ engine, progress: silentProgress, cluster: 'life', waitSeconds: 5 });
     engine.calls.length = 0;
-    commands = [];
+    commands.length = 0;
     const asked: string[] = [];
     const healthy = healthyApi(spec(2, 1));
     const apiProbe: ApiProbe = (server, pki, path) => {

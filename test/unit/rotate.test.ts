@@ -5,16 +5,15 @@ import { describe, expect, it } from 'vitest';
 import { rotateCertificates } from '../../src/cluster/lifecycle/rotate-certificates.js';
 import { WORKER_FILES } from '../../src/components/worker-files.js';
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
-import { nodeName, planCluster, withNodeAdded } from '../../src/model/plan.js';
+import { planCluster, withNodeAdded } from '../../src/model/plan.js';
 import { generateClusterPki, renewLeafCertificates, withNodePki } from '../../src/pki/cluster-pki.js';
 import { certificateInventory } from '../../src/pki/inventory.js';
 import type { CertKey, ClusterPki } from '../../src/pki/types.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
-import type { ExecResult } from '../../src/provider/provider.js';
 import { loadState } from '../../src/state/cluster-state.js';
 import { UsageError } from '../../src/util/errors.js';
 import { silentProgress } from '../../src/util/progress.js';
-import { createFakeCluster, failed, FakeControlPlane, healthyApi, healthyCluster } from './fake-cluster.js';
+import { failed, healthyApi, recordedCluster, type RecordedCluster } from './fake-cluster.js';
 import { useTemporaryStateDir } from './helpers.js';
 
 const temporary = useTemporaryStateDir('kc-rotate-');
@@ -66,21 +65,11 @@ describe('renewing leaf certificates (pure but for the keys)', () => {
 });
 
 let commands: string[] = [];
-/** A test's own answer to a command run in a node, before the fake cluster's (undefined: the cluster answers). */
-let scripted: (node: string, line: string) => ExecResult | undefined = () => undefined;
+let script: RecordedCluster['script'] = () => undefined;
 
 async function fakeCluster(controlPlanes = 2): Promise<FakeEngine> {
   const engine = new FakeEngine({ images: [DEFAULT_NODE_IMAGE] });
-  const healthy = healthyCluster();
-  scripted = () => undefined;
-  const controlPlane = new FakeControlPlane(Array.from({ length: controlPlanes }, (_, index) => nodeName('rot', 'master', index)));
-  engine.onExec = (node, command) => {
-    commands.push(`${node.spec.name}: ${command.join(' ')}`);
-    return scripted(node.spec.name, command.join(' ')) ?? controlPlane.answer(node, command) ?? healthy(node, command);
-  };
-  await createFakeCluster(engine, spec(controlPlanes), join(temporary.dir, 'kubeconfig'));
-  commands = [];
-  engine.calls.length = 0;
+  ({ commands, script } = await recordedCluster(engine, spec(controlPlanes), join(temporary.dir, 'kubeconfig')));
   return engine;
 }
 
@@ -137,13 +126,13 @@ describe('kc rotate certificates on the fake engine', () => {
 
   it('records each node as it is done; run again after a failure, it continues with the same certificates from the node that failed', async () => {
     const engine = await fakeCluster();
-    scripted = (node, line) => (node === 'rot-worker-0' && line.startsWith('systemctl restart kubelet') ? failed('Job for kubelet.service failed') : undefined);
+    script((node, line) => (node === 'rot-worker-0' && line.startsWith('systemctl restart kubelet') ? failed('Job for kubelet.service failed') : undefined));
     await expect(rotate(engine)).rejects.toThrow(/kubelet.service failed/);
     const stopped = (await loadState('rot'))!;
     expect(stopped.operation).toMatchObject({ kind: 'rotate-certificates', done: ['rot-master-0', 'rot-master-1'] });
 
-    scripted = () => undefined;
-    commands = [];
+    script(() => undefined);
+    commands.length = 0;
     await rotate(engine);
     const finished = (await loadState('rot'))!;
     expect(finished.operation).toBeUndefined();

@@ -4,13 +4,11 @@ import { upgradeCluster, upgradeStepProblem } from '../../src/cluster/lifecycle/
 import { containerdVolume } from '../../src/cluster/node/container.js';
 import { defaultClusterSpec, nodeImageFor } from '../../src/config/defaults.js';
 import { LABEL_KUBERNETES_VERSION } from '../../src/image/node-image.js';
-import { nodeName } from '../../src/model/plan.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
-import type { ExecResult } from '../../src/provider/provider.js';
 import { loadState } from '../../src/state/cluster-state.js';
 import { UsageError } from '../../src/util/errors.js';
 import { silentProgress } from '../../src/util/progress.js';
-import { createFakeCluster, failed, FakeControlPlane, healthyApi, healthyCluster } from './fake-cluster.js';
+import { failed, healthyApi, recordedCluster, type RecordedCluster } from './fake-cluster.js';
 import { useTemporaryStateDir } from './helpers.js';
 
 const temporary = useTemporaryStateDir('kc-upgrade-');
@@ -34,23 +32,15 @@ describe('which upgrades kc makes (pure)', () => {
 });
 
 let commands: string[] = [];
-let scripted: (node: string, line: string) => ExecResult | undefined = () => undefined;
+let script: RecordedCluster['script'] = () => undefined;
 
 /** A cluster of `FROM` on the fake engine, the node image of `TO` present. */
 async function fakeCluster(controlPlanes = 2): Promise<FakeEngine> {
   const engine = new FakeEngine();
   engine.images.set(nodeImageFor(FROM), { [LABEL_KUBERNETES_VERSION]: FROM });
   engine.images.set(nodeImageFor(TO), { [LABEL_KUBERNETES_VERSION]: TO });
-  const healthy = healthyCluster();
-  scripted = () => undefined;
-  const controlPlane = new FakeControlPlane(Array.from({ length: controlPlanes }, (_, index) => nodeName('up', 'master', index)));
-  engine.onExec = (node, command) => {
-    commands.push(`${node.spec.name}: ${command.join(' ')}`);
-    return scripted(node.spec.name, command.join(' ')) ?? controlPlane.answer(node, command) ?? healthy(node, command);
-  };
-  await createFakeCluster(engine, spec(controlPlanes), join(temporary.dir, 'kubeconfig'));
-  commands = [];
-  engine.calls.length = 0;
+  const cluster = await recordedCluster(engine, spec(controlPlanes), join(temporary.dir, 'kubeconfig'));
+  ({ commands, script } = cluster);
   return engine;
 }
 
@@ -99,7 +89,7 @@ describe('kc upgrade cluster on the fake engine', () => {
     const lastApply = commands.length - 1 - [...commands].reverse().findIndex((c) => c.includes('apply -f -'));
     expect(lastApply).toBeGreaterThan(at(/uncordon up-worker-1/));
     // Run again: nothing to do.
-    commands = [];
+    commands.length = 0;
     expect((await upgrade(engine)).alreadyThere).toBe(true);
     expect(commands).toEqual([]);
   }, 60_000);
@@ -128,7 +118,7 @@ describe('kc upgrade cluster on the fake engine', () => {
 
   it('records each node as it is done; run again after a failure, it continues from the node that failed', async () => {
     const engine = await fakeCluster();
-    scripted = (_node, line) => (line.includes('drain up-worker-0 ') ? failed('error: cannot evict pod as it would violate the pod\'s disruption budget') : undefined);
+    script((_node, line) => (line.includes('drain up-worker-0 ') ? failed('error: cannot evict pod as it would violate the pod\'s disruption budget') : undefined));
     const error = await upgrade(engine).catch((e: unknown) => e);
     expect(String(error)).toMatch(/Draining up-worker-0 failed: [\s\S]*disruption budget/);
     expect(String(error)).not.toContain('the cluster is as it was');
@@ -140,7 +130,7 @@ describe('kc upgrade cluster on the fake engine', () => {
     // Another change waits for the upgrade to finish.
     await expect(upgrade(engine, 'v1.36.3')).rejects.toThrow(/part-way through an upgrade to v1\.37\.2 .*kc upgrade cluster --kubernetes-version v1\.37\.2 --name up/);
 
-    scripted = () => undefined;
+    script(() => undefined);
     engine.calls.length = 0;
     const result = await upgrade(engine);
     expect(Object.keys(result.nodeSeconds)).toEqual(['up-worker-0', 'up-worker-1']);
