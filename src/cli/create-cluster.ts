@@ -3,7 +3,7 @@ import { supportedVersions } from '../artifacts/manifest.js';
 import { defaultClusterSpec, nodeImageFor } from '../config/defaults.js';
 import { loadClusterConfig } from '../config/v1alpha1.js';
 import { resolveClusterSpec } from '../config/resolve.js';
-import type { ClusterSpec, CniMode, NetworkPolicyMode } from '../config/types.js';
+import { ADDON_FLAG_NAMES, type Addon, type ClusterSpec, type ClusterSpecInput, type CniMode, type NetworkPolicyMode } from '../config/types.js';
 import { CNI_MODES, NETWORK_POLICY_MODES, ValidationError } from '../config/validate.js';
 import { createCluster } from '../cluster/create/create.js';
 import { contextName, defaultKubeconfigPath } from '../state/kubeconfig-file.js';
@@ -25,13 +25,23 @@ export interface CreateClusterArgs extends GlobalOptions {
   'service-subnet'?: string;
   cni?: CniMode;
   'network-policy'?: NetworkPolicyMode;
+  disable?: string[];
   retain?: boolean;
   wait?: number;
   kubeconfig?: string;
 }
 
+/** `--disable metrics-server` → { metricsServer: false }. yargs has checked the names against ADDON_CHOICES. */
+function addonsFromFlags(disabled: string[] | undefined): Partial<Record<Addon, boolean>> | undefined {
+  if (disabled === undefined || disabled.length === 0) return undefined;
+  const entries = Object.entries(ADDON_FLAG_NAMES) as [Addon, string][];
+  return Object.fromEntries(entries.filter(([, flagName]) => disabled.includes(flagName)).map(([addon]) => [addon, false]));
+}
+
+const ADDON_CHOICES = Object.values(ADDON_FLAG_NAMES);
+
 /** The spec fields the user set with flags (undefined for the others). */
-export function specFromFlags(args: CreateClusterArgs): Partial<ClusterSpec> {
+export function specFromFlags(args: CreateClusterArgs): ClusterSpecInput {
   const version = args['kubernetes-version'];
   if (version !== undefined && args.image !== undefined) {
     throw new UsageError(`--kubernetes-version ${version} and --image ${args.image} both name the node image: give one (an image's version is read from its label)`);
@@ -48,6 +58,7 @@ export function specFromFlags(args: CreateClusterArgs): Partial<ClusterSpec> {
     serviceSubnet: args['service-subnet'],
     cni: args.cni,
     networkPolicy: args['network-policy'],
+    addons: addonsFromFlags(args.disable),
     retain: args.retain,
     waitSeconds: args.wait,
   };
@@ -88,6 +99,12 @@ export const createClusterCommand: CommandModule<GlobalOptions, CreateClusterArg
       .option('service-subnet', { type: 'string', defaultDescription: d.serviceSubnet, describe: 'Service (ClusterIP) range' })
       .option('cni', { choices: CNI_MODES, defaultDescription: d.cni, describe: 'Pod network: none leaves it to you' })
       .option('network-policy', { choices: NETWORK_POLICY_MODES, defaultDescription: 'kube-router with --cni bridge, else none', describe: 'What enforces NetworkPolicy: none leaves policies unenforced' })
+      .option('disable', {
+        type: 'string',
+        array: true,
+        choices: ADDON_CHOICES,
+        describe: 'Leave out an add-on (repeat for more): storage (the default StorageClass), metrics-server (kubectl top, HPAs)',
+      })
       .option('retain', { type: 'boolean', defaultDescription: String(d.retain), describe: 'Keep the nodes when creation fails, for debugging' })
       .option('wait', { type: 'number', defaultDescription: String(d.waitSeconds), describe: 'Seconds the cluster may take to come up, counted from when the node image is ready (a first build of the image does not count): one deadline for every wait' })
       .option('kubeconfig', { type: 'string', describe: 'Kubeconfig file to add the context to (default: $KUBECONFIG or ~/.kube/config)' });

@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
 import { LOCAL_ENGINE } from '../config/types.js';
 import { LABEL_CLUSTER, LABEL_ROLE } from '../provider/provider.js';
+import { describeAddons } from '../cluster/kube/addons.js';
 import { listClusters } from '../cluster/ops/list.js';
 import { nodeStatus } from '../cluster/ops/status.js';
 import { allNodes } from '../model/plan.js';
@@ -19,14 +20,14 @@ interface GetClustersArgs extends GlobalOptions {
 
 export const getClustersCommand: CommandModule<GlobalOptions, GetClustersArgs> = {
   command: 'clusters',
-  describe: 'List kc clusters and whether each is running, stopped or partial',
+  describe: 'List kc clusters: whether each is running, stopped or partial, its nodes, and whether its add-ons are ready',
   builder: (yargs) => yargs.option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
   handler: async (args) => {
     const clusters = await listClusters(engine(), engineForCluster);
     if (args.json) process.stdout.write(`${JSON.stringify(clusters)}\n`);
     else if (clusters.length === 0) process.stderr.write('No kc clusters found.\n');
     // Tab-separated, name first: `kc get clusters | cut -f1` lists the names.
-    else process.stdout.write(`${clusters.map((c) => `${c.name}\t${c.status}\t${counted(c.nodes, 'node')}`).join('\n')}\n`);
+    else process.stdout.write(`${clusters.map((c) => [c.name, c.status, counted(c.nodes, 'node'), describeAddons(c.addons)].join('\t').trimEnd()).join('\n')}\n`);
   },
 };
 

@@ -1,17 +1,48 @@
+import type { Addon } from '../config/types.js';
+import { ADDON_FLAG_NAMES } from '../config/types.js';
 import { coreDnsManifest } from './coredns.js';
 import { runsKubeRouter } from './index.js';
 import { kubeRouterRbac } from './kube-router.js';
+import { LOCAL_PATH_NAMESPACE, localPathStorageManifest } from './local-path-storage.js';
+import { metricsServerManifest } from './metrics-server.js';
 import { apiServerToKubeletRbac } from './rbac.js';
 import type { ClusterPlan } from '../model/plan.js';
 
+/** The Deployment that serves an add-on: it is ready when that Deployment is available. */
+export interface AddonWorkload {
+  addon: Addon;
+  /** As users call it: the name `--disable` takes. */
+  name: string;
+  namespace: string;
+  deployment: string;
+}
+
+const WORKLOADS: Record<Addon, Omit<AddonWorkload, 'addon' | 'name'>> = {
+  storage: { namespace: LOCAL_PATH_NAMESPACE, deployment: 'local-path-provisioner' },
+  metricsServer: { namespace: 'kube-system', deployment: 'metrics-server' },
+};
+
+const MANIFESTS: Record<Addon, (plan: ClusterPlan) => string> = {
+  storage: localPathStorageManifest,
+  metricsServer: metricsServerManifest,
+};
+
+/** The add-ons a cluster runs, in the order they are applied. */
+export function enabledAddons(plan: ClusterPlan): AddonWorkload[] {
+  return (Object.keys(WORKLOADS) as Addon[])
+    .filter((addon) => plan.spec.addons[addon])
+    .map((addon) => ({ addon, name: ADDON_FLAG_NAMES[addon], ...WORKLOADS[addon] }));
+}
+
 /**
  * The add-ons as one multi-document stream, RBAC first (kubectl applies it in
- * order): what create applies, and what an upgrade applies again (CoreDNS's
- * image is the release's).
+ * order), then CoreDNS and the add-ons the cluster runs: what create applies,
+ * and what an upgrade applies again (the images are the release's).
  */
 export function addonManifests(plan: ClusterPlan): string {
   const rbac = [apiServerToKubeletRbac(), ...(runsKubeRouter(plan) ? [kubeRouterRbac()] : [])];
-  return [...rbac, coreDnsManifest(plan)].map(endWithNewline).join('---\n');
+  const addons = enabledAddons(plan).map(({ addon }) => MANIFESTS[addon](plan));
+  return [...rbac, coreDnsManifest(plan), ...addons].map(endWithNewline).join('---\n');
 }
 
 function endWithNewline(document: string): string {

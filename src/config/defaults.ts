@@ -1,5 +1,5 @@
 import { DEFAULT_RELEASE } from '../artifacts/manifest.js';
-import type { ClusterSpec, CniMode, NetworkPolicyMode, NodeExtras, NodeRole } from './types.js';
+import type { Addons, ClusterSpec, CniMode, NetworkPolicyMode, NodeExtras, NodeRole } from './types.js';
 
 export const DEFAULT_CLUSTER_NAME = 'kc';
 export const NODE_IMAGE_REPOSITORY = 'kc/node';
@@ -9,6 +9,12 @@ export const DEFAULT_NODE_IMAGE = nodeImageFor(DEFAULT_RELEASE.kubernetes);
 export function nodeImageFor(kubernetesVersion: string): string {
   return `${NODE_IMAGE_REPOSITORY}:${kubernetesVersion}`;
 }
+
+/** Every add-on, on. */
+export const DEFAULT_ADDONS: Addons = { storage: true, metricsServer: true };
+
+/** The add-ons of a cluster created before kc had any: none (its state says nothing of them). */
+export const NO_ADDONS: Addons = { storage: false, metricsServer: false };
 
 export function emptyNodeExtras(): NodeExtras {
   return { extraPortMappings: [], extraMounts: [] };
@@ -36,6 +42,7 @@ export function defaultClusterSpec(overrides: Partial<ClusterSpec> = {}): Cluste
     kubeProxyMode: 'iptables',
     featureGates: {},
     extraArgs: {},
+    addons: { ...DEFAULT_ADDONS },
     engines: [],
     nodeExtras: { masters: [], workers: [] },
     retain: false,

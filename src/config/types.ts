@@ -66,6 +66,19 @@ export interface NodeExtrasByRole {
   workers: NodeExtras[];
 }
 
+/**
+ * The add-ons kc installs on a cluster, each on unless switched off (config
+ * `addons: {metricsServer: false}`, flag `--disable metrics-server`):
+ * `storage` is the default StorageClass `standard` (local-path-provisioner),
+ * `metricsServer` the metrics API behind `kubectl top` and HPAs. CoreDNS is
+ * not one of them: a cluster without DNS is not a cluster.
+ */
+export type Addon = 'storage' | 'metricsServer';
+export type Addons = Record<Addon, boolean>;
+
+/** How `--disable` names each add-on (the config file uses the Addon keys). */
+export const ADDON_FLAG_NAMES: Record<Addon, string> = { storage: 'storage', metricsServer: 'metrics-server' };
+
 /** What the user asks for: defaults, the config file and flags resolve to this. */
 export interface ClusterSpec {
   /** Cluster name: prefix of every container, network and volume kc creates. */
@@ -99,6 +112,8 @@ export interface ClusterSpec {
   featureGates: Record<string, boolean>;
   /** Extra flags per component; they come after kc's own, so they win where both set one. Empty by default. */
   extraArgs: ExtraArgs;
+  /** Which add-ons to install (all by default). */
+  addons: Addons;
   /** Docker engines besides the one kc runs on, that nodes may name (empty by default: every node is local). */
   engines: EngineSpec[];
   /** Extra port mappings and mounts per node; empty lists by default. */
@@ -110,3 +125,6 @@ export interface ClusterSpec {
 }
 
 export type NodeRole = 'lb' | 'master' | 'worker';
+
+/** Part of a spec, as a config file or the flags give it: add-ons are switched one by one. */
+export type ClusterSpecInput = Partial<Omit<ClusterSpec, 'addons'>> & { addons?: Partial<Addons> };

@@ -16,6 +16,7 @@
  *     networkPolicy: kube-router | none   # default kube-router with cni bridge, none otherwise
  *     kubeProxyMode: iptables | ipvs | nftables
  *   featureGates: {SomeGate: true}       # for every Kubernetes component (not etcd)
+ *   addons: {storage: true, metricsServer: true}   # each true by default; false leaves it out
  *   extraArgs:                           # flags without dashes, per component:
  *     apiserver: {v: "2"}                # apiserver, controllerManager, scheduler, kubelet, kubeProxy, etcd
  *   engines:                             # Docker engines besides the one kc runs on (`local`); see docs/multi-engine.md
@@ -37,7 +38,7 @@ import { posix } from 'node:path';
 import { check, decodeYaml, fail, FieldError, formatPath, optional, readBoolean, readList, readMap, readRecord, readString, type Fields, type Path } from './yaml-decoder.js';
 import { MAX_CONTROL_PLANES, MAX_ENGINES_PER_CLUSTER, MAX_WORKERS } from './limits.js';
 import { emptyNodeExtras, nodeImageFor } from './defaults.js';
-import { LOCAL_ENGINE, type ClusterSpec, type EngineSpec, type ExtraArgs, type Mount, type NodeExtras, type PortMapping } from './types.js';
+import { LOCAL_ENGINE, type Addon, type ClusterSpec, type ClusterSpecInput, type EngineSpec, type ExtraArgs, type Mount, type NodeExtras, type PortMapping } from './types.js';
 import {
   CNI_MODES,
   COMPONENTS,
@@ -68,7 +69,7 @@ export interface ClusterConfigFile {
   /** The file's name as the user gave it (prefix of every error). */
   source: string;
   /** Only the fields the file sets; defaults and flags fill in the rest. */
-  spec: Partial<ClusterSpec>;
+  spec: ClusterSpecInput;
   /** Where in the file each set field came from, so errors found after merging with flags blame the file. */
   fieldPaths: Partial<Record<keyof ClusterSpec, string>>;
 }
@@ -91,7 +92,8 @@ export function parseClusterConfig(text: string, source: string): ClusterConfigF
 
 // ---- the config ---------------------------------------------------------
 
-const TOP_KEYS = ['apiVersion', 'kind', 'name', 'controlPlanes', 'workers', 'nodeImage', 'kubernetesVersion', 'networking', 'featureGates', 'extraArgs', 'engines', 'nodes'];
+const TOP_KEYS = ['apiVersion', 'kind', 'name', 'controlPlanes', 'workers', 'nodeImage', 'kubernetesVersion', 'networking', 'featureGates', 'extraArgs', 'addons', 'engines', 'nodes'];
+const ADDON_KEYS: Addon[] = ['storage', 'metricsServer'];
 const NETWORKING_KEYS = ['podSubnet', 'serviceSubnet', 'apiServerAddress', 'apiServerPort', 'cni', 'networkPolicy', 'kubeProxyMode'];
 const NODE_KEYS = ['role', 'engine', 'extraPortMappings', 'extraMounts'];
 const ENGINE_KEYS = ['name', 'host', 'advertiseAddress'];
@@ -103,7 +105,7 @@ const MOUNT_KEYS = ['hostPath', 'containerPath', 'readOnly'];
 /** What the file sets, built up section by section. */
 type Parsed = Omit<ClusterConfigFile, 'source'>;
 
-function put<K extends keyof ClusterSpec>(out: Parsed, key: K, value: ClusterSpec[K] | undefined, path: string): void {
+function put<K extends keyof ClusterSpecInput>(out: Parsed, key: K, value: ClusterSpecInput[K] | undefined, path: string): void {
   if (value === undefined) return;
   out.spec[key] = value;
   out.fieldPaths[key] = path;
@@ -123,6 +125,7 @@ function readConfig(root: unknown): Parsed {
   if (top.networking !== undefined) readNetworking(readMap(top.networking, ['networking'], NETWORKING_KEYS), out);
   if (top.featureGates !== undefined) put(out, 'featureGates', readFeatureGates(top.featureGates), 'featureGates');
   if (top.extraArgs !== undefined) put(out, 'extraArgs', readExtraArgs(top.extraArgs), 'extraArgs');
+  if (top.addons !== undefined) put(out, 'addons', readAddons(top.addons), 'addons');
   return out;
 }
 
@@ -283,6 +286,16 @@ function readNetworking(net: Fields, out: Parsed): void {
   put(out, 'cni', optional(at('cni'), net.cni, (f, v) => validateChoice(f, v, CNI_MODES)), path('cni'));
   put(out, 'networkPolicy', optional(at('networkPolicy'), net.networkPolicy, (f, v) => validateChoice(f, v, NETWORK_POLICY_MODES)), path('networkPolicy'));
   put(out, 'kubeProxyMode', optional(at('kubeProxyMode'), net.kubeProxyMode, (f, v) => validateChoice(f, v, KUBE_PROXY_MODES)), path('kubeProxyMode'));
+}
+
+/** Only the add-ons the file names: the others keep their defaults (on). */
+function readAddons(value: unknown): Partial<Record<Addon, boolean>> {
+  const fields = readMap(value, ['addons'], ADDON_KEYS);
+  const result: Partial<Record<Addon, boolean>> = {};
+  for (const addon of ADDON_KEYS) {
+    if (fields[addon] !== undefined) result[addon] = readBoolean(['addons', addon], fields[addon]);
+  }
+  return result;
 }
 
 /** Gate names are CamelCase as Kubernetes spells them; a lower-case one is a typo that every component would reject at start. */

@@ -143,6 +143,7 @@ export const FLAG_LABELS: FieldLabels = {
   kubeProxyMode: 'networking.kubeProxyMode',
   featureGates: 'featureGates',
   extraArgs: 'extraArgs',
+  addons: '--disable',
   engines: 'engines',
   nodeExtras: 'nodes',
   retain: '--retain',

@@ -101,7 +101,8 @@ export async function buildNodeImage(options: NodeImageOptions): Promise<NodeIma
   const podImages = podImageList(release);
   await progress.step('Pod images', async (note) => {
     const how: string[] = [];
-    for (const image of podImages) how.push(`${image.name} ${await ensurePodImage(engine, image, resolved)}`);
+    const baseImage = { tag: base, id: (await engine.imageId(base)) ?? base };
+    for (const image of podImages) how.push(`${image.name} ${await ensurePodImage(engine, image, resolved, baseImage)}`);
     await savePodImages(engine, podImages, imagesDir);
     note(how.join(', '));
   });

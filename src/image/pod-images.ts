@@ -17,10 +17,12 @@ export interface PodImage {
   /** The artifact and binary the image wraps when kc builds it itself. */
   artifact: string;
   binary: string;
+  /** Its Dockerfile takes files from the Debian base image (ARG BASE_IMAGE). */
+  fromBase?: boolean;
 }
 
 /** The artifacts that become pod images rather than files on the node's PATH. */
-export const POD_IMAGE_ARTIFACTS: ReadonlySet<string> = new Set(['pause', 'coredns']);
+export const POD_IMAGE_ARTIFACTS: ReadonlySet<string> = new Set(['pause', 'coredns', 'local-path-provisioner', 'metrics-server']);
 
 /** The pod images a node image of one release carries. */
 export function podImageList(release: KubernetesRelease): PodImage[] {
@@ -28,6 +30,14 @@ export function podImageList(release: KubernetesRelease): PodImage[] {
   return [
     { name: 'pause', tag: tags.pause, artifact: 'pause', binary: 'pause' },
     { name: 'coredns', tag: tags.coredns, artifact: 'coredns', binary: 'coredns' },
+    {
+      name: 'local-path-provisioner',
+      tag: tags.localPathProvisioner,
+      artifact: 'local-path-provisioner',
+      binary: 'local-path-provisioner',
+      fromBase: true,
+    },
+    { name: 'metrics-server', tag: tags.metricsServer, artifact: 'metrics-server', binary: 'metrics-server' },
   ];
 }
 
@@ -48,13 +58,18 @@ export async function ensurePodImage(
   engine: Images,
   image: PodImage,
   artifacts: ResolvedArtifact[],
+  base: { tag: string; id: string },
 ): Promise<'cached' | 'pulled' | 'built'> {
   const context = await podImageContext(image, artifacts);
-  const digest = await contextDigest(context);
+  const digest = await contextDigest(context, image.fromBase ? [base.id] : []);
   const labels = await engine.imageLabels(image.tag);
   if (labels && (labels[LABEL_INPUTS] === digest || labels[LABEL_INPUTS] === undefined)) return 'cached';
   if (!labels && (await engine.tryPull(image.tag))) return 'pulled';
-  await engine.buildImage(contextStream(context), { tag: image.tag, labels: { [LABEL_INPUTS]: digest } });
+  await engine.buildImage(contextStream(context), {
+    tag: image.tag,
+    ...(image.fromBase ? { buildArgs: { BASE_IMAGE: base.tag } } : {}),
+    labels: { [LABEL_INPUTS]: digest },
+  });
   return 'built';
 }
 

@@ -1,6 +1,7 @@
 import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
+import { NO_ADDONS } from '../config/defaults.js';
 import type { ClusterPlan } from '../model/plan.js';
 import type { ClusterPki } from '../pki/types.js';
 import { stateDir } from '../util/paths.js';
@@ -120,8 +121,14 @@ export function migrateState(raw: unknown, file: string, cluster: string): Clust
   if (!isRecord(plan) || !isRecord(plan.spec) || plan.spec.name !== cluster) {
     throw new StateFileError(file, cluster, 'has no plan for this cluster');
   }
-  // Written before kc knew more than one Kubernetes version: every such cluster runs the one it knew.
-  if (plan.spec.kubernetesVersion === undefined) state = { ...state, plan: { ...plan, spec: { ...plan.spec, kubernetesVersion: VERSION_BEFORE_RELEASES } } };
+  const filled = {
+    // Written before kc knew more than one Kubernetes version: every such cluster runs the one it knew.
+    kubernetesVersion: VERSION_BEFORE_RELEASES,
+    // Written before kc had add-ons: such a cluster has none, and an upgrade must not add them unasked.
+    addons: NO_ADDONS,
+    ...plan.spec,
+  };
+  state = { ...state, plan: { ...plan, spec: filled } };
   if (!isRecord(pki) || !isRecord(pki.ca) || typeof pki.ca.certPem !== 'string') {
     throw new StateFileError(file, cluster, 'has no certificate authority');
   }

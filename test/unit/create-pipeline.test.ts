@@ -71,7 +71,7 @@ describe('the create pipeline on the fake engine', () => {
     expect(Object.keys(result.stepSeconds)).toEqual(BRIDGE_STEPS);
     expect([...engine.networks.keys()]).toEqual(['kc-one']);
     expect([...engine.nodes.keys()].sort()).toEqual(['one-lb', 'one-master-0', 'one-worker-0']);
-    expect([...engine.volumes.keys()]).toEqual(['one-worker-0-containerd']);
+    expect([...engine.volumes.keys()]).toEqual(['one-worker-0-containerd', 'one-worker-0-local-path']);
     const master = engine.nodes.get('one-master-0');
     expect(master?.files.has('/etc/systemd/system/etcd.service')).toBe(true);
     // In place before the node booted: systemd starts etcd with it.
@@ -197,7 +197,7 @@ describe('the create pipeline on the fake engine', () => {
     const engine = newEngine();
     await create(engine, specNamed('gone'));
     const first = await deleteCluster({ engine, name: 'gone' });
-    expect(first).toMatchObject({ containers: 3, networks: 1, volumes: 1, state: true, kubeconfigEntry: true });
+    expect(first).toMatchObject({ containers: 3, networks: 1, volumes: 2, state: true, kubeconfigEntry: true });
     expect(engine.isEmpty()).toBe(true);
     await expect(stateExists('gone')).resolves.toBe(false);
     expect(await deleteCluster({ engine, name: 'gone' })).toMatchObject({ containers: 0, networks: 0, state: false });

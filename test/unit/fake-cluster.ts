@@ -29,6 +29,8 @@ export function healthyCluster() {
     if (line.startsWith('systemctl is-active')) return ok('active\n');
     // A master's own API server, asked by kubectl there when it joins (the lb does not route to it yet).
     if (line.endsWith('get --raw /readyz')) return ok('ok');
+    // No PersistentVolumes: a removed worker holds no data.
+    if (line.endsWith('get pv -o json')) return ok('{"items":[]}');
     return ok();
   };
 }
@@ -43,14 +45,15 @@ export const runningWorkers = (name: string, ...engines: FakeEngine[]) => (): st
 /**
  * The API server of a healthy fake cluster as kc reads it from the host:
  * ready, every worker registered (no podCIDR yet) and Ready, a CoreDNS pod
- * Ready; heartbeats and Ready transitions at `at()` (now, unless a test
- * says otherwise).
+ * Ready, every add-on's Deployment available; heartbeats and Ready
+ * transitions at `at()` (now, unless a test says otherwise).
  */
 export function healthyApi(spec: ClusterSpec, workers: () => string[] = workersOf(spec), at: () => string = () => new Date().toISOString()): ApiProbe {
   const ready = () => ({ type: 'Ready', status: 'True', lastHeartbeatTime: at(), lastTransitionTime: at() });
   return async (_server, _pki, path) => {
     if (path === '/api/v1/nodes') return { status: 200, body: JSON.stringify({ items: workers().map((name) => ({ metadata: { name }, spec: {}, status: { conditions: [ready()] } })) }) };
     if (path.includes('/namespaces/kube-system/pods?labelSelector=k8s-app')) return { status: 200, body: JSON.stringify({ items: [{ status: { conditions: [ready()] } }] }) };
+    if (path.startsWith('/apis/apps/v1/namespaces/')) return { status: 200, body: JSON.stringify({ status: { availableReplicas: 1 } }) };
     return { status: 200, body: 'ok' };
   };
 }

@@ -237,6 +237,7 @@ describe('kc create node / delete node / stop on the fake engine', () => {
     expect(commands.some((c) => c.includes('kubectl') && c.includes('delete node life-worker-1'))).toBe(true);
     expect(engine.nodes.has('life-worker-1')).toBe(false);
     expect(engine.volumes.has('life-worker-1-containerd')).toBe(false);
+    expect(engine.volumes.has('life-worker-1-local-path')).toBe(false);
     expect(await readFile(clusterStateFile('life'), 'utf8')).toBe(before);
     const lbUnit = String(engine.nodes.get('life-lb')?.files.get('/etc/systemd/system/kc-pod-network.service')?.content);
     expect(lbUnit).not.toContain('10.244.2.0/24 via');
@@ -404,6 +405,7 @@ describe('masters, removals and a start on the fake engine', () => {
     expect(deleteNode).toBeGreaterThan(drain);
     expect(engine.nodes.has('life-worker-0')).toBe(false);
     expect(engine.volumes.has('life-worker-0-containerd')).toBe(false);
+    expect(engine.volumes.has('life-worker-0-local-path')).toBe(false);
     for (const node of ['life-lb', 'life-master-0', 'life-master-1', 'life-worker-1']) {
       expect(commands).toContain(`${node}: ip route del 10.244.1.0/24`);
       const unit = String(engine.nodes.get(node)?.files.get('/etc/systemd/system/kc-pod-network.service')?.content);

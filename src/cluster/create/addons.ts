@@ -1,4 +1,4 @@
-import { addonManifests } from '../../components/addons.js';
+import { addonManifests, enabledAddons } from '../../components/addons.js';
 import { runsKubeRouter } from '../../components/index.js';
 import { KUBE_ROUTER_UNIT } from '../../components/kube-router.js';
 import type { Secured, Step } from './context.js';
@@ -7,10 +7,11 @@ import { startLoadedUnits } from '../node/units.js';
 import { counted } from '../../util/words.js';
 
 /**
- * RBAC for API server → kubelet (logs, exec) and for kube-router, and
- * CoreDNS, in one `kubectl apply` on the first master while the kubelets
- * register: the scheduler places CoreDNS the moment a node is Ready. Then
- * kube-router on every worker, which finds its permissions when it starts.
+ * RBAC for API server → kubelet (logs, exec) and for kube-router, CoreDNS
+ * and the add-ons (storage, metrics-server), in one `kubectl apply` on the
+ * first master while the kubelets register: the scheduler places them the
+ * moment a node is Ready. Then kube-router on every worker, which finds its
+ * permissions when it starts.
  */
 export const installAddons: Step<Secured, void> = {
   title: 'Installing add-ons',
@@ -19,6 +20,7 @@ export const installAddons: Step<Secured, void> = {
     const kubeRouter = runsKubeRouter(plan);
     await kubectl(ctx.engine, plan, ['apply', '-f', '-'], addonManifests(plan));
     if (kubeRouter) await Promise.all(plan.workers.map((worker) => startLoadedUnits(ctx.engine, worker, [KUBE_ROUTER_UNIT])));
-    note(`RBAC, CoreDNS${kubeRouter ? `, kube-router on ${counted(plan.workers.length, 'worker')}` : ''}`);
+    const addons = enabledAddons(plan).map((a) => a.name);
+    note(['RBAC', 'CoreDNS', ...addons, ...(kubeRouter ? [`kube-router on ${counted(plan.workers.length, 'worker')}`] : [])].join(', '));
   },
 };

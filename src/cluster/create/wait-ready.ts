@@ -1,5 +1,6 @@
 import type { Networking, Step } from './context.js';
 import { runsKubeRouter } from '../../components/index.js';
+import { addonStatuses, describeAddons } from '../kube/addons.js';
 import { waitForCoreDns, waitForKubeRouter, waitForNodesReady } from '../kube/waits.js';
 import { waitForWeave } from './weave.js';
 import { counted } from '../../util/words.js';
@@ -25,5 +26,10 @@ export const waitForReady: Step<Networking, void> = {
     const kubeRouter = runsKubeRouter(plan);
     if (kubeRouter) await waitForKubeRouter(ctx);
     note(`${counted(plan.workers.length, 'node')} Ready${weave ? `, Weave Net ${weave}` : ''}${kubeRouter ? ', NetworkPolicy enforced by kube-router' : ''}`);
+    // Not waited for: metrics-server serves once it has scraped the kubelets, seconds after the cluster is usable.
+    const addons = await addonStatuses(ctx.api, plan);
+    if (addons.some((a) => a.status !== 'ready')) {
+      ctx.progress.info(`   add-ons: ${describeAddons(addons)} (kc get clusters shows when they are ready)`);
+    }
   },
 };

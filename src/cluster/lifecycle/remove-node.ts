@@ -1,4 +1,5 @@
 import { UNIT } from '../../components/units.js';
+import { localVolumesOn, type PersistentVolumeList } from '../../components/local-path-storage.js';
 import { allNodes, findChangeableNode, withNodeRemoved, type NodePlan } from '../../model/plan.js';
 import { withoutNodePki } from '../../pki/cluster-pki.js';
 import { execOrThrow, LABEL_CLUSTER, type Nodes, type Provider } from '../../provider/provider.js';
@@ -103,6 +104,7 @@ async function removeWorker(options: Removal, cluster: ClusterNow, worker: NodeP
   const via = stayingMaster(options, cluster);
   const undo = new UndoLog();
   const again = `Run \`kc delete node ${worker.name} --name ${cluster.plan.spec.name}\` again to finish.`;
+  if (cluster.plan.spec.addons.storage && cluster.statusOf(via) === 'running') await warnOfLocalVolumes(ctx, progress, via, worker);
   // A stopped worker's kubelet cannot confirm its pods are gone, so a drain would wait for nothing: once its Node
   // object is deleted, Kubernetes' pod garbage collector removes them and their controllers recreate them elsewhere.
   if (cluster.statusOf(worker) === 'running') await drainWorker({ ...ctx, progress, force: options.force }, worker, via, undo, again);
@@ -120,6 +122,23 @@ async function removeWorker(options: Removal, cluster: ClusterNow, worker: NodeP
     note(`${counted(others.length, 'node')} no longer ${others.length === 1 ? 'routes' : 'route'} ${worker.podSubnet ?? ''}`);
   });
   return next;
+}
+
+/**
+ * Says what becomes of the worker's PersistentVolumes (the `standard` class
+ * keeps their data on the worker's own volume): deleted with it. Their claims
+ * stay, bound to a volume on no node, so a pod that uses one cannot start
+ * again until the claim is deleted and made anew.
+ */
+async function warnOfLocalVolumes(ctx: ChangeContext, progress: Progress, via: NodePlan, worker: NodePlan): Promise<void> {
+  const volumes = localVolumesOn(JSON.parse(await kubectlVia(ctx, via, ['get', 'pv', '-o', 'json'])) as PersistentVolumeList, worker.name);
+  if (volumes.length === 0) return;
+  progress.info(
+    `   ${worker.name} holds the data of ${counted(volumes.length, 'PersistentVolume')} (${volumes.join(', ')}): it is deleted with the worker. ` +
+      (volumes.length === 1
+        ? 'Its claim stays, bound to a volume on no node: delete and recreate it for a pod that uses it to start elsewhere.'
+        : 'Their claims stay, bound to volumes on no node: delete and recreate them for pods that use them to start elsewhere.'),
+  );
 }
 
 /**

@@ -8,9 +8,23 @@ import { nodeExtrasFor } from '../../config/defaults.js';
 import type { NodeExtras } from '../../config/types.js';
 import { type ArchiveEntry, type Nodes, type NodeSpec, type PublishedPort } from '../../provider/provider.js';
 import { allNodes, API_SERVER_PORT, type ClusterPlan, type NodePlan } from '../../model/plan.js';
+import { LOCAL_PATH_DIR } from '../../components/local-path-storage.js';
 
 export function containerdVolume(node: NodePlan): string {
   return `${node.name}-containerd`;
+}
+
+/** Where a worker keeps its PersistentVolumes (the `standard` StorageClass): its own volume, as a disk of its own. */
+export function localPathVolume(node: NodePlan): string {
+  return `${node.name}-local-path`;
+}
+
+/** A worker's volumes: containerd's, and with the storage add-on its PersistentVolumes'. */
+function workerVolumes(plan: ClusterPlan, node: NodePlan): NodeSpec['volumes'] {
+  // containerd's overlayfs snapshots cannot live on the container's own overlay root.
+  const volumes = [{ name: containerdVolume(node), path: '/var/lib/containerd' }];
+  if (plan.spec.addons.storage) volumes.push({ name: localPathVolume(node), path: LOCAL_PATH_DIR });
+  return volumes;
 }
 
 /** The user's extra port mappings and mounts for one node, in the provider's terms. */
@@ -41,8 +55,7 @@ function nodeSpec(plan: ClusterPlan, node: NodePlan, apiServerHostPort: number):
     ip: node.ip,
     ports: [...extras.ports, ...apiServer],
     mounts: extras.mounts,
-    // containerd's overlayfs snapshots cannot live on the container's own overlay root.
-    volumes: node.role === 'worker' ? [{ name: containerdVolume(node), path: '/var/lib/containerd' }] : [],
+    volumes: node.role === 'worker' ? workerVolumes(plan, node) : [],
     peers: allNodes(plan).map((peer) => ({ name: peer.name, ip: peer.ip })),
   };
 }
@@ -73,8 +86,12 @@ export async function createNodeContainer(
 }
 
 
-/** Removes a node's container and, for a worker, its containerd volume (its pulled images go with it). Absent is fine. */
+/**
+ * Removes a node's container and, for a worker, its volumes: its pulled
+ * images and its PersistentVolumes' data go with it. Absent is fine.
+ */
 export async function removeNodeContainer(engine: Pick<Nodes, 'removeNode' | 'removeVolume'>, node: NodePlan): Promise<void> {
   await engine.removeNode(node.name);
-  if (node.role === 'worker') await engine.removeVolume(containerdVolume(node)).catch(() => undefined);
+  if (node.role !== 'worker') return;
+  for (const volume of [containerdVolume(node), localPathVolume(node)]) await engine.removeVolume(volume).catch(() => undefined);
 }

@@ -1,5 +1,7 @@
 import { LABEL_CLUSTER, type Nodes, type Provider } from '../../provider/provider.js';
-import { listStateNames } from '../../state/cluster-state.js';
+import { listStateNames, loadState } from '../../state/cluster-state.js';
+import { addonStatuses, type AddonStatus } from '../kube/addons.js';
+import { hostApiOf } from '../kube/api.js';
 import { clusterStatus, containerStatuses, nodeStatus, type ClusterStatus } from './status.js';
 
 /** Every cluster kc knows of: by container labels, network labels and state folders. */
@@ -22,6 +24,14 @@ export interface ClusterSummary {
   status: ClusterStatus;
   /** Its node containers, on every engine it runs on. */
   nodes: number;
+  /** Whether each add-on serves yet; asked of a running cluster only (empty otherwise). */
+  addons: AddonStatus[];
+}
+
+async function runningAddons(name: string, status: ClusterStatus): Promise<AddonStatus[]> {
+  if (status !== 'running') return [];
+  const state = await loadState(name).catch(() => undefined);
+  return state ? addonStatuses(hostApiOf(state), state.plan) : [];
 }
 
 /**
@@ -36,7 +46,8 @@ export async function listClusters(local: Provider, providerFor: (cluster: strin
   return Promise.all(
     names.map(async (name) => {
       const statuses = [...(await containerStatuses(await providerFor(name), name)).values()].map(nodeStatus);
-      return { name, status: clusterStatus(statuses), nodes: statuses.length };
+      const status = clusterStatus(statuses);
+      return { name, status, nodes: statuses.length, addons: await runningAddons(name, status) };
     }),
   );
 }

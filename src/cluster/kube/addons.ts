@@ -1,0 +1,39 @@
+import { enabledAddons, type AddonWorkload } from '../../components/addons.js';
+import type { ClusterPlan } from '../../model/plan.js';
+import { apiGetJson, type HostApi } from './api.js';
+
+/** An add-on as `kc create cluster` and `kc get clusters` report it. */
+export interface AddonStatus {
+  name: string;
+  /** `ready`: its Deployment has an available pod; `starting`: not yet; `unknown`: the API did not say. */
+  status: 'ready' | 'starting' | 'unknown';
+}
+
+interface DeploymentStatus {
+  status?: { availableReplicas?: number };
+}
+
+async function statusOf(api: HostApi, workload: AddonWorkload): Promise<AddonStatus> {
+  const path = `/apis/apps/v1/namespaces/${workload.namespace}/deployments/${workload.deployment}`;
+  try {
+    const deployment = await apiGetJson<DeploymentStatus>(api, path);
+    return { name: workload.name, status: (deployment.status?.availableReplicas ?? 0) > 0 ? 'ready' : 'starting' };
+  } catch {
+    // A stopped cluster, or one whose API is busy: say so rather than fail a listing.
+    return { name: workload.name, status: 'unknown' };
+  }
+}
+
+/**
+ * Whether each add-on the cluster runs is serving. Create does not wait for
+ * them (the cluster is usable before metrics-server has scraped once); it says
+ * which are still starting, and `kc get clusters` says when they are ready.
+ */
+export async function addonStatuses(api: HostApi, plan: ClusterPlan): Promise<AddonStatus[]> {
+  return Promise.all(enabledAddons(plan).map((workload) => statusOf(api, workload)));
+}
+
+/** `storage ready, metrics-server starting`; empty for a cluster without add-ons. */
+export function describeAddons(statuses: readonly AddonStatus[]): string {
+  return statuses.map((s) => `${s.name} ${s.status}`).join(', ');
+}

@@ -1,0 +1,128 @@
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_RELEASE, podImagesFor } from '../../src/artifacts/manifest.js';
+import { addonManifests, enabledAddons } from '../../src/components/addons.js';
+import { localVolumesOn, STORAGE_CLASS, type PersistentVolumeList } from '../../src/components/local-path-storage.js';
+import { specFromFlags } from '../../src/cli/create-cluster.js';
+import { defaultClusterSpec } from '../../src/config/defaults.js';
+import { resolveClusterSpec } from '../../src/config/resolve.js';
+import type { Addons } from '../../src/config/types.js';
+import { parseClusterConfig } from '../../src/config/v1alpha1.js';
+import { ValidationError } from '../../src/config/validate.js';
+import { planCluster, type ClusterPlan } from '../../src/model/plan.js';
+import { migrateState, STATE_SCHEMA_VERSION } from '../../src/state/cluster-state.js';
+
+const HEADER = 'apiVersion: kc.dev/v1alpha1\nkind: Cluster\n';
+const IMAGES = podImagesFor(DEFAULT_RELEASE);
+
+const planWith = (addons?: Partial<Addons>): ClusterPlan =>
+  planCluster(defaultClusterSpec({ name: 'apps', addons: { ...defaultClusterSpec().addons, ...addons } }), '172.30.4.0/24');
+
+interface K8sObject {
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+const objectsOf = (plan: ClusterPlan): K8sObject[] => parseAllDocuments(addonManifests(plan)).map((d) => d.toJSON() as K8sObject);
+const find = (objects: K8sObject[], kind: string, name: string): K8sObject | undefined => objects.find((o) => o.kind === kind && o.metadata.name === name);
+interface Container {
+  image: string;
+  args?: string[];
+}
+function containerOf(deployment: K8sObject | undefined): Container {
+  const containers = (deployment as unknown as { spec: { template: { spec: { containers: Container[] } } } }).spec.template.spec.containers;
+  const [first] = containers;
+  if (!first) throw new Error('the Deployment has no container');
+  return first;
+}
+
+describe('the add-ons a cluster runs', () => {
+  it('ships a default StorageClass "standard" that waits for the first consumer, served by local-path-provisioner', () => {
+    const objects = objectsOf(planWith());
+    const storageClass = find(objects, 'StorageClass', STORAGE_CLASS);
+    expect(storageClass?.metadata.annotations).toEqual({ 'storageclass.kubernetes.io/is-default-class': 'true' });
+    expect(storageClass).toMatchObject({ provisioner: 'rancher.io/local-path', volumeBindingMode: 'WaitForFirstConsumer', reclaimPolicy: 'Delete' });
+    expect(containerOf(find(objects, 'Deployment', 'local-path-provisioner')).image).toBe(IMAGES.localPathProvisioner);
+    const config = find(objects, 'ConfigMap', 'local-path-config') as unknown as { data: Record<string, string> };
+    // Volumes live where each worker mounts its own volume, and helpers run the provisioner's image: nothing is pulled.
+    expect(JSON.parse(config.data['config.json'] ?? '')).toEqual({ nodePathMap: [{ node: 'DEFAULT_PATH_FOR_NON_LISTED_NODES', paths: ['/var/local-path-provisioner'] }] });
+    expect(config.data['helperPod.yaml']).toContain(`image: ${IMAGES.localPathProvisioner}`);
+  });
+
+  it('runs metrics-server checking kubelets against the cluster CA, never with --kubelet-insecure-tls', () => {
+    const objects = objectsOf(planWith());
+    const container = containerOf(find(objects, 'Deployment', 'metrics-server'));
+    expect(container.image).toBe(IMAGES.metricsServer);
+    expect(container.args).toContain('--kubelet-certificate-authority=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt');
+    expect(container.args?.some((a) => a.includes('insecure'))).toBe(false);
+    expect(find(objects, 'APIService', 'v1beta1.metrics.k8s.io')).toBeDefined();
+    expect(find(objects, 'RoleBinding', 'metrics-server-auth-reader')).toBeDefined();
+  });
+
+  it('leaves out what is switched off, and renders the same stream for the same plan', () => {
+    const plan = planWith({ storage: false });
+    expect(enabledAddons(plan).map((a) => a.name)).toEqual(['metrics-server']);
+    const objects = objectsOf(plan);
+    expect(objects.some((o) => o.kind === 'StorageClass' || o.metadata.namespace === 'local-path-storage')).toBe(false);
+    expect(find(objects, 'Deployment', 'coredns')).toBeDefined();
+    expect(addonManifests(planWith())).toBe(addonManifests(planWith()));
+    const none = objectsOf(planWith({ storage: false, metricsServer: false }));
+    expect(none.map((o) => o.metadata.name)).not.toContain('metrics-server');
+  });
+});
+
+describe('switching add-ons off', () => {
+  const file = (text: string) => parseClusterConfig(`${HEADER}${text}`, 'apps.yaml');
+
+  it('takes addons: from the file and --disable from the flags, one by one', () => {
+    expect(resolveClusterSpec(undefined, {}).addons).toEqual({ storage: true, metricsServer: true });
+    expect(resolveClusterSpec(file('addons: {metricsServer: false}\n'), {}).addons).toEqual({ storage: true, metricsServer: false });
+    // A flag that switches one off leaves the file's choice for the other.
+    const both = resolveClusterSpec(file('addons: {metricsServer: false}\n'), specFromFlags({ disable: ['storage'] }));
+    expect(both.addons).toEqual({ storage: false, metricsServer: false });
+    expect(resolveClusterSpec(undefined, specFromFlags({ disable: ['metrics-server'] })).addons).toEqual({ storage: true, metricsServer: false });
+  });
+
+  it('refuses an unknown add-on or a value that is not true or false, with the file, line and what is allowed', () => {
+    const errorOf = (text: string): string => {
+      try {
+        file(text);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ValidationError);
+        return (error as Error).message;
+      }
+      throw new Error('no error');
+    };
+    expect(errorOf('addons:\n  metrics: false\n')).toBe('apps.yaml:4: addons.metrics is not a known key; use one of storage, metricsServer');
+    expect(errorOf('addons: {storage: no}\n')).toBe('apps.yaml:3: addons.storage: "no" is not valid; use true or false');
+    expect(errorOf('addons: [storage]\n')).toBe('apps.yaml:3: addons: ["storage"] is not valid; use a mapping with keys storage, metricsServer');
+  });
+
+  it('gives a cluster made before add-ons none: an upgrade must not add them unasked', () => {
+    const plan = planWith();
+    const { addons: _addons, ...oldSpec } = plan.spec;
+    const old = { schemaVersion: STATE_SCHEMA_VERSION, plan: { ...plan, spec: oldSpec }, pki: { ca: { certPem: 'x' } }, kubeconfigPaths: [] };
+    expect(migrateState(old, 'f.json', 'apps').plan.spec.addons).toEqual({ storage: false, metricsServer: false });
+    expect(migrateState({ ...old, plan }, 'f.json', 'apps').plan.spec.addons).toEqual({ storage: true, metricsServer: true });
+  });
+});
+
+describe('the volumes a worker holds', () => {
+  const pv = (name: string, node: string, claim?: string, storageClassName = STORAGE_CLASS) => ({
+    metadata: { name },
+    spec: {
+      storageClassName,
+      ...(claim ? { claimRef: { namespace: 'db', name: claim } } : {}),
+      nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }] }] } },
+    },
+  });
+
+  it('names the standard volumes pinned to that worker by their claims', () => {
+    const list: PersistentVolumeList = {
+      items: [pv('pvc-1', 'apps-worker-0', 'data-db-0'), pv('pvc-2', 'apps-worker-1', 'data-db-1'), pv('pvc-3', 'apps-worker-0'), pv('nfs', 'apps-worker-0', 'x', 'nfs')],
+    };
+    expect(localVolumesOn(list, 'apps-worker-0')).toEqual(['db/data-db-0', 'pvc-3']);
+    expect(localVolumesOn({ items: [] }, 'apps-worker-0')).toEqual([]);
+  });
+});
