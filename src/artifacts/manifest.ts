@@ -402,7 +402,7 @@ export const METRICS_SERVER_VERSION = 'v0.8.0';
 const LOCAL_PATH_PROVISIONER: Artifact = {
   name: 'local-path-provisioner',
   version: LOCAL_PATH_PROVISIONER_VERSION,
-  sourceBuildMinutes: 0.5,
+  sourceBuildMinutes: 2,
   binaries: ['local-path-provisioner'],
   release: [],
   source: {
@@ -416,7 +416,7 @@ const LOCAL_PATH_PROVISIONER: Artifact = {
 const METRICS_SERVER: Artifact = {
   name: 'metrics-server',
   version: METRICS_SERVER_VERSION,
-  sourceBuildMinutes: 1,
+  sourceBuildMinutes: 2,
   binaries: ['metrics-server'],
   release: [],
   source: {

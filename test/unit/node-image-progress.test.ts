@@ -55,8 +55,8 @@ describe('node image build progress (a first run, as CI logs show it)', () => {
     expect(lines[0]).toBe(' • Ensuring node image ...');
     expect(text).toContain(
       '   5 artifacts not cached yet: kubernetes, pause, coredns, local-path-provisioner, metrics-server; release downloads take a minute or two, ' +
-        'but where no release site answers building them from their Go modules takes about 10 min on 2 cores ' +
-        '(kubernetes ~7 min, coredns ~2 min, metrics-server ~1 min), less with more cores. Once cached, later runs take seconds.\n',
+        'but where no release site answers building them from their Go modules takes about 13 min on 2 cores ' +
+        '(kubernetes ~7 min, local-path-provisioner ~2 min, metrics-server ~2 min, coredns ~2 min), less with more cores. Once cached, later runs take seconds.\n',
     );
     expect(text).toMatch(/\n {3}• kubernetes v1\.37\.2 \.\.\.\n/);
     expect(text).toMatch(/\n {3}✓ kubernetes v1\.37\.2 \(built from Go module\) \d+\.\ds\n/);
