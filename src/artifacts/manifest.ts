@@ -427,6 +427,33 @@ const METRICS_SERVER: Artifact = {
   },
 };
 
+/**
+ * The registry kc runs beside its clusters (`docker push localhost:5001/...`):
+ * distribution, the CNCF registry behind Docker Hub's own `registry` image.
+ * Not part of the node image: it runs as a container of its own on the host's
+ * engine (see src/cluster/registry/).
+ */
+export const REGISTRY_VERSION = 'v3.1.2';
+export const REGISTRY_IMAGE = `kc/registry:${REGISTRY_VERSION}`;
+
+export const REGISTRY_ARTIFACT: Artifact = {
+  name: 'registry',
+  version: REGISTRY_VERSION,
+  sourceBuildMinutes: 1,
+  binaries: ['registry'],
+  release: [{
+    url: `https://github.com/distribution/distribution/releases/download/${REGISTRY_VERSION}/registry_${REGISTRY_VERSION.slice(1)}_linux_${ARCH}.tar.gz`,
+    checksum: { sha256Url: `https://github.com/distribution/distribution/releases/download/${REGISTRY_VERSION}/registry_${REGISTRY_VERSION.slice(1)}_linux_${ARCH}.tar.gz.sha256` },
+    extract: { registry: 'registry' },
+  }],
+  source: {
+    kind: 'go',
+    modules: { 'github.com/distribution/distribution/v3': REGISTRY_VERSION },
+    packages: { 'github.com/distribution/distribution/v3/cmd/registry': 'registry' },
+    versionVars: { 'github.com/distribution/distribution/v3/version.version': REGISTRY_VERSION },
+  },
+};
+
 /** Everything a node image of one release is made of, in build order (later builds reuse what earlier ones compiled). */
 export function artifactsFor(release: KubernetesRelease): Artifact[] {
   return [
@@ -530,7 +557,7 @@ export const WEAVE_IMAGES = {
 } as const;
 
 export function artifactByName(name: string, release: KubernetesRelease = DEFAULT_RELEASE): Artifact {
-  const found = [...artifactsFor(release), ...e2eArtifactsFor(release)].find((a) => a.name === name);
+  const found = [...artifactsFor(release), ...e2eArtifactsFor(release), REGISTRY_ARTIFACT].find((a) => a.name === name);
   if (!found) throw new Error(`no artifact named "${name}" in the manifest`);
   return found;
 }

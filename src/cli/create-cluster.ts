@@ -26,6 +26,7 @@ export interface CreateClusterArgs extends GlobalOptions {
   cni?: CniMode;
   'network-policy'?: NetworkPolicyMode;
   disable?: string[];
+  'registry-port'?: number;
   retain?: boolean;
   wait?: number;
   kubeconfig?: string;
@@ -59,6 +60,7 @@ export function specFromFlags(args: CreateClusterArgs): ClusterSpecInput {
     cni: args.cni,
     networkPolicy: args['network-policy'],
     addons: addonsFromFlags(args.disable),
+    registryPort: args['registry-port'],
     retain: args.retain,
     waitSeconds: args.wait,
   };
@@ -103,7 +105,12 @@ export const createClusterCommand: CommandModule<GlobalOptions, CreateClusterArg
         type: 'string',
         array: true,
         choices: ADDON_CHOICES,
-        describe: 'Leave out an add-on (repeat for more): storage (the default StorageClass), metrics-server (kubectl top, HPAs)',
+        describe: 'Leave out an add-on (repeat for more): storage (the default StorageClass), metrics-server (kubectl top, HPAs), registry (localhost:<port> for docker push)',
+      })
+      .option('registry-port', {
+        type: 'number',
+        defaultDescription: String(d.registryPort),
+        describe: 'Host port of the registry (docker push localhost:<port>/app:dev); clusters that give the same port share one registry',
       })
       .option('retain', { type: 'boolean', defaultDescription: String(d.retain), describe: 'Keep the nodes when creation fails, for debugging' })
       .option('wait', { type: 'number', defaultDescription: String(d.waitSeconds), describe: 'Seconds the cluster may take to come up, counted from when the node image is ready (a first build of the image does not count): one deadline for every wait' })

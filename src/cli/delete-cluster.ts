@@ -24,7 +24,8 @@ export function checkedName(name: string, field = '--name'): string {
 
 function deletedSummary(result: Awaited<ReturnType<typeof deleteCluster>>): string {
   const summary = result.containers + result.networks === 0 && !result.state ? 'nothing to delete' : counted(result.containers, 'container');
-  return [summary, ...result.warnings].join('; ');
+  const registry = result.registry === 'removed' ? ['the registry, its last user'] : result.registry === 'kept' ? ['the registry stays for other clusters'] : [];
+  return [summary, ...registry, ...result.warnings].join('; ');
 }
 
 export const deleteClusterCommand: CommandModule<GlobalOptions, DeleteClusterArgs> = {

@@ -8,28 +8,31 @@ import { metricsServerManifest } from './metrics-server.js';
 import { apiServerToKubeletRbac } from './rbac.js';
 import type { ClusterPlan } from '../model/plan.js';
 
+/** The add-ons that run in the cluster (the registry runs beside it, see cluster/registry). */
+export type InClusterAddon = Exclude<Addon, 'registry'>;
+
 /** The Deployment that serves an add-on: it is ready when that Deployment is available. */
 export interface AddonWorkload {
-  addon: Addon;
+  addon: InClusterAddon;
   /** As users call it: the name `--disable` takes. */
   name: string;
   namespace: string;
   deployment: string;
 }
 
-const WORKLOADS: Record<Addon, Omit<AddonWorkload, 'addon' | 'name'>> = {
+const WORKLOADS: Record<InClusterAddon, Omit<AddonWorkload, 'addon' | 'name'>> = {
   storage: { namespace: LOCAL_PATH_NAMESPACE, deployment: 'local-path-provisioner' },
   metricsServer: { namespace: 'kube-system', deployment: 'metrics-server' },
 };
 
-const MANIFESTS: Record<Addon, (plan: ClusterPlan) => string> = {
+const MANIFESTS: Record<InClusterAddon, (plan: ClusterPlan) => string> = {
   storage: localPathStorageManifest,
   metricsServer: metricsServerManifest,
 };
 
-/** The add-ons a cluster runs, in the order they are applied. */
+/** The add-ons a cluster runs in it, in the order they are applied. */
 export function enabledAddons(plan: ClusterPlan): AddonWorkload[] {
-  return (Object.keys(WORKLOADS) as Addon[])
+  return (Object.keys(WORKLOADS) as InClusterAddon[])
     .filter((addon) => plan.spec.addons[addon])
     .map((addon) => ({ addon, name: ADDON_FLAG_NAMES[addon], ...WORKLOADS[addon] }));
 }

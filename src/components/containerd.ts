@@ -1,6 +1,7 @@
 import { podImagesFor, requireRelease } from '../artifacts/manifest.js';
 import { PATHS } from './paths.js';
-import type { ComponentBundle } from './types.js';
+import { registryAddress, type ClusterPlan } from '../model/plan.js';
+import type { ComponentBundle, NodeFile } from './types.js';
 import { unitFile } from './unit.js';
 import { UNIT } from './units.js';
 
@@ -11,16 +12,23 @@ export const CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
 /** Kubernetes' images and containers live in this containerd namespace. */
 export const CRI_NAMESPACE = 'k8s.io';
 
+/** Where containerd reads each registry's hosts.toml (`<dir>/<host:port>/hosts.toml`). */
+export const REGISTRY_HOSTS_DIR = '/etc/containerd/certs.d';
+
 /**
  * containerd 2.x configuration (schema version 3): runc with the systemd
  * cgroup driver (kubelet uses the same), the sandbox image pinned so it is
- * never pulled nor garbage-collected, and CNI from the standard folders.
+ * never pulled nor garbage-collected, CNI from the standard folders, and
+ * registry hosts from REGISTRY_HOSTS_DIR.
  */
 export function renderContainerdConfig(sandboxImage: string): string {
   return `version = 3
 
 [plugins.'io.containerd.cri.v1.images']
   snapshotter = 'overlayfs'
+
+[plugins.'io.containerd.cri.v1.images'.registry]
+  config_path = '${REGISTRY_HOSTS_DIR}'
 
 [plugins.'io.containerd.cri.v1.images'.pinned_images]
   sandbox = '${sandboxImage}'
@@ -47,10 +55,29 @@ export function renderContainerdConfig(sandboxImage: string): string {
 }
 
 /**
+ * The registry kc runs on the host, as a pod's image names it
+ * (`localhost:5001/app:dev`, the name `docker push` used): on a node,
+ * localhost is the node itself, so containerd is sent to the registry's
+ * address on the cluster network instead, over plain HTTP as on the host.
+ */
+export function registryHostsFile(hostPort: number, registryIp: string): NodeFile {
+  return {
+    path: `${REGISTRY_HOSTS_DIR}/localhost:${hostPort}/hosts.toml`,
+    content: `# kc's registry: localhost:${hostPort} on the host, ${registryIp}:5000 on the cluster network.
+server = "http://localhost:${hostPort}"
+
+[host."http://${registryIp}:5000"]
+  capabilities = ["pull", "resolve"]
+`,
+  };
+}
+
+/**
  * containerd, plus a one-shot unit that imports the image archives baked into
  * the node image (pause, CoreDNS, ...) so no pod ever needs a registry.
  */
-export function containerdBundle(kubernetesVersion: string): ComponentBundle {
+export function containerdBundle(plan: ClusterPlan): ComponentBundle {
+  const kubernetesVersion = plan.spec.kubernetesVersion;
   const importImages = [
     '/bin/sh -c',
     `'for archive in ${PATHS.imageArchives}/*.tar; do [ -e "$archive" ] || continue; ` +
@@ -59,6 +86,7 @@ export function containerdBundle(kubernetesVersion: string): ComponentBundle {
   return {
     files: [
       { path: PATHS.containerdConfig, content: renderContainerdConfig(podImagesFor(requireRelease(kubernetesVersion)).pause) },
+      ...(plan.spec.addons.registry ? [registryHostsFile(plan.spec.registryPort, registryAddress(plan))] : []),
       unitFile(UNIT.containerd, {
         description: 'containerd container runtime',
         command: [`${PATHS.bin}/containerd`, `--config=${PATHS.containerdConfig}`],

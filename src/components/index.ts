@@ -44,7 +44,7 @@ export function masterBundle(plan: ClusterPlan, master: NodePlan, pki: ClusterPk
 export function workerBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterPki): ComponentBundle {
   const policy = runsKubeRouter(plan) ? [kubeRouterBundle(plan, worker, pki)] : [];
   return mergeBundles(
-    containerdBundle(plan.spec.kubernetesVersion),
+    containerdBundle(plan),
     podNetworkBundle(plan, worker),
     kubeletBundle(plan, worker, pki),
     kubeProxyBundle(plan, worker, pki),

@@ -11,10 +11,13 @@ export function nodeImageFor(kubernetesVersion: string): string {
 }
 
 /** Every add-on, on. */
-export const DEFAULT_ADDONS: Addons = { storage: true, metricsServer: true };
+export const DEFAULT_ADDONS: Addons = { storage: true, metricsServer: true, registry: true };
+
+/** kind's documented local registry port: 5000 is often taken (macOS AirPlay, other registries). */
+export const DEFAULT_REGISTRY_PORT = 5001;
 
 /** The add-ons of a cluster created before kc had any: none (its state says nothing of them). */
-export const NO_ADDONS: Addons = { storage: false, metricsServer: false };
+export const NO_ADDONS: Addons = { storage: false, metricsServer: false, registry: false };
 
 export function emptyNodeExtras(): NodeExtras {
   return { extraPortMappings: [], extraMounts: [] };
@@ -43,6 +46,7 @@ export function defaultClusterSpec(overrides: Partial<ClusterSpec> = {}): Cluste
     featureGates: {},
     extraArgs: {},
     addons: { ...DEFAULT_ADDONS },
+    registryPort: DEFAULT_REGISTRY_PORT,
     engines: [],
     nodeExtras: { masters: [], workers: [] },
     retain: false,

@@ -8,6 +8,9 @@ import type { NodeRole } from './types.js';
  */
 export const ADDRESS_OFFSET: Readonly<Record<NodeRole, number>> = { lb: 2, master: 10, worker: 100 };
 export const MAX_CONTROL_PLANES = ADDRESS_OFFSET.worker - ADDRESS_OFFSET.master;
+
+/** The registry's address on every cluster network it serves: between the lb and the engines' own /30 at .4. */
+export const REGISTRY_ADDRESS_OFFSET = 3;
 export const MAX_WORKERS = 254 - ADDRESS_OFFSET.worker;
 
 /**

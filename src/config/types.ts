@@ -70,14 +70,15 @@ export interface NodeExtrasByRole {
  * The add-ons kc installs on a cluster, each on unless switched off (config
  * `addons: {metricsServer: false}`, flag `--disable metrics-server`):
  * `storage` is the default StorageClass `standard` (local-path-provisioner),
- * `metricsServer` the metrics API behind `kubectl top` and HPAs. CoreDNS is
- * not one of them: a cluster without DNS is not a cluster.
+ * `metricsServer` the metrics API behind `kubectl top` and HPAs, `registry`
+ * a registry on the host (`docker push localhost:5001/app`) that every node
+ * pulls from. CoreDNS is not one of them: a cluster without DNS is not a cluster.
  */
-export type Addon = 'storage' | 'metricsServer';
+export type Addon = 'storage' | 'metricsServer' | 'registry';
 export type Addons = Record<Addon, boolean>;
 
 /** How `--disable` names each add-on (the config file uses the Addon keys). */
-export const ADDON_FLAG_NAMES: Record<Addon, string> = { storage: 'storage', metricsServer: 'metrics-server' };
+export const ADDON_FLAG_NAMES: Record<Addon, string> = { storage: 'storage', metricsServer: 'metrics-server', registry: 'registry' };
 
 /** What the user asks for: defaults, the config file and flags resolve to this. */
 export interface ClusterSpec {
@@ -114,6 +115,11 @@ export interface ClusterSpec {
   extraArgs: ExtraArgs;
   /** Which add-ons to install (all by default). */
   addons: Addons;
+  /**
+   * The host port of the registry (`localhost:<port>/image`); one registry per
+   * port, shared by every cluster that names it (default 5001).
+   */
+  registryPort: number;
   /** Docker engines besides the one kc runs on, that nodes may name (empty by default: every node is local). */
   engines: EngineSpec[];
   /** Extra port mappings and mounts per node; empty lists by default. */

@@ -16,7 +16,8 @@
  *     networkPolicy: kube-router | none   # default kube-router with cni bridge, none otherwise
  *     kubeProxyMode: iptables | ipvs | nftables
  *   featureGates: {SomeGate: true}       # for every Kubernetes component (not etcd)
- *   addons: {storage: true, metricsServer: true}   # each true by default; false leaves it out
+ *   addons: {storage: true, metricsServer: true, registry: true}   # each true by default; false leaves it out
+ *   registryPort: 5001                   # the registry's host port: localhost:5001/image
  *   extraArgs:                           # flags without dashes, per component:
  *     apiserver: {v: "2"}                # apiserver, controllerManager, scheduler, kubelet, kubeProxy, etcd
  *   engines:                             # Docker engines besides the one kc runs on (`local`); see docs/multi-engine.md
@@ -92,8 +93,8 @@ export function parseClusterConfig(text: string, source: string): ClusterConfigF
 
 // ---- the config ---------------------------------------------------------
 
-const TOP_KEYS = ['apiVersion', 'kind', 'name', 'controlPlanes', 'workers', 'nodeImage', 'kubernetesVersion', 'networking', 'featureGates', 'extraArgs', 'addons', 'engines', 'nodes'];
-const ADDON_KEYS: Addon[] = ['storage', 'metricsServer'];
+const TOP_KEYS = ['apiVersion', 'kind', 'name', 'controlPlanes', 'workers', 'nodeImage', 'kubernetesVersion', 'networking', 'featureGates', 'extraArgs', 'addons', 'registryPort', 'engines', 'nodes'];
+const ADDON_KEYS: Addon[] = ['storage', 'metricsServer', 'registry'];
 const NETWORKING_KEYS = ['podSubnet', 'serviceSubnet', 'apiServerAddress', 'apiServerPort', 'cni', 'networkPolicy', 'kubeProxyMode'];
 const NODE_KEYS = ['role', 'engine', 'extraPortMappings', 'extraMounts'];
 const ENGINE_KEYS = ['name', 'host', 'advertiseAddress'];
@@ -126,6 +127,7 @@ function readConfig(root: unknown): Parsed {
   if (top.featureGates !== undefined) put(out, 'featureGates', readFeatureGates(top.featureGates), 'featureGates');
   if (top.extraArgs !== undefined) put(out, 'extraArgs', readExtraArgs(top.extraArgs), 'extraArgs');
   if (top.addons !== undefined) put(out, 'addons', readAddons(top.addons), 'addons');
+  put(out, 'registryPort', optional(['registryPort'], top.registryPort, (f, v) => validateCount(f, v, 1, 65535, '')), 'registryPort');
   return out;
 }
 

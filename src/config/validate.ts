@@ -144,6 +144,7 @@ export const FLAG_LABELS: FieldLabels = {
   featureGates: 'featureGates',
   extraArgs: 'extraArgs',
   addons: '--disable',
+  registryPort: '--registry-port',
   engines: 'engines',
   nodeExtras: 'nodes',
   retain: '--retain',
@@ -159,6 +160,7 @@ export function validateClusterSpec(spec: ClusterSpec, labels: FieldLabels = FLA
   validateControlPlanes(labels.controlPlanes, spec.controlPlanes);
   validateWorkers(labels.workers, spec.workers);
   validateApiServerPort(labels.apiServerPort, spec.apiServerPort);
+  validateCount(labels.registryPort, spec.registryPort, 1, 65535, '');
   validateCount(labels.waitSeconds, spec.waitSeconds, 1, 24 * 3600, ' seconds');
   validateApiServerAddress(labels.apiServerAddress, spec.apiServerAddress);
   validateChoice(labels.cni, spec.cni, CNI_MODES);

@@ -6,7 +6,7 @@ import type { ResolvedArtifact } from '../artifacts/resolve.js';
 import { podImagesFor, type KubernetesRelease } from '../artifacts/manifest.js';
 import type { Images } from '../provider/provider.js';
 import { projectRoot } from '../util/paths.js';
-import { contextDigest, contextStream, fileEntry, type ContextFile } from './context.js';
+import { contextDigest, contextStream, fileEntry, folderFiles, type ContextFile } from './context.js';
 
 const LABEL_INPUTS = 'dev.kc.inputs';
 
@@ -46,7 +46,8 @@ async function podImageContext(image: PodImage, artifacts: ResolvedArtifact[]): 
   if (!resolved) throw new Error(`pod image ${image.name} needs artifact ${image.artifact}, which was not resolved`);
   const binary = await fileEntry(join(resolved.entry.binDir, image.binary), image.binary);
   binary.sha256 = resolved.entry.record.binaries[image.binary];
-  return [await fileEntry(join(projectRoot(), 'images', image.name, 'Dockerfile'), 'Dockerfile'), binary];
+  // Its folder under images/: the Dockerfile, and any file it copies besides the binary (a configuration).
+  return [...(await folderFiles(join(projectRoot(), 'images', image.name), '')), binary];
 }
 
 /**
@@ -58,16 +59,17 @@ export async function ensurePodImage(
   engine: Images,
   image: PodImage,
   artifacts: ResolvedArtifact[],
-  base: { tag: string; id: string },
+  base?: { tag: string; id: string },
 ): Promise<'cached' | 'pulled' | 'built'> {
+  if (image.fromBase && !base) throw new Error(`pod image ${image.name} is built from the base image, which was not given`);
   const context = await podImageContext(image, artifacts);
-  const digest = await contextDigest(context, image.fromBase ? [base.id] : []);
+  const digest = await contextDigest(context, image.fromBase && base ? [base.id] : []);
   const labels = await engine.imageLabels(image.tag);
   if (labels && (labels[LABEL_INPUTS] === digest || labels[LABEL_INPUTS] === undefined)) return 'cached';
   if (!labels && (await engine.tryPull(image.tag))) return 'pulled';
   await engine.buildImage(contextStream(context), {
     tag: image.tag,
-    ...(image.fromBase ? { buildArgs: { BASE_IMAGE: base.tag } } : {}),
+    ...(image.fromBase && base ? { buildArgs: { BASE_IMAGE: base.tag } } : {}),
     labels: { [LABEL_INPUTS]: digest },
   });
   return 'built';

@@ -1,5 +1,5 @@
 import type { ClusterSpec, NodeRole } from '../config/types.js';
-import { ADDRESS_OFFSET, MAX_CONTROL_PLANES, MAX_WORKERS } from '../config/limits.js';
+import { ADDRESS_OFFSET, MAX_CONTROL_PLANES, MAX_WORKERS, REGISTRY_ADDRESS_OFFSET } from '../config/limits.js';
 import { formatCidr, nthAddress, nthSubnet, parseCidr } from '../util/ipv4.js';
 import { nodeEngine } from './engines.js';
 
@@ -45,6 +45,16 @@ export function networkName(cluster: string): string {
 /** The gateway (the host's side) of a cluster network: its first address. */
 export function gatewayOf(nodeSubnet: string): string {
   return nthAddress(parseCidr(nodeSubnet), 1);
+}
+
+/** Where the nodes reach the registry: a fixed address on the cluster network, the same after restarts. */
+export function registryAddress(plan: Pick<ClusterPlan, 'network'>): string {
+  return nthAddress(parseCidr(plan.network.subnet), REGISTRY_ADDRESS_OFFSET);
+}
+
+/** The registry container of a host port: one per port, shared by the clusters that use that port. */
+export function registryName(port: number): string {
+  return `kc-registry-${port}`;
 }
 
 export function nodeName(cluster: string, role: NodeRole, index: number): string {

@@ -270,12 +270,46 @@ export interface SwarmMembership {
   labelSwarmNode(nodeId: string, labels: Record<string, string>): Promise<void>;
 }
 
+/** The registry container kc runs beside its clusters, as kc wants it; how the engine runs it is the provider's business. */
+export interface RegistrySpec {
+  /** Container name; its data volume is `<name>-data`. */
+  name: string;
+  image: string;
+  /** Published on the host, e.g. 127.0.0.1:5001 → 5000. */
+  port: PublishedPort;
+  labels: Record<string, string>;
+}
+
+/** A registry container now: whether it runs, and the networks it is on. */
+export interface RegistryState {
+  running: boolean;
+  networks: string[];
+}
+
+/**
+ * The registry container: one per host port, shared by the clusters whose
+ * networks it is attached to. Always on the engine kc runs on.
+ */
+export interface Registries {
+  /** undefined when there is no such container. */
+  registryState(name: string): Promise<RegistryState | undefined>;
+  /** Creates it (with its data volume) and starts it; it restarts with the engine. */
+  createRegistry(spec: RegistrySpec): Promise<void>;
+  startRegistry(name: string): Promise<void>;
+  /** Attaches it to a cluster network at a fixed address; already attached is fine. */
+  attachRegistry(name: string, network: string, ip: string): Promise<void>;
+  /** Detaches it from a network; not attached is fine. */
+  detachRegistry(name: string, network: string): Promise<void>;
+  /** Removes the container and its data volume; absent is fine. */
+  removeRegistry(name: string): Promise<void>;
+}
+
 /**
  * Everything kc asks of the engines of one cluster. Callers take the role
  * they need (a wait takes NodeExec, delete takes Nodes and Networks), so a
  * test's stand-in and the reader both see what a piece of code can do.
  */
-export interface Provider extends EngineInfo, Networks, Nodes, Images {}
+export interface Provider extends EngineInfo, Networks, Nodes, Images, Registries {}
 
 /**
  * Engines that must be joined before one cluster network can span them (a

@@ -1,7 +1,7 @@
 import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import { NO_ADDONS } from '../config/defaults.js';
+import { DEFAULT_REGISTRY_PORT, NO_ADDONS } from '../config/defaults.js';
 import type { ClusterPlan } from '../model/plan.js';
 import type { ClusterPki } from '../pki/types.js';
 import { stateDir } from '../util/paths.js';
@@ -126,6 +126,7 @@ export function migrateState(raw: unknown, file: string, cluster: string): Clust
     kubernetesVersion: VERSION_BEFORE_RELEASES,
     // Written before kc had add-ons: such a cluster has none, and an upgrade must not add them unasked.
     addons: NO_ADDONS,
+    registryPort: DEFAULT_REGISTRY_PORT,
     ...plan.spec,
   };
   state = { ...state, plan: { ...plan, spec: filled } };

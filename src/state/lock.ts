@@ -30,3 +30,20 @@ export function withClusterLock<T>(cluster: string, work: () => Promise<T>, wait
     work,
   );
 }
+
+/**
+ * Runs `work` as the only kc process changing the shared registry of a port:
+ * two creates would both make it, a delete would remove it under a create
+ * that has just attached to it. Held for a moment (an attach, a detach).
+ */
+export function withRegistryLock<T>(port: number, work: () => Promise<T>): Promise<T> {
+  const path = join(stateDir(), 'locks', `registry-${port}`);
+  return withFileLock(
+    path,
+    {
+      waitMs: 60_000,
+      busyMessage: `another kc command has been changing the registry of port ${port} for a minute: if none is running, the lock (${path}.lock) goes stale by itself within ${STALE_MS / 1000}s.`,
+    },
+    work,
+  );
+}

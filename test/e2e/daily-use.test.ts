@@ -73,8 +73,14 @@ describe('several clusters, config file, get / load / export commands', () => {
 
   it('lists both clusters and their nodes, as text and as JSON', async () => {
     const clusters = JSON.parse(await expectOk(['get', 'clusters', '--json'])) as { name: string; status: string; nodes: number }[];
-    expect(clusters).toEqual(expect.arrayContaining([{ name: FROM_FILE, status: 'running', nodes: 3 }, { name: FROM_FLAGS, status: 'running', nodes: 3 }]));
-    expect((await expectOk(['get', 'clusters'])).split('\n')).toEqual(expect.arrayContaining([`${FROM_FILE}\trunning\t3 nodes`, `${FROM_FLAGS}\trunning\t3 nodes`]));
+    expect(clusters).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: FROM_FILE, status: 'running', nodes: 3 }), expect.objectContaining({ name: FROM_FLAGS, status: 'running', nodes: 3 })]),
+    );
+    // Name, status, nodes, then the add-ons (each ready or still starting).
+    const lines = (await expectOk(['get', 'clusters'])).split('\n');
+    for (const name of [FROM_FILE, FROM_FLAGS]) {
+      expect(lines.find((l) => l.startsWith(`${name}\t`))).toMatch(new RegExp(`^${name}\\trunning\\t3 nodes\\tstorage (ready|starting), metrics-server (ready|starting), registry ready$`));
+    }
     const nodes = JSON.parse(await expectOk(['get', 'nodes', '--name', FROM_FILE, '--json'])) as { name: string; role: string; status: string }[];
     expect(nodes.map((n) => `${n.name}:${n.role}:${n.status}`)).toEqual([
       `${FROM_FILE}-lb:lb:running`,

@@ -76,12 +76,13 @@ describe('switching add-ons off', () => {
   const file = (text: string) => parseClusterConfig(`${HEADER}${text}`, 'apps.yaml');
 
   it('takes addons: from the file and --disable from the flags, one by one', () => {
-    expect(resolveClusterSpec(undefined, {}).addons).toEqual({ storage: true, metricsServer: true });
-    expect(resolveClusterSpec(file('addons: {metricsServer: false}\n'), {}).addons).toEqual({ storage: true, metricsServer: false });
+    expect(resolveClusterSpec(undefined, {}).addons).toEqual({ storage: true, metricsServer: true, registry: true });
+    expect(resolveClusterSpec(file('addons: {metricsServer: false}\n'), {}).addons).toEqual({ storage: true, metricsServer: false, registry: true });
     // A flag that switches one off leaves the file's choice for the other.
     const both = resolveClusterSpec(file('addons: {metricsServer: false}\n'), specFromFlags({ disable: ['storage'] }));
-    expect(both.addons).toEqual({ storage: false, metricsServer: false });
-    expect(resolveClusterSpec(undefined, specFromFlags({ disable: ['metrics-server'] })).addons).toEqual({ storage: true, metricsServer: false });
+    expect(both.addons).toEqual({ storage: false, metricsServer: false, registry: true });
+    expect(resolveClusterSpec(undefined, specFromFlags({ disable: ['metrics-server', 'registry'] })).addons).toEqual({ storage: true, metricsServer: false, registry: false });
+    expect(resolveClusterSpec(file('registryPort: 5002\n'), specFromFlags({ 'registry-port': 5003 })).registryPort).toBe(5003);
   });
 
   it('refuses an unknown add-on or a value that is not true or false, with the file, line and what is allowed', () => {
@@ -94,17 +95,18 @@ describe('switching add-ons off', () => {
       }
       throw new Error('no error');
     };
-    expect(errorOf('addons:\n  metrics: false\n')).toBe('apps.yaml:4: addons.metrics is not a known key; use one of storage, metricsServer');
+    expect(errorOf('addons:\n  metrics: false\n')).toBe('apps.yaml:4: addons.metrics is not a known key; use one of storage, metricsServer, registry');
+    expect(errorOf('registryPort: 70000\n')).toBe('apps.yaml:3: registryPort: 70000 is not valid; use a whole number from 1 to 65535');
     expect(errorOf('addons: {storage: no}\n')).toBe('apps.yaml:3: addons.storage: "no" is not valid; use true or false');
-    expect(errorOf('addons: [storage]\n')).toBe('apps.yaml:3: addons: ["storage"] is not valid; use a mapping with keys storage, metricsServer');
+    expect(errorOf('addons: [storage]\n')).toBe('apps.yaml:3: addons: ["storage"] is not valid; use a mapping with keys storage, metricsServer, registry');
   });
 
   it('gives a cluster made before add-ons none: an upgrade must not add them unasked', () => {
     const plan = planWith();
     const { addons: _addons, ...oldSpec } = plan.spec;
     const old = { schemaVersion: STATE_SCHEMA_VERSION, plan: { ...plan, spec: oldSpec }, pki: { ca: { certPem: 'x' } }, kubeconfigPaths: [] };
-    expect(migrateState(old, 'f.json', 'apps').plan.spec.addons).toEqual({ storage: false, metricsServer: false });
-    expect(migrateState({ ...old, plan }, 'f.json', 'apps').plan.spec.addons).toEqual({ storage: true, metricsServer: true });
+    expect(migrateState(old, 'f.json', 'apps').plan.spec.addons).toEqual({ storage: false, metricsServer: false, registry: false });
+    expect(migrateState({ ...old, plan }, 'f.json', 'apps').plan.spec.addons).toEqual({ storage: true, metricsServer: true, registry: true });
   });
 });
 

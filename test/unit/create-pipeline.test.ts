@@ -27,9 +27,11 @@ import { useTemporaryStateDir } from './helpers.js';
 const BRIDGE_STEPS = [
   'Checking engines',
   'Ensuring node image',
+  'Ensuring registry image',
   'Creating network',
   'Planning nodes',
   'Generating certificates',
+  'Starting registry',
   'Starting nodes',
   'Starting etcd cluster',
   'Starting control plane',
@@ -71,7 +73,7 @@ describe('the create pipeline on the fake engine', () => {
     expect(Object.keys(result.stepSeconds)).toEqual(BRIDGE_STEPS);
     expect([...engine.networks.keys()]).toEqual(['kc-one']);
     expect([...engine.nodes.keys()].sort()).toEqual(['one-lb', 'one-master-0', 'one-worker-0']);
-    expect([...engine.volumes.keys()]).toEqual(['one-worker-0-containerd', 'one-worker-0-local-path']);
+    expect([...engine.volumes.keys()].sort()).toEqual(['kc-registry-5001-data', 'one-worker-0-containerd', 'one-worker-0-local-path']);
     const master = engine.nodes.get('one-master-0');
     expect(master?.files.has('/etc/systemd/system/etcd.service')).toBe(true);
     // In place before the node booted: systemd starts etcd with it.
@@ -226,3 +228,44 @@ describe('the create pipeline on the fake engine', () => {
 async function stateExists(name: string): Promise<boolean> {
   return readFile(clusterStateFile(name)).then(() => true, () => false);
 }
+
+describe('the registry beside the clusters', () => {
+  it('is made with the first cluster, on each cluster network at .3, shared by the next, and goes with the last', async () => {
+    const engine = newEngine();
+    await create(engine, specNamed('reg-a'));
+    await create(engine, specNamed('reg-b'));
+    const registry = engine.registries.get('kc-registry-5001');
+    expect(registry?.spec.port).toEqual({ containerPort: 5000, protocol: 'tcp', hostIp: '127.0.0.1', hostPort: 5001 });
+    const subnetOf = (cluster: string) => engine.networks.get(`kc-${cluster}`)?.subnet.replace(/\.0\/24$/, '');
+    expect(Object.fromEntries(registry?.networks ?? [])).toEqual({ 'kc-reg-a': `${subnetOf('reg-a')}.3`, 'kc-reg-b': `${subnetOf('reg-b')}.3` });
+    // Every worker's containerd sends localhost:5001 to the registry's address on its own network.
+    const hosts = engine.nodes.get('reg-b-worker-0')?.files.get('/etc/containerd/certs.d/localhost:5001/hosts.toml')?.content.toString();
+    expect(hosts).toContain(`[host."http://${subnetOf('reg-b')}.3:5000"]`);
+    expect(engine.nodes.get('reg-b-worker-0')?.files.get(PATHS.containerdConfig)?.content.toString()).toContain("config_path = '/etc/containerd/certs.d'");
+
+    expect(await deleteCluster({ engine, name: 'reg-a' })).toMatchObject({ registry: 'kept' });
+    expect([...(engine.registries.get('kc-registry-5001')?.networks.keys() ?? [])]).toEqual(['kc-reg-b']);
+    expect(await deleteCluster({ engine, name: 'reg-b' })).toMatchObject({ registry: 'removed' });
+    expect(engine.isEmpty()).toBe(true);
+  }, 60_000);
+
+  it('refuses a registry port another program holds before it creates anything, naming the port and the fixes', async () => {
+    const engine = newEngine();
+    const failure = await createFakeCluster(engine, specNamed('taken', { registryPort: 5099 }), join(temporary.dir, 'kubeconfig'), {
+      portIsFree: async (host, port) => !(host === '127.0.0.1' && port === 5099),
+    }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(CreateStepError);
+    expect((failure as CreateStepError).outcome).toBe('nothing-created');
+    expect((failure as Error).message).toContain("the registry's port 5099 on 127.0.0.1 is taken by another program: give another with --registry-port");
+    expect((failure as Error).message).toContain('--disable registry');
+    expect(engine.isEmpty()).toBe(true);
+  }, 60_000);
+
+  it('makes no registry and no hosts file for a cluster without one', async () => {
+    const engine = newEngine();
+    await create(engine, specNamed('no-reg', { addons: { storage: true, metricsServer: true, registry: false } }));
+    expect(engine.registries.size).toBe(0);
+    expect(engine.calls.some((c) => c.startsWith('registryState'))).toBe(false);
+    expect([...(engine.nodes.get('no-reg-worker-0')?.files.keys() ?? [])].some((p) => p.startsWith('/etc/containerd/certs.d/'))).toBe(false);
+  }, 60_000);
+});

@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import { REGISTRY_IMAGE } from '../../src/artifacts/manifest.js';
 import type { ApiProbe } from '../../src/cluster/kube/api.js';
 import { createCluster, type CreateOptions } from '../../src/cluster/create/create.js';
 import { ETCD_PEER_PORT } from '../../src/components/etcd.js';
@@ -7,7 +9,7 @@ import type { ClusterSpec } from '../../src/config/types.js';
 import { nodeName, type ClusterPlan } from '../../src/model/plan.js';
 import { generateClusterPki } from '../../src/pki/cluster-pki.js';
 import type { FakeEngine, FakeNode } from '../../src/provider/fake/engine.js';
-import type { ExecResult, Provider } from '../../src/provider/provider.js';
+import type { ExecResult, Images, Provider } from '../../src/provider/provider.js';
 import { silentProgress } from '../../src/util/progress.js';
 
 /** A command that succeeded with this output. */
@@ -63,7 +65,7 @@ export function createFakeCluster(
   engine: Provider,
   spec: ClusterSpec,
   kubeconfigPath: string,
-  options: Pick<CreateOptions, 'afterStep' | 'buildNodeImage' | 'apiProbe' | 'span'> = {},
+  options: Pick<CreateOptions, 'afterStep' | 'buildNodeImage' | 'apiProbe' | 'span' | 'ensureRegistryImage' | 'portIsFree'> = {},
 ) {
   return createCluster({
     engine,
@@ -72,8 +74,17 @@ export function createFakeCluster(
     kubeconfigPath,
     apiProbe: healthyApi(spec),
     generatePki: (plan: ClusterPlan) => generateClusterPki(plan),
+    ensureRegistryImage: fakeRegistryImage,
+    // The host's own ports are not the fake engine's: the registry's is free unless a test says otherwise.
+    portIsFree: async () => true,
     ...options,
   });
+}
+
+/** The registry's image, "built" on the fake engine as the real step would (no artifact, no Docker). */
+export async function fakeRegistryImage(engine: Images): Promise<string> {
+  if (!(await engine.imageLabels(REGISTRY_IMAGE))) await engine.buildImage(Readable.from([]), { tag: REGISTRY_IMAGE });
+  return REGISTRY_IMAGE;
 }
 
 /** An etcd member of a fake cluster; IDs beyond 2^53, as etcd's are. */

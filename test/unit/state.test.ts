@@ -128,6 +128,9 @@ const emptyEngine: DeleteEngine = {
   removeVolume: async () => undefined,
   listNetworks: async () => [],
   removeNetwork: async () => undefined,
+  registryState: async () => undefined,
+  detachRegistry: async () => undefined,
+  removeRegistry: async () => undefined,
 };
 
 describe('kubeconfig files of a cluster', () => {

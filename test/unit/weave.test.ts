@@ -231,6 +231,8 @@ describe('ensureWeaveImages', () => {
     apiProbe: apiGet,
     generatePki: generateClusterPki,
     buildNodeImage: () => Promise.reject(new Error('no node image build in this test')),
+    ensureRegistryImage: () => Promise.reject(new Error('no registry image in this test')),
+    portIsFree: async () => true,
   });
 
   it('checks the kernel only for --cni weave, first after the node image, and creates nothing when it cannot run Weave', async () => {

@@ -2,7 +2,7 @@ import type { ClusterSpec } from '../../config/types.js';
 import type { ClusterPlan } from '../../model/plan.js';
 import type { NodeImageOptions } from '../../image/node-image.js';
 import type { ClusterPki } from '../../pki/types.js';
-import type { EngineSpan, Provider } from '../../provider/provider.js';
+import type { EngineSpan, Images, Provider } from '../../provider/provider.js';
 import type { Deadline } from '../../util/deadline.js';
 import type { Progress, StepNote } from '../../util/progress.js';
 import type { ApiProbe, HostApi } from '../kube/api.js';
@@ -28,6 +28,10 @@ export interface CreateInput {
   generatePki: (plan: ClusterPlan) => Promise<ClusterPki>;
   /** Builds kc's default node image when it is missing (minutes the first time). */
   buildNodeImage: (options: NodeImageOptions) => Promise<unknown>;
+  /** Makes the registry's image present (built the first time); says how. */
+  ensureRegistryImage: (engine: Images, progress: Progress) => Promise<string>;
+  /** Whether the registry's host port is free (another program may hold it). */
+  portIsFree: (host: string, port: number) => Promise<boolean>;
 }
 
 /** The images are ready: from here on the cluster comes up, within --wait. */

@@ -9,6 +9,9 @@ import { Deadline } from '../../util/deadline.js';
 import { messageOf } from '../../util/errors.js';
 import type { Progress } from '../../util/progress.js';
 import { installAddons } from './addons.js';
+import { ensureRegistry, startRegistry } from './registry.js';
+import { portIsFree } from '../registry/registry.js';
+import { ensureRegistryImage } from '../../image/registry-image.js';
 import { startControlPlane } from './control-plane.js';
 import { checkEngines } from './engines.js';
 import { ensureNodeImage } from './ensure-node-image.js';
@@ -69,6 +72,10 @@ export interface CreateOptions {
   generatePki?: (plan: ClusterPlan) => Promise<ClusterPki>;
   /** How a missing default node image is built; for real unless a test says otherwise. */
   buildNodeImage?: CreateInput['buildNodeImage'];
+  /** How the registry's image is made present; for real unless a test says otherwise. */
+  ensureRegistryImage?: CreateInput['ensureRegistryImage'];
+  /** Whether the registry's port is free on this host; asked for real unless a test says otherwise. */
+  portIsFree?: CreateInput['portIsFree'];
   /** Called when a step's work is done, still as part of it (a test injects failures here). */
   afterStep?: (title: string) => Promise<void> | void;
 }
@@ -119,7 +126,7 @@ class StepRunner {
     if (!this.createdAnything) return new CreateStepError(step, error, 'nothing-created', spec.name);
     if (spec.retain) return new CreateStepError(step, error, 'retained', spec.name);
     try {
-      await deleteClusterLocked({ engine, span, name: spec.name, kubeconfigPath });
+      await deleteClusterLocked({ engine, span, name: spec.name, kubeconfigPath, ...(spec.addons.registry ? { registryPort: spec.registryPort } : {}) });
     } catch (cleanupError) {
       return new CreateStepError(step, error, 'cleanup-failed', spec.name, cleanupError);
     }
@@ -154,6 +161,8 @@ async function createClusterLocked(options: CreateOptions): Promise<CreateResult
     apiProbe: options.apiProbe ?? apiGet,
     generatePki: options.generatePki ?? generateClusterPki,
     buildNodeImage: options.buildNodeImage ?? buildNodeImage,
+    ensureRegistryImage: options.ensureRegistryImage ?? ensureRegistryImage,
+    portIsFree: options.portIsFree ?? portIsFree,
   };
   // Before any step: a taken name is the user's to fix, and must not cost an image build first.
   if (await clusterExists(input, input.spec.name)) throw new ClusterExistsError(input.spec.name);
@@ -165,11 +174,13 @@ async function createClusterLocked(options: CreateOptions): Promise<CreateResult
     await steps.run(checkWeaveKernel, imaged);
     await steps.run(ensureWeaveImages, imaged);
   }
+  if (imaged.spec.addons.registry) await steps.run(ensureRegistry, imaged);
   // --wait counts from here, as kind's does: the images are ready, the cluster comes up.
   const base: CreateBase = { ...imaged, deadline: new Deadline(input.spec.waitSeconds, `--wait ${input.spec.waitSeconds}`, Date.now(), 'create (counted from when the node image was ready)') };
   const networked = { ...base, ...(await steps.run(createNetwork, base)) };
   const planned = { ...networked, ...(await steps.run(planNodes, networked)) };
   const secured = { ...planned, ...(await steps.run(generateCertificates, planned)) };
+  if (secured.spec.addons.registry) await steps.run(startRegistry, secured);
   await steps.run(startNodes, secured);
   await steps.run(startEtcd, secured);
   await steps.run(startControlPlane, secured);

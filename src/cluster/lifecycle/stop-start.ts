@@ -1,5 +1,6 @@
 import { allNodes, type ClusterPlan, type NodePlan } from '../../model/plan.js';
 import type { Provider } from '../../provider/provider.js';
+import { attachClusterRegistry } from '../registry/registry.js';
 import { withClusterLock } from '../../state/lock.js';
 import { Deadline } from '../../util/deadline.js';
 import type { Progress } from '../../util/progress.js';
@@ -61,7 +62,7 @@ export async function stopCluster(options: StopStartOptions): Promise<StopStartR
  * `kc start cluster`: starts every node at once (etcd members wait for each
  * other; kubelets retry until the API answers), then waits until the cluster
  * is usable: etcd healthy, the API server ready on the same host port, every
- * node Ready and CoreDNS available.
+ * node Ready and CoreDNS available. The registry runs again if it was stopped.
  */
 export async function startCluster(options: StopStartOptions): Promise<StopStartResult> {
   return withClusterLock(options.cluster, async () => {
@@ -86,6 +87,8 @@ export async function startCluster(options: StopStartOptions): Promise<StopStart
       await Promise.all(allNodes(plan).map((n) => waitForBoot(options.engine, n, deadline)));
       note(`${stopped.length} started, ${allNodes(plan).length - stopped.length} were running`);
     });
+    // The shared registry restarts with the engine; one stopped by hand (or removed) is brought back for this cluster.
+    if (plan.spec.addons.registry) await options.progress.step('Starting registry', async (note) => note(await attachClusterRegistry(options.engine, plan)));
     await options.progress.step('Waiting for etcd and the API server', async (note) => {
       await waitForEtcd(ctx);
       await waitForApiServer(api, deadline);

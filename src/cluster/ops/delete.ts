@@ -1,10 +1,12 @@
-import { LABEL_CLUSTER, type EngineSpan, type Networks, type Nodes } from '../../provider/provider.js';
+import { LABEL_CLUSTER, type EngineSpan, type Networks, type Nodes, type Registries } from '../../provider/provider.js';
+import { networkName } from '../../model/plan.js';
+import { detachClusterRegistry } from '../registry/registry.js';
 import { loadState, removeState, StateFileError, type ClusterState } from '../../state/cluster-state.js';
 import { contextName, defaultKubeconfigPath, removeFromKubeconfigFile } from '../../state/kubeconfig-file.js';
 import { withClusterLock } from '../../state/lock.js';
 
 /** What delete asks of the engine: find a cluster's resources by label and remove them. */
-export type DeleteEngine = Pick<Nodes, 'listNodes' | 'removeNode' | 'listVolumes' | 'removeVolume'> & Pick<Networks, 'listNetworks' | 'removeNetwork'>;
+export type DeleteEngine = Pick<Nodes, 'listNodes' | 'removeNode' | 'listVolumes' | 'removeVolume'> & Pick<Networks, 'listNetworks' | 'removeNetwork'> & Pick<Registries, 'registryState' | 'detachRegistry' | 'removeRegistry'>;
 
 export interface DeleteOptions {
   engine: DeleteEngine;
@@ -13,6 +15,8 @@ export interface DeleteOptions {
   name: string;
   /** One more kubeconfig file to clean, besides every file the cluster's state recorded. */
   kubeconfigPath?: string;
+  /** The registry port of a cluster whose state is not written yet (a create rolling back); else the state says. */
+  registryPort?: number;
 }
 
 export interface DeleteResult {
@@ -21,6 +25,8 @@ export interface DeleteResult {
   volumes: number;
   kubeconfigEntry: boolean;
   state: boolean;
+  /** The shared registry: kept for other clusters, removed with this last one, or there was none. */
+  registry: 'kept' | 'removed' | 'absent';
   /** What kc could not use but deleted anyway (an unreadable state file): said next to the result. */
   warnings: string[];
 }
@@ -58,6 +64,9 @@ export async function deleteClusterLocked(options: DeleteOptions): Promise<Delet
   }
   const [containers, volumes, networks] = await Promise.all([engine.listNodes(labels), engine.listVolumes(labels), engine.listNetworks(labels)]);
   await Promise.all(containers.map((c) => engine.removeNode(c.id)));
+  // Off the network first: Docker removes no network a container is still on.
+  const registryPort = options.registryPort ?? (state?.plan.spec.addons.registry ? state.plan.spec.registryPort : undefined);
+  const registry = registryPort === undefined ? 'absent' : await detachClusterRegistry(engine, registryPort, networkName(name));
   // Once no container uses them, volumes and networks go at once.
   await Promise.all([...volumes.map((v) => engine.removeVolume(v)), ...networks.map((n) => engine.removeNetwork(n.id))]);
   await options.span?.release(networks.map((n) => n.id));
@@ -72,6 +81,7 @@ export async function deleteClusterLocked(options: DeleteOptions): Promise<Delet
     volumes: volumes.length,
     kubeconfigEntry,
     state: hadState,
+    registry,
     warnings,
   };
 }

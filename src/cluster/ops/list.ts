@@ -1,4 +1,5 @@
-import { LABEL_CLUSTER, type Nodes, type Provider } from '../../provider/provider.js';
+import { LABEL_CLUSTER, type Nodes, type Provider, type Registries } from '../../provider/provider.js';
+import { registryName } from '../../model/plan.js';
 import { listStateNames, loadState } from '../../state/cluster-state.js';
 import { addonStatuses, type AddonStatus } from '../kube/addons.js';
 import { hostApiOf } from '../kube/api.js';
@@ -28,10 +29,14 @@ export interface ClusterSummary {
   addons: AddonStatus[];
 }
 
-async function runningAddons(name: string, status: ClusterStatus): Promise<AddonStatus[]> {
+async function runningAddons(engine: Pick<Registries, 'registryState'>, name: string, status: ClusterStatus): Promise<AddonStatus[]> {
   if (status !== 'running') return [];
   const state = await loadState(name).catch(() => undefined);
-  return state ? addonStatuses(hostApiOf(state), state.plan) : [];
+  if (!state) return [];
+  const inCluster = await addonStatuses(hostApiOf(state), state.plan);
+  if (!state.plan.spec.addons.registry) return inCluster;
+  const registry = await engine.registryState(registryName(state.plan.spec.registryPort));
+  return [...inCluster, { name: 'registry', status: registry?.running ? 'ready' : 'starting' }];
 }
 
 /**
@@ -47,7 +52,7 @@ export async function listClusters(local: Provider, providerFor: (cluster: strin
     names.map(async (name) => {
       const statuses = [...(await containerStatuses(await providerFor(name), name)).values()].map(nodeStatus);
       const status = clusterStatus(statuses);
-      return { name, status, nodes: statuses.length, addons: await runningAddons(name, status) };
+      return { name, status, nodes: statuses.length, addons: await runningAddons(local, name, status) };
     }),
   );
 }

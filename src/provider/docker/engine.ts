@@ -17,6 +17,8 @@ import {
   type NetworkSummary,
   type NodeSpec,
   type NodeSummary,
+  type RegistrySpec,
+  type RegistryState,
   type SingleEngine,
 } from '../provider.js';
 import { apiOlderThan, EngineTooOldError, MIN_API_VERSION, type EngineRef } from '../engine-failure.js';
@@ -307,6 +309,70 @@ export class DockerEngine implements SingleEngine {
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
+  }
+
+  // --- the registry ------------------------------------------------------------------
+
+  async registryState(name: string): Promise<RegistryState | undefined> {
+    try {
+      const info = await this.client.getContainer(name).inspect();
+      return { running: info.State.Running, networks: Object.keys(info.NetworkSettings.Networks ?? {}) };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * The registry: an ordinary container (not privileged, no systemd), its
+   * data on a volume of its own, published on the host, and restarted with
+   * the engine so that clusters find it after a reboot as after kc start.
+   */
+  async createRegistry(spec: RegistrySpec): Promise<void> {
+    const volume = `${spec.name}-data`;
+    await this.client.createVolume({ Name: volume, Labels: spec.labels });
+    const port = `${spec.port.containerPort}/${spec.port.protocol}`;
+    await this.client.createContainer({
+      name: spec.name,
+      Image: spec.image,
+      Labels: spec.labels,
+      ExposedPorts: { [port]: {} },
+      HostConfig: {
+        Binds: [`${volume}:/var/lib/registry`],
+        PortBindings: { [port]: [{ HostIp: spec.port.hostIp, HostPort: String(spec.port.hostPort) }] },
+        RestartPolicy: { Name: 'unless-stopped' },
+      },
+    });
+    await this.startRegistry(spec.name);
+  }
+
+  async startRegistry(name: string): Promise<void> {
+    try {
+      await this.client.getContainer(name).start();
+    } catch (error) {
+      if (!isNotModified(error)) throw error;
+    }
+  }
+
+  async attachRegistry(name: string, network: string, ip: string): Promise<void> {
+    const state = await this.registryState(name);
+    if (state?.networks.includes(network)) return;
+    await this.client.getNetwork(network).connect({ Container: name, EndpointConfig: { IPAMConfig: { IPv4Address: ip } } });
+  }
+
+  async detachRegistry(name: string, network: string): Promise<void> {
+    const state = await this.registryState(name);
+    if (!state?.networks.includes(network)) return;
+    await this.client.getNetwork(network).disconnect({ Container: name, Force: true });
+  }
+
+  async removeRegistry(name: string): Promise<void> {
+    try {
+      await this.client.getContainer(name).remove({ force: true, v: true });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    await this.removeVolume(`${name}-data`);
   }
 
   // --- containers -------------------------------------------------------------------

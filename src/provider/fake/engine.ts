@@ -13,6 +13,8 @@ import {
   type NetworkSummary,
   type NodeSpec,
   type NodeSummary,
+  type RegistrySpec,
+  type RegistryState,
   type SingleEngine,
   type SwarmJoin,
   type SwarmNode,
@@ -64,6 +66,8 @@ export class FakeEngine implements SingleEngine {
   readonly nodes = new Map<string, FakeNode>();
   readonly volumes = new Map<string, Record<string, string>>();
   readonly images = new Map<string, Record<string, string>>();
+  /** Registry containers by name: their spec, whether they run, and the networks they are on (name → address). */
+  readonly registries = new Map<string, { spec: RegistrySpec; running: boolean; networks: Map<string, string> }>();
   /** Every call, as `method firstArgument`, in order. */
   readonly calls: string[] = [];
   onExec: ExecHandler = () => ({ exitCode: 0, stdout: '', stderr: '' });
@@ -95,7 +99,7 @@ export class FakeEngine implements SingleEngine {
 
   /** Nothing left: no network, node or volume. */
   isEmpty(): boolean {
-    return this.networks.size === 0 && this.nodes.size === 0 && this.volumes.size === 0;
+    return this.networks.size === 0 && this.nodes.size === 0 && this.volumes.size === 0 && this.registries.size === 0;
   }
 
   private async record(method: keyof SingleEngine, first?: string): Promise<void> {
@@ -150,7 +154,50 @@ export class FakeEngine implements SingleEngine {
 
   async removeNetwork(idOrName: string): Promise<void> {
     await this.record('removeNetwork', idOrName);
+    // As Docker: a network with a container still on it cannot go.
+    const attached = [...this.registries].find(([, r]) => r.networks.has(idOrName));
+    if (attached) throw new Error(`error while removing network: network ${idOrName} has active endpoints (${attached[0]})`);
     for (const [name, network] of this.networks) if (name === idOrName || network.id === idOrName) this.networks.delete(name);
+  }
+
+  async registryState(name: string): Promise<RegistryState | undefined> {
+    await this.record('registryState', name);
+    const registry = this.registries.get(name);
+    return registry ? { running: registry.running, networks: [...registry.networks.keys()] } : undefined;
+  }
+
+  async createRegistry(spec: RegistrySpec): Promise<void> {
+    await this.record('createRegistry', spec.name);
+    if (this.registries.has(spec.name)) throw new Error(`Conflict. The container name "/${spec.name}" is already in use`);
+    if (!this.images.has(spec.image)) throw new Error(`No such image: ${spec.image}`);
+    this.volumes.set(`${spec.name}-data`, spec.labels);
+    this.registries.set(spec.name, { spec, running: true, networks: new Map() });
+  }
+
+  async startRegistry(name: string): Promise<void> {
+    await this.record('startRegistry', name);
+    const registry = this.registries.get(name);
+    if (!registry) throw new Error(`No such container: ${name}`);
+    registry.running = true;
+  }
+
+  async attachRegistry(name: string, network: string, ip: string): Promise<void> {
+    await this.record('attachRegistry', name);
+    const registry = this.registries.get(name);
+    if (!registry) throw new Error(`No such container: ${name}`);
+    if (!this.networks.has(network)) throw new Error(`network ${network} not found`);
+    registry.networks.set(network, ip);
+  }
+
+  async detachRegistry(name: string, network: string): Promise<void> {
+    await this.record('detachRegistry', name);
+    this.registries.get(name)?.networks.delete(network);
+  }
+
+  async removeRegistry(name: string): Promise<void> {
+    await this.record('removeRegistry', name);
+    this.registries.delete(name);
+    this.volumes.delete(`${name}-data`);
   }
 
   /** The swarm this engine is in: its state and, on a manager, its nodes' labels. */

@@ -7,6 +7,8 @@ import {
   type NodeSpec,
   type NodeSummary,
   type Provider,
+  type RegistrySpec,
+  type RegistryState,
   type SingleEngine,
 } from '../provider.js';
 import { SwarmCoordinator, type RemoteEngine } from './swarm.js';
@@ -121,6 +123,32 @@ export class MultiEngine implements Provider {
     const engine = this.where.get(idOrName);
     if (engine) await engine.removeNetwork(idOrName);
     else for (const e of this.all) await e.removeNetwork(idOrName);
+  }
+
+  // --- the registry: always on the engine kc runs on (the cluster network reaches it there) ---
+
+  registryState(name: string): Promise<RegistryState | undefined> {
+    return this.local.registryState(name);
+  }
+
+  createRegistry(spec: RegistrySpec): Promise<void> {
+    return this.local.createRegistry(spec);
+  }
+
+  startRegistry(name: string): Promise<void> {
+    return this.local.startRegistry(name);
+  }
+
+  attachRegistry(name: string, network: string, ip: string): Promise<void> {
+    return this.local.attachRegistry(name, network, ip);
+  }
+
+  detachRegistry(name: string, network: string): Promise<void> {
+    return this.local.detachRegistry(name, network);
+  }
+
+  removeRegistry(name: string): Promise<void> {
+    return this.local.removeRegistry(name);
   }
 
   // --- nodes ---------------------------------------------------------------------------
