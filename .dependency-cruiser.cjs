@@ -18,13 +18,13 @@ const upwardImports = LAYERS.map((layer, index) => {
 }).filter((rule) => rule.to.path !== '^src/()/');
 
 /**
- * Inside src/cluster, lowest first: one node's container and units; talking
- * to the cluster (API, kubectl, the shared waits); operations on a whole
+ * Inside src/cluster, lowest first: one node's container and units; the
+ * registry beside the clusters; talking to the cluster (API, kubectl, the shared waits); operations on a whole
  * cluster (delete, list, load, logs, status); then the two kinds of pipeline,
  * create and lifecycle, which share everything below them and nothing with
  * each other.
  */
-const CLUSTER_LAYERS = ['node', 'kube', 'ops', 'create|lifecycle'];
+const CLUSTER_LAYERS = ['node', 'registry', 'kube', 'ops', 'create|lifecycle'];
 
 const clusterUpwardImports = CLUSTER_LAYERS.slice(0, -1).map((layer, index) => {
   const above = CLUSTER_LAYERS.slice(index + 1);
