@@ -5,8 +5,12 @@ import { apiGetJson, type HostApi } from './api.js';
 /** An add-on as `kc create cluster` and `kc get clusters` report it. */
 export interface AddonStatus {
   name: string;
-  /** `ready`: its Deployment has an available pod; `starting`: not yet; `unknown`: the API did not say. */
-  status: 'ready' | 'starting' | 'unknown';
+  /**
+   * `ready`: it serves (its Deployment has an available pod, the registry's
+   * container runs); `starting`: not yet; `stopped`: the registry's container
+   * is stopped (kc start cluster starts it); `unknown`: the API did not say.
+   */
+  status: 'ready' | 'starting' | 'stopped' | 'unknown';
 }
 
 interface DeploymentStatus {

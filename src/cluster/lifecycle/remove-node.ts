@@ -104,7 +104,7 @@ async function removeWorker(options: Removal, cluster: ClusterNow, worker: NodeP
   const via = stayingMaster(options, cluster);
   const undo = new UndoLog();
   const again = `Run \`kc delete node ${worker.name} --name ${cluster.plan.spec.name}\` again to finish.`;
-  if (cluster.plan.spec.addons.storage && cluster.statusOf(via) === 'running') await warnOfLocalVolumes(ctx, progress, via, worker);
+  if (cluster.plan.spec.addons.storage) await warnOfLocalVolumes(ctx, progress, via, worker);
   // A stopped worker's kubelet cannot confirm its pods are gone, so a drain would wait for nothing: once its Node
   // object is deleted, Kubernetes' pod garbage collector removes them and their controllers recreate them elsewhere.
   if (cluster.statusOf(worker) === 'running') await drainWorker({ ...ctx, progress, force: options.force }, worker, via, undo, again);

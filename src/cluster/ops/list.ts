@@ -36,7 +36,7 @@ async function runningAddons(engine: Pick<Registries, 'registryState'>, name: st
   const inCluster = await addonStatuses(hostApiOf(state), state.plan);
   if (!state.plan.spec.addons.registry) return inCluster;
   const registry = await engine.registryState(registryName(state.plan.spec.registryPort));
-  return [...inCluster, { name: 'registry', status: registry?.running ? 'ready' : 'starting' }];
+  return [...inCluster, { name: 'registry', status: registry?.running ? 'ready' : 'stopped' }];
 }
 
 /**
