@@ -73,6 +73,44 @@ server = "http://localhost:${hostPort}"
 }
 
 /**
+ * The upstream registries kc's registry mirrors, by the name images carry
+ * and the address containerd asks when the mirror does not have an image.
+ */
+export const MIRRORED_REGISTRIES: Readonly<Record<string, string>> = {
+  'registry.k8s.io': 'https://registry.k8s.io',
+  'docker.io': 'https://registry-1.docker.io',
+};
+
+/**
+ * kc's registry as a pull-through place for upstream names: containerd asks
+ * it first for `registry.k8s.io/x/y:t` (as `x/y:t`) and `docker.io/x/y:t`,
+ * then the upstream registry. An image pushed as `localhost:5001/x/y:t`
+ * (`kc conformance` pushes its test images so) is thus found offline, even
+ * with imagePullPolicy Always.
+ */
+export function registryMirrorFiles(registryIp: string): NodeFile[] {
+  return Object.entries(MIRRORED_REGISTRIES).map(([name, upstream]) => ({
+    path: `${REGISTRY_HOSTS_DIR}/${name}/hosts.toml`,
+    content: `# kc's registry first (${registryIp}:5000), then ${name} itself.
+server = "${upstream}"
+
+[host."http://${registryIp}:5000"]
+  capabilities = ["pull", "resolve"]
+`,
+  }));
+}
+
+/**
+ * The name to push an upstream image under so that the mirror serves it:
+ * `registry.k8s.io/e2e-test-images/agnhost:2.55` → `localhost:5001/e2e-test-images/agnhost:2.55`.
+ * undefined for an image of a registry kc does not mirror.
+ */
+export function mirrorName(image: string, hostPort: number): string | undefined {
+  const registry = Object.keys(MIRRORED_REGISTRIES).find((name) => image.startsWith(`${name}/`));
+  return registry === undefined ? undefined : `localhost:${hostPort}/${image.slice(registry.length + 1)}`;
+}
+
+/**
  * containerd, plus a one-shot unit that imports the image archives baked into
  * the node image (pause, CoreDNS, ...) so no pod ever needs a registry.
  */
@@ -86,7 +124,7 @@ export function containerdBundle(plan: ClusterPlan): ComponentBundle {
   return {
     files: [
       { path: PATHS.containerdConfig, content: renderContainerdConfig(podImagesFor(requireRelease(kubernetesVersion)).pause) },
-      ...(plan.spec.addons.registry ? [registryHostsFile(plan.spec.registryPort, registryAddress(plan))] : []),
+      ...(plan.spec.addons.registry ? [registryHostsFile(plan.spec.registryPort, registryAddress(plan)), ...registryMirrorFiles(registryAddress(plan))] : []),
       unitFile(UNIT.containerd, {
         description: 'containerd container runtime',
         command: [`${PATHS.bin}/containerd`, `--config=${PATHS.containerdConfig}`],

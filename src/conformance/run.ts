@@ -10,6 +10,7 @@ import { deleteCluster } from '../cluster/ops/delete.js';
 import { adminEntry } from '../cluster/ops/kubeconfig.js';
 import { contextName } from '../state/kubeconfig-file.js';
 import { loadDockerImages, workerNodes } from '../cluster/ops/load.js';
+import { pushForMirror } from '../cluster/registry/registry.js';
 import { loadState, type ClusterState } from '../state/cluster-state.js';
 import { defaultClusterSpec } from '../config/defaults.js';
 import type { Provider } from '../provider/provider.js';
@@ -168,7 +169,10 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     await options.progress.step('Loading test images', async (note) => {
       const workers = await workerNodes(options.engine, cluster);
       await loadDockerImages(options.engine, workers, testImageTags());
-      note(`${testImageTags().length} images into ${workers.length} workers`);
+      // Tests that pull with imagePullPolicy Always find them in the cluster's registry, which mirrors registry.k8s.io.
+      const spec = (await loadState(cluster))?.plan.spec;
+      const pushed = spec?.addons.registry ? await pushForMirror(options.engine, spec.registryPort, testImageTags()) : 0;
+      note(`${testImageTags().length} images into ${workers.length} workers${pushed > 0 ? `, ${pushed} into the registry (localhost:${spec?.registryPort ?? ''})` : ''}`);
     });
     const logFile = join(options.reportDir, 'e2e.log');
     const args = ginkgoArgs(options, { e2eTest: tools.e2eTest, kubectl: tools.kubectl, kubeconfig, context: contextName(cluster) });

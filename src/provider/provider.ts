@@ -240,6 +240,8 @@ export interface Images {
   ): Promise<void>;
   /** Makes an image of a root filesystem tarball. */
   importImage(rootfs: Readable, tag: string): Promise<void>;
+  /** Gives an image a second name (`repo:tag`) and pushes it under that name to the registry the name points at. */
+  pushImage(tag: string, as: string): Promise<void>;
   /** Loads an archive (docker save format), streamed as it comes. */
   loadImages(archive: Readable): Promise<void>;
   /**

@@ -136,6 +136,13 @@ export class DockerEngine implements SingleEngine {
     }
   }
 
+  async pushImage(tag: string, as: string): Promise<void> {
+    const at = as.lastIndexOf(':');
+    const [repo, version] = at > as.lastIndexOf('/') ? [as.slice(0, at), as.slice(at + 1)] : [as, 'latest'];
+    await this.client.getImage(tag).tag({ repo, tag: version });
+    await this.followProgress(await this.client.getImage(as).push({}));
+  }
+
   /** Builds an image from a tar build context; the build output goes to onOutput line by line. */
   async buildImage(
     context: Readable,

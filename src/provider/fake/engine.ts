@@ -378,6 +378,16 @@ export class FakeEngine implements SingleEngine {
     this.images.set(options.tag, options.labels ?? {});
   }
 
+  /** Images pushed, as `tag → name it was pushed as`. */
+  readonly pushed: string[] = [];
+
+  async pushImage(tag: string, as: string): Promise<void> {
+    await this.record('pushImage', tag);
+    if (!this.images.has(tag)) throw new Error(`No such image: ${tag}`);
+    this.images.set(as, this.images.get(tag) ?? {});
+    this.pushed.push(`${tag} → ${as}`);
+  }
+
   async importImage(_rootfs: Readable, tag: string): Promise<void> {
     await this.record('importImage', tag);
     this.images.set(tag, {});

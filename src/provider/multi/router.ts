@@ -294,6 +294,10 @@ export class MultiEngine implements Provider {
     return this.local.loadImages(archive);
   }
 
+  pushImage(tag: string, as: string): Promise<void> {
+    return this.local.pushImage(tag, as);
+  }
+
   saveImages(tags: string[]): Promise<Readable> {
     return this.local.saveImages(tags);
   }
