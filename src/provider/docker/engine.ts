@@ -140,7 +140,8 @@ export class DockerEngine implements SingleEngine {
     const at = as.lastIndexOf(':');
     const [repo, version] = at > as.lastIndexOf('/') ? [as.slice(0, at), as.slice(at + 1)] : [as, 'latest'];
     await this.client.getImage(tag).tag({ repo, tag: version });
-    await this.followProgress(await this.client.getImage(as).push({}));
+    // The engine wants an X-Registry-Auth header even for a registry without authentication: an empty one.
+    await this.followProgress(await this.client.getImage(as).push({ authconfig: {} }));
   }
 
   /** Builds an image from a tar build context; the build output goes to onOutput line by line. */
