@@ -32,14 +32,15 @@ export interface CreateClusterArgs extends GlobalOptions {
   kubeconfig?: string;
 }
 
+const ADDON_CHOICES = Object.values(ADDON_FLAG_NAMES);
+
 /** `--disable metrics-server` → { metricsServer: false }. yargs has checked the names against ADDON_CHOICES. */
 function addonsFromFlags(disabled: string[] | undefined): Partial<Record<Addon, boolean>> | undefined {
-  if (disabled === undefined || disabled.length === 0) return undefined;
+  if (disabled === undefined) return undefined;
+  if (disabled.length === 0) throw new UsageError(`--disable needs an add-on to leave out: one of ${ADDON_CHOICES.join(', ')}`);
   const entries = Object.entries(ADDON_FLAG_NAMES) as [Addon, string][];
   return Object.fromEntries(entries.filter(([, flagName]) => disabled.includes(flagName)).map(([addon]) => [addon, false]));
 }
-
-const ADDON_CHOICES = Object.values(ADDON_FLAG_NAMES);
 
 /** The spec fields the user set with flags (undefined for the others). */
 export function specFromFlags(args: CreateClusterArgs): ClusterSpecInput {

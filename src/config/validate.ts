@@ -21,6 +21,8 @@ export interface ValidationErrorOptions {
 const MAX_SHOWN_VALUE = 60;
 
 export function describeValue(value: unknown): string {
+  // A numeric flag given a word arrives as NaN, which JSON would show as null.
+  if (typeof value === 'number' && Number.isNaN(value)) return 'not a number';
   const text = JSON.stringify(value) ?? String(value);
   return text.length > MAX_SHOWN_VALUE ? `${text.slice(0, MAX_SHOWN_VALUE - 3)}...` : text;
 }

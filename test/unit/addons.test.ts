@@ -83,6 +83,12 @@ describe('switching add-ons off', () => {
     expect(both.addons).toEqual({ storage: false, metricsServer: false, registry: true });
     expect(resolveClusterSpec(undefined, specFromFlags({ disable: ['metrics-server', 'registry'] })).addons).toEqual({ storage: true, metricsServer: false, registry: false });
     expect(resolveClusterSpec(file('registryPort: 5002\n'), specFromFlags({ 'registry-port': 5003 })).registryPort).toBe(5003);
+    // A bare --disable names nothing: refused rather than read as "leave nothing out".
+    expect(() => specFromFlags({ disable: [] })).toThrow('--disable needs an add-on to leave out: one of storage, metrics-server, registry');
+    // A word where a port goes reaches kc as NaN: said as such, not as JSON's null.
+    expect(() => resolveClusterSpec(undefined, specFromFlags({ 'registry-port': Number('abc') }))).toThrow(
+      '--registry-port: not a number is not valid; use a whole number from 1 to 65535',
+    );
   });
 
   it('refuses an unknown add-on or a value that is not true or false, with the file, line and what is allowed', () => {
