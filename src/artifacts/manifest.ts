@@ -428,6 +428,29 @@ const METRICS_SERVER: Artifact = {
 };
 
 /**
+ * MetalLB, for Services of `type: LoadBalancer` (src/components/metallb.ts).
+ * v0.15.2, not the newest v0.16.2: v0.16.2 needs github.com/metallb/frr-k8s
+ * v0.0.27, which the module proxy here does not serve, and the served v0.0.26
+ * lacks the API it uses (AsPathPrependPrefixes). v0.15.2's dependencies are
+ * all served. Like the add-ons above, MetalLB publishes only images.
+ */
+export const METALLB_VERSION = 'v0.15.2';
+
+const METALLB: Artifact = {
+  name: 'metallb',
+  version: METALLB_VERSION,
+  sourceBuildMinutes: 1.5,
+  binaries: ['controller', 'speaker'],
+  release: [],
+  source: {
+    kind: 'go',
+    modules: { 'go.universe.tf/metallb': METALLB_VERSION },
+    // The version is a constant in the module (internal/version), so no -X stamp.
+    packages: { 'go.universe.tf/metallb/controller': 'controller', 'go.universe.tf/metallb/speaker': 'speaker' },
+  },
+};
+
+/**
  * The registry kc runs beside its clusters (`docker push localhost:5001/...`):
  * distribution, the CNCF registry behind Docker Hub's own `registry` image.
  * Not part of the node image: it runs as a container of its own on the host's
@@ -468,6 +491,7 @@ export function artifactsFor(release: KubernetesRelease): Artifact[] {
     pauseArtifact(release),
     LOCAL_PATH_PROVISIONER,
     METRICS_SERVER,
+    METALLB,
   ];
 }
 
@@ -531,6 +555,8 @@ export interface PodImages {
   coredns: string;
   localPathProvisioner: string;
   metricsServer: string;
+  metallbController: string;
+  metallbSpeaker: string;
 }
 
 export function podImagesFor(release: KubernetesRelease): PodImages {
@@ -540,6 +566,8 @@ export function podImagesFor(release: KubernetesRelease): PodImages {
     // The names upstream publishes them under, so a manifest of theirs finds them too.
     localPathProvisioner: `docker.io/rancher/local-path-provisioner:${LOCAL_PATH_PROVISIONER_VERSION}`,
     metricsServer: `registry.k8s.io/metrics-server/metrics-server:${METRICS_SERVER_VERSION}`,
+    metallbController: `quay.io/metallb/controller:${METALLB_VERSION}`,
+    metallbSpeaker: `quay.io/metallb/speaker:${METALLB_VERSION}`,
   };
 }
 

@@ -4,6 +4,7 @@ import { coreDnsManifest } from './coredns.js';
 import { runsKubeRouter } from './index.js';
 import { kubeRouterRbac } from './kube-router.js';
 import { LOCAL_PATH_NAMESPACE, localPathStorageManifest } from './local-path-storage.js';
+import { METALLB_CONTROLLER, METALLB_CRDS, METALLB_NAMESPACE, metallbManifest, metallbPoolManifest } from './metallb.js';
 import { metricsServerManifest } from './metrics-server.js';
 import { apiServerToKubeletRbac } from './rbac.js';
 import type { ClusterPlan } from '../model/plan.js';
@@ -23,12 +24,29 @@ export interface AddonWorkload {
 const WORKLOADS: Record<InClusterAddon, Omit<AddonWorkload, 'addon' | 'name'>> = {
   storage: { namespace: LOCAL_PATH_NAMESPACE, deployment: 'local-path-provisioner' },
   metricsServer: { namespace: 'kube-system', deployment: 'metrics-server' },
+  loadBalancer: { namespace: METALLB_NAMESPACE, deployment: METALLB_CONTROLLER },
 };
 
 const MANIFESTS: Record<InClusterAddon, (plan: ClusterPlan) => string> = {
   storage: localPathStorageManifest,
   metricsServer: metricsServerManifest,
+  loadBalancer: metallbManifest,
 };
+
+/** Custom resources an add-on needs, applied once the CRDs they are instances of are established. */
+export interface CustomResources {
+  crds: string[];
+  manifest: string;
+}
+
+const CUSTOM_RESOURCES: Partial<Record<InClusterAddon, (plan: ClusterPlan) => CustomResources>> = {
+  loadBalancer: (plan) => ({ crds: METALLB_CRDS, manifest: metallbPoolManifest(plan) }),
+};
+
+/** What goes in after addonManifests(): the add-ons' own configuration, as custom resources. */
+export function addonCustomResources(plan: ClusterPlan): CustomResources[] {
+  return enabledAddons(plan).flatMap(({ addon }) => CUSTOM_RESOURCES[addon]?.(plan) ?? []);
+}
 
 /** The add-ons a cluster runs in it, in the order they are applied. */
 export function enabledAddons(plan: ClusterPlan): AddonWorkload[] {

@@ -11,13 +11,13 @@ export function nodeImageFor(kubernetesVersion: string): string {
 }
 
 /** Every add-on, on. */
-export const DEFAULT_ADDONS: Addons = { storage: true, metricsServer: true, registry: true };
+export const DEFAULT_ADDONS: Addons = { storage: true, metricsServer: true, registry: true, loadBalancer: true };
 
 /** kind's documented local registry port: 5000 is often taken (macOS AirPlay, other registries). */
 export const DEFAULT_REGISTRY_PORT = 5001;
 
 /** The add-ons of a cluster created before kc had any: none (its state says nothing of them). */
-export const NO_ADDONS: Addons = { storage: false, metricsServer: false, registry: false };
+export const NO_ADDONS: Addons = { storage: false, metricsServer: false, registry: false, loadBalancer: false };
 
 export function emptyNodeExtras(): NodeExtras {
   return { extraPortMappings: [], extraMounts: [] };

@@ -11,7 +11,13 @@ export const MAX_CONTROL_PLANES = ADDRESS_OFFSET.worker - ADDRESS_OFFSET.master;
 
 /** The registry's address on every cluster network it serves: between the lb and the engines' own /30 at .4. */
 export const REGISTRY_ADDRESS_OFFSET = 3;
-export const MAX_WORKERS = 254 - ADDRESS_OFFSET.worker;
+/**
+ * The top of the /24 is for LoadBalancer Services (MetalLB's pool, see
+ * components/metallb.ts): 55 addresses the host reaches on the cluster's
+ * network. Workers stop below it.
+ */
+export const LOAD_BALANCER_OFFSETS = { first: 200, last: 254 } as const;
+export const MAX_WORKERS = LOAD_BALANCER_OFFSETS.first - ADDRESS_OFFSET.worker;
 
 /**
  * Engines one cluster may span, the local one included: a swarm overlay gives

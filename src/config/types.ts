@@ -72,13 +72,19 @@ export interface NodeExtrasByRole {
  * `storage` is the default StorageClass `standard` (local-path-provisioner),
  * `metricsServer` the metrics API behind `kubectl top` and HPAs, `registry`
  * a registry on the host (`docker push localhost:5001/app`) that every node
- * pulls from. CoreDNS is not one of them: a cluster without DNS is not a cluster.
+ * pulls from, `loadBalancer` addresses for Services of `type: LoadBalancer`
+ * (MetalLB) that the host reaches. CoreDNS is not one of them: a cluster without DNS is not a cluster.
  */
-export type Addon = 'storage' | 'metricsServer' | 'registry';
+export type Addon = 'storage' | 'metricsServer' | 'registry' | 'loadBalancer';
 export type Addons = Record<Addon, boolean>;
 
 /** How `--disable` names each add-on (the config file uses the Addon keys). */
-export const ADDON_FLAG_NAMES: Record<Addon, string> = { storage: 'storage', metricsServer: 'metrics-server', registry: 'registry' };
+export const ADDON_FLAG_NAMES: Record<Addon, string> = {
+  storage: 'storage',
+  metricsServer: 'metrics-server',
+  registry: 'registry',
+  loadBalancer: 'load-balancer',
+};
 
 /** What the user asks for: defaults, the config file and flags resolve to this. */
 export interface ClusterSpec {

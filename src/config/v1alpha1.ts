@@ -16,7 +16,7 @@
  *     networkPolicy: kube-router | none   # default kube-router with cni bridge, none otherwise
  *     kubeProxyMode: iptables | ipvs | nftables
  *   featureGates: {SomeGate: true}       # for every Kubernetes component (not etcd)
- *   addons: {storage: true, metricsServer: true, registry: true}   # each true by default; false leaves it out
+ *   addons: {storage: true, metricsServer: true, registry: true, loadBalancer: true}   # each true by default; false leaves it out
  *   registryPort: 5001                   # the registry's host port: localhost:5001/image
  *   extraArgs:                           # flags without dashes, per component:
  *     apiserver: {v: "2"}                # apiserver, controllerManager, scheduler, kubelet, kubeProxy, etcd
@@ -94,7 +94,7 @@ export function parseClusterConfig(text: string, source: string): ClusterConfigF
 // ---- the config ---------------------------------------------------------
 
 const TOP_KEYS = ['apiVersion', 'kind', 'name', 'controlPlanes', 'workers', 'nodeImage', 'kubernetesVersion', 'networking', 'featureGates', 'extraArgs', 'addons', 'registryPort', 'engines', 'nodes'];
-const ADDON_KEYS: Addon[] = ['storage', 'metricsServer', 'registry'];
+const ADDON_KEYS: Addon[] = ['storage', 'metricsServer', 'registry', 'loadBalancer'];
 const NETWORKING_KEYS = ['podSubnet', 'serviceSubnet', 'apiServerAddress', 'apiServerPort', 'cni', 'networkPolicy', 'kubeProxyMode'];
 const NODE_KEYS = ['role', 'engine', 'extraPortMappings', 'extraMounts'];
 const ENGINE_KEYS = ['name', 'host', 'advertiseAddress'];

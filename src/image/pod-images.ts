@@ -22,7 +22,7 @@ export interface PodImage {
 }
 
 /** The artifacts that become pod images rather than files on the node's PATH. */
-export const POD_IMAGE_ARTIFACTS: ReadonlySet<string> = new Set(['pause', 'coredns', 'local-path-provisioner', 'metrics-server']);
+export const POD_IMAGE_ARTIFACTS: ReadonlySet<string> = new Set(['pause', 'coredns', 'local-path-provisioner', 'metrics-server', 'metallb']);
 
 /** The pod images a node image of one release carries. */
 export function podImageList(release: KubernetesRelease): PodImage[] {
@@ -38,6 +38,8 @@ export function podImageList(release: KubernetesRelease): PodImage[] {
       fromBase: true,
     },
     { name: 'metrics-server', tag: tags.metricsServer, artifact: 'metrics-server', binary: 'metrics-server' },
+    { name: 'metallb-controller', tag: tags.metallbController, artifact: 'metallb', binary: 'controller' },
+    { name: 'metallb-speaker', tag: tags.metallbSpeaker, artifact: 'metallb', binary: 'speaker' },
   ];
 }
 

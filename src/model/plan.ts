@@ -1,5 +1,5 @@
 import type { ClusterSpec, NodeRole } from '../config/types.js';
-import { ADDRESS_OFFSET, MAX_CONTROL_PLANES, MAX_WORKERS, REGISTRY_ADDRESS_OFFSET } from '../config/limits.js';
+import { ADDRESS_OFFSET, LOAD_BALANCER_OFFSETS, MAX_CONTROL_PLANES, MAX_WORKERS, REGISTRY_ADDRESS_OFFSET } from '../config/limits.js';
 import { formatCidr, nthAddress, nthSubnet, parseCidr } from '../util/ipv4.js';
 import { nodeEngine } from './engines.js';
 
@@ -50,6 +50,12 @@ export function gatewayOf(nodeSubnet: string): string {
 /** Where the nodes reach the registry: a fixed address on the cluster network, the same after restarts. */
 export function registryAddress(plan: Pick<ClusterPlan, 'network'>): string {
   return nthAddress(parseCidr(plan.network.subnet), REGISTRY_ADDRESS_OFFSET);
+}
+
+/** The addresses LoadBalancer Services get: the top of the cluster network, above every node ("172.18.0.200-172.18.0.254"). */
+export function loadBalancerRange(plan: Pick<ClusterPlan, 'network'>): string {
+  const subnet = parseCidr(plan.network.subnet);
+  return `${nthAddress(subnet, LOAD_BALANCER_OFFSETS.first)}-${nthAddress(subnet, LOAD_BALANCER_OFFSETS.last)}`;
 }
 
 /** The registry container of a host port: one per port, shared by the clusters that use that port. */

@@ -124,10 +124,11 @@ export function migrateState(raw: unknown, file: string, cluster: string): Clust
   const filled = {
     // Written before kc knew more than one Kubernetes version: every such cluster runs the one it knew.
     kubernetesVersion: VERSION_BEFORE_RELEASES,
-    // Written before kc had add-ons: such a cluster has none, and an upgrade must not add them unasked.
-    addons: NO_ADDONS,
     registryPort: DEFAULT_REGISTRY_PORT,
     ...plan.spec,
+    // Written before kc had add-ons, or before it had one of them: the cluster
+    // does not run it, and an upgrade must not add it unasked.
+    addons: { ...NO_ADDONS, ...(isRecord(plan.spec.addons) ? plan.spec.addons : {}) },
   };
   state = { ...state, plan: { ...plan, spec: filled } };
   if (!isRecord(pki) || !isRecord(pki.ca) || typeof pki.ca.certPem !== 'string') {

@@ -59,9 +59,12 @@ describe('the node image', () => {
     expect(await inNode('haproxy', '-v')).toMatch(/HAProxy version 2\.\d+/);
   });
 
-  it('carries the pod images as archives for a registry-less containerd', async () => {
+  it('carries the pod images as compressed archives for a registry-less containerd', async () => {
     const listing = await inNode('ls', '/kc/images');
-    expect(listing.split(/\s+/).filter(Boolean).sort()).toEqual(['coredns.tar', 'local-path-provisioner.tar', 'metrics-server.tar', 'pause.tar']);
+    const names = ['coredns', 'local-path-provisioner', 'metallb-controller', 'metallb-speaker', 'metrics-server', 'pause'];
+    expect(listing.split(/\s+/).filter(Boolean).sort()).toEqual(names.map((n) => `${n}.tar.zst`));
+    // The tar inside is whole: zstd checks its frame checksums while tar lists the entries.
+    expect(await inNode('sh', '-c', 'zstd -dcq /kc/images/pause.tar.zst | tar -t')).toContain('manifest.json');
   });
 
   it('runs runc with seccomp support and the run-time tools kubelet and kube-proxy need', async () => {

@@ -1,7 +1,8 @@
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RELEASE, podImagesFor } from '../../src/artifacts/manifest.js';
-import { addonManifests, enabledAddons } from '../../src/components/addons.js';
+import { DEFAULT_RELEASE, METALLB_VERSION, podImagesFor } from '../../src/artifacts/manifest.js';
+import { addonCustomResources, addonManifests, enabledAddons } from '../../src/components/addons.js';
+import { METALLB_POOL, vendoredCrdsVersion } from '../../src/components/metallb.js';
 import { localVolumesOn, STORAGE_CLASS, type PersistentVolumeList } from '../../src/components/local-path-storage.js';
 import { specFromFlags } from '../../src/cli/create-cluster.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
@@ -9,7 +10,7 @@ import { resolveClusterSpec } from '../../src/config/resolve.js';
 import type { Addons } from '../../src/config/types.js';
 import { parseClusterConfig } from '../../src/config/v1alpha1.js';
 import { ValidationError } from '../../src/config/validate.js';
-import { planCluster, type ClusterPlan } from '../../src/model/plan.js';
+import { MAX_WORKERS, planCluster, type ClusterPlan } from '../../src/model/plan.js';
 import { migrateState, STATE_SCHEMA_VERSION } from '../../src/state/cluster-state.js';
 
 const HEADER = 'apiVersion: kc.dev/v1alpha1\nkind: Cluster\n';
@@ -60,9 +61,32 @@ describe('the add-ons a cluster runs', () => {
     expect(find(objects, 'RoleBinding', 'metrics-server-auth-reader')).toBeDefined();
   });
 
+  it('runs MetalLB without its webhook, with a pool at the top of the cluster network that no node address reaches', () => {
+    const plan = planWith();
+    const objects = objectsOf(plan);
+    const controller = containerOf(find(objects, 'Deployment', 'controller'));
+    expect(controller.image).toBe(IMAGES.metallbController);
+    expect(controller.args).toContain('--webhook-mode=disabled');
+    expect(objects.some((o) => o.kind === 'ValidatingWebhookConfiguration')).toBe(false);
+    expect(find(objects, 'DaemonSet', 'speaker')).toMatchObject({ spec: { template: { spec: { hostNetwork: true } } } });
+    expect(objects.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name)).toContain('ipaddresspools.metallb.io');
+    // The CRDs kc ships are the ones of the MetalLB it builds (scripts/vendor-metallb-crds.sh).
+    expect(vendoredCrdsVersion()).toBe(METALLB_VERSION);
+    // The pool is applied after the stream, once its CRD is established.
+    const [pool] = addonCustomResources(plan);
+    expect(pool?.crds).toEqual(['ipaddresspools.metallb.io', 'l2advertisements.metallb.io']);
+    const resources = parseAllDocuments(pool?.manifest ?? '').map((d) => d.toJSON() as K8sObject & { spec: Record<string, unknown> });
+    expect(resources.map((r) => `${r.kind}/${r.metadata.name}`)).toEqual([`IPAddressPool/${METALLB_POOL}`, `L2Advertisement/${METALLB_POOL}`]);
+    expect(resources[0]?.spec.addresses).toEqual(['172.30.4.200-172.30.4.254']);
+    const lastWorker = planCluster(defaultClusterSpec({ name: 'apps', workers: MAX_WORKERS }), '172.30.4.0/24').workers.at(-1);
+    expect(lastWorker?.ip).toBe('172.30.4.199');
+  });
+
   it('leaves out what is switched off, and renders the same stream for the same plan', () => {
-    const plan = planWith({ storage: false });
+    const plan = planWith({ storage: false, loadBalancer: false });
     expect(enabledAddons(plan).map((a) => a.name)).toEqual(['metrics-server']);
+    expect(addonCustomResources(plan)).toEqual([]);
+    expect(objectsOf(plan).some((o) => o.metadata.namespace === 'metallb-system')).toBe(false);
     const objects = objectsOf(plan);
     expect(objects.some((o) => o.kind === 'StorageClass' || o.metadata.namespace === 'local-path-storage')).toBe(false);
     expect(find(objects, 'Deployment', 'coredns')).toBeDefined();
@@ -76,15 +100,15 @@ describe('switching add-ons off', () => {
   const file = (text: string) => parseClusterConfig(`${HEADER}${text}`, 'apps.yaml');
 
   it('takes addons: from the file and --disable from the flags, one by one', () => {
-    expect(resolveClusterSpec(undefined, {}).addons).toEqual({ storage: true, metricsServer: true, registry: true });
-    expect(resolveClusterSpec(file('addons: {metricsServer: false}\n'), {}).addons).toEqual({ storage: true, metricsServer: false, registry: true });
+    expect(resolveClusterSpec(undefined, {}).addons).toEqual({ storage: true, metricsServer: true, registry: true, loadBalancer: true });
+    expect(resolveClusterSpec(file('addons: {metricsServer: false}\n'), {}).addons).toEqual({ storage: true, metricsServer: false, registry: true, loadBalancer: true });
     // A flag that switches one off leaves the file's choice for the other.
     const both = resolveClusterSpec(file('addons: {metricsServer: false}\n'), specFromFlags({ disable: ['storage'] }));
-    expect(both.addons).toEqual({ storage: false, metricsServer: false, registry: true });
-    expect(resolveClusterSpec(undefined, specFromFlags({ disable: ['metrics-server', 'registry'] })).addons).toEqual({ storage: true, metricsServer: false, registry: false });
+    expect(both.addons).toEqual({ storage: false, metricsServer: false, registry: true, loadBalancer: true });
+    expect(resolveClusterSpec(undefined, specFromFlags({ disable: ['metrics-server', 'load-balancer'] })).addons).toEqual({ storage: true, metricsServer: false, registry: true, loadBalancer: false });
     expect(resolveClusterSpec(file('registryPort: 5002\n'), specFromFlags({ 'registry-port': 5003 })).registryPort).toBe(5003);
     // A bare --disable names nothing: refused rather than read as "leave nothing out".
-    expect(() => specFromFlags({ disable: [] })).toThrow('--disable needs an add-on to leave out: one of storage, metrics-server, registry');
+    expect(() => specFromFlags({ disable: [] })).toThrow('--disable needs an add-on to leave out: one of storage, metrics-server, registry, load-balancer');
     // A word where a port goes reaches kc as NaN: said as such, not as JSON's null.
     expect(() => resolveClusterSpec(undefined, specFromFlags({ 'registry-port': Number('abc') }))).toThrow(
       '--registry-port: not a number is not valid; use a whole number from 1 to 65535',
@@ -101,18 +125,21 @@ describe('switching add-ons off', () => {
       }
       throw new Error('no error');
     };
-    expect(errorOf('addons:\n  metrics: false\n')).toBe('apps.yaml:4: addons.metrics is not a known key; use one of storage, metricsServer, registry');
+    expect(errorOf('addons:\n  metrics: false\n')).toBe('apps.yaml:4: addons.metrics is not a known key; use one of storage, metricsServer, registry, loadBalancer');
     expect(errorOf('registryPort: 70000\n')).toBe('apps.yaml:3: registryPort: 70000 is not valid; use a whole number from 1 to 65535');
     expect(errorOf('addons: {storage: no}\n')).toBe('apps.yaml:3: addons.storage: "no" is not valid; use true or false');
-    expect(errorOf('addons: [storage]\n')).toBe('apps.yaml:3: addons: ["storage"] is not valid; use a mapping with keys storage, metricsServer, registry');
+    expect(errorOf('addons: [storage]\n')).toBe('apps.yaml:3: addons: ["storage"] is not valid; use a mapping with keys storage, metricsServer, registry, loadBalancer');
   });
 
   it('gives a cluster made before add-ons none: an upgrade must not add them unasked', () => {
     const plan = planWith();
     const { addons: _addons, ...oldSpec } = plan.spec;
     const old = { schemaVersion: STATE_SCHEMA_VERSION, plan: { ...plan, spec: oldSpec }, pki: { ca: { certPem: 'x' } }, kubeconfigPaths: [] };
-    expect(migrateState(old, 'f.json', 'apps').plan.spec.addons).toEqual({ storage: false, metricsServer: false, registry: false });
-    expect(migrateState({ ...old, plan }, 'f.json', 'apps').plan.spec.addons).toEqual({ storage: true, metricsServer: true, registry: true });
+    expect(migrateState(old, 'f.json', 'apps').plan.spec.addons).toEqual({ storage: false, metricsServer: false, registry: false, loadBalancer: false });
+    expect(migrateState({ ...old, plan }, 'f.json', 'apps').plan.spec.addons).toEqual({ storage: true, metricsServer: true, registry: true, loadBalancer: true });
+    // Made before the load balancer: it keeps the add-ons it had, without one.
+    const beforeLoadBalancer = { ...plan, spec: { ...plan.spec, addons: { storage: true, metricsServer: true, registry: true } } };
+    expect(migrateState({ ...old, plan: beforeLoadBalancer }, 'f.json', 'apps').plan.spec.addons).toEqual({ storage: true, metricsServer: true, registry: true, loadBalancer: false });
   });
 });
 

@@ -240,10 +240,11 @@ describe('rendering as a whole', () => {
 });
 
 describe('file modes and who gets secrets', () => {
-  it('writes every file holding private key material with mode 0600, and everything else with the default', () => {
+  it('writes every file holding private key material with mode 0600, scripts 0755, and everything else with the default', () => {
+    const expectedMode = (file: NodeFile) => (holdsSecret(file) ? MODE_SECRET : file.path.endsWith('.sh') ? 0o755 : undefined);
     for (const [node, bundle] of Object.entries(renderCluster(plan, pki))) {
       for (const file of bundle.files) {
-        expect(file.mode, `${node}:${file.path}`).toBe(holdsSecret(file) ? MODE_SECRET : undefined);
+        expect(file.mode, `${node}:${file.path}`).toBe(expectedMode(file));
       }
     }
   });
@@ -610,6 +611,11 @@ describe('containerd', () => {
     const importUnit = unitText(bundle, 'kc-import-images.service');
     expect(directive(importUnit, 'Type')).toEqual(['oneshot']);
     expect(directive(importUnit, 'Requires')).toEqual(['containerd.service']);
+    // Every archive at once, and the unit fails if any one import failed.
+    const script = textAt(bundle, directive(importUnit, 'ExecStart')[0] ?? '');
+    expect(script).toContain('zstd -dcq "$archive" | /usr/local/bin/ctr --namespace k8s.io images import --snapshotter overlayfs - >/dev/null) &');
+    expect(script).toContain('for pid in $pids; do wait "$pid" || status=1; done');
+    expect(script.trimEnd().endsWith('exit $status')).toBe(true);
   });
 });
 

@@ -1,4 +1,5 @@
-import { addonManifests, enabledAddons } from '../../components/addons.js';
+import { enabledAddons } from '../../components/addons.js';
+import { applyAddons } from '../kube/addons.js';
 import { runsKubeRouter } from '../../components/index.js';
 import { KUBE_ROUTER_UNIT } from '../../components/kube-router.js';
 import type { Secured, Step } from './context.js';
@@ -8,8 +9,8 @@ import { counted } from '../../util/words.js';
 
 /**
  * RBAC for API server → kubelet (logs, exec) and for kube-router, CoreDNS
- * and the add-ons (storage, metrics-server), in one `kubectl apply` on the
- * first master while the kubelets register: the scheduler places them the
+ * and the add-ons (storage, metrics-server, load balancer), applied by
+ * kubectl on the first master while the kubelets register: the scheduler places them the
  * moment a node is Ready. Then kube-router on every worker, which finds its
  * permissions when it starts.
  */
@@ -18,7 +19,7 @@ export const installAddons: Step<Secured, void> = {
   async run(ctx, note) {
     const { plan } = ctx;
     const kubeRouter = runsKubeRouter(plan);
-    await kubectl(ctx.engine, plan, ['apply', '-f', '-'], addonManifests(plan));
+    await applyAddons((args, input) => kubectl(ctx.engine, plan, args, input), plan);
     if (kubeRouter) await Promise.all(plan.workers.map((worker) => startLoadedUnits(ctx.engine, worker, [KUBE_ROUTER_UNIT])));
     const addons = enabledAddons(plan).map((a) => a.name);
     note(['RBAC', 'CoreDNS', ...addons, ...(kubeRouter ? [`kube-router on ${counted(plan.workers.length, 'worker')}`] : [])].join(', '));

@@ -1,6 +1,7 @@
 import type { Networking, Step } from './context.js';
 import { runsKubeRouter } from '../../components/index.js';
-import { addonStatuses, describeAddons } from '../kube/addons.js';
+import { addonStatuses, applyAddonResources, describeAddons } from '../kube/addons.js';
+import { kubectl } from '../kube/kubectl.js';
 import { waitForCoreDns, waitForKubeRouter, waitForNodesReady } from '../kube/waits.js';
 import { waitForWeave } from './weave.js';
 import { counted } from '../../util/words.js';
@@ -21,8 +22,15 @@ export const waitForReady: Step<Networking, void> = {
     }
     // Weave first: when it fails, its own logs say why better than NotReady nodes would.
     const weave = ctx.podNetwork.kind === 'weave' ? await waitForWeave(ctx) : undefined;
-    await waitForNodesReady(ctx.api, plan.workers.map((w) => w.name), ctx.deadline);
-    await waitForCoreDns(ctx.api, ctx.deadline);
+    const kubectlOnMaster = (args: string[], input?: string) => kubectl(ctx.engine, plan, args, input);
+    await Promise.all([
+      (async () => {
+        await waitForNodesReady(ctx.api, plan.workers.map((w) => w.name), ctx.deadline);
+        await waitForCoreDns(ctx.api, ctx.deadline);
+      })(),
+      // The add-ons' own configuration (MetalLB's pool): its first write takes the API server seconds, spent here in parallel.
+      applyAddonResources(kubectlOnMaster, plan, ctx.deadline.remainingMs() / 1000),
+    ]);
     const kubeRouter = runsKubeRouter(plan);
     if (kubeRouter) await waitForKubeRouter(ctx);
     note(`${counted(plan.workers.length, 'node')} Ready${weave ? `, Weave Net ${weave}` : ''}${kubeRouter ? ', NetworkPolicy enforced by kube-router' : ''}`);

@@ -1,4 +1,4 @@
-import { enabledAddons, type AddonWorkload } from '../../components/addons.js';
+import { addonCustomResources, addonManifests, enabledAddons, type AddonWorkload } from '../../components/addons.js';
 import type { ClusterPlan } from '../../model/plan.js';
 import { apiGetJson, type HostApi } from './api.js';
 
@@ -40,4 +40,26 @@ export async function addonStatuses(api: HostApi, plan: ClusterPlan): Promise<Ad
 /** `storage ready, metrics-server starting`; empty for a cluster without add-ons. */
 export function describeAddons(statuses: readonly AddonStatus[]): string {
   return statuses.map((s) => `${s.name} ${s.status}`).join(', ');
+}
+
+/** kubectl on a master: `args`, with `input` on its stdin. */
+export type RunKubectl = (args: string[], input?: string) => Promise<string>;
+
+/** Applies RBAC, CoreDNS and the add-ons (with their CRDs): what create applies, and an upgrade again. */
+export async function applyAddons(kubectl: RunKubectl, plan: ClusterPlan): Promise<void> {
+  await kubectl(['apply', '-f', '-'], addonManifests(plan));
+}
+
+/**
+ * Applies each add-on's custom resources (MetalLB's address pool) once their
+ * CRDs are established: in the stream above, kubectl would send them before
+ * the API server serves their kind. The first object of a new kind takes the
+ * API server about 2 s (it sets up that kind's storage), so create runs this
+ * while it waits for the nodes.
+ */
+export async function applyAddonResources(kubectl: RunKubectl, plan: ClusterPlan, timeoutSeconds: number): Promise<void> {
+  for (const resources of addonCustomResources(plan)) {
+    await kubectl(['wait', '--for=condition=Established', `--timeout=${Math.max(1, Math.floor(timeoutSeconds))}s`, ...resources.crds.map((crd) => `crd/${crd}`)]);
+    await kubectl(['apply', '-f', '-'], resources.manifest);
+  }
 }

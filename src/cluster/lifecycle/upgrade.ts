@@ -1,5 +1,5 @@
 import { releaseOf, supportedVersions } from '../../artifacts/manifest.js';
-import { addonManifests } from '../../components/addons.js';
+import { applyAddonResources, applyAddons } from '../kube/addons.js';
 import { haproxySetServerCommand } from '../../components/haproxy.js';
 import { joinBootBundle, runsKubeRouter } from '../../components/index.js';
 import { nodeImageFor } from '../../config/defaults.js';
@@ -141,7 +141,9 @@ export async function upgradeCluster(options: UpgradeOptions): Promise<UpgradeRe
     await progress.step('Upgrading add-ons', async (note) => {
       const ctx = { engine, plan: next, pki: state.pki, deadline: new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'add-ons') };
       const via = next.masters[0] as NodePlan;
-      await kubectlVia(ctx, via, ['apply', '-f', '-'], addonManifests(next));
+      const run = (args: string[], input?: string) => kubectlVia(ctx, via, args, input);
+      await applyAddons(run, next);
+      await applyAddonResources(run, next, ctx.deadline.remainingMs() / 1000);
       await kubectlVia(ctx, via, ['rollout', 'status', 'deployment/coredns', '-n', 'kube-system', `--timeout=${Math.max(1, Math.floor(ctx.deadline.remainingMs() / 1000))}s`]);
       note(`CoreDNS of ${target.kubernetes}`);
     });
