@@ -269,7 +269,7 @@ describe('the registry beside the clusters', () => {
 
   it('makes no registry and no hosts file for a cluster without one', async () => {
     const engine = newEngine();
-    await create(engine, specNamed('no-reg', { addons: { storage: true, metricsServer: true, registry: false } }));
+    await create(engine, specNamed('no-reg', { addons: { storage: true, metricsServer: true, registry: false, loadBalancer: true } }));
     expect(engine.registries.size).toBe(0);
     expect(engine.calls.some((c) => c.startsWith('registryState'))).toBe(false);
     expect([...(engine.nodes.get('no-reg-worker-0')?.files.keys() ?? [])].some((p) => p.startsWith('/etc/containerd/certs.d/'))).toBe(false);
