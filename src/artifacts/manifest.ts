@@ -477,6 +477,30 @@ export const REGISTRY_ARTIFACT: Artifact = {
   },
 };
 
+/**
+ * Helm, for kc's own tests (a chart installed on a kc cluster, as users do):
+ * never part of the node image, and kc itself does not run it.
+ */
+export const HELM_VERSION = 'v4.3.2';
+
+export const HELM_ARTIFACT: Artifact = {
+  name: 'helm',
+  version: HELM_VERSION,
+  sourceBuildMinutes: 2,
+  binaries: ['helm'],
+  release: [{
+    url: `https://get.helm.sh/helm-${HELM_VERSION}-linux-${ARCH}.tar.gz`,
+    checksum: { sha256Url: `https://get.helm.sh/helm-${HELM_VERSION}-linux-${ARCH}.tar.gz.sha256sum` },
+    extract: { [`linux-${ARCH}/helm`]: 'helm' },
+  }],
+  source: {
+    kind: 'go',
+    modules: { 'helm.sh/helm/v4': HELM_VERSION },
+    packages: { 'helm.sh/helm/v4/cmd/helm': 'helm' },
+    versionVars: { 'helm.sh/helm/v4/internal/version.version': HELM_VERSION },
+  },
+};
+
 /** Everything a node image of one release is made of, in build order (later builds reuse what earlier ones compiled). */
 export function artifactsFor(release: KubernetesRelease): Artifact[] {
   return [
@@ -585,7 +609,7 @@ export const WEAVE_IMAGES = {
 } as const;
 
 export function artifactByName(name: string, release: KubernetesRelease = DEFAULT_RELEASE): Artifact {
-  const found = [...artifactsFor(release), ...e2eArtifactsFor(release), REGISTRY_ARTIFACT].find((a) => a.name === name);
+  const found = [...artifactsFor(release), ...e2eArtifactsFor(release), REGISTRY_ARTIFACT, HELM_ARTIFACT].find((a) => a.name === name);
   if (!found) throw new Error(`no artifact named "${name}" in the manifest`);
   return found;
 }

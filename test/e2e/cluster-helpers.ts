@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ArtifactCache } from '../../src/artifacts/cache.js';
-import { artifactByName } from '../../src/artifacts/manifest.js';
+import { artifactByName, HELM_ARTIFACT } from '../../src/artifacts/manifest.js';
+import { resolveArtifacts } from '../../src/artifacts/resolve.js';
+import { createProgress } from '../../src/util/progress.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { BOUNDARY_COUNTERS, BOUNDARY_TABLE } from '../../src/components/boundary.js';
 import { execOrThrow, LABEL_CLUSTER } from '../../src/provider/provider.js';
@@ -29,6 +31,28 @@ export function kubectlFor(kubeconfig: string, context: string) {
       return run(bin, ['--kubeconfig', kubeconfig, '--context', context, ...args], { input });
     }
     const { stdout } = await execFileAsync(bin, ['--kubeconfig', kubeconfig, '--context', context, ...args], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return stdout;
+  };
+}
+
+/**
+ * Helm as users run it, from kc's artifact cache: a release download, or
+ * built from its Go module the first time (about 2 minutes on 2 cores).
+ */
+let helm: Promise<string> | undefined;
+export function helmPath(): Promise<string> {
+  helm ??= resolveArtifacts([HELM_ARTIFACT], { cache: new ArtifactCache(cacheDir()), choice: 'auto' }, createProgress('normal')).then(([resolved]) => {
+    if (!resolved) throw new Error('helm was not resolved');
+    return join(resolved.entry.binDir, 'helm');
+  });
+  return helm;
+}
+
+export function helmFor(kubeconfig: string, context: string) {
+  return async (args: string[]): Promise<string> => {
+    const { stdout } = await execFileAsync(await helmPath(), ['--kubeconfig', kubeconfig, '--kube-context', context, ...args], {
       maxBuffer: 16 * 1024 * 1024,
     });
     return stdout;
