@@ -128,7 +128,9 @@ function importImagesScript(): string {
     "pids=''",
     `for archive in ${PATHS.imageArchives}/*.tar.zst; do`,
     '  [ -e "$archive" ] || continue',
-    `  (zstd -dcq "$archive" | ${PATHS.bin}/ctr --namespace ${CRI_NAMESPACE} images import --snapshotter overlayfs - >/dev/null) &`,
+    // Only pause is unpacked now (every sandbox needs it); the CRI unpacks the others when a container of theirs is created.
+    '  case "$archive" in */pause.tar.zst) unpack=--snapshotter=overlayfs ;; *) unpack=--no-unpack ;; esac',
+    `  (zstd -dcq "$archive" | ${PATHS.bin}/ctr --namespace ${CRI_NAMESPACE} images import "$unpack" - >/dev/null) &`,
     '  pids="$pids $!"',
     'done',
     'status=0',
