@@ -112,32 +112,30 @@ function rbac(): object[] {
 const probe = { httpGet: { path: '/metrics', port: 'monitoring' }, periodSeconds: 2, failureThreshold: 3 };
 const liveness = { httpGet: { path: '/metrics', port: 'monitoring' }, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 };
 
-function controller(image: string): object {
-  const podLabels = labels(METALLB_CONTROLLER);
+/** A Deployment or DaemonSet of MetalLB's: its labels, service account and container settings as upstream's. */
+function workload(kind: 'Deployment' | 'DaemonSet', name: string, pod: { spec: object; container: object }, spec: object = {}): object {
+  const podLabels = labels(name);
   return {
     apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: METALLB_CONTROLLER, namespace: METALLB_NAMESPACE, labels: podLabels },
+    kind,
+    metadata: { name, namespace: METALLB_NAMESPACE, labels: podLabels },
     spec: {
-      revisionHistoryLimit: 3,
+      ...spec,
       selector: { matchLabels: podLabels },
       template: {
         metadata: { labels: podLabels },
         spec: {
-          serviceAccountName: METALLB_CONTROLLER,
-          terminationGracePeriodSeconds: 0,
+          serviceAccountName: name,
           nodeSelector: { 'kubernetes.io/os': 'linux' },
-          securityContext: { runAsNonRoot: true, runAsUser: 65534, fsGroup: 65534 },
+          ...pod.spec,
           containers: [{
-            name: METALLB_CONTROLLER,
-            image,
+            name,
             imagePullPolicy: 'IfNotPresent',
-            args: [`--port=${MONITORING_PORT}`, '--log-level=info', `--namespace=${METALLB_NAMESPACE}`, '--webhook-mode=disabled', '--disable-cert-rotation'],
             ports: [{ name: 'monitoring', containerPort: MONITORING_PORT }],
             readinessProbe: probe,
             livenessProbe: liveness,
             resources: { requests: { cpu: '10m', memory: '20Mi' } },
-            securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+            ...pod.container,
           }],
         },
       },
@@ -145,48 +143,37 @@ function controller(image: string): object {
   };
 }
 
-function speaker(image: string): object {
-  const podLabels = labels(SPEAKER);
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'DaemonSet',
-    metadata: { name: SPEAKER, namespace: METALLB_NAMESPACE, labels: podLabels },
-    spec: {
-      selector: { matchLabels: podLabels },
-      template: {
-        metadata: { labels: podLabels },
-        spec: {
-          serviceAccountName: SPEAKER,
-          // It answers ARP on the node's own interface.
-          hostNetwork: true,
-          terminationGracePeriodSeconds: 2,
-          nodeSelector: { 'kubernetes.io/os': 'linux' },
-          tolerations: [{ effect: 'NoSchedule', key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' }],
-          containers: [{
-            name: SPEAKER,
-            image,
-            imagePullPolicy: 'IfNotPresent',
-            args: [`--port=${MONITORING_PORT}`, '--log-level=info', `--namespace=${METALLB_NAMESPACE}`],
-            env: [
-              { name: 'METALLB_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
-              { name: 'METALLB_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-            ],
-            ports: [{ name: 'monitoring', containerPort: MONITORING_PORT }],
-            readinessProbe: probe,
-            livenessProbe: liveness,
-            resources: { requests: { cpu: '10m', memory: '20Mi' } },
-            securityContext: {
-              allowPrivilegeEscalation: false,
-              readOnlyRootFilesystem: true,
-              capabilities: { drop: ['ALL'], add: ['NET_RAW'] },
-            },
-            volumeMounts: [{ name: 'excludel2', mountPath: '/etc/metallb', readOnly: true }],
-          }],
-          volumes: [{ name: 'excludel2', configMap: { name: 'metallb-excludel2', defaultMode: 0o644 } }],
-        },
-      },
+function controller(image: string): object {
+  return workload('Deployment', METALLB_CONTROLLER, {
+    spec: { terminationGracePeriodSeconds: 0, securityContext: { runAsNonRoot: true, runAsUser: 65534, fsGroup: 65534 } },
+    container: {
+      image,
+      args: [`--port=${MONITORING_PORT}`, '--log-level=info', `--namespace=${METALLB_NAMESPACE}`, '--webhook-mode=disabled', '--disable-cert-rotation'],
+      securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
     },
-  };
+  }, { revisionHistoryLimit: 3 });
+}
+
+function speaker(image: string): object {
+  return workload('DaemonSet', SPEAKER, {
+    spec: {
+      // It answers ARP on the node's own interface.
+      hostNetwork: true,
+      terminationGracePeriodSeconds: 2,
+      tolerations: [{ effect: 'NoSchedule', key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' }],
+      volumes: [{ name: 'excludel2', configMap: { name: 'metallb-excludel2', defaultMode: 0o644 } }],
+    },
+    container: {
+      image,
+      args: [`--port=${MONITORING_PORT}`, '--log-level=info', `--namespace=${METALLB_NAMESPACE}`],
+      env: [
+        { name: 'METALLB_NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+        { name: 'METALLB_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      ],
+      securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'], add: ['NET_RAW'] } },
+      volumeMounts: [{ name: 'excludel2', mountPath: '/etc/metallb', readOnly: true }],
+    },
+  });
 }
 
 /** MetalLB's CRDs as upstream generates them (see scripts/vendor-metallb-crds.sh), read once. */
