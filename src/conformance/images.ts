@@ -4,8 +4,6 @@ import type { Images } from '../provider/provider.js';
 import { contextDigest, contextStream, fileEntry, folderFiles, type ContextFile } from '../image/context.js';
 import { projectRoot } from '../util/paths.js';
 
-/** Where upstream publishes its e2e test images: kc builds them under exactly these names. */
-const E2E_REGISTRY = 'registry.k8s.io/e2e-test-images';
 export const E2E_BASE_IMAGE = 'kc/e2e-base:bookworm';
 const LABEL_INPUTS = 'dev.kc.inputs';
 
@@ -16,48 +14,52 @@ export type ContextSource =
 
 /**
  * One test image: a Dockerfile under images/e2e/<dockerfile>/, the extra files
- * its context needs, and every upstream name it is tagged with (the names in
- * k8s.io/kubernetes test/utils/image/manifest.go at the pinned version).
+ * its context needs, and the upstream image IDs it is tagged as (the names
+ * of test/utils/image/manifest.go, whose tags differ from release to release).
  */
 export interface TestImage {
   dockerfile: string;
-  tags: string[];
+  ids: string[];
   /** Context path → where the file comes from. */
   files: Record<string, ContextSource>;
-  /** The image it builds on (default: the e2e base). */
-  from?: string;
+  /** The ID of the image it builds on (default: the e2e base). */
+  fromId?: string;
 }
 
-const AGNHOST = `${E2E_REGISTRY}/agnhost:2.66.1`;
+/** A test image with the names one suite version pulls it by. */
+export interface NamedTestImage extends TestImage {
+  tags: string[];
+  from?: string;
+}
 
 /** The images the conformance tests run (others need features a kc cluster leaves out). */
 export const TEST_IMAGES: TestImage[] = [
   {
     dockerfile: 'agnhost',
-    // 2.55 is the suite's "previous agnhost": tests only need a second name for it.
-    tags: [AGNHOST, `${E2E_REGISTRY}/agnhost:2.55`],
+    // AgnhostPrev is the suite's "previous agnhost": tests only need a second name for it.
+    ids: ['Agnhost', 'AgnhostPrev'],
     files: {
       agnhost: { artifact: 'e2e-test-binaries', binary: 'agnhost' },
       'localhost.crt': { moduleFile: 'test/images/agnhost/porter/localhost.crt' },
       'localhost.key': { moduleFile: 'test/images/agnhost/porter/localhost.key' },
     },
   },
-  { dockerfile: 'busybox', tags: [`${E2E_REGISTRY}/busybox:1.37.0-2`], files: {} },
-  { dockerfile: 'nginx', tags: [`${E2E_REGISTRY}/nginx:1.27.0-2`, `${E2E_REGISTRY}/nginx:1.28.0-2`], files: {} },
+  { dockerfile: 'busybox', ids: ['BusyBox'], files: {} },
+  { dockerfile: 'nginx', ids: ['Nginx', 'NginxNew'], files: {} },
   {
     dockerfile: 'sample-apiserver',
-    tags: [`${E2E_REGISTRY}/sample-apiserver:1.29.2`],
+    ids: ['APIServer'],
     files: { 'kube-sample-apiserver': { artifact: 'e2e-test-binaries', binary: 'kube-sample-apiserver' } },
   },
   {
     dockerfile: 'etcd',
-    tags: ['registry.k8s.io/etcd:3.7.0-0'],
+    ids: ['Etcd'],
     files: { etcd: { artifact: 'etcd', binary: 'etcd' }, etcdctl: { artifact: 'etcd', binary: 'etcdctl' } },
   },
   {
     dockerfile: 'webpage',
-    tags: [`${E2E_REGISTRY}/kitten:1.8`],
-    from: AGNHOST,
+    ids: ['Kitten'],
+    fromId: 'Agnhost',
     files: {
       'html/kitten.jpg': { moduleFile: 'test/images/kitten/html/kitten.jpg' },
       'html/data.json': { moduleFile: 'test/images/kitten/html/data.json' },
@@ -65,20 +67,54 @@ export const TEST_IMAGES: TestImage[] = [
   },
   {
     dockerfile: 'webpage',
-    tags: [`${E2E_REGISTRY}/nautilus:1.8`],
-    from: AGNHOST,
+    ids: ['Nautilus'],
+    fromId: 'Agnhost',
     files: {
       'html/nautilus.jpg': { moduleFile: 'test/images/nautilus/html/nautilus.jpg' },
       'html/data.json': { moduleFile: 'test/images/nautilus/html/data.json' },
     },
   },
-  { dockerfile: 'nonewprivs', tags: [`${E2E_REGISTRY}/nonewprivs:1.4`], files: { nnp: { artifact: 'e2e-test-binaries', binary: 'nnp' } } },
-  { dockerfile: 'nonroot', tags: [`${E2E_REGISTRY}/nonroot:1.5`], files: {} },
-  { dockerfile: 'glibc-dns-testing', tags: [`${E2E_REGISTRY}/glibc-dns-testing:2.1.1`], files: {} },
+  { dockerfile: 'nonewprivs', ids: ['Nonewprivs'], files: { nnp: { artifact: 'e2e-test-binaries', binary: 'nnp' } } },
+  { dockerfile: 'nonroot', ids: ['NonRoot'], files: {} },
+  { dockerfile: 'glibc-dns-testing', ids: ['GlibcDnsTesting'], files: {} },
 ];
 
+/** Where upstream's registry lists point (initReg in the same file): the names kc builds the images under. */
+const UPSTREAM_REGISTRIES: Record<string, string> = {
+  PromoterE2eRegistry: 'registry.k8s.io/e2e-test-images',
+  GcEtcdRegistry: 'registry.k8s.io',
+  GcRegistry: 'registry.k8s.io',
+};
+
+/** The file of k8s.io/kubernetes that names every test image of that version. */
+export const UPSTREAM_IMAGE_MANIFEST = 'test/utils/image/manifest.go';
+
+/**
+ * Image ID → full name, from a version's test/utils/image/manifest.go: its
+ * `configs[Agnhost] = Config{list.PromoterE2eRegistry, "agnhost", "2.66.1"}` lines.
+ */
+export function upstreamImageNames(manifestGo: string): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const match of manifestGo.matchAll(/configs\[(\w+)\] = Config\{list\.(\w+), "([^"]+)", "([^"]+)"\}/g)) {
+    const [, id = '', list = '', name = '', tag = ''] = match;
+    const registry = UPSTREAM_REGISTRIES[list];
+    if (registry) names.set(id, `${registry}/${name}:${tag}`);
+  }
+  return names;
+}
+
+/** The test images with the names a suite version (its manifest.go, parsed by upstreamImageNames) pulls them by. */
+export function nameTestImages(names: ReadonlyMap<string, string>, images: TestImage[] = TEST_IMAGES): NamedTestImage[] {
+  const nameOf = (id: string): string => {
+    const name = names.get(id);
+    if (!name) throw new Error(`the e2e suite's ${UPSTREAM_IMAGE_MANIFEST} names no image ${id}: kc's test images need updating for this Kubernetes version`);
+    return name;
+  };
+  return images.map((image) => ({ ...image, tags: image.ids.map(nameOf), ...(image.fromId ? { from: nameOf(image.fromId) } : {}) }));
+}
+
 /** Every tag the test images carry: what gets loaded into the nodes. */
-export function testImageTags(images: TestImage[] = TEST_IMAGES): string[] {
+export function testImageTags(images: readonly NamedTestImage[]): string[] {
   return images.flatMap((image) => image.tags);
 }
 
@@ -124,7 +160,7 @@ export async function ensureTestImages(
   debianImage: string,
   inputs: ImageInputs,
   note: (detail: string) => void,
-  images: TestImage[] = TEST_IMAGES,
+  images: readonly NamedTestImage[],
 ): Promise<number> {
   const root = join(projectRoot(), 'images', 'e2e');
   let built = 0;

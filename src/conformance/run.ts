@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArtifactCache } from '../artifacts/cache.js';
-import { artifactByName, E2E_ARTIFACTS, KUBERNETES_VERSION } from '../artifacts/manifest.js';
+import { artifactByName, DEFAULT_RELEASE, e2eArtifactsFor, requireRelease, type KubernetesRelease } from '../artifacts/manifest.js';
 import { resolveArtifacts, type ResolvedArtifact, type SourceChoice } from '../artifacts/resolve.js';
 import { downloadModule } from '../artifacts/source.js';
 import { createCluster } from '../cluster/create/create.js';
@@ -19,7 +19,7 @@ import { renderKubeconfig } from '../pki/kubeconfig.js';
 import { CommandError, run } from '../util/exec.js';
 import { cacheDir } from '../util/paths.js';
 import type { Progress } from '../util/progress.js';
-import { ensureTestImages, testImageTags } from './images.js';
+import { ensureTestImages, nameTestImages, testImageTags, UPSTREAM_IMAGE_MANIFEST, upstreamImageNames } from './images.js';
 import { summarizeReport, type SuiteSummary } from './report.js';
 import type { Selection } from './selection.js';
 
@@ -52,6 +52,8 @@ export interface Tools {
   ginkgo: string;
   kubectl: string;
   artifacts: ResolvedArtifact[];
+  /** The test images' names in this suite version: what is loaded into the nodes. */
+  testImages: string[];
 }
 
 function binary(artifacts: ResolvedArtifact[], name: string, file: string): string {
@@ -60,11 +62,13 @@ function binary(artifacts: ResolvedArtifact[], name: string, file: string): stri
   return join(found.entry.binDir, file);
 }
 
-/** The suite and its test binaries, from the cache, a release download or the Go module (like every artifact). */
-async function resolveTools(options: Pick<ConformanceOptions, 'progress' | 'source'>): Promise<Tools> {
+type PrepareOptions = Pick<ConformanceOptions, 'engine' | 'progress' | 'source'>;
+
+/** The suite of a release and its test binaries, from the cache, a release download or the Go module (like every artifact). */
+async function resolveTools(options: PrepareOptions, release: KubernetesRelease): Promise<Omit<Tools, 'testImages'>> {
   const cache = new ArtifactCache(cacheDir());
   const artifacts = await resolveArtifacts(
-    [...E2E_ARTIFACTS, artifactByName('kubernetes'), artifactByName('etcd')],
+    [...e2eArtifactsFor(release), artifactByName('kubernetes', release), artifactByName('etcd', release)],
     { cache, choice: options.source },
     options.progress,
   );
@@ -76,26 +80,30 @@ async function resolveTools(options: Pick<ConformanceOptions, 'progress' | 'sour
   };
 }
 
-async function buildTestImages(options: Pick<ConformanceOptions, 'engine' | 'progress'>, tools: Tools): Promise<void> {
+/** The test images under the names the release's suite uses (its test/utils/image/manifest.go); returns those names. */
+async function buildTestImages(options: PrepareOptions, release: KubernetesRelease, artifacts: ResolvedArtifact[]): Promise<string[]> {
   const debian = await options.progress.step('Base image', (note) => ensureBaseImage(options.engine, note));
-  await options.progress.step('Test images', async (note) => {
-    const module = await downloadModule('k8s.io/kubernetes', KUBERNETES_VERSION, tmpdir());
-    if (!module.Dir) throw new Error(`Go module k8s.io/kubernetes@${KUBERNETES_VERSION} has no source folder`);
-    const built = await ensureTestImages(options.engine, debian, { artifacts: tools.artifacts, kubernetesModuleDir: module.Dir }, note);
-    note(`${testImageTags().length} images, ${built === 0 ? 'cached' : `${built} built`}`);
+  return options.progress.step('Test images', async (note) => {
+    const version = release.kubernetes;
+    const module = await downloadModule('k8s.io/kubernetes', version, tmpdir());
+    if (!module.Dir) throw new Error(`Go module k8s.io/kubernetes@${version} has no source folder`);
+    const images = nameTestImages(upstreamImageNames(await readFile(join(module.Dir, UPSTREAM_IMAGE_MANIFEST), 'utf8')));
+    const built = await ensureTestImages(options.engine, debian, { artifacts, kubernetesModuleDir: module.Dir }, note, images);
+    const tags = testImageTags(images);
+    note(`${tags.length} images of the ${version} suite, ${built === 0 ? 'cached' : `${built} built`}`);
+    return tags;
   });
 }
 
 /**
- * What a run needs before any cluster: the suite and its test binaries (from
- * the cache, a release or the Go module) and the test images. `kc conformance
- * --build-only` stops here: a CI cache step, or the e2e set-up building the
- * suite ahead while other tests run.
+ * What a run needs before any cluster: the suite of the release and its test
+ * binaries (from the cache, a release or the Go module) and the test images.
+ * `kc conformance --build-only` stops here: a CI cache step, or the e2e
+ * set-up building the suite ahead while other tests run.
  */
-export async function prepareConformance(options: Pick<ConformanceOptions, 'engine' | 'progress' | 'source'>): Promise<Tools> {
-  const tools = await resolveTools(options);
-  await buildTestImages(options, tools);
-  return tools;
+export async function prepareConformance(options: PrepareOptions, release: KubernetesRelease = DEFAULT_RELEASE): Promise<Tools> {
+  const tools = await resolveTools(options, release);
+  return { ...tools, testImages: await buildTestImages(options, release, tools.artifacts) };
 }
 
 /** The state of the cluster to test, when one is named: checked before anything is built. */
@@ -161,18 +169,19 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     );
   }
   await mkdir(options.reportDir, { recursive: true });
-  const tools = await prepareConformance(options);
+  // The suite of the cluster's own version: its tests and test images match that API server.
+  const tools = await prepareConformance(options, existing ? requireRelease(existing.plan.spec.kubernetesVersion) : DEFAULT_RELEASE);
   const kubeconfig = join(options.reportDir, 'kubeconfig');
   const cluster = await prepareCluster(options, existing, kubeconfig);
   const created = existing === undefined;
   try {
     await options.progress.step('Loading test images', async (note) => {
       const workers = await workerNodes(options.engine, cluster);
-      await loadDockerImages(options.engine, workers, testImageTags());
+      await loadDockerImages(options.engine, workers, tools.testImages);
       // Tests that pull with imagePullPolicy Always find them in the cluster's registry, which mirrors registry.k8s.io.
       const spec = (await loadState(cluster))?.plan.spec;
-      const pushed = spec?.addons.registry ? await pushForMirror(options.engine, spec.registryPort, testImageTags()) : 0;
-      note(`${testImageTags().length} images into ${workers.length} workers${pushed > 0 ? `, ${pushed} into the registry (localhost:${spec?.registryPort ?? ''})` : ''}`);
+      const pushed = spec?.addons.registry ? await pushForMirror(options.engine, spec.registryPort, tools.testImages) : 0;
+      note(`${tools.testImages.length} images into ${workers.length} workers${pushed > 0 ? `, ${pushed} into the registry (localhost:${spec?.registryPort ?? ''})` : ''}`);
     });
     const logFile = join(options.reportDir, 'e2e.log');
     const args = ginkgoArgs(options, { e2eTest: tools.e2eTest, kubectl: tools.kubectl, kubeconfig, context: contextName(cluster) });

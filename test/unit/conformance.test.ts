@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { artifactByName } from '../../src/artifacts/manifest.js';
-import { TEST_IMAGES, testImageTags } from '../../src/conformance/images.js';
+import { nameTestImages, TEST_IMAGES, testImageTags, upstreamImageNames } from '../../src/conformance/images.js';
 import { summarizeReport, summaryLine } from '../../src/conformance/report.js';
 import { ginkgoArgs } from '../../src/conformance/run.js';
 import { ALWAYS_SKIPPED, CI_SUBSET, CONFORMANCE_FOCUS, escapeRegex, selectTests } from '../../src/conformance/selection.js';
@@ -116,13 +116,45 @@ describe('the test images', () => {
     expect(existsSync(join(projectRoot(), 'images', 'e2e', 'base', 'Dockerfile'))).toBe(true);
   });
 
-  it('uses the upstream names, each once, and builds an image only after the one it starts from', () => {
-    const tags = testImageTags();
+  // Excerpts of k8s.io/kubernetes test/utils/image/manifest.go at two releases.
+  const manifestGo = (agnhost: string, busybox: string, nginx: [string, string], etcd: string) => [
+    `\tconfigs[Agnhost] = Config{list.PromoterE2eRegistry, "agnhost", "${agnhost}"}`,
+    '\tconfigs[AgnhostPrev] = Config{list.PromoterE2eRegistry, "agnhost", "2.55"}',
+    '\tconfigs[APIServer] = Config{list.PromoterE2eRegistry, "sample-apiserver", "1.29.2"}',
+    `\tconfigs[BusyBox] = Config{list.PromoterE2eRegistry, "busybox", "${busybox}"}`,
+    `\tconfigs[Etcd] = Config{list.GcEtcdRegistry, "etcd", "${etcd}"}`,
+    '\tconfigs[InvalidRegistryImage] = Config{list.InvalidRegistry, "alpine", "3.1"}',
+    '\tconfigs[GlibcDnsTesting] = Config{list.PromoterE2eRegistry, "glibc-dns-testing", "2.1.1"}',
+    '\tconfigs[Kitten] = Config{list.PromoterE2eRegistry, "kitten", "1.8"}',
+    '\tconfigs[Nautilus] = Config{list.PromoterE2eRegistry, "nautilus", "1.8"}',
+    `\tconfigs[Nginx] = Config{list.PromoterE2eRegistry, "nginx", "${nginx[0]}"}`,
+    `\tconfigs[NginxNew] = Config{list.PromoterE2eRegistry, "nginx", "${nginx[1]}"}`,
+    '\tconfigs[Nonewprivs] = Config{list.PromoterE2eRegistry, "nonewprivs", "1.4"}',
+    '\tconfigs[NonRoot] = Config{list.PromoterE2eRegistry, "nonroot", "1.5"}',
+    '\tconfigs[Pause] = Config{list.GcRegistry, "pause", "3.10.2"}',
+  ].join('\n');
+
+  it('names each image as the release\'s suite does, each name once, and builds an image only after the one it starts from', () => {
+    const v137 = nameTestImages(upstreamImageNames(manifestGo('2.66.1', '1.37.0-2', ['1.27.0-2', '1.28.0-2'], '3.7.0-0')));
+    const tags = testImageTags(v137);
     expect(new Set(tags).size).toBe(tags.length);
-    expect(tags).toContain('registry.k8s.io/e2e-test-images/agnhost:2.66.1');
-    for (const [index, image] of TEST_IMAGES.entries()) {
+    expect(tags).toEqual(expect.arrayContaining([
+      'registry.k8s.io/e2e-test-images/agnhost:2.66.1', 'registry.k8s.io/e2e-test-images/agnhost:2.55', 'registry.k8s.io/etcd:3.7.0-0',
+    ]));
+    expect(tags.some((t) => t.includes('alpine'))).toBe(false);
+    for (const [index, image] of v137.entries()) {
       if (!image.from) continue;
-      expect(testImageTags(TEST_IMAGES.slice(0, index)), image.tags[0]).toContain(image.from);
+      expect(testImageTags(v137.slice(0, index)), image.tags[0]).toContain(image.from);
     }
+    // Another release pulls the same images by other tags.
+    const v136 = testImageTags(nameTestImages(upstreamImageNames(manifestGo('2.63.0', '1.37.0-1', ['1.15-4', '1.27-0'], '3.6.8-0'))));
+    expect(v136).toEqual(expect.arrayContaining(['registry.k8s.io/e2e-test-images/nginx:1.15-4', 'registry.k8s.io/e2e-test-images/agnhost:2.63.0', 'registry.k8s.io/etcd:3.6.8-0']));
+    expect(nameTestImages(upstreamImageNames(manifestGo('2.63.0', '1', ['1', '2'], '3')))[5]?.from).toBe('registry.k8s.io/e2e-test-images/agnhost:2.63.0');
+  });
+
+  it('says which image a suite version does not name, rather than guessing its tag', () => {
+    expect(() => nameTestImages(upstreamImageNames('\tconfigs[Agnhost] = Config{list.PromoterE2eRegistry, "agnhost", "2.66.1"}'))).toThrow(
+      'the e2e suite\'s test/utils/image/manifest.go names no image AgnhostPrev: kc\'s test images need updating for this Kubernetes version',
+    );
   });
 });
