@@ -169,6 +169,9 @@ export function containerdBundle(plan: ClusterPlan): ComponentBundle {
         command: [IMPORT_IMAGES_SCRIPT],
         type: 'oneshot',
         requires: [UNIT.containerd],
+        // It runs while the masters start etcd and the API servers on the same cores, and kubelet
+        // starts only once those are ready: it takes what they leave, not what they need.
+        service: ['Nice=19', 'IOSchedulingClass=idle'],
       }),
     ],
     units: [UNIT.containerd, UNIT.importImages],
