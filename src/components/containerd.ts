@@ -117,9 +117,10 @@ const IMPORT_IMAGES_SCRIPT = '/etc/kc/import-images.sh';
  * add-ons) into containerd, so no pod ever needs a registry. The kubelet
  * starts after it: a pod whose image is missing would try a registry and back
  * off for seconds. They are zstd-compressed (see node-image/Dockerfile), and
- * imported all at once: one by one, the six took 8 s of a worker's boot while
- * the whole cluster boots on two cores, most of it waiting on the disk. ctr
- * fails on a tar that ends early, and the unit fails if any import did.
+ * imported all at once (one by one, the six took 8 s of a worker's boot while
+ * the whole cluster booted); it ends before kc starts kubelet, once the
+ * control plane is ready, so it is not on create's path. ctr fails on a tar
+ * that ends early, and the unit fails if any import did.
  */
 function importImagesScript(): string {
   return [
