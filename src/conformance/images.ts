@@ -76,7 +76,8 @@ export const TEST_IMAGES: TestImage[] = [
   },
   { dockerfile: 'nonewprivs', ids: ['Nonewprivs'], files: { nnp: { artifact: 'e2e-test-binaries', binary: 'nnp' } } },
   { dockerfile: 'nonroot', ids: ['NonRoot'], files: {} },
-  { dockerfile: 'glibc-dns-testing', ids: ['GlibcDnsTesting'], files: {} },
+  // The DNS tests' resolver image: jessie-dnsutils until v1.35, glibc-dns-testing after (the same tools: dig, nslookup).
+  { dockerfile: 'glibc-dns-testing', ids: ['GlibcDnsTesting', 'JessieDnsutils'], files: {} },
 ];
 
 /** Where upstream's registry lists point (initReg in the same file): the names kc builds the images under. */

@@ -156,6 +156,9 @@ describe('the test images', () => {
     const withoutGlibc = manifestGo('2.55', '1.36.1-1', ['1.14-4', '1.15-4'], '3.6.6-0').split('\n').filter((l) => !l.includes('GlibcDnsTesting')).join('\n');
     const named = nameTestImages(upstreamImageNames(withoutGlibc));
     expect(named.map((i) => i.dockerfile)).not.toContain('glibc-dns-testing');
+    // v1.35's DNS tests ask for jessie-dnsutils instead: the same image serves it.
+    const jessie = `${withoutGlibc}\n\tconfigs[JessieDnsutils] = Config{list.PromoterE2eRegistry, "jessie-dnsutils", "1.7"}`;
+    expect(nameTestImages(upstreamImageNames(jessie)).find((i) => i.dockerfile === 'glibc-dns-testing')?.tags).toEqual(['registry.k8s.io/e2e-test-images/jessie-dnsutils:1.7']);
     expect(testImageTags(named)).toContain('registry.k8s.io/e2e-test-images/nginx:1.14-4');
     const kittenOnly = '\tconfigs[Kitten] = Config{list.PromoterE2eRegistry, "kitten", "1.8"}';
     expect(() => nameTestImages(upstreamImageNames(kittenOnly))).toThrow(
