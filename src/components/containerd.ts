@@ -131,7 +131,10 @@ function importImagesScript(): string {
     '  [ -e "$archive" ] || continue',
     // Only pause is unpacked now (every sandbox needs it); the CRI unpacks the others when a container of theirs is created.
     '  case "$archive" in */pause.tar.zst) unpack=--snapshotter=overlayfs ;; *) unpack=--no-unpack ;; esac',
-    `  (zstd -dcq "$archive" | ${PATHS.bin}/ctr --namespace ${CRI_NAMESPACE} images import "$unpack" - >/dev/null) &`,
+    // --local: ctr writes the content store itself. Through containerd's transfer service (the default
+    // since containerd 2.0) the same six images cost 4.0 s of CPU instead of 1.6 s, taken from the
+    // masters starting at the same moment (each container weighs the same to the kernel's scheduler).
+    `  (zstd -dcq "$archive" | ${PATHS.bin}/ctr --namespace ${CRI_NAMESPACE} images import --local "$unpack" - >/dev/null) &`,
     '  pids="$pids $!"',
     'done',
     'status=0',
@@ -170,8 +173,8 @@ export function containerdBundle(plan: ClusterPlan): ComponentBundle {
         command: [IMPORT_IMAGES_SCRIPT],
         type: 'oneshot',
         requires: [UNIT.containerd],
-        // It runs while the masters start etcd and the API servers on the same cores, and kubelet
-        // starts only once those are ready: it takes what they leave, not what they need.
+        // It runs while the masters start etcd and the API servers on the same cores. Its niceness
+        // orders it within this node only: against the masters, it is kept cheap (see --local above).
         service: ['Nice=19', 'IOSchedulingClass=idle'],
       }),
     ],

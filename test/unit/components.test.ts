@@ -613,7 +613,7 @@ describe('containerd', () => {
     expect(directive(importUnit, 'Requires')).toEqual(['containerd.service']);
     // Every archive at once, and the unit fails if any one import failed.
     const script = textAt(bundle, directive(importUnit, 'ExecStart')[0] ?? '');
-    expect(script).toContain('zstd -dcq "$archive" | /usr/local/bin/ctr --namespace k8s.io images import "$unpack" - >/dev/null) &');
+    expect(script).toContain('zstd -dcq "$archive" | /usr/local/bin/ctr --namespace k8s.io images import --local "$unpack" - >/dev/null) &');
     // pause unpacked at once (every sandbox needs it), the others by the CRI on first use, on the worker that runs them.
     expect(script).toContain('*/pause.tar.zst) unpack=--snapshotter=overlayfs ;; *) unpack=--no-unpack ;;');
     expect(script).toContain('for pid in $pids; do wait "$pid" || status=1; done');
