@@ -4,7 +4,8 @@
  * stops and starts the cluster; every operation is timed as the user runs it
  * (the pipeline functions behind `kc create node`, `kc delete node`, `kc stop
  * cluster`, `kc start cluster`), then takes an etcd snapshot, restores it and
- * rotates every certificate (`kc snapshot save|restore`, `kc rotate certificates`).
+ * rotates every certificate, then the CA (`kc snapshot save|restore`,
+ * `kc rotate certificates [--ca]`).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,7 +22,7 @@ import type { ChangeableRole } from '../src/model/plan.js';
 import type { Provider } from '../src/provider/provider.js';
 import { silentProgress } from '../src/util/progress.js';
 
-export const LIFECYCLE_OPERATIONS = ['add worker', 'add master', 'remove master', 'remove worker', 'stop', 'start', 'snapshot save', 'snapshot restore', 'rotate certificates'] as const;
+export const LIFECYCLE_OPERATIONS = ['add worker', 'add master', 'remove master', 'remove worker', 'stop', 'start', 'snapshot save', 'snapshot restore', 'rotate certificates', 'rotate CA'] as const;
 export type LifecycleOperation = (typeof LIFECYCLE_OPERATIONS)[number];
 
 export interface LifecycleBenchOptions {
@@ -67,6 +68,7 @@ export async function benchLifecycle(options: LifecycleBenchOptions): Promise<Re
       samples['snapshot save'].push(await timed(() => saveSnapshot({ ...common, file })));
       samples['snapshot restore'].push(await timed(() => restoreSnapshot({ ...common, file, fromOtherCluster: false })));
       samples['rotate certificates'].push(await timed(() => rotateCertificates({ ...common, ca: false })));
+      samples['rotate CA'].push(await timed(() => rotateCertificates({ ...common, ca: true, waitSeconds: 900 })));
     }
   } finally {
     await rm(snapshots, { recursive: true, force: true });

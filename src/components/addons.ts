@@ -56,6 +56,15 @@ export function enabledAddons(plan: ClusterPlan): AddonWorkload[] {
 }
 
 /**
+ * The namespaces of the pods kc installs that talk to the API server
+ * (CoreDNS, metrics-server, the add-ons' controllers, Weave Net): what a
+ * change of the trusted CAs restarts, since most clients read the CA once.
+ */
+export function addonNamespaces(plan: ClusterPlan): string[] {
+  return [...new Set(['kube-system', ...enabledAddons(plan).map((workload) => workload.namespace)])];
+}
+
+/**
  * The add-ons as one multi-document stream, RBAC first (kubectl applies it in
  * order), then CoreDNS and the add-ons the cluster runs: what create applies,
  * and what an upgrade applies again (the images are the release's).

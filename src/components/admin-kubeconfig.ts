@@ -1,3 +1,4 @@
+import { trustedCaPem } from '../pki/ca-rotation.js';
 import { API_SERVER_PORT, type ClusterPlan } from '../model/plan.js';
 import { renderKubeconfig } from '../pki/kubeconfig.js';
 import type { ClusterPki } from '../pki/types.js';
@@ -18,7 +19,7 @@ export function adminKubeconfigFile(plan: ClusterPlan, pki: ClusterPki): NodeFil
     clusterName: plan.spec.name,
     userName: 'admin',
     server: `https://127.0.0.1:${API_SERVER_PORT}`,
-    caPem: pki.ca.certPem,
+    caPem: trustedCaPem(pki),
     certPem: pki.admin.certPem,
     keyPem: pki.admin.keyPem,
   });

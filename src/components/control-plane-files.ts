@@ -1,10 +1,14 @@
+import { trustedCaPem } from '../pki/ca-rotation.js';
 import type { ClusterPki } from '../pki/types.js';
 import { PATHS } from './paths.js';
 import type { NodeFile } from './types.js';
 
 /** Files the control-plane components on a master share, by one name each. */
 export const MASTER_FILES = {
+  /** Every CA the master trusts (two during a CA rotation, see pki/ca-rotation.ts). */
   ca: `${PATHS.pki}/ca.crt`,
+  /** The CA that signs, alone: the controller-manager's signer takes exactly one certificate, the pair of ca.key. */
+  caSigningCert: `${PATHS.pki}/ca-signing.crt`,
   caKey: `${PATHS.pki}/ca.key`,
   apiServerCert: `${PATHS.pki}/apiserver.crt`,
   apiServerKey: `${PATHS.pki}/apiserver.key`,
@@ -31,5 +35,5 @@ export function secretFile(path: string, content: string): NodeFile {
 }
 
 export function caFile(pki: ClusterPki): NodeFile {
-  return { path: MASTER_FILES.ca, content: pki.ca.certPem };
+  return { path: MASTER_FILES.ca, content: trustedCaPem(pki) };
 }

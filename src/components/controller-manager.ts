@@ -1,3 +1,4 @@
+import { trustedCaPem } from '../pki/ca-rotation.js';
 import type { ClusterPlan, NodePlan } from '../model/plan.js';
 import { renderKubeconfig } from '../pki/kubeconfig.js';
 import type { ClusterPki } from '../pki/types.js';
@@ -18,7 +19,7 @@ export function controllerManagerBundle(plan: ClusterPlan, master: NodePlan, pki
     clusterName: plan.spec.name,
     userName: 'system:kube-controller-manager',
     server: LOCAL_API_SERVER,
-    caPem: pki.ca.certPem,
+    caPem: trustedCaPem(pki),
     certPem: pki.kubeControllerManager.certPem,
     keyPem: pki.kubeControllerManager.keyPem,
   });
@@ -34,8 +35,9 @@ export function controllerManagerBundle(plan: ClusterPlan, master: NodePlan, pki
       'allocate-node-cidrs': false,
       'cluster-cidr': plan.spec.podSubnet,
       'service-cluster-ip-range': plan.spec.serviceSubnet,
-      'cluster-signing-cert-file': MASTER_FILES.ca,
+      'cluster-signing-cert-file': MASTER_FILES.caSigningCert,
       'cluster-signing-key-file': MASTER_FILES.caKey,
+      // Published to every namespace as kube-root-ca.crt: pods trust what the masters trust.
       'root-ca-file': MASTER_FILES.ca,
       'service-account-private-key-file': MASTER_FILES.serviceAccountPrivateKey,
       'use-service-account-credentials': true,
@@ -49,6 +51,7 @@ export function controllerManagerBundle(plan: ClusterPlan, master: NodePlan, pki
   return {
     files: [
       caFile(pki),
+      { path: MASTER_FILES.caSigningCert, content: pki.ca.certPem },
       secretFile(MASTER_FILES.caKey, pki.ca.keyPem),
       secretFile(MASTER_FILES.serviceAccountPrivateKey, pki.serviceAccount.privateKeyPem),
       secretFile(MASTER_FILES.controllerManagerKubeconfig, kubeconfig),

@@ -1,3 +1,4 @@
+import { trustedCaPem } from '../pki/ca-rotation.js';
 import type { ClusterPlan, NodePlan } from '../model/plan.js';
 import type { ClusterPki } from '../pki/types.js';
 import { PATHS } from './paths.js';
@@ -86,7 +87,7 @@ export function etcdBundle(plan: ClusterPlan, master: NodePlan, pki: ClusterPki)
   ];
   return {
     files: [
-      { path: ETCD_FILES.ca, content: pki.ca.certPem },
+      { path: ETCD_FILES.ca, content: trustedCaPem(pki) },
       { path: ETCD_FILES.serverCert, content: server.certPem },
       { path: ETCD_FILES.serverKey, content: server.keyPem, mode: 0o600 },
       { path: ETCD_FILES.peerCert, content: peer.certPem },

@@ -1,3 +1,4 @@
+import { trustedCaPem } from '../pki/ca-rotation.js';
 import { stringify } from 'yaml';
 import type { ClusterPlan, NodePlan } from '../model/plan.js';
 import { renderKubeconfig } from '../pki/kubeconfig.js';
@@ -41,7 +42,7 @@ export function kubeProxyBundle(plan: ClusterPlan, node: NodePlan, pki: ClusterP
     clusterName: plan.spec.name,
     userName: 'system:kube-proxy',
     server: node.role === 'master' ? LOCAL_API_SERVER : plan.internalApiServerUrl,
-    caPem: pki.ca.certPem,
+    caPem: trustedCaPem(pki),
     certPem: pki.kubeProxy.certPem,
     keyPem: pki.kubeProxy.keyPem,
   });

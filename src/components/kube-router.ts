@@ -31,6 +31,7 @@
  * It authenticates with its own client certificate (CN=system:kube-router)
  * and may only read what the controller watches (`kubeRouterRbac`).
  */
+import { trustedCaPem } from '../pki/ca-rotation.js';
 import type { ClusterPlan, NodePlan } from '../model/plan.js';
 import { renderKubeconfig } from '../pki/kubeconfig.js';
 import type { ClusterPki } from '../pki/types.js';
@@ -75,7 +76,7 @@ export function kubeRouterBundle(plan: ClusterPlan, worker: NodePlan, pki: Clust
     clusterName: plan.spec.name,
     userName: KUBE_ROUTER_USER,
     server: plan.internalApiServerUrl,
-    caPem: pki.ca.certPem,
+    caPem: trustedCaPem(pki),
     certPem: pki.kubeRouter.certPem,
     keyPem: pki.kubeRouter.keyPem,
   });

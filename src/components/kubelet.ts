@@ -1,3 +1,4 @@
+import { trustedCaPem } from '../pki/ca-rotation.js';
 import { stringify } from 'yaml';
 import type { ClusterPlan, NodePlan } from '../model/plan.js';
 import { renderKubeconfig } from '../pki/kubeconfig.js';
@@ -53,7 +54,7 @@ export function kubeletBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterP
     clusterName: plan.spec.name,
     userName: `system:node:${worker.name}`,
     server: plan.internalApiServerUrl,
-    caPem: pki.ca.certPem,
+    caPem: trustedCaPem(pki),
     certPem: cert.certPem,
     keyPem: cert.keyPem,
   });
@@ -68,7 +69,7 @@ export function kubeletBundle(plan: ClusterPlan, worker: NodePlan, pki: ClusterP
   ];
   return {
     files: [
-      { path: WORKER_FILES.ca, content: pki.ca.certPem },
+      { path: WORKER_FILES.ca, content: trustedCaPem(pki) },
       { path: WORKER_FILES.kubeletCert, content: cert.certPem },
       secretFile(WORKER_FILES.kubeletKey, cert.keyPem),
       secretFile(WORKER_FILES.kubeletKubeconfig, kubeconfig),

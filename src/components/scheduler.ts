@@ -1,3 +1,4 @@
+import { trustedCaPem } from '../pki/ca-rotation.js';
 import { stringify } from 'yaml';
 import type { ClusterPlan, NodePlan } from '../model/plan.js';
 import { renderKubeconfig } from '../pki/kubeconfig.js';
@@ -15,7 +16,7 @@ export function schedulerBundle(plan: ClusterPlan, _master: NodePlan, pki: Clust
     clusterName: plan.spec.name,
     userName: 'system:kube-scheduler',
     server: LOCAL_API_SERVER,
-    caPem: pki.ca.certPem,
+    caPem: trustedCaPem(pki),
     certPem: pki.kubeScheduler.certPem,
     keyPem: pki.kubeScheduler.keyPem,
   });

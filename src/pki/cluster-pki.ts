@@ -96,15 +96,15 @@ async function issueLeaves(plan: ClusterPlan, ca: CertKey, frontProxyCa: CertKey
 }
 
 /**
- * `kc rotate certificates`: every leaf certificate issued again by the same
- * CAs, for the same names, valid from now. The CAs, the service-account key
+ * `kc rotate certificates`: every leaf certificate issued again by `pki.ca`
+ * (and the front-proxy CA), for the same names, valid from now. The CAs, the service-account key
  * pair (tokens in use stay valid) and the encryption key (Secrets stay
  * readable) are kept. Old and new leaves are signed by the same CA, so nodes
  * holding either trust each other while the new ones are rolled out.
  */
 export async function renewLeafCertificates(pki: ClusterPki, plan: ClusterPlan): Promise<ClusterPki> {
-  const leaves = await issueLeaves(plan, pki.ca, pki.frontProxyCa, Object.keys(pki.apiServerByNode ?? {}));
-  return { ca: pki.ca, frontProxyCa: pki.frontProxyCa, serviceAccount: pki.serviceAccount, encryptionKey: pki.encryptionKey, ...leaves };
+  // Everything but the leaves (the CAs, a CA rotation's record, the keys) is kept as it is.
+  return { ...pki, ...(await issueLeaves(plan, pki.ca, pki.frontProxyCa, Object.keys(pki.apiServerByNode ?? {}))) };
 }
 
 /**

@@ -36,6 +36,8 @@ export function certificateInventory(plan: ClusterPlan, pki: ClusterPki): Certif
     entries.push({ name, subject: cert.subject.commonName ?? '', use, nodes, notAfter: cert.notAfter });
   };
   add('ca', pki.ca, 'the cluster CA: signs every certificate below', ['host', ...masters, ...workers]);
+  // Only while `kc rotate certificates --ca` runs: first the next CA, then the previous one (their subjects tell them apart).
+  if (pki.overlapCa) add('ca-overlap', pki.overlapCa, 'trusted beside the cluster CA until the CA rotation finishes', ['host', ...masters, ...workers]);
   add('front-proxy-ca', pki.frontProxyCa, 'CA of the aggregation layer\'s request headers', masters);
   add('admin', pki.admin, 'client: kc\'s admin user (kubeconfig, kubectl on masters)', ['host', ...masters]);
   add('kube-apiserver', pki.apiServer, 'serving: the API servers of the founding masters', masters.filter((m) => !pki.apiServerByNode?.[m]));

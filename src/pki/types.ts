@@ -10,8 +10,17 @@ export interface CertKey {
  * handed out piecemeal: each node receives only the parts it needs.
  */
 export interface ClusterPki {
-  /** The one cluster CA that signs every certificate below. */
+  /** The cluster CA: it signs every certificate below, and every component trusts it. */
   ca: CertKey;
+  /**
+   * Only while `kc rotate certificates --ca` is under way: the other CA every
+   * component trusts besides `ca`. First the next CA (trusted before anything
+   * is signed by it), then, once it signs, the previous one (trusted until
+   * every node holds certificates of the next). See pki/ca-rotation.ts.
+   */
+  overlapCa?: CertKey;
+  /** SHA-256 fingerprints of the CAs a CA rotation retired: snapshots taken under them are still this cluster's. */
+  retiredCaFingerprints?: string[];
   /** CN=admin, O=system:masters: the user kc writes into the user's kubeconfig. */
   admin: CertKey;
   /** CN=system:kube-controller-manager. */

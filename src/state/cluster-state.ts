@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { DEFAULT_REGISTRY_PORT, NO_ADDONS } from '../config/defaults.js';
 import type { ClusterPlan } from '../model/plan.js';
+import { CA_ROTATION_PHASES, type CaRotationPhase } from '../pki/ca-rotation.js';
 import type { ClusterPki } from '../pki/types.js';
 import { stateDir } from '../util/paths.js';
 
@@ -37,6 +38,8 @@ export interface RotationOperation {
   kind: 'rotate-certificates';
   startedAt: string;
   done: string[];
+  /** A CA rotation's (`--ca`) phase, whose PKI is in `pki`; absent for a rotation of the leaves only. */
+  caPhase?: CaRotationPhase;
 }
 
 /**
@@ -57,7 +60,7 @@ export interface UpgradeOperation {
 export function isKnownOperation(value: unknown): value is Operation {
   if (!isRecord(value) || typeof value.startedAt !== 'string') return false;
   if (!Array.isArray(value.done) || !value.done.every((n) => typeof n === 'string')) return false;
-  if (value.kind === 'rotate-certificates') return true;
+  if (value.kind === 'rotate-certificates') return value.caPhase === undefined || (CA_ROTATION_PHASES as readonly unknown[]).includes(value.caPhase);
   return value.kind === 'upgrade' && typeof value.from === 'string' && typeof value.to === 'string' && (value.current === undefined || typeof value.current === 'string');
 }
 

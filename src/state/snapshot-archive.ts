@@ -1,4 +1,4 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
@@ -45,11 +45,6 @@ export class SnapshotFileError extends Error {
 
 export function sha256Hex(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-/** The CA's fingerprint as kc records it (SHA-256 of the DER, hex with colons, as openssl prints it). */
-export function caFingerprint(caCertPem: string): string {
-  return new X509Certificate(caCertPem).fingerprint256;
 }
 
 /** Pure: the snapshot file's bytes for a manifest and etcd's snapshot. */
@@ -121,14 +116,16 @@ export async function unpackSnapshot(archive: Buffer, file: string): Promise<{ m
 }
 
 /**
- * Pure: whether a snapshot may be restored into a cluster. One from another
- * cluster (another CA) is refused unless the user says so: its service
+ * Pure: whether a snapshot may be restored into a cluster, which knows its
+ * CAs by `ownCaFingerprints` (its CA first, then any it rotated away from).
+ * One from another cluster (another CA) is refused unless the user says so: its service
  * account tokens, secrets and node objects belong to that cluster.
  */
-export function snapshotMismatch(manifest: SnapshotManifest, cluster: string, clusterCaFingerprint: string): string | undefined {
-  if (manifest.caFingerprint === clusterCaFingerprint) return undefined;
+export function snapshotMismatch(manifest: SnapshotManifest, cluster: string, ownCaFingerprints: readonly string[]): string | undefined {
+  if (ownCaFingerprints.includes(manifest.caFingerprint)) return undefined;
+  const current = ownCaFingerprints[0] ?? '';
   return (
-    `was taken from cluster "${manifest.cluster}" (CA ${manifest.caFingerprint.slice(0, 23)}…), not from "${cluster}" (CA ${clusterCaFingerprint.slice(0, 23)}…): ` +
+    `was taken from cluster "${manifest.cluster}" (CA ${manifest.caFingerprint.slice(0, 23)}…), not from "${cluster}" (CA ${current.slice(0, 23)}…): ` +
     `its service account tokens and node objects belong to that cluster. Restore it there, or add --from-other-cluster to restore it into "${cluster}" anyway`
   );
 }

@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { request } from 'node:https';
 import { parse } from 'yaml';
 
@@ -49,13 +51,21 @@ export function apiRequest(access: AdminAccess, kind: Sample['kind']): Promise<S
  * Reads and writes through the lb, each started every 100 ms whatever the
  * ones before are doing (so a hanging request does not hide what comes
  * after), until `stop()`; `samples()` then gives every request, answered.
+ * `access` may be a function: each request then reads the credentials anew,
+ * as kubectl reads its kubeconfig at every run (a CA rotation changes them).
  */
-export function startApiLoad(access: AdminAccess): { stop: () => Promise<Sample[]> } {
+export function startApiLoad(access: AdminAccess | (() => Promise<AdminAccess>)): { stop: () => Promise<Sample[]> } {
   const samples: Promise<Sample>[] = [];
   let stopped = false;
+  const request = async (kind: Sample['kind']): Promise<Sample> => {
+    if (typeof access !== 'function') return apiRequest(access, kind);
+    const started = Date.now();
+    const current = await access().catch((error: unknown) => error as Error);
+    return current instanceof Error ? { kind, started, ended: Date.now(), ok: false, error: `kubeconfig: ${current.message}` } : apiRequest(current, kind);
+  };
   const loop = async (kind: Sample['kind']) => {
     while (!stopped) {
-      samples.push(apiRequest(access, kind));
+      samples.push(request(kind));
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
@@ -67,4 +77,17 @@ export function startApiLoad(access: AdminAccess): { stop: () => Promise<Sample[
       return Promise.all(samples);
     },
   };
+}
+
+/**
+ * Runs `work` with every core of this machine busy (one spinning process
+ * each), as on a loaded CI runner; the spinners end with it, whatever happens.
+ */
+export async function withBusyCores<T>(work: () => Promise<T>): Promise<T> {
+  const spinners = cpus().map(() => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  try {
+    return await work();
+  } finally {
+    for (const spinner of spinners) spinner.kill('SIGKILL');
+  }
 }

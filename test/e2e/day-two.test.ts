@@ -6,12 +6,13 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UNIT } from '../../src/components/units.js';
+import { waitUntil } from '../../src/util/poll.js';
 import { PATHS } from '../../src/components/paths.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { execOrThrow } from '../../src/provider/provider.js';
 import { loadState } from '../../src/state/cluster-state.js';
 import { unpackSnapshot } from '../../src/state/snapshot-archive.js';
-import { adminAccess, startApiLoad } from './api-load.js';
+import { adminAccess, apiRequest, startApiLoad, withBusyCores } from './api-load.js';
 import { kubectlFor } from './cluster-helpers.js';
 import { expectOk, kc, testClusterName, type CliResult } from './helpers.js';
 
@@ -45,15 +46,21 @@ async function expectUsable(pod: string): Promise<void> {
   await kubectl(['wait', '--for=condition=Ready', `pod/${pod}`, '--timeout=120s']);
 }
 
-/** The serial of the certificate a TLS server presents at host:port (reached from this host on the cluster's network). */
-function servedSerial(host: string, port: number): Promise<string> {
+/** The certificate a TLS server presents at host:port (reached from this host on the cluster's network). */
+function servedCertificate(host: string, port: number): Promise<X509Certificate> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, rejectUnauthorized: false, servername: host.match(/^[\d.]+$/) ? undefined : host }, () => {
-      resolve(socket.getPeerX509Certificate()?.serialNumber ?? '');
+      const cert = socket.getPeerX509Certificate();
       socket.end();
+      if (cert) resolve(cert);
+      else reject(new Error(`${host}:${port} presented no certificate`));
     });
     socket.on('error', reject);
   });
+}
+
+async function servedSerial(host: string, port: number): Promise<string> {
+  return (await servedCertificate(host, port)).serialNumber;
 }
 
 const serialOf = (pem: string) => new X509Certificate(pem).serialNumber;
@@ -158,4 +165,54 @@ describe('day-2: etcd snapshots and certificate rotation', () => {
     const apiServer = listed.find((c) => c.name === 'kube-apiserver');
     expect(new Date(apiServer!.notAfter).toISOString()).toBe(new Date(new X509Certificate(after.pki.apiServer.certPem).validTo).toISOString());
   }, 600_000);
+
+  it('replaces the CA (trusted beside the old, then signing, then alone) while reads and writes through the lb all succeed, both cores busy', async () => {
+    const before = (await loadState(NAME))!;
+    // Each request reads the kubeconfig anew, as kubectl does: kc rewrites it at each phase.
+    const load = startApiLoad(() => adminAccess(kubeconfig, CONTEXT));
+    let rotated: CliResult;
+    let samples: Awaited<ReturnType<typeof load.stop>> = [];
+    try {
+      // As on a loaded CI runner: each etcd restart leaves two members without a quorum for its length.
+      rotated = await withBusyCores(() => kc(['rotate', 'certificates', '--ca', '--name', NAME]));
+    } finally {
+      samples = await load.stop();
+    }
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const failed = samples.filter((s) => !s.ok).map((s) => `${s.kind} at +${s.started - samples[0]!.started}ms: ${s.error}`);
+    process.stderr.write(`  CA rotation: ${samples.length} requests through the lb, ${failed.length} failed${failed.length ? `: ${failed.join('; ')}` : ''}\n${rotated.stderr}`);
+    expect(failed).toEqual([]);
+    expect(rotated.stderr).toMatch(new RegExp(`Rotated the CA \\(now ${NAME}-ca-2\\) and \\d+ certificates`));
+
+    const after = (await loadState(NAME))!;
+    expect(after.operation).toBeUndefined();
+    expect(after.pki.overlapCa).toBeUndefined();
+    const newCa = new X509Certificate(after.pki.ca.certPem);
+    const oldCa = new X509Certificate(before.pki.ca.certPem);
+    expect(newCa.subject).toBe(`CN=${NAME}-ca-2`);
+    // What every component serves now is signed by the new CA, not the old: the API server through the lb, etcd, every kubelet.
+    const access = await adminAccess(kubeconfig, CONTEXT);
+    const url = new URL(access.server);
+    const served = [await servedCertificate(url.hostname, Number(url.port))];
+    for (const master of after.plan.masters) served.push(await servedCertificate(master.ip, 2379));
+    for (const worker of after.plan.workers) served.push(await servedCertificate(worker.ip, 10250));
+    for (const cert of served) {
+      expect(cert.verify(newCa.publicKey), cert.subject).toBe(true);
+      expect(cert.verify(oldCa.publicKey), cert.subject).toBe(false);
+    }
+    // The user's kubeconfig trusts the new CA alone, and a client certificate of the old CA is refused.
+    expect(access.tls.ca.toString()).toBe(after.pki.ca.certPem);
+    const oldClient = await apiRequest({ ...access, tls: { ...access.tls, cert: Buffer.from(before.pki.admin.certPem), key: Buffer.from(before.pki.admin.keyPem) } }, 'read');
+    expect(oldClient.error).toBe('HTTP 401');
+    // The add-ons were restarted on the new bundle: metrics-server reaches every kubelet (new CA) and the API.
+    await waitUntil('kubectl top nodes to give figures for every worker', async () => {
+      const top = await kubectl(['top', 'nodes', '--no-headers']).catch((error: unknown) => String(error));
+      return after.plan.workers.every((w) => new RegExp(`^${w.name}\\s+\\d+m\\s`, 'm').test(top)) || top;
+    }, { timeoutMs: 180_000, intervalMs: 2000 });
+    await expectUsable('after-ca-rotation');
+    // A snapshot taken under the old CA is still this cluster's.
+    const restored = await expectOk(['snapshot', 'restore', join(dir, 'before.snap'), '--name', NAME]);
+    expect(restored.stderr).toMatch(/Restored cluster/);
+    await expectUsable('after-old-snapshot');
+  }, 900_000);
 });

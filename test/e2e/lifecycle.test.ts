@@ -1,6 +1,6 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
@@ -15,7 +15,7 @@ import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
 import { withClusterLock } from '../../src/state/lock.js';
 import { buildWebImage, kubectlFor } from './cluster-helpers.js';
 import { expectOk, kc, testClusterName } from './helpers.js';
-import { adminAccess as adminAccessOf, startApiLoad, type Sample } from './api-load.js';
+import { adminAccess as adminAccessOf, startApiLoad, withBusyCores, type Sample } from './api-load.js';
 import { execOrThrow } from '../../src/provider/provider.js';
 
 /**
@@ -95,19 +95,6 @@ async function loadWhileKilling(container: string): Promise<{ samples: Sample[];
   const log = await execOrThrow(engine, `${NAME}-lb`, ['journalctl', '-u', 'haproxy', '-o', 'cat', '--no-pager', '--since', `@${Math.floor(killedAt / 1000) - 3}`]);
   const haproxyLog = log.split('\n').filter((line) => / masters\/\S+ \S+ \d+ (?!--)\S\S/.test(line) || line.includes('is DOWN')).join('\n');
   return { samples, killStarted, killedAt, haproxyLog };
-}
-
-/**
- * Runs `work` with every core of this machine busy (one spinning process
- * each), as on a loaded CI runner; the spinners end with it, whatever happens.
- */
-async function withBusyCores<T>(work: () => Promise<T>): Promise<T> {
-  const spinners = cpus().map(() => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
-  try {
-    return await work();
-  } finally {
-    for (const spinner of spinners) spinner.kill('SIGKILL');
-  }
 }
 
 /** Runs `work`, which kills `master`, then starts it again and waits for HAProxy to use it: the next test gets the cluster whole, whatever happened. */

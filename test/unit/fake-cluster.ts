@@ -7,6 +7,7 @@ import { haproxyServersStateCommand, READY_BACKEND } from '../../src/components/
 import { PATHS } from '../../src/components/paths.js';
 import type { ClusterSpec } from '../../src/config/types.js';
 import { nodeName, type ClusterPlan } from '../../src/model/plan.js';
+import { trustedCaPem } from '../../src/pki/ca-rotation.js';
 import { generateClusterPki } from '../../src/pki/cluster-pki.js';
 import type { FakeEngine, FakeNode } from '../../src/provider/fake/engine.js';
 import type { ExecResult, Images, Provider } from '../../src/provider/provider.js';
@@ -47,15 +48,17 @@ export const runningWorkers = (name: string, ...engines: FakeEngine[]) => (): st
 /**
  * The API server of a healthy fake cluster as kc reads it from the host:
  * ready, every worker registered (no podCIDR yet) and Ready, a CoreDNS pod
- * Ready, every add-on's Deployment available; heartbeats and Ready
+ * Ready, every add-on's Deployment available, kube-root-ca.crt up to date; heartbeats and Ready
  * transitions at `at()` (now, unless a test says otherwise).
  */
 export function healthyApi(spec: ClusterSpec, workers: () => string[] = workersOf(spec), at: () => string = () => new Date().toISOString()): ApiProbe {
   const ready = () => ({ type: 'Ready', status: 'True', lastHeartbeatTime: at(), lastTransitionTime: at() });
-  return async (_server, _pki, path) => {
+  return async (_server, pki, path) => {
     if (path === '/api/v1/nodes') return { status: 200, body: JSON.stringify({ items: workers().map((name) => ({ metadata: { name }, spec: {}, status: { conditions: [ready()] } })) }) };
     if (path.includes('/namespaces/kube-system/pods?labelSelector=k8s-app')) return { status: 200, body: JSON.stringify({ items: [{ status: { conditions: [ready()] } }] }) };
     if (path.startsWith('/apis/apps/v1/namespaces/')) return { status: 200, body: JSON.stringify({ status: { availableReplicas: 1 } }) };
+    // The controller-manager publishes the CAs the masters trust, which are those kc trusts.
+    if (path.endsWith('/configmaps/kube-root-ca.crt')) return { status: 200, body: JSON.stringify({ data: { 'ca.crt': trustedCaPem(pki) } }) };
     return { status: 200, body: 'ok' };
   };
 }

@@ -3,17 +3,20 @@ import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { rotateCertificates } from '../../src/cluster/lifecycle/rotate-certificates.js';
+import { MASTER_FILES } from '../../src/components/control-plane-files.js';
+import { ETCD_FILES } from '../../src/components/etcd.js';
 import { WORKER_FILES } from '../../src/components/worker-files.js';
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
 import { planCluster, withNodeAdded } from '../../src/model/plan.js';
+import { caFingerprint, ownCaFingerprints, signedWithNextCa, trustedCaPem, withNextCa, withoutPreviousCa } from '../../src/pki/ca-rotation.js';
 import { generateClusterPki, renewLeafCertificates, withNodePki } from '../../src/pki/cluster-pki.js';
 import { certificateInventory } from '../../src/pki/inventory.js';
 import type { CertKey, ClusterPki } from '../../src/pki/types.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
-import { loadState } from '../../src/state/cluster-state.js';
+import { loadState, migrateState } from '../../src/state/cluster-state.js';
 import { UsageError } from '../../src/util/errors.js';
 import { silentProgress } from '../../src/util/progress.js';
-import { failed, healthyApi, recordedCluster, type RecordedCluster } from './fake-cluster.js';
+import { failed, healthyApi, ok, recordedCluster, type RecordedCluster } from './fake-cluster.js';
 import { useTemporaryStateDir } from './helpers.js';
 
 const temporary = useTemporaryStateDir('kc-rotate-');
@@ -24,7 +27,7 @@ const serial = (pem: string) => new X509Certificate(pem).serialNumber;
 function leavesOf(pki: ClusterPki): Record<string, string> {
   const leaves: Record<string, string> = {};
   for (const [field, value] of Object.entries(pki)) {
-    if (['ca', 'frontProxyCa', 'serviceAccount', 'encryptionKey'].includes(field)) continue;
+    if (['ca', 'overlapCa', 'retiredCaFingerprints', 'frontProxyCa', 'serviceAccount', 'encryptionKey'].includes(field)) continue;
     if (typeof value === 'object' && value !== null && 'certPem' in value) leaves[field] = (value as CertKey).certPem;
     else for (const [node, pair] of Object.entries(value as Record<string, CertKey>)) leaves[`${field}.${node}`] = pair.certPem;
   }
@@ -114,12 +117,16 @@ describe('kc rotate certificates on the fake engine', () => {
     expect(commands).toContain('rot-master-0: systemctl restart kube-apiserver.service kube-controller-manager.service kube-scheduler.service kube-proxy.service');
   }, 30_000);
 
-  it('refuses --ca, saying what to do instead, and changes nothing', async () => {
+  it('refuses --ca while a rotation of the leaves is unfinished, and the other way round, naming the command that continues it', async () => {
     const engine = await fakeCluster();
+    script((node, line) => (node === 'rot-worker-0' && line.startsWith('systemctl restart kubelet') ? failed('Job for kubelet.service failed') : undefined));
+    await expect(rotate(engine)).rejects.toThrow(/kubelet.service failed/);
+    script(() => undefined);
     const before = await readFile(join(temporary.dir, 'state', 'clusters', 'rot', 'cluster.json'), 'utf8');
+    commands.length = 0;
     const error = await rotate(engine, 2, true).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);
-    expect(String(error)).toMatch(/--ca .* is not supported yet: `kc rotate certificates` without --ca renews every certificate/);
+    expect(String(error)).toMatch(/stopped part-way: finish it with `kc rotate certificates --name rot`, then run --ca/);
     expect(commands).toEqual([]);
     expect(await readFile(join(temporary.dir, 'state', 'clusters', 'rot', 'cluster.json'), 'utf8')).toBe(before);
   }, 30_000);
@@ -142,4 +149,145 @@ describe('kc rotate certificates on the fake engine', () => {
     expect(commands.some((c) => c.includes('state drain'))).toBe(false);
     expect(commands).toContain('rot-worker-0: systemctl restart kubelet.service kube-proxy.service kube-router.service');
   }, 30_000);
+});
+
+/** The certificates in a PEM bundle, by subject. */
+const subjectsIn = (bundle: string) => [...bundle.matchAll(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)].map(([pem]) => new X509Certificate(pem).subject);
+const signedBy = (certPem: string, ca: CertKey) => new X509Certificate(certPem).verify(new X509Certificate(ca.certPem).publicKey);
+
+describe('the phases of a CA rotation (pure but for the keys)', () => {
+  it('trusts a new CA beside the old, then signs every leaf with it, then drops the old and remembers it', async () => {
+    const plan = planCluster(spec(), '172.30.7.0/24');
+    const pki = await generateClusterPki(plan);
+    expect(subjectsIn(trustedCaPem(pki))).toEqual(['CN=rot-ca']);
+
+    const trusting = await withNextCa(pki, plan);
+    expect(trusting.ca).toEqual(pki.ca);
+    expect(leavesOf(trusting)).toEqual(leavesOf(pki));
+    expect(subjectsIn(trustedCaPem(trusting))).toEqual(['CN=rot-ca', 'CN=rot-ca-2']);
+
+    const signing = await signedWithNextCa(trusting, plan);
+    expect(signing.ca).toEqual(trusting.overlapCa);
+    expect(signing.overlapCa).toEqual(pki.ca);
+    expect(subjectsIn(trustedCaPem(signing))).toEqual(['CN=rot-ca-2', 'CN=rot-ca']);
+    for (const [name, cert] of Object.entries(leavesOf(signing))) {
+      // The aggregation layer keeps its own CA: only the cluster CA is rotated.
+      expect(signedBy(cert, name === 'frontProxyClient' ? pki.frontProxyCa : signing.ca), name).toBe(true);
+      expect(serial(cert), name).not.toBe(serial(leavesOf(pki)[name] ?? ''));
+    }
+    expect(signing.serviceAccount).toEqual(pki.serviceAccount);
+    expect(signing.encryptionKey).toBe(pki.encryptionKey);
+
+    const done = withoutPreviousCa(signing);
+    expect(done.overlapCa).toBeUndefined();
+    expect(subjectsIn(trustedCaPem(done))).toEqual(['CN=rot-ca-2']);
+    expect(done.retiredCaFingerprints).toEqual([caFingerprint(pki.ca.certPem)]);
+    // A snapshot taken under the old CA is still this cluster's.
+    expect(ownCaFingerprints(done)).toEqual([caFingerprint(done.ca.certPem), caFingerprint(pki.ca.certPem)]);
+    // The next rotation's CA has a name of its own.
+    expect(new X509Certificate((await withNextCa(done, plan)).overlapCa!.certPem).subject).toBe('CN=rot-ca-3');
+    await expect(withNextCa(trusting, plan)).rejects.toThrow(/already under way/);
+  }, 30_000);
+
+  it('lists the overlapping CA among the certificates while the rotation is under way', async () => {
+    const plan = planCluster(spec(), '172.30.7.0/24');
+    const trusting = await withNextCa(await generateClusterPki(plan), plan);
+    expect(certificateInventory(plan, trusting).filter((c) => c.name.startsWith('ca')).map((c) => `${c.name} ${c.subject}`).sort()).toEqual(['ca rot-ca', 'ca-overlap rot-ca-2']);
+  }, 30_000);
+
+  it('refuses a state file whose rotation phase this kc does not know', async () => {
+    await fakeCluster();
+    const state = JSON.parse(await readFile(join(temporary.dir, 'state', 'clusters', 'rot', 'cluster.json'), 'utf8')) as Record<string, unknown>;
+    const file = 'cluster.json';
+    expect(() => migrateState({ ...state, operation: { kind: 'rotate-certificates', startedAt: 'x', done: [], caPhase: 'sign-with-next' } }, file, 'rot')).not.toThrow();
+    expect(() => migrateState({ ...state, operation: { kind: 'rotate-certificates', startedAt: 'x', done: [], caPhase: 'shred' } }, file, 'rot')).toThrow(/an operation kc does not know/);
+  }, 30_000);
+});
+
+/** kubectl's list of an add-on namespace's workloads, as a cluster with CoreDNS, metrics-server and MetalLB answers it. */
+function addonWorkloads(_node: string, line: string) {
+  if (!line.includes(' get deployments,daemonsets -n ')) return undefined;
+  if (line.includes('-n kube-system ')) return ok('deployment.apps/coredns\ndeployment.apps/metrics-server\n');
+  if (line.includes('-n metallb-system ')) return ok('deployment.apps/controller\ndaemonset.apps/speaker\n');
+  return ok('');
+}
+
+describe('kc rotate certificates --ca on the fake engine', () => {
+  it('rolls out three times (trust both, sign with the new, drop the old), restarting etcd and the add-ons when the trust changes', async () => {
+    const engine = await fakeCluster();
+    script(addonWorkloads);
+    const before = (await loadState('rot'))!;
+    const result = await rotate(engine, 2, true);
+    const after = (await loadState('rot'))!;
+    expect(result.ca).toBe('rot-ca-2');
+    expect(after.operation).toBeUndefined();
+    expect(after.pki.overlapCa).toBeUndefined();
+    expect(after.pki.retiredCaFingerprints).toEqual([caFingerprint(before.pki.ca.certPem)]);
+    expect(signedBy(after.pki.kubelets['rot-worker-0']!.certPem, after.pki.ca)).toBe(true);
+    // Every node holds the new CA alone; the controller-manager signs with it.
+    const file = (node: string, path: string) => String(engine.nodes.get(node)?.files.get(path)?.content);
+    for (const master of ['rot-master-0', 'rot-master-1']) {
+      expect(subjectsIn(file(master, MASTER_FILES.ca)), master).toEqual(['CN=rot-ca-2']);
+      expect(subjectsIn(file(master, ETCD_FILES.ca)), master).toEqual(['CN=rot-ca-2']);
+      expect(file(master, MASTER_FILES.caSigningCert)).toBe(after.pki.ca.certPem);
+      expect(file(master, MASTER_FILES.caKey)).toBe(after.pki.ca.keyPem);
+    }
+    expect(subjectsIn(file('rot-worker-0', WORKER_FILES.ca))).toEqual(['CN=rot-ca-2']);
+    const kubeconfig = await readFile(join(temporary.dir, 'kubeconfig'), 'utf8');
+    expect(kubeconfig).toContain(Buffer.from(trustedCaPem(after.pki)).toString('base64'));
+    expect(kubeconfig).toContain(Buffer.from(after.pki.admin.certPem).toString('base64'));
+
+    // etcd restarts with each master when the trusted CAs change (phases 1 and 3), not when only its certificates do.
+    const etcdRestarts = commands.filter((c) => c.endsWith(': systemctl restart etcd.service'));
+    expect(etcdRestarts).toEqual(['rot-master-0: systemctl restart etcd.service', 'rot-master-1: systemctl restart etcd.service', 'rot-master-0: systemctl restart etcd.service', 'rot-master-1: systemctl restart etcd.service']);
+    // Its API server stopped first (etcd would wait for its watches to end), started again after.
+    for (const [i, line] of commands.entries()) {
+      if (!line.endsWith(': systemctl restart etcd.service')) continue;
+      const master = line.split(':')[0]!;
+      expect(commands.slice(0, i).filter((c) => c.startsWith(`${master}: systemctl `)).pop()).toBe(`${master}: systemctl stop kube-apiserver.service`);
+      expect(commands.slice(i + 1).find((c) => c.startsWith(`${master}: systemctl `))).toBe(`${master}: systemctl restart kube-apiserver.service kube-controller-manager.service kube-scheduler.service kube-proxy.service`);
+    }
+    const apiRestarts = commands.flatMap((c, i) => (c.includes('systemctl restart kube-apiserver.service') ? [i] : []));
+    const workerRestarts = commands.flatMap((c, i) => (c.startsWith('rot-worker-0: systemctl restart kubelet.service') ? [i] : []));
+    const addonRestarts = commands.flatMap((c, i) => (c.includes(' rollout restart ') ? [i] : []));
+    expect(apiRestarts).toHaveLength(6);
+    expect(workerRestarts).toHaveLength(3);
+    // The add-ons restart after the last node of phases 1 and 3, each namespace's workloads at once; they are waited for.
+    expect(addonRestarts.map((i) => commands[i]!.replace(/^.*rollout restart /, ''))).toEqual([
+      '-n kube-system deployment.apps/coredns deployment.apps/metrics-server',
+      '-n metallb-system deployment.apps/controller daemonset.apps/speaker',
+      '-n kube-system deployment.apps/coredns deployment.apps/metrics-server',
+      '-n metallb-system deployment.apps/controller daemonset.apps/speaker',
+    ]);
+    expect(addonRestarts[0]).toBeGreaterThan(workerRestarts[0]!);
+    expect(addonRestarts[1]).toBeLessThan(apiRestarts[2]!);
+    expect(addonRestarts[2]).toBeGreaterThan(workerRestarts[2]!);
+    expect(commands.filter((c) => c.includes(' rollout status '))).toHaveLength(8);
+    expect(result.restarted).toEqual(['kube-system/coredns', 'kube-system/metrics-server', 'metallb-system/controller', 'metallb-system/speaker']);
+  }, 60_000);
+
+  it('stopped in the second phase, continues it with the certificates it recorded and then drops the old CA; without --ca it is told how', async () => {
+    const engine = await fakeCluster();
+    script((node, line) => (node === 'rot-worker-0' && line.startsWith('systemctl restart kubelet') && commands.filter((c) => c.includes('restart kubelet')).length === 2 ? failed('Job for kubelet.service failed') : addonWorkloads(node, line)));
+    await expect(rotate(engine, 2, true)).rejects.toThrow(/kubelet.service failed/);
+    const stopped = (await loadState('rot'))!;
+    expect(stopped.operation).toMatchObject({ kind: 'rotate-certificates', caPhase: 'sign-with-next', done: ['rot-master-0', 'rot-master-1'] });
+    expect(subjectsIn(trustedCaPem(stopped.pki))).toEqual(['CN=rot-ca-2', 'CN=rot-ca']);
+
+    const refused = await rotate(engine).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(UsageError);
+    expect(String(refused)).toMatch(/a CA rotation of cluster "rot" stopped part-way \(phase sign-with-next\): continue it with `kc rotate certificates --ca --name rot`/);
+
+    script(addonWorkloads);
+    commands.length = 0;
+    await rotate(engine, 2, true);
+    const finished = (await loadState('rot'))!;
+    expect(finished.operation).toBeUndefined();
+    expect(finished.pki.ca).toEqual(stopped.pki.ca);
+    expect(finished.pki.kubelets).toEqual(stopped.pki.kubelets);
+    expect(finished.pki.overlapCa).toBeUndefined();
+    // Phase 2 went on with the worker only; phase 3 went over every node.
+    expect(commands.filter((c) => c.includes('systemctl restart kube-apiserver.service'))).toHaveLength(2);
+    expect(commands.filter((c) => c.startsWith('rot-worker-0: systemctl restart kubelet'))).toHaveLength(2);
+  }, 60_000);
 });

@@ -9,8 +9,8 @@ import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/default
 import { planCluster } from '../../src/model/plan.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
 import type { ExecResult } from '../../src/provider/provider.js';
+import { caFingerprint } from '../../src/pki/ca-rotation.js';
 import {
-  caFingerprint,
   packSnapshot,
   sha256Hex,
   SnapshotFileError,
@@ -65,8 +65,10 @@ describe('snapshot files (pure)', () => {
   });
 
   it("tells another cluster's snapshot by its CA, and says how to restore it anyway", () => {
-    expect(snapshotMismatch(manifestFor(DB), 'snap', 'AA:BB')).toBeUndefined();
-    expect(snapshotMismatch(manifestFor(DB, { cluster: 'prod' }), 'snap', 'CC:DD')).toMatch(/taken from cluster "prod".*not from "snap".*--from-other-cluster/);
+    expect(snapshotMismatch(manifestFor(DB), 'snap', ['AA:BB'])).toBeUndefined();
+    // Taken before the cluster's CA was rotated: still its own.
+    expect(snapshotMismatch(manifestFor(DB), 'snap', ['EE:FF', 'AA:BB'])).toBeUndefined();
+    expect(snapshotMismatch(manifestFor(DB, { cluster: 'prod' }), 'snap', ['CC:DD'])).toMatch(/taken from cluster "prod" \(CA AA:BB…\), not from "snap" \(CA CC:DD…\).*--from-other-cluster/);
   });
 
   it('restores each master as a member of a new cluster of every master, past every revision a client saw, keeping the old data aside', () => {

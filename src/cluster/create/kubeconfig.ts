@@ -1,3 +1,4 @@
+import { trustedCaPem } from '../../pki/ca-rotation.js';
 import { contextName, mergeIntoKubeconfigFile } from '../../state/kubeconfig-file.js';
 import { hostApiServerUrl } from '../kube/api.js';
 import type { Secured, Step } from './context.js';
@@ -12,7 +13,7 @@ export const writeKubeconfig: Step<Secured, void> = {
       clusterName: context,
       userName: context,
       server: hostApiServerUrl(plan.spec.apiServerAddress, ctx.apiServerHostPort),
-      caPem: pki.ca.certPem,
+      caPem: trustedCaPem(pki),
       certPem: pki.admin.certPem,
       keyPem: pki.admin.keyPem,
     });

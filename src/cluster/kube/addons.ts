@@ -1,4 +1,4 @@
-import { addonCustomResources, addonManifests, enabledAddons, type AddonWorkload } from '../../components/addons.js';
+import { addonCustomResources, addonManifests, addonNamespaces, enabledAddons, type AddonWorkload } from '../../components/addons.js';
 import type { ClusterPlan } from '../../model/plan.js';
 import { apiGetJson, type HostApi } from './api.js';
 
@@ -62,4 +62,24 @@ export async function applyAddonResources(kubectl: RunKubectl, plan: ClusterPlan
     await kubectl(['wait', '--for=condition=Established', `--timeout=${Math.max(1, Math.floor(timeoutSeconds))}s`, ...resources.crds.map((crd) => `crd/${crd}`)]);
     await kubectl(['apply', '-f', '-'], resources.manifest);
   }
+}
+
+/**
+ * Restarts the Deployments and DaemonSets of kc's add-on namespaces and waits
+ * until each has rolled out (its old pods gone): their pods read the
+ * cluster's CA bundle (kube-root-ca.crt) once, at start. All at once, each
+ * as its own strategy does it (CoreDNS keeps a replica serving); the wait is
+ * the slowest's (metrics-server's, ready after its first scrape).
+ */
+export async function restartAddonPods(kubectl: RunKubectl, plan: ClusterPlan, timeoutSeconds: number): Promise<string[]> {
+  const workloads: Array<{ namespace: string; name: string }> = [];
+  for (const namespace of addonNamespaces(plan)) {
+    const names = (await kubectl(['get', 'deployments,daemonsets', '-n', namespace, '-o', 'name'])).split('\n').map((n) => n.trim()).filter(Boolean);
+    if (names.length === 0) continue;
+    await kubectl(['rollout', 'restart', '-n', namespace, ...names]);
+    workloads.push(...names.map((name) => ({ namespace, name })));
+  }
+  const timeout = `--timeout=${Math.max(1, Math.floor(timeoutSeconds))}s`;
+  await Promise.all(workloads.map(({ namespace, name }) => kubectl(['rollout', 'status', '-n', namespace, name, timeout])));
+  return workloads.map(({ namespace, name }) => `${namespace}/${name.replace(/^[^/]+\//, '')}`);
 }

@@ -1,3 +1,4 @@
+import { trustedCaPem } from '../../pki/ca-rotation.js';
 import { request } from 'node:https';
 import type { ClusterPki } from '../../pki/types.js';
 import type { ClusterState } from '../../state/cluster-state.js';
@@ -16,7 +17,7 @@ export function apiGet(server: string, pki: ClusterPki, path: string, timeoutMs 
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { ca: pki.ca.certPem, cert: pki.admin.certPem, key: pki.admin.keyPem, timeout: timeoutMs, method: 'GET' },
+      { ca: trustedCaPem(pki), cert: pki.admin.certPem, key: pki.admin.keyPem, timeout: timeoutMs, method: 'GET' },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

@@ -154,3 +154,22 @@ export async function waitForKubeRouter({ engine, plan, deadline }: InCluster, w
     ),
   );
 }
+
+/**
+ * The controller-manager has published `caPem` (the CAs the masters trust) as
+ * kube-root-ca.crt in each namespace: a pod started from now on trusts them.
+ */
+export async function waitForRootCaPublished(api: HostApi, namespaces: readonly string[], caPem: string, deadline: Deadline): Promise<void> {
+  await waitUntil(
+    `kube-root-ca.crt in ${namespaces.join(', ')} to hold the CAs the masters trust`,
+    async () => {
+      const stale: string[] = [];
+      for (const namespace of namespaces) {
+        const configMap = await apiGetJson<{ data?: Record<string, string> }>(api, `/api/v1/namespaces/${namespace}/configmaps/kube-root-ca.crt`).catch(() => undefined);
+        if (configMap?.data?.['ca.crt']?.trim() !== caPem.trim()) stale.push(namespace);
+      }
+      return stale.length === 0 || `not yet in ${stale.join(', ')}`;
+    },
+    { deadline, intervalMs: POLL_MS },
+  );
+}

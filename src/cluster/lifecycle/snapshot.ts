@@ -13,8 +13,8 @@ import { UNIT } from '../../components/units.js';
 import type { ClusterPlan, NodePlan } from '../../model/plan.js';
 import { execOrThrow, type NodeExec, type Provider } from '../../provider/provider.js';
 import { withClusterLock } from '../../state/lock.js';
+import { caFingerprint, ownCaFingerprints } from '../../pki/ca-rotation.js';
 import {
-  caFingerprint,
   packSnapshot,
   sha256Hex,
   snapshotMismatch,
@@ -156,7 +156,7 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
     const cluster = await readCluster(options.engine, options.cluster);
     requireRunning(cluster, 'restore a snapshot');
     const { plan, state } = cluster;
-    const mismatch = snapshotMismatch(manifest, plan.spec.name, caFingerprint(state.pki.ca.certPem));
+    const mismatch = snapshotMismatch(manifest, plan.spec.name, ownCaFingerprints(state.pki));
     if (mismatch && !options.fromOtherCluster) throw new UsageError(`snapshot ${options.file} ${mismatch}`);
     const deadline = new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'restore');
     const { engine, progress } = options;

@@ -1,3 +1,4 @@
+import { trustedCaPem } from '../../pki/ca-rotation.js';
 import type { KubeconfigEntry } from '../../pki/kubeconfig.js';
 import { loadState, saveState, withKubeconfigPath, type ClusterState } from '../../state/cluster-state.js';
 import { contextName, mergeIntoKubeconfigFile } from '../../state/kubeconfig-file.js';
@@ -16,7 +17,7 @@ export function adminEntry(state: ClusterState, internal: boolean): KubeconfigEn
     clusterName: context,
     userName: context,
     server,
-    caPem: state.pki.ca.certPem,
+    caPem: trustedCaPem(state.pki),
     certPem: state.pki.admin.certPem,
     keyPem: state.pki.admin.keyPem,
   };

@@ -72,7 +72,9 @@ export function unfinishedChange(cluster: ClusterNow): string | undefined {
   const operation = cluster.state.operation;
   const name = cluster.plan.spec.name;
   if (operation?.kind === 'upgrade') return `an upgrade to ${operation.to} stopped part-way: finish it first (kc upgrade cluster --kubernetes-version ${operation.to} --name ${name})`;
-  if (operation?.kind === 'rotate-certificates') return `a certificate rotation stopped part-way: finish it first (kc rotate certificates --name ${name})`;
+  if (operation?.kind === 'rotate-certificates') {
+    return `a certificate rotation stopped part-way: finish it first (kc rotate certificates${operation.caPhase ? ' --ca' : ''} --name ${name})`;
+  }
   return undefined;
 }
 
