@@ -45,9 +45,17 @@ export function describeAddons(statuses: readonly AddonStatus[]): string {
 /** kubectl on a master: `args`, with `input` on its stdin. */
 export type RunKubectl = (args: string[], input?: string) => Promise<string>;
 
+/**
+ * kubectl apply, server-side: one request per object where client-side apply
+ * reads each first and stores a copy of it in an annotation (the add-ons' 50
+ * objects took 0.5 to 1 s more of every create). kc owns these objects:
+ * fields someone else changed are taken back, as a client-side apply did.
+ */
+const APPLY = ['apply', '--server-side', '--force-conflicts', '--field-manager=kc', '-f', '-'];
+
 /** Applies RBAC, CoreDNS and the add-ons (with their CRDs): what create applies, and an upgrade again. */
 export async function applyAddons(kubectl: RunKubectl, plan: ClusterPlan): Promise<void> {
-  await kubectl(['apply', '-f', '-'], addonManifests(plan));
+  await kubectl(APPLY, addonManifests(plan));
 }
 
 /**
@@ -60,7 +68,7 @@ export async function applyAddons(kubectl: RunKubectl, plan: ClusterPlan): Promi
 export async function applyAddonResources(kubectl: RunKubectl, plan: ClusterPlan, timeoutSeconds: number): Promise<void> {
   for (const resources of addonCustomResources(plan)) {
     await kubectl(['wait', '--for=condition=Established', `--timeout=${Math.max(1, Math.floor(timeoutSeconds))}s`, ...resources.crds.map((crd) => `crd/${crd}`)]);
-    await kubectl(['apply', '-f', '-'], resources.manifest);
+    await kubectl(APPLY, resources.manifest);
   }
 }
 
