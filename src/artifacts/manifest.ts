@@ -613,3 +613,20 @@ export function artifactByName(name: string, release: KubernetesRelease = DEFAUL
   if (!found) throw new Error(`no artifact named "${name}" in the manifest`);
   return found;
 }
+
+/**
+ * Alpine Linux for the test images upstream builds on it (agnhost's base,
+ * and so kitten's and nautilus's): the ImageVolume tests mount kitten and
+ * read "Alpine Linux" in its /etc/os-release. No Alpine image or package
+ * can be fetched here; this is the real alpine:3.11 (`docker save` of the
+ * official image, ID a187dde48cd2), kept as a test fixture in a Go module
+ * the proxy serves. Only tests use it, and only as a root filesystem under
+ * kc's own static agnhost.
+ */
+export const ALPINE_TEST_BASE = {
+  image: 'alpine:3.11',
+  module: 'github.com/aquasecurity/fanal',
+  version: 'v0.0.0-20220621143759-7f9185d5d01d',
+  file: 'test/testdata/alpine-311.tar.gz',
+  sha256: '54b65c6b45e9ab3fcba1043d0ecef41cb9b544aefef20e1c24aa4fbac3d585ef',
+} as const;

@@ -1,4 +1,9 @@
+import { createReadStream } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ALPINE_TEST_BASE } from '../artifacts/manifest.js';
+import { sha256File } from '../artifacts/cache.js';
+import { downloadModule } from '../artifacts/source.js';
 import type { ResolvedArtifact } from '../artifacts/resolve.js';
 import type { Images } from '../provider/provider.js';
 import { contextDigest, contextStream, fileEntry, folderFiles, type ContextFile } from '../image/context.js';
@@ -22,8 +27,8 @@ export interface TestImage {
   ids: string[];
   /** Context path → where the file comes from. */
   files: Record<string, ContextSource>;
-  /** The ID of the image it builds on (default: the e2e base). */
-  fromId?: string;
+  /** The image it builds on (default: the e2e base): Alpine, see ALPINE_TEST_BASE. */
+  fromImage?: string;
 }
 
 /** A test image with the names one suite version pulls it by. */
@@ -56,11 +61,14 @@ export const TEST_IMAGES: TestImage[] = [
     ids: ['Etcd'],
     files: { etcd: { artifact: 'etcd', binary: 'etcd' }, etcdctl: { artifact: 'etcd', binary: 'etcdctl' } },
   },
+  // Agnhost's test web server with a picture and its data.json (kubectl's "Update Demo" tests), on
+  // Alpine like upstream's: the ImageVolume tests mount kitten and read Alpine's /etc/os-release.
   {
     dockerfile: 'webpage',
     ids: ['Kitten'],
-    fromId: 'Agnhost',
+    fromImage: ALPINE_TEST_BASE.image,
     files: {
+      agnhost: { artifact: 'e2e-test-binaries', binary: 'agnhost' },
       'html/kitten.jpg': { moduleFile: 'test/images/kitten/html/kitten.jpg' },
       'html/data.json': { moduleFile: 'test/images/kitten/html/data.json' },
     },
@@ -68,8 +76,9 @@ export const TEST_IMAGES: TestImage[] = [
   {
     dockerfile: 'webpage',
     ids: ['Nautilus'],
-    fromId: 'Agnhost',
+    fromImage: ALPINE_TEST_BASE.image,
     files: {
+      agnhost: { artifact: 'e2e-test-binaries', binary: 'agnhost' },
       'html/nautilus.jpg': { moduleFile: 'test/images/nautilus/html/nautilus.jpg' },
       'html/data.json': { moduleFile: 'test/images/nautilus/html/data.json' },
     },
@@ -107,18 +116,13 @@ export function upstreamImageNames(manifestGo: string): Map<string, string> {
 /**
  * The test images with the names a suite version (its manifest.go, parsed by
  * upstreamImageNames) pulls them by. An ID the version does not name is an
- * image its tests never ask for (v1.35 has no GlibcDnsTesting): left out. The
- * image others build on must be there.
+ * image its tests never ask for (v1.35 has no GlibcDnsTesting): left out.
  */
 export function nameTestImages(names: ReadonlyMap<string, string>, images: TestImage[] = TEST_IMAGES): NamedTestImage[] {
-  const baseOf = (id: string): string => {
-    const name = names.get(id);
-    if (!name) throw new Error(`the e2e suite's ${UPSTREAM_IMAGE_MANIFEST} names no image ${id}, which kc's test images build on: they need updating for this Kubernetes version`);
-    return name;
-  };
   return images.flatMap((image) => {
     const tags = image.ids.flatMap((id) => names.get(id) ?? []);
-    return tags.length === 0 ? [] : [{ ...image, tags, ...(image.fromId ? { from: baseOf(image.fromId) } : {}) }];
+    if (tags.length === 0) return [];
+    return [{ ...image, tags, ...(image.fromImage ? { from: image.fromImage } : {}) }];
   });
 }
 
@@ -173,6 +177,7 @@ export async function ensureTestImages(
 ): Promise<number> {
   const root = join(projectRoot(), 'images', 'e2e');
   let built = 0;
+  if (images.some((image) => image.from === ALPINE_TEST_BASE.image)) await ensureAlpineBase(engine, note);
   const baseContext = await folderFiles(join(root, 'base'), '');
   if (await buildOnce(engine, E2E_BASE_IMAGE, baseContext, debianImage)) built++;
   for (const image of images) {
@@ -183,4 +188,22 @@ export async function ensureTestImages(
     }
   }
   return built;
+}
+
+/**
+ * Loads ALPINE_TEST_BASE into the engine unless it is there: the file from
+ * its Go module (the proxy serves it; Go caches it), checked against the
+ * pinned SHA-256 before Docker sees it.
+ */
+async function ensureAlpineBase(engine: Images, note: (detail: string) => void): Promise<void> {
+  const { image, module, version, file, sha256 } = ALPINE_TEST_BASE;
+  if (await engine.imageId(image)) return;
+  note(`${image} from ${module}@${version}`);
+  const info = await downloadModule(module, version, tmpdir());
+  if (!info.Dir) throw new Error(`Go module ${module}@${version} has no source folder`);
+  const path = join(info.Dir, file);
+  const actual = await sha256File(path);
+  if (actual !== sha256) throw new Error(`${file} of ${module}@${version} has SHA-256 ${actual}, not the pinned ${sha256}: kc will not load it`);
+  await engine.loadImages(createReadStream(path));
+  if (!(await engine.imageId(image))) throw new Error(`${file} of ${module}@${version} did not load as ${image}`);
 }
