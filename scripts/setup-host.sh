@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepares this machine for kc: a Docker engine that can run privileged
 # systemd containers, and the tools kc needs to build artifacts from source
-# when release downloads cannot be reached. Safe to run any number of times:
-# a second run finds everything in place and changes nothing.
+# when release downloads cannot be reached (KC_SETUP_PROFILE=runtime leaves
+# those out). Safe to run any number of times: a second run finds everything
+# in place and changes nothing.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,16 +29,44 @@ apt_install() {
 }
 
 # --- tools kc uses on the host -------------------------------------------------
-ensure_host_packages() {
-  local want=() pkg
-  command -v dockerd >/dev/null || want+=(docker.io)
-  command -v jq >/dev/null || want+=(jq)
-  command -v debootstrap >/dev/null || want+=(debootstrap)
-  command -v shellcheck >/dev/null || want+=(shellcheck) # npm test lints every shell script
-  command -v gcc >/dev/null || want+=(gcc libc6-dev)
+# What to install, decided here and only here (test/unit/setup-host.test.ts):
+#   runtime  what running clusters needs: a Docker engine that can start
+#            containers, and jq for its configuration. On a host whose kernel
+#            has AppArmor enabled, Docker confines unprivileged containers (kc's
+#            registry) with its docker-default profile, which it loads with
+#            apparmor_parser: without the apparmor package every such container
+#            fails to start ("AppArmor enabled on system but the docker-default
+#            profile could not be loaded"). docker.io only recommends it.
+#   full     runtime, plus what offline source builds need (gcc, libc6-dev,
+#            libseccomp-dev, pkg-config, debootstrap) and what `npm test`
+#            lints with (shellcheck). The default; the GitHub Action asks for
+#            runtime, so a runner that has Docker runs no apt-get at all.
+apparmor_enabled() {
+  local enabled=''
+  read -r enabled <"${KC_APPARMOR_ENABLED_FILE:-/sys/module/apparmor/parameters/enabled}" 2>/dev/null || true
+  [[ $enabled == Y ]]
+}
+
+has() { command -v "$1" >/dev/null 2>&1; }
+
+# Prints the Debian packages this host lacks, one per line.
+wanted_packages() {
+  local profile=$1 pkg
+  has dockerd || echo docker.io
+  if apparmor_enabled && ! has apparmor_parser; then echo apparmor; fi
+  has jq || echo jq
+  [[ $profile == full ]] || return 0
+  has debootstrap || echo debootstrap
+  has shellcheck || echo shellcheck # npm test lints every shell script
+  has gcc || printf '%s\n' gcc libc6-dev
   for pkg in libseccomp-dev pkg-config; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || want+=("$pkg")
+    dpkg -s "$pkg" >/dev/null 2>&1 || echo "$pkg"
   done
+}
+
+ensure_host_packages() {
+  local want
+  mapfile -t want < <(wanted_packages "$1")
   if [[ ${#want[@]} -gt 0 ]]; then apt_install "${want[@]}"; fi
 }
 
@@ -134,7 +163,7 @@ check_build_tools() {
   fi
   go_version=$(go env GOVERSION | sed 's/^go//')
   if [[ $(printf '%s\n' 1.26 "$go_version" | sort -V | head -n1) != 1.26 ]]; then
-    say "warning: Go $go_version is too old to build Kubernetes from source; install Go 1.26 or newer."
+    say "warning: Go $go_version is too old to build Kubernetes from source; install Go 1.26 or newer if release downloads fail here."
   else
     say "Go $go_version found (used when release downloads are unreachable)"
   fi
@@ -143,6 +172,13 @@ check_build_tools() {
   [[ $node_major -ge 20 ]] || die "kc needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))"
 }
 
-ensure_host_packages
-ensure_docker
-check_build_tools
+main() {
+  local profile=${KC_SETUP_PROFILE:-full}
+  [[ $profile == full || $profile == runtime ]] || die "KC_SETUP_PROFILE=$profile: use full (the default) or runtime"
+  ensure_host_packages "$profile"
+  ensure_docker
+  check_build_tools
+}
+
+# Sourced (by the tests), it only defines the functions above.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then main; fi

@@ -4,6 +4,7 @@
 # itself compiled. Safe to run again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# KC_SETUP_PROFILE=runtime (the GitHub Action's) leaves out offline build tools.
 bash scripts/setup-host.sh
 # npm ci replaces node_modules even when nothing changed: only run it when
 # package-lock.json differs from what the last install used.

@@ -2,9 +2,13 @@
 # kc action, step 2: create the cluster and merge its context into a
 # kubeconfig file. Outputs: kubeconfig (that file's path), context (kc-<name>).
 #
+# Then the cluster's own kubectl (its Kubernetes version) goes first on PATH:
+# the runner's kubectl may be of another version. Output: kubectl (its path).
+#
 # Inputs (environment): INPUT_CLUSTER_NAME, INPUT_CONFIG, INPUT_NODE_IMAGE,
 # INPUT_KUBERNETES_VERSION, INPUT_CONTROL_PLANES, INPUT_WORKERS, INPUT_WAIT,
-# INPUT_KUBECONFIG, INPUT_VERBOSE.
+# INPUT_KUBECONFIG, INPUT_VERBOSE, INPUT_KUBECTL_VERSION (kind-action's:
+# ignored with a warning when it is not the cluster's version).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -48,6 +52,16 @@ if is_true "${INPUT_VERBOSE:-false}"; then args+=(--verbose); fi
 
 say "kc ${args[*]}"
 "$kc" "${args[@]}"
+
+bin_dir=${RUNNER_TEMP:-/tmp}/kc-bin-$name
+kubectl=$("$kc" export kubectl "$bin_dir" --name "$name" --quiet) || die "could not put the cluster's kubectl into $bin_dir"
+add_path "$bin_dir"
+set_output kubectl "$kubectl"
+version=$(kubectl version --client -o json | jq -r .clientVersion.gitVersion)
+if [[ -n ${INPUT_KUBECTL_VERSION:-} && v${INPUT_KUBECTL_VERSION#v} != "$version" ]]; then
+  warn "kubectl_version ${INPUT_KUBECTL_VERSION} is not the cluster's: kc put the cluster's own kubectl $version on PATH instead"
+fi
+say "kubectl $version (the cluster's own) is $kubectl"
 
 context=kc-$name
 set_output kubeconfig "$kubeconfig"

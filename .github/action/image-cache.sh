@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # kc action, node image cache: a runner that builds kc's node image (there is
 # no published one) keeps the built image between runs with actions/cache, so
-# a warm run loads it in seconds instead of downloading or building every
-# component and the image again.
+# a warm run loads it in seconds instead of pulling it, or downloading or
+# building every component and the image again.
 #
 #   image-cache.sh key   outputs `image` (the node image kc will use), `dir`
 #                        (the folder actions/cache keeps) and `key` (changes
@@ -12,7 +12,10 @@
 #   image-cache.sh load  loads the image from the folder, when the image is
 #                        not there yet and the folder holds it
 #   image-cache.sh save  saves the image into the folder, unless the cache was
-#                        restored (a hit) or the image does not exist
+#                        restored (a hit) or the image does not exist; outputs
+#                        `saved` (true: actions/cache/save keeps the folder).
+#                        Runs even when the job failed after the image was
+#                        made, so a red pipeline does not build it again.
 #
 # Inputs (environment): KC_SOURCE_DIR (kc's source, for `key`),
 # INPUT_NODE_IMAGE, INPUT_KUBERNETES_VERSION (as create.sh reads them),
@@ -86,6 +89,7 @@ save() {
   local image dir
   image=$(node_image)
   dir=$(cache_dir)
+  local saved=false
   if is_true "${INPUT_CACHE_HIT:-false}"; then
     say "node image came from the cache: nothing to save"
   elif ! docker image inspect "$image" >/dev/null 2>&1; then
@@ -95,8 +99,10 @@ save() {
     # Uncompressed: actions/cache compresses the folder itself (zstd).
     docker save -o "$dir/$archive_name.partial" "$image"
     mv "$dir/$archive_name.partial" "$dir/$archive_name"
+    saved=true
     say "saved node image $image to $dir/$archive_name for the next run"
   fi
+  set_output saved "$saved"
 }
 
 case ${1:-} in

@@ -38,6 +38,12 @@ add_path() {
   export PATH="$1:$PATH"
 }
 
+# boolean NAME VALUE: VALUE must be empty, true/false, yes/no or 1/0 (any case).
+boolean() {
+  case "${2,,}" in '' | true | false | yes | no | 1 | 0) return 0 ;; esac
+  die "input $1 must be true or false, not '$2'"
+}
+
 # whole_number NAME VALUE: VALUE must be digits only.
 whole_number() {
   [[ $2 =~ ^[0-9]+$ ]] || die "input $1 must be a whole number, not '$2'"

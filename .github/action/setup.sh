@@ -5,7 +5,13 @@
 #
 # Inputs (environment): INPUT_KC_VERSION: a folder with kc's source (the
 # action's own checkout by default) or a git ref of the action's repository
-# (KC_REPOSITORY, owner/name). Output: source-dir (kc's source folder).
+# (KC_REPOSITORY, owner/name); INPUT_NODE_IMAGE_REPOSITORY: where published
+# node images are pulled from (default ghcr.io/<owner>/kc-node, the owner of
+# KC_REPOSITORY, where its release workflow publishes them). Output:
+# source-dir (kc's source folder). Later steps get KC_NODE_IMAGE_REPOSITORY.
+#
+# A runner has Docker: only what running clusters needs is set up
+# (KC_SETUP_PROFILE=runtime), so nothing is installed with apt-get there.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -38,7 +44,18 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 ((node_major >= 20)) || die "kc needs Node.js 20 or newer, this runner has $(node --version): add actions/setup-node with node-version: 20"
 
 say "setting up the host and building kc in $source_dir"
-bash "$source_dir/scripts/setup.sh"
+KC_SETUP_PROFILE=runtime bash "$source_dir/scripts/setup.sh"
+
+repository=${INPUT_NODE_IMAGE_REPOSITORY:-}
+if [[ -z $repository && -n ${KC_REPOSITORY:-} ]]; then
+  owner=${KC_REPOSITORY%%/*}
+  repository=ghcr.io/${owner,,}/kc-node # registry names are lower case
+fi
+if [[ -n $repository ]]; then
+  set_env KC_NODE_IMAGE_REPOSITORY "$repository"
+  export KC_NODE_IMAGE_REPOSITORY=$repository
+  say "published node images come from $repository"
+fi
 
 add_path "$source_dir/bin"
 set_output source-dir "$source_dir"

@@ -71,8 +71,12 @@ export const KUBE_ROUTER_VERSION = 'v2.1.0';
 
 export const ARCH = 'amd64';
 
-/** How to check a download: a digest pinned here, or the checksum file the project publishes beside it. */
-export type Checksum = { sha256: string } | { sha256Url: string };
+/**
+ * How to check a download: a digest pinned here, the checksum file the
+ * project publishes beside it, or (for a project that publishes neither) the
+ * sha256 GitHub itself records for the release asset.
+ */
+export type Checksum = { sha256: string } | { sha256Url: string } | { githubRelease: { repository: string; tag: string } };
 
 export interface ReleaseSource {
   url: string;
@@ -393,8 +397,11 @@ const KUBE_ROUTER: Artifact = {
 
 /**
  * The add-ons every release ships (see src/components/addons.ts): they talk to
- * the API through client-go and support all three releases. Neither project
- * publishes a binary, only images, so both are built from their modules.
+ * the API through client-go and support all three releases.
+ * local-path-provisioner publishes only images, so it is built from its
+ * module where its image cannot be pulled. metrics-server also publishes its
+ * binary on its GitHub release, without a checksum file: GitHub's own record
+ * of the asset's sha256 checks it.
  */
 export const LOCAL_PATH_PROVISIONER_VERSION = 'v0.0.30';
 export const METRICS_SERVER_VERSION = 'v0.8.0';
@@ -418,7 +425,10 @@ const METRICS_SERVER: Artifact = {
   version: METRICS_SERVER_VERSION,
   sourceBuildMinutes: 2,
   binaries: ['metrics-server'],
-  release: [],
+  release: [{
+    url: `https://github.com/kubernetes-sigs/metrics-server/releases/download/${METRICS_SERVER_VERSION}/metrics-server-linux-${ARCH}`,
+    checksum: { githubRelease: { repository: 'kubernetes-sigs/metrics-server', tag: METRICS_SERVER_VERSION } },
+  }],
   source: {
     kind: 'go',
     modules: { 'sigs.k8s.io/metrics-server': METRICS_SERVER_VERSION },
@@ -500,6 +510,32 @@ export const HELM_ARTIFACT: Artifact = {
     versionVars: { 'helm.sh/helm/v4/internal/version.version': HELM_VERSION },
   },
 };
+
+/**
+ * actionlint, which `npm run check` runs over kc's workflows and action
+ * (scripts/lint-workflows.sh): a development tool, never part of a node image.
+ */
+export const ACTIONLINT_VERSION = 'v1.7.12';
+
+export const ACTIONLINT_ARTIFACT: Artifact = {
+  name: 'actionlint',
+  version: ACTIONLINT_VERSION,
+  sourceBuildMinutes: 0.5,
+  binaries: ['actionlint'],
+  release: [{
+    url: `https://github.com/rhysd/actionlint/releases/download/${ACTIONLINT_VERSION}/actionlint_${ACTIONLINT_VERSION.slice(1)}_linux_${ARCH}.tar.gz`,
+    checksum: { sha256Url: `https://github.com/rhysd/actionlint/releases/download/${ACTIONLINT_VERSION}/actionlint_${ACTIONLINT_VERSION.slice(1)}_checksums.txt` },
+    extract: { actionlint: 'actionlint' },
+  }],
+  source: {
+    kind: 'go',
+    modules: { 'github.com/rhysd/actionlint': ACTIONLINT_VERSION },
+    packages: { 'github.com/rhysd/actionlint/cmd/actionlint': 'actionlint' },
+  },
+};
+
+/** The tools kc's own development runs (tests, checks), by name: never part of a node image. */
+export const DEVELOPMENT_TOOLS: readonly Artifact[] = [HELM_ARTIFACT, ACTIONLINT_ARTIFACT];
 
 /** Everything a node image of one release is made of, in build order (later builds reuse what earlier ones compiled). */
 export function artifactsFor(release: KubernetesRelease): Artifact[] {
@@ -609,7 +645,7 @@ export const WEAVE_IMAGES = {
 } as const;
 
 export function artifactByName(name: string, release: KubernetesRelease = DEFAULT_RELEASE): Artifact {
-  const found = [...artifactsFor(release), ...e2eArtifactsFor(release), REGISTRY_ARTIFACT, HELM_ARTIFACT].find((a) => a.name === name);
+  const found = [...artifactsFor(release), ...e2eArtifactsFor(release), REGISTRY_ARTIFACT, ...DEVELOPMENT_TOOLS].find((a) => a.name === name);
   if (!found) throw new Error(`no artifact named "${name}" in the manifest`);
   return found;
 }

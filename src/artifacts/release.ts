@@ -8,11 +8,15 @@ import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import type { Artifact, Checksum, ReleaseSource } from './manifest.js';
 
-/** The release site could not be reached at all: the caller may build from source instead. */
-export class ReleaseUnreachableError extends Error {
-  constructor(readonly url: string, cause: string) {
-    super(`cannot reach ${url}: ${cause}`);
-    this.name = 'ReleaseUnreachableError';
+/**
+ * A release file could not be had: the site did not answer, or answered with
+ * an HTTP error (404 for a version not published yet, 403 for a rate limit).
+ * In `--source auto` the caller builds the artifact from source instead.
+ */
+export class ReleaseDownloadError extends Error {
+  constructor(readonly url: string, readonly reason: string) {
+    super(`cannot download ${url}: ${reason}`);
+    this.name = 'ReleaseDownloadError';
   }
 }
 
@@ -33,34 +37,82 @@ export interface ReleaseOptions {
   fetchImpl?: Fetch;
   /** Give up on a host that does not answer within this time. */
   timeoutMs?: number;
+  /**
+   * A base URL that serves the release sites' files under their host names
+   * (`<mirror>/dl.k8s.io/release/...`, `<mirror>/github.com/...`): a proxy or
+   * an in-house mirror, from KC_RELEASE_MIRROR. Checksums are checked the same way.
+   */
+  mirror?: string;
+  /** Sent to api.github.com only (never to a mirror), for GitHub's higher rate limit: GITHUB_TOKEN. */
+  githubToken?: string;
 }
 
-const NETWORK_ERROR_CODES = new Set([
-  'ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'ENETUNREACH', 'EHOSTUNREACH', 'ETIMEDOUT',
-  'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET',
-]);
+/** What the environment says about release downloads: KC_RELEASE_MIRROR (checked) and GITHUB_TOKEN. */
+export function releaseEnvironment(env: NodeJS.ProcessEnv = process.env): Pick<ReleaseOptions, 'mirror' | 'githubToken'> {
+  const mirror = releaseMirrorFrom(env.KC_RELEASE_MIRROR);
+  const githubToken = env.GITHUB_TOKEN || undefined;
+  return { ...(mirror ? { mirror } : {}), ...(githubToken ? { githubToken } : {}) };
+}
 
-function networkFailure(error: unknown): string | undefined {
-  if (!(error instanceof Error)) return undefined;
+/** The address a release file is fetched from: the project's own, or the mirror's copy of it. */
+export function mirrored(url: string, mirror: string | undefined): string {
+  if (!mirror) return url;
+  const { host, pathname, search } = new URL(url);
+  return `${mirror.replace(/\/+$/, '')}/${host}${pathname}${search}`;
+}
+
+/** KC_RELEASE_MIRROR, checked: an http(s) base URL, or undefined when unset. */
+export function releaseMirrorFrom(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    url = new URL('invalid:');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(
+      `KC_RELEASE_MIRROR="${value}" is not an http(s) URL: set it to the base URL of a mirror that serves the release sites under their host names ` +
+        '(e.g. https://mirror.example.com/kc, which serves https://mirror.example.com/kc/dl.k8s.io/release/...), or unset it',
+    );
+  }
+  return url.toString().replace(/\/+$/, '');
+}
+
+/** Why a request got no answer, in a few words: the system's error code where there is one. */
+function networkFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
   if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'timed out';
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  if (cause?.code && NETWORK_ERROR_CODES.has(cause.code)) return cause.code;
-  return undefined;
+  return cause?.code ?? cause?.message ?? error.message;
 }
 
-async function get(url: string, options: ReleaseOptions): Promise<Response> {
+async function get(url: string, options: ReleaseOptions, headers: Record<string, string> = {}): Promise<Response> {
   const fetchImpl = options.fetchImpl ?? fetch;
+  const from = mirrored(url, options.mirror);
   let response: Response;
   try {
-    response = await fetchImpl(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 15 * 60_000) });
+    response = await fetchImpl(from, { headers, signal: AbortSignal.timeout(options.timeoutMs ?? 15 * 60_000) });
   } catch (error) {
-    const failure = networkFailure(error);
-    if (failure) throw new ReleaseUnreachableError(url, failure);
-    throw error;
+    throw new ReleaseDownloadError(from, networkFailure(error));
   }
-  if (response.status >= 500) throw new ReleaseUnreachableError(url, `HTTP ${response.status}`);
-  if (!response.ok || !response.body) throw new Error(`download of ${url} failed: HTTP ${response.status}`);
+  if (!response.ok || !response.body) throw new ReleaseDownloadError(from, `HTTP ${response.status}`);
   return response;
+}
+
+/**
+ * The sha256 GitHub records for a release asset (the `digest` of the asset in
+ * its releases API): for projects that publish a binary but no checksum file.
+ */
+async function githubAssetDigest(repository: string, tag: string, asset: string, options: ReleaseOptions): Promise<string> {
+  const api = `https://api.github.com/repos/${repository}/releases/tags/${tag}`;
+  const headers: Record<string, string> = { accept: 'application/vnd.github+json' };
+  if (options.githubToken && !options.mirror) headers.authorization = `Bearer ${options.githubToken}`;
+  const release = (await (await get(api, options, headers)).json()) as { assets?: { name?: string; digest?: string | null }[] };
+  const digest = release.assets?.find((a) => a.name === asset)?.digest;
+  const match = typeof digest === 'string' ? /^sha256:([0-9a-f]{64})$/i.exec(digest) : null;
+  if (!match?.[1]) throw new ReleaseDownloadError(mirrored(api, options.mirror), `GitHub records no sha256 digest for ${asset}`);
+  return match[1].toLowerCase();
 }
 
 /** Reads a checksum file: either a bare digest or `digest  filename` lines (sha256sum format). */
@@ -76,9 +128,10 @@ export function digestFromChecksumFile(text: string, fileName: string): string |
 
 async function expectedDigest(checksum: Checksum, url: string, options: ReleaseOptions): Promise<string> {
   if ('sha256' in checksum) return checksum.sha256.toLowerCase();
+  if ('githubRelease' in checksum) return githubAssetDigest(checksum.githubRelease.repository, checksum.githubRelease.tag, basename(new URL(url).pathname), options);
   const text = await (await get(checksum.sha256Url, options)).text();
   const digest = digestFromChecksumFile(text, basename(new URL(url).pathname));
-  if (!digest) throw new Error(`${checksum.sha256Url} has no sha256 for ${basename(url)}`);
+  if (!digest) throw new ReleaseDownloadError(mirrored(checksum.sha256Url, options.mirror), `it has no sha256 for ${basename(url)}`);
   return digest;
 }
 
@@ -118,7 +171,7 @@ async function extractEntries(archive: string, wanted: Record<string, string>, b
 /** Downloads every release file of an artifact into binDir, each checked against its sha256. */
 export async function fetchRelease(artifact: Artifact, binDir: string, options: ReleaseOptions = {}): Promise<void> {
   if (artifact.release.length === 0) {
-    throw new ReleaseUnreachableError(artifact.name, 'it has no release download of its own');
+    throw new ReleaseDownloadError(artifact.name, 'it has no release download of its own');
   }
   const scratch = join(binDir, '.download');
   await mkdir(scratch, { recursive: true });
@@ -144,7 +197,7 @@ async function fetchOne(
   const actual = await download(source.url, file, options);
   if (actual !== expected) {
     await rm(file, { force: true });
-    throw new ChecksumMismatchError(source.url, expected, actual);
+    throw new ChecksumMismatchError(mirrored(source.url, options.mirror), expected, actual);
   }
   if (source.extract) {
     await extractEntries(file, source.extract, binDir);

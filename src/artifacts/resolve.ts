@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import { isLocked, withFileLock, type LockOptions } from '../util/file-lock.js';
 import type { Progress } from '../util/progress.js';
+import { messageOf } from '../util/errors.js';
 import type { ArtifactCache, ArtifactSource, CacheEntry } from './cache.js';
 import type { Artifact } from './manifest.js';
-import { fetchRelease, ReleaseUnreachableError, type ReleaseOptions } from './release.js';
+import { fetchRelease, releaseEnvironment, type ReleaseOptions } from './release.js';
 import { buildFromSource } from './source.js';
 
-/** `auto`: a cached entry of either kind, else the release, else (release site unreachable) a source build. */
+/** `auto`: a cached entry of either kind, else the release, else (the release download failed) a source build. */
 export type SourceChoice = 'auto' | ArtifactSource;
 
 export const SOURCE_CHOICES: readonly SourceChoice[] = ['auto', 'release', 'source'];
@@ -36,6 +37,8 @@ export interface ResolveOptions extends ReleaseOptions {
   produce?: Produce;
   /** Told which source kc turns to before it starts producing from it (a download or a build). */
   onProduce?: (source: ArtifactSource) => void;
+  /** Told why the release download failed when `auto` turns to a source build instead. */
+  onFallback?: (reason: string) => void;
   /** Told when another kc is producing the entry right now, and this one waits for it. */
   onWait?: (source: ArtifactSource) => void;
   /** How long to wait for another kc producing the same entry (PRODUCE_LOCK_WAIT_MS unless a test says otherwise). */
@@ -61,8 +64,8 @@ export async function resolveArtifact(artifact: Artifact, options: ResolveOption
     const entry = await options.cache.lookup(artifact, source);
     if (entry) return { artifact, entry, cached: true };
   }
-  let unreachable: ReleaseUnreachableError | undefined;
-  for (const source of order) {
+  let releaseFailure: string | undefined;
+  for (const [index, source] of order.entries()) {
     try {
       if (await isLocked(options.cache.entryDir(artifact, source))) options.onWait?.(source);
       return await withFileLock(options.cache.entryDir(artifact, source), produceLock(artifact, options), async () => {
@@ -75,16 +78,25 @@ export async function resolveArtifact(artifact: Artifact, options: ResolveOption
         return { artifact, entry, cached: false };
       });
     } catch (error) {
-      // Only an unreachable release site falls through to a source build: a
-      // checksum mismatch or a broken build is an error the user must see.
-      if (error instanceof ReleaseUnreachableError && options.choice === 'auto') {
-        unreachable = error;
+      // In `auto`, any failed release download (unreachable, 404 for a version
+      // not published yet, 403 for a rate limit, a file that does not match its
+      // checksum, which is discarded) turns to a source build: the user is told
+      // why, and never stranded. `--source release` shows the error itself.
+      const next = order[index + 1];
+      if (source === 'release' && next !== undefined) {
+        releaseFailure = messageOf(error);
+        options.onFallback?.(releaseFailure);
         continue;
+      }
+      if (releaseFailure !== undefined) {
+        throw new Error(`${artifact.name} ${artifact.version}: the release download failed (${releaseFailure}), and so did the source build: ${messageOf(error)}`, {
+          cause: error,
+        });
       }
       throw error;
     }
   }
-  throw unreachable ?? new Error(`${artifact.name}: no source to get it from`);
+  throw new Error(`${artifact.name}: no source to get it from`);
 }
 
 function produceLock(artifact: Artifact, options: ResolveOptions): LockOptions {
@@ -154,6 +166,8 @@ export async function resolveArtifacts(
   options: ResolveOptions,
   progress: Progress,
 ): Promise<ResolvedArtifact[]> {
+  // A mirror set wrongly is said before anything is downloaded or built.
+  options = { ...releaseEnvironment(), ...options };
   const estimate = coldBuildEstimate(await missingArtifacts(artifacts, options.cache, options.choice), options.choice);
   if (estimate) progress.info(estimate);
   const resolved: ResolvedArtifact[] = [];
@@ -164,6 +178,7 @@ export async function resolveArtifacts(
           ...options,
           onWait: (source) => note(`another kc is ${producing(artifact, source)}: waiting for it`),
           onProduce: (source) => note(producing(artifact, source)),
+          onFallback: (reason) => progress.info(`${artifact.name} ${artifact.version}: the release download failed (${reason}): building it from source instead`),
         });
         const how = produced(result.entry.record.source);
         note(result.cached ? `cached, ${how}` : how);

@@ -75,8 +75,26 @@ export function defaultBinaryName(importPath: string): string {
   return /^v\d+$/.test(last) && parts.length > 1 ? (parts[parts.length - 2] ?? last) : last;
 }
 
+/**
+ * A cgo build (runc, with libseccomp) needs a C toolchain and the library's
+ * headers: said up front, since a host set up for running clusters only
+ * (KC_SETUP_PROFILE=runtime, the GitHub Action) has none of them, and Go's
+ * own error would name a missing header.
+ */
+async function checkCgoTools(build: GoBuild): Promise<void> {
+  const needs = 'gcc, libc6-dev, pkg-config and libseccomp-dev';
+  const hint = 'install them (apt-get install gcc libc6-dev pkg-config libseccomp-dev, or scripts/setup-host.sh without KC_SETUP_PROFILE=runtime)';
+  try {
+    await run('cc', ['--version']);
+    if (build.tags?.includes('seccomp')) await run('pkg-config', ['--exists', 'libseccomp']);
+  } catch {
+    throw new ToolchainMissingError(needs, hint);
+  }
+}
+
 async function buildGo(artifact: Artifact, build: GoBuild, binDir: string, options: SourceBuildOptions): Promise<void> {
   const goVersion = (await goEnv('GOVERSION')).replace(/^go/, '');
+  if (build.cgo) await checkCgoTools(build);
   await mkdir(options.workDir, { recursive: true });
   const replaces: Record<string, string> = {};
   if (build.localReplacesAt) {

@@ -8,7 +8,7 @@ import { createClusterCommand } from './create-cluster.js';
 import { deleteClusterCommand, deleteClustersCommand } from './delete-cluster.js';
 import { exportLogsCommand } from './export-logs.js';
 import { getCertificatesCommand, getClustersCommand, getNodesCommand } from './get.js';
-import { exportKubeconfigCommand, getKubeconfigCommand } from './kubeconfig.js';
+import { exportKubeconfigCommand, exportKubectlCommand, getKubeconfigCommand } from './kubeconfig.js';
 import { loadDockerImageCommand, loadImageArchiveCommand } from './load.js';
 import { UsageError, withGlobalOptions } from './options.js';
 import { createNodeCommand, deleteNodeCommand } from './node-commands.js';
@@ -54,8 +54,8 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .command('get', 'List clusters, nodes, kubeconfigs', (y) =>
       y.command(getClustersCommand).command(getNodesCommand).command(getKubeconfigCommand).command(getCertificatesCommand).demandCommand(1, 'Say what to get: clusters, nodes, kubeconfig or certificates'),
     )
-    .command('export', 'Export kubeconfigs and logs', (y) =>
-      y.command(exportKubeconfigCommand).command(exportLogsCommand).demandCommand(1, 'Say what to export: kc export kubeconfig or kc export logs'),
+    .command('export', 'Export kubeconfigs, kubectl and logs', (y) =>
+      y.command(exportKubeconfigCommand).command(exportKubectlCommand).command(exportLogsCommand).demandCommand(1, 'Say what to export: kc export kubeconfig, kc export kubectl or kc export logs'),
     )
     .command('load', 'Load images into nodes without a registry', (y) =>
       y.command(loadDockerImageCommand).command(loadImageArchiveCommand).demandCommand(1, 'Say what to load: docker-image or image-archive'),

@@ -4,6 +4,13 @@ import type { Addons, ClusterSpec, CniMode, NetworkPolicyMode, NodeExtras, NodeR
 export const DEFAULT_CLUSTER_NAME = 'kc';
 export const NODE_IMAGE_REPOSITORY = 'kc/node';
 export const DEFAULT_NODE_IMAGE = nodeImageFor(DEFAULT_RELEASE.kubernetes);
+/**
+ * Where kc's release workflow publishes node images
+ * (`<repository>:<version>-<recipe>`, see src/image/published.ts), and where
+ * `kc create cluster` looks before it builds one. KC_NODE_IMAGE_REPOSITORY
+ * names another (a fork's, a mirror's), or `none`.
+ */
+export const PUBLISHED_NODE_IMAGE_REPOSITORY = 'ghcr.io/kc-dev/kc-node';
 
 /** The node image kc builds for a Kubernetes version (what `kubernetesVersion:` in a config file means). */
 export function nodeImageFor(kubernetesVersion: string): string {

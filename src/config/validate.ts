@@ -3,6 +3,7 @@ import { MAX_CONTROL_PLANES, MAX_WORKERS } from './limits.js';
 import { cidrsOverlap, parseCidr, parseIpv4, type Cidr } from '../util/ipv4.js';
 import type { ClusterSpec, CniMode, Component, KubeProxyMode, NetworkPolicyMode, NodeExtras, PortMapping, PortProtocol } from './types.js';
 import { counted } from '../util/words.js';
+import { isImageReference } from '../util/image-ref.js';
 
 export const CNI_MODES: readonly CniMode[] = ['weave', 'bridge', 'none'];
 export const NETWORK_POLICY_MODES: readonly NetworkPolicyMode[] = ['kube-router', 'none'];
@@ -88,11 +89,9 @@ export function parseSubnet(field: string, value: unknown, minPrefix: number, ma
   return cidr;
 }
 
-const IMAGE_PATTERN = /^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+)?$/;
-
 export function validateImageReference(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !IMAGE_PATTERN.test(value)) {
-    throw new ValidationError(field, value, 'use an image reference such as kc/node:v1.37.2');
+  if (typeof value !== 'string' || !isImageReference(value)) {
+    throw new ValidationError(field, value, 'use an image reference such as kc/node:v1.37.2 or localhost:5001/kc-node:v1.37.2');
   }
   return value;
 }

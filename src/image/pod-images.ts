@@ -3,7 +3,7 @@ import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ResolvedArtifact } from '../artifacts/resolve.js';
-import { podImagesFor, type KubernetesRelease } from '../artifacts/manifest.js';
+import { podImagesFor, type Artifact, type KubernetesRelease } from '../artifacts/manifest.js';
 import type { Images } from '../provider/provider.js';
 import { projectRoot } from '../util/paths.js';
 import { contextDigest, contextStream, fileEntry, folderFiles, type ContextFile } from './context.js';
@@ -52,23 +52,59 @@ async function podImageContext(image: PodImage, artifacts: ResolvedArtifact[]): 
   return [...(await folderFiles(join(projectRoot(), 'images', image.name), '')), binary];
 }
 
+/** Where the pod images of a node image come from, decided once before any artifact is produced. */
+export interface PodImageSources {
+  /** Upstream's own images, present already or pulled just now: nothing of kc's is built for them. */
+  upstream: PodImage[];
+  /** Pulled just now (a subset of `upstream`), for the progress line. */
+  pulled: PodImage[];
+  /** The images kc builds from its own artifacts (or keeps from an earlier build). */
+  toBuild: PodImage[];
+}
+
 /**
- * Makes sure a pod image exists in Docker: kept from before when its inputs
- * have not changed, else pulled, else built from kc's own artifact. Returns
- * how it was obtained.
+ * Decides, for each pod image, whether upstream's image serves (present
+ * without kc's label, or pulled now where a registry answers) or kc builds it:
+ * an online machine then neither builds nor needs a toolchain for those.
+ * `--source source` builds every image kc does not have yet.
+ */
+export async function podImageSources(engine: Pick<Images, 'imageLabels' | 'tryPull'>, images: PodImage[], pull: boolean): Promise<PodImageSources> {
+  const sources: PodImageSources = { upstream: [], pulled: [], toBuild: [] };
+  for (const image of images) {
+    const labels = await engine.imageLabels(image.tag);
+    if (labels && labels[LABEL_INPUTS] === undefined) {
+      sources.upstream.push(image);
+    } else if (!labels && pull && (await engine.tryPull(image.tag))) {
+      sources.upstream.push(image);
+      sources.pulled.push(image);
+    } else {
+      sources.toBuild.push(image);
+    }
+  }
+  return sources;
+}
+
+/** The artifacts a node image needs: every one on the node's PATH, and those of the pod images kc builds. */
+export function artifactsNeeded(artifacts: Artifact[], sources: PodImageSources): Artifact[] {
+  const built = new Set(sources.toBuild.map((image) => image.artifact));
+  return artifacts.filter((artifact) => !POD_IMAGE_ARTIFACTS.has(artifact.name) || built.has(artifact.name));
+}
+
+/**
+ * Builds a pod image from kc's own artifact, unless the one kc built before
+ * has the same inputs. Returns whether it was built.
  */
 export async function ensurePodImage(
   engine: Images,
   image: PodImage,
   artifacts: ResolvedArtifact[],
   base?: { tag: string; id: string },
-): Promise<'cached' | 'pulled' | 'built'> {
+): Promise<'cached' | 'built'> {
   if (image.fromBase && !base) throw new Error(`pod image ${image.name} is built from the base image, which was not given`);
   const context = await podImageContext(image, artifacts);
   const digest = await contextDigest(context, image.fromBase && base ? [base.id] : []);
   const labels = await engine.imageLabels(image.tag);
-  if (labels && (labels[LABEL_INPUTS] === digest || labels[LABEL_INPUTS] === undefined)) return 'cached';
-  if (!labels && (await engine.tryPull(image.tag))) return 'pulled';
+  if (labels?.[LABEL_INPUTS] === digest) return 'cached';
   await engine.buildImage(contextStream(context), {
     tag: image.tag,
     ...(image.fromBase && base ? { buildArgs: { BASE_IMAGE: base.tag } } : {}),

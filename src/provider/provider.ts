@@ -231,8 +231,12 @@ export interface Images {
   imageLabels(tag: string): Promise<Record<string, string> | undefined>;
   imageId(tag: string): Promise<string | undefined>;
   imageSize(tag: string): Promise<number>;
+  /** Pulls an image; an error saying the registry's answer (no such image, no registry answering) when it cannot. */
+  pullImage(tag: string): Promise<void>;
   /** Pulls an image; false (not an error) when no registry answers. */
   tryPull(tag: string): Promise<boolean>;
+  /** Gives an image a second name (`repo:tag`). */
+  tagImage(tag: string, as: string): Promise<void>;
   buildImage(
     context: Readable,
     options: { tag: string; buildArgs?: Record<string, string>; labels?: Record<string, string> },
@@ -240,7 +244,11 @@ export interface Images {
   ): Promise<void>;
   /** Makes an image of a root filesystem tarball. */
   importImage(rootfs: Readable, tag: string): Promise<void>;
-  /** Gives an image a second name (`repo:tag`) and pushes it under that name to the registry the name points at. */
+  /**
+   * Gives an image a second name (`repo:tag`) and pushes it under that name to
+   * the registry the name points at, logged in as `docker login` left it
+   * (the `auths` of the Docker client's config.json), else anonymously.
+   */
   pushImage(tag: string, as: string): Promise<void>;
   /** Loads an archive (docker save format), streamed as it comes. */
   loadImages(archive: Readable): Promise<void>;
@@ -329,7 +337,7 @@ export interface EngineSpan {
 export interface SingleEngine extends Provider, SwarmMembership {}
 
 /** exec, but a non-zero exit is an error carrying the command's last output lines. */
-export async function execOrThrow(engine: NodeExec, node: string, command: string[], input?: string | Readable): Promise<string> {
+export async function execOrThrow(engine: Pick<NodeExec, 'exec'>, node: string, command: string[], input?: string | Readable): Promise<string> {
   const result = await engine.exec(node, command, input);
   if (result.exitCode !== 0) {
     const output = `${result.stdout}${result.stderr}`.trimEnd().split('\n').slice(-20).join('\n');

@@ -62,53 +62,88 @@ class CompositeRunner {
     return this.inputs[name] ?? this.action.inputs[name]?.default ?? '';
   }
 
+  /** The value of one term of an expression: an input, a step's output, a github.* value or a quoted string. */
+  private term(term: string): string {
+    if (term.startsWith('inputs.')) return this.input(term.slice('inputs.'.length));
+    if (term === 'github.action_path') return ROOT;
+    if (term === 'github.action_repository') return ''; // a local action (uses: ./)
+    if (term === 'github.repository') return 'owner/kc-tests';
+    if (term === 'github.token') return '';
+    if (/^'[^']*'$/.test(term)) return term.slice(1, -1);
+    if (/^steps\.[\w-]+\.outputs\.[\w-]+$/.test(term)) {
+      const [, step = '', , output = ''] = term.split('.');
+      return this.stepOutputs[step]?.[output] ?? '';
+    }
+    throw new Error(`the test does not know the expression ${term}`);
+  }
+
   evaluate(text: string): string {
     return text.replace(/\$\{\{\s*(.*?)\s*\}\}/g, (_, expression: string) => {
       const alternatives = expression.split('||').map((e) => e.trim());
       for (const term of alternatives) {
-        let value: string;
-        if (term.startsWith('inputs.')) value = this.input(term.slice('inputs.'.length));
-        else if (term === 'github.action_path') value = ROOT;
-        else if (term === 'github.action_repository') value = ''; // a local action (uses: ./)
-        else if (/^steps\.[\w-]+\.outputs\.[\w-]+$/.test(term)) {
-          const [, step = '', , output = ''] = term.split('.');
-          value = this.stepOutputs[step]?.[output] ?? '';
-        } else throw new Error(`the test does not know the expression ${term}`);
+        const value = this.term(term);
         if (value !== '' || term === alternatives[alternatives.length - 1]) return value;
       }
       return '';
     });
   }
 
-  /** Evaluates `if:` conditions of the form `inputs.x == 'v'` / `!= 'v'`, joined by &&. */
+  /**
+   * Evaluates `if:` conditions: `always()`, and comparisons of inputs or step
+   * outputs with quoted strings (== or !=), joined by &&. Without always(), a
+   * step after a failed one does not run, as on a runner.
+   */
   condition(text: string | undefined): boolean {
-    if (!text) return true;
-    return text.split('&&').every((clause) => {
-      const match = /^\s*inputs\.([\w-]+)\s*(==|!=)\s*'([^']*)'\s*$/.exec(clause);
+    const clauses = (text ?? '').split('&&').map((c) => c.trim()).filter(Boolean);
+    const always = clauses.includes('always()');
+    if (this.failure && !always) return false;
+    return clauses.filter((c) => c !== 'always()').every((clause) => {
+      const match = /^((?:inputs|steps)\.[\w.-]+)\s*(==|!=)\s*('[^']*')$/.exec(clause);
       if (!match) throw new Error(`the test does not know the condition ${clause}`);
-      const equal = this.input(match[1] ?? '') === match[3];
+      const equal = this.term(match[1] ?? '') === this.term(match[3] ?? '');
       return match[2] === '==' ? equal : !equal;
     });
   }
 
-  /** Runs every step whose `if:` holds; resolves the action's outputs. */
+  /** The first step that failed, as the job's result. */
+  failure: Error | undefined;
+  /** The steps that ran, in order. */
+  readonly ran: string[] = [];
+
+  /** Runs every step whose `if:` holds; resolves the action's outputs, or rejects with the first failure once every step that must run ran. */
   async runAll(): Promise<Record<string, string>> {
     for (const step of this.action.runs.steps) {
-      if (this.condition(step.if)) await this.runStep(step);
+      if (!this.condition(step.if)) continue;
+      this.ran.push(step.id);
+      try {
+        await this.runStep(step);
+      } catch (error) {
+        this.failure ??= error as Error;
+      }
     }
+    if (this.failure) throw this.failure;
     return Object.fromEntries(Object.entries(this.action.outputs).map(([name, o]) => [name, this.evaluate(o.value)]));
   }
 
+  /** What the cache was told to save, as its post-job work would. */
+  readonly savedCaches: { path: string; key: string }[] = [];
+
   /**
-   * The one action action.yml uses, as its restore does on a runner: the
-   * cache folder is what the test left there (empty: a miss; a saved image, as
-   * after an earlier run: a hit). Saving the folder is the runner's post-job work.
+   * The actions action.yml uses, as a runner runs them: the restore finds
+   * what the test left in the folder (empty: a miss; a saved image, as after
+   * an earlier run: a hit); the save records the folder and key it keeps.
    */
   private useAction(step: ActionStep): void {
-    if (step.uses !== 'actions/cache@v4') throw new Error(`the test does not know the action ${step.uses}`);
     const path = this.evaluate(step.with?.path ?? '');
-    if (!path || !this.evaluate(step.with?.key ?? '')) throw new Error(`step ${step.id}: actions/cache needs a path and a key`);
-    this.stepOutputs[step.id] = { 'cache-hit': existsSync(join(path, 'node-image.tar')) ? 'true' : 'false' };
+    const key = this.evaluate(step.with?.key ?? '');
+    if (!path || !key) throw new Error(`step ${step.id}: ${step.uses} needs a path and a key`);
+    if (step.uses === 'actions/cache/restore@v5') {
+      this.stepOutputs[step.id] = { 'cache-hit': existsSync(join(path, 'node-image.tar')) ? 'true' : 'false' };
+    } else if (step.uses === 'actions/cache/save@v5') {
+      this.savedCaches.push({ path, key });
+    } else {
+      throw new Error(`the test does not know the action ${step.uses}`);
+    }
   }
 
   private async runStep(step: ActionStep): Promise<void> {
@@ -194,7 +229,8 @@ describe('the GitHub Action (action.yml and .github/action/*.sh)', () => {
     action = parseYaml(await readFile(join(ROOT, 'action.yml'), 'utf8')) as ActionFile;
     await kc(['delete', 'cluster', '--name', NAME, '--kubeconfig', kubeconfig]);
     // setup.sh (host setup, npm ci, build: quick when done) then create.sh, as `uses: ./` with these inputs.
-    create = new CompositeRunner(action, { 'cluster-name': NAME, 'control-planes': '1', workers: '1', kubeconfig }, job);
+    // The cluster's name under helm/kind-action's input name: the same meaning, taken too.
+    create = new CompositeRunner(action, { cluster_name: NAME, 'control-planes': '1', workers: '1', kubeconfig }, job);
     outputs = await create.runAll();
   });
 
@@ -208,14 +244,26 @@ describe('the GitHub Action (action.yml and .github/action/*.sh)', () => {
     expect(Object.keys(action.inputs)).toEqual(
       expect.arrayContaining(['cluster-name', 'config', 'node-image', 'kubernetes-version', 'wait', 'kc-version', 'install-only', 'cleanup', 'ignore-failed-clean']),
     );
+    // helm/kind-action's names, where they mean the same.
+    expect(Object.keys(action.inputs)).toEqual(
+      expect.arrayContaining(['cluster_name', 'node_image', 'install_only', 'ignore_failed_clean', 'verbosity', 'kubectl_version']),
+    );
+    // Current majors of every action used (Node.js 24), the cache restored and saved apart so a failed job still saves.
+    expect(action.runs.steps.filter((step) => step.uses).map((step) => step.uses)).toEqual(['actions/cache/restore@v5', 'actions/cache/save@v5']);
+    expect(action.runs.steps.find((step) => step.uses === 'actions/cache/save@v5')?.if).toMatch(/^always\(\) && /);
     expect(action.inputs['cluster-name']?.default).toBe('kc');
     expect(action.inputs.wait?.default).toBe('600');
   });
 
-  it('puts bin/kc on PATH, outputs the kubeconfig path and the context kc-<name>, and sets KUBECONFIG', () => {
-    expect(job.path).toEqual([join(ROOT, 'bin')]);
-    expect(outputs).toEqual({ kubeconfig, context: `kc-${NAME}` });
+  it('puts bin/kc and the cluster\'s own kubectl on PATH, outputs the kubeconfig path and the context kc-<name>, and sets KUBECONFIG', async () => {
+    const bin = join(dir, `kc-bin-${NAME}`);
+    expect(job.path).toEqual([bin, join(ROOT, 'bin')]);
+    expect(outputs).toEqual({ kubeconfig, context: `kc-${NAME}`, kubectl: join(bin, 'kubectl') });
     expect(job.env.KUBECONFIG).toBe(kubeconfig);
+    const version = await execFileAsync(join(bin, 'kubectl'), ['version', '--client', '-o', 'json']);
+    expect((JSON.parse(version.stdout) as { clientVersion: { gitVersion: string } }).clientVersion.gitVersion).toBe(DEFAULT_NODE_IMAGE.split(':')[1]);
+    // Where published node images come from: the action repository's owner (here the workflow's repository, as for `uses: ./`).
+    expect(job.env.KC_NODE_IMAGE_REPOSITORY).toBe('ghcr.io/owner/kc-node');
   });
 
   it('keys the node image cache by the image, and saves the image after a run that did not find it cached', async () => {
@@ -224,6 +272,7 @@ describe('the GitHub Action (action.yml and .github/action/*.sh)', () => {
     expect(key?.image).toBe(DEFAULT_NODE_IMAGE);
     expect(key?.key).toMatch(new RegExp(`^kc-node-image-kc_node_${DEFAULT_NODE_IMAGE.split(':')[1]}-\\w+-[0-9a-f]{32}$`));
     expect(create.stepOutputs['image-cache']).toEqual({ 'cache-hit': 'false' });
+    expect(create.savedCaches).toEqual([{ path: join(dir, 'image-cache'), key: key?.key }]);
     const manifest = await execFileAsync('tar', ['-xOf', join(dir, 'image-cache', 'node-image.tar'), 'manifest.json']);
     expect(JSON.parse(manifest.stdout)).toEqual([expect.objectContaining({ RepoTags: [DEFAULT_NODE_IMAGE] })]);
   });
@@ -239,6 +288,33 @@ describe('the GitHub Action (action.yml and .github/action/*.sh)', () => {
     }
     const containers = (await engine.listNodes({ [LABEL_CLUSTER]: NAME })).map((c) => c.name).sort();
     expect(containers).toEqual([`${NAME}-lb`, `${NAME}-master-0`, `${NAME}-worker-0`]);
+  });
+
+  it('saves the node image cache when the job fails after setting up (a red pipeline does not build the image again)', async () => {
+    const redJob: Job = { path: [], env: { ...job.env, KC_IMAGE_CACHE_DIR: join(dir, 'red-image-cache') }, dir: join(dir, 'red') };
+    await execFileAsync('mkdir', ['-p', redJob.dir]);
+    // The create step fails at once (a word for a number): nothing is created, the image is there.
+    const red = new CompositeRunner(action, { 'cluster-name': `${NAME}-red`, workers: 'many', kubeconfig }, redJob);
+    await expect(red.runAll()).rejects.toThrow('step create exited with 1');
+    expect(red.ran).toEqual(['inputs', 'setup', 'image-key', 'image-cache', 'image-load', 'create', 'image-save', 'image-cache-save']);
+    expect(red.savedCaches).toEqual([{ path: join(dir, 'red-image-cache'), key: red.stepOutputs['image-key']?.key }]);
+    expect(existsSync(join(dir, 'red-image-cache', 'node-image.tar'))).toBe(true);
+  });
+
+  it('refuses an arm64 runner before it sets anything up, and a word where a switch is asked for', async () => {
+    const stub = join(dir, 'arm');
+    await execFileAsync('mkdir', ['-p', stub]);
+    await writeFile(join(stub, 'uname'), '#!/bin/sh\necho aarch64\n', { mode: 0o755 });
+    const inputs = (env: Record<string, string>) =>
+      execFileAsync('bash', [join(ROOT, '.github', 'action', 'inputs.sh')], { env: { ...process.env, GITHUB_OUTPUT: '', ...env } }).then(
+        (r) => r.stdout,
+        (e: { stdout: string }) => e.stdout,
+      );
+    expect(await inputs({ PATH: `${stub}${delimiter}${process.env.PATH ?? ''}`, RUNNER_ARCH: 'ARM64' })).toContain(
+      "::error title=kc action::this runner is aarch64 (ARM64), and kc's node images are amd64 only: use an x86_64 runner such as ubuntu-latest",
+    );
+    expect(await inputs({ INPUT_INSTALL_ONLY: 'sure' })).toContain("::error title=kc action::input install_only must be true or false, not 'sure'");
+    expect(await inputs({ INPUT_INSTALL_ONLY: 'true' })).toContain('output mode=install');
   });
 
   it('deletes the cluster with cleanup: true, leaving no container behind', async () => {

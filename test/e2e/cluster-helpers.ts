@@ -3,9 +3,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ArtifactCache } from '../../src/artifacts/cache.js';
-import { artifactByName, HELM_ARTIFACT } from '../../src/artifacts/manifest.js';
-import { resolveArtifacts } from '../../src/artifacts/resolve.js';
-import { createProgress } from '../../src/util/progress.js';
+import { artifactByName } from '../../src/artifacts/manifest.js';
+import { toolPath } from '../../tools/tool-path.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { BOUNDARY_COUNTERS, BOUNDARY_TABLE } from '../../src/components/boundary.js';
 import { execOrThrow, LABEL_CLUSTER } from '../../src/provider/provider.js';
@@ -43,10 +42,7 @@ export function kubectlFor(kubeconfig: string, context: string) {
  */
 let helm: Promise<string> | undefined;
 export function helmPath(): Promise<string> {
-  helm ??= resolveArtifacts([HELM_ARTIFACT], { cache: new ArtifactCache(cacheDir()), choice: 'auto' }, createProgress('normal')).then(([resolved]) => {
-    if (!resolved) throw new Error('helm was not resolved');
-    return join(resolved.entry.binDir, 'helm');
-  });
+  helm ??= toolPath('helm');
   return helm;
 }
 

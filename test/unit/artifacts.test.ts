@@ -8,7 +8,7 @@ import { ArtifactCache } from '../../src/artifacts/cache.js';
 import { artifactByName, artifactsFor, DEFAULT_RELEASE, KUBE_ROUTER_RAISED_DEPENDENCIES, KUBERNETES_VERSION, type Artifact } from '../../src/artifacts/manifest.js';
 
 const ARTIFACTS = artifactsFor(DEFAULT_RELEASE);
-import { ChecksumMismatchError, digestFromChecksumFile, ReleaseUnreachableError } from '../../src/artifacts/release.js';
+import { ChecksumMismatchError, digestFromChecksumFile, fetchRelease, mirrored, ReleaseDownloadError, releaseEnvironment } from '../../src/artifacts/release.js';
 import { resolveArtifact, sourceOrder } from '../../src/artifacts/resolve.js';
 import { defaultBinaryName, goLdflags, localReplaces, renderBuildModule } from '../../src/artifacts/source.js';
 
@@ -113,13 +113,15 @@ describe('release downloads and the cache', () => {
   let base: string;
   let root: string;
   const files: Record<string, string> = {};
+  /** A file the server refuses to hand out, as a rate-limited site does. */
+  const FORBIDDEN = '\u0000forbidden';
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'kc-cache-test-'));
     server = createServer((req, res) => {
       const body = files[req.url ?? ''];
-      if (body === undefined) {
-        res.writeHead(404).end();
+      if (body === undefined || body === FORBIDDEN) {
+        res.writeHead(body === FORBIDDEN ? 403 : 404).end();
         return;
       }
       res.writeHead(200).end(body);
@@ -161,12 +163,18 @@ describe('release downloads and the cache', () => {
     expect(second.entry.binDir).toBe(first.entry.binDir);
   });
 
-  it('refuses a corrupted download with a clear error and caches nothing', async () => {
+  /** The real release download, and a source build that writes a marker: what resolveArtifact turns to. */
+  const releaseOrBuilt = (options: { mirror?: string } = {}) => async (artifact: Artifact, source: string, binDir: string) => {
+    if (source === 'release') await fetchRelease(artifact, binDir, options);
+    else await writeFile(join(binDir, 'tool'), 'built from source');
+  };
+
+  it('refuses a corrupted download with a clear error and caches nothing, with --source release', async () => {
     const cache = new ArtifactCache(root);
     const artifact = fakeArtifact('corrupt', 'tampered bytes', sha256('the real bytes'));
-    const attempt = resolveArtifact(artifact, { cache, choice: 'auto' });
+    const attempt = resolveArtifact(artifact, { cache, choice: 'release' });
     await expect(attempt).rejects.toBeInstanceOf(ChecksumMismatchError);
-    await expect(resolveArtifact(artifact, { cache, choice: 'auto' })).rejects.toThrow(
+    await expect(resolveArtifact(artifact, { cache, choice: 'release' })).rejects.toThrow(
       /checksum mismatch for .*corrupt\/tool: expected sha256 [0-9a-f]{64}, got [0-9a-f]{64}/,
     );
     expect(await cache.lookup(artifact, 'release')).toBeUndefined();
@@ -174,7 +182,44 @@ describe('release downloads and the cache', () => {
     expect(left).toEqual([]);
   });
 
-  it('treats an unreachable release site as unreachable, not as a bad file', async () => {
+  it('in auto, builds from source when the release is missing (404), forbidden (403) or corrupted, and says why', async () => {
+    const cache = new ArtifactCache(root);
+    const missing = fakeArtifact('missing', 'x', sha256('x'));
+    delete files['/missing/tool'];
+    const forbidden = fakeArtifact('forbidden', 'x', sha256('x'));
+    files['/forbidden/tool'] = FORBIDDEN;
+    const corrupted = fakeArtifact('corrupted', 'tampered', sha256('the real bytes'));
+    const reasons: Record<string, string> = {};
+    for (const artifact of [missing, forbidden, corrupted]) {
+      const result = await resolveArtifact(artifact, {
+        cache,
+        choice: 'auto',
+        produce: releaseOrBuilt(),
+        onFallback: (reason) => (reasons[artifact.name] = reason),
+      });
+      expect(result.entry.record.source, artifact.name).toBe('source');
+      expect(await readFile(join(result.entry.binDir, 'tool'), 'utf8')).toBe('built from source');
+      expect(await cache.lookup(artifact, 'release'), `${artifact.name}: no release entry is cached`).toBeUndefined();
+    }
+    expect(reasons.missing).toBe(`cannot download ${base}/missing/tool: HTTP 404`);
+    expect(reasons.forbidden).toBe(`cannot download ${base}/forbidden/tool: HTTP 403`);
+    expect(reasons.corrupted).toMatch(/^checksum mismatch for .*corrupted\/tool/);
+  });
+
+  it('names both failures when the source build fails after the release download did', async () => {
+    const cache = new ArtifactCache(root);
+    const artifact = fakeArtifact('nowhere', 'x', sha256('x'));
+    delete files['/nowhere/tool'];
+    const produce = async (a: Artifact, source: string, binDir: string) => {
+      if (source === 'release') return fetchRelease(a, binDir);
+      throw new Error('go: module not served');
+    };
+    await expect(resolveArtifact(artifact, { cache, choice: 'auto', produce })).rejects.toThrow(
+      `nowhere v1.0.0: the release download failed (cannot download ${base}/nowhere/tool: HTTP 404), and so did the source build: go: module not served`,
+    );
+  });
+
+  it('treats an unreachable release site as a failed download', async () => {
     const cache = new ArtifactCache(root);
     // A port that was just free: nothing listens there, so the connection is refused.
     const closed = createServer();
@@ -189,7 +234,57 @@ describe('release downloads and the cache', () => {
       source: { kind: 'go', modules: {}, packages: {} },
       sourceBuildMinutes: 0,
     };
-    await expect(resolveArtifact(artifact, { cache, choice: 'release' })).rejects.toBeInstanceOf(ReleaseUnreachableError);
+    const attempt = resolveArtifact(artifact, { cache, choice: 'release' });
+    await expect(attempt).rejects.toBeInstanceOf(ReleaseDownloadError);
+    await expect(resolveArtifact(artifact, { cache, choice: 'release' })).rejects.toThrow('ECONNREFUSED');
+  });
+
+  it('fetches every file from KC_RELEASE_MIRROR under the release site\'s host name, checksums too', async () => {
+    const cache = new ArtifactCache(root);
+    const artifact: Artifact = {
+      name: 'mirrored',
+      version: 'v1.0.0',
+      binaries: ['tool'],
+      release: [{ url: 'https://releases.example.org/v1.0.0/tool', checksum: { sha256Url: 'https://releases.example.org/v1.0.0/tool.sha256' } }],
+      source: { kind: 'go', modules: {}, packages: {} },
+      sourceBuildMinutes: 0,
+    };
+    files['/releases.example.org/v1.0.0/tool'] = 'from the mirror';
+    files['/releases.example.org/v1.0.0/tool.sha256'] = `${sha256('from the mirror')}  tool\n`;
+    const { mirror } = releaseEnvironment({ KC_RELEASE_MIRROR: `${base}/` });
+    expect(mirror).toBe(base);
+    const result = await resolveArtifact(artifact, { cache, choice: 'release', mirror });
+    expect(await readFile(join(result.entry.binDir, 'tool'), 'utf8')).toBe('from the mirror');
+    expect(mirrored('https://dl.k8s.io/release/v1.37.2/bin/linux/amd64/kubelet', 'https://m.example/kc')).toBe(
+      'https://m.example/kc/dl.k8s.io/release/v1.37.2/bin/linux/amd64/kubelet',
+    );
+  });
+
+  it('refuses a KC_RELEASE_MIRROR that is not an http(s) URL, naming the fix', () => {
+    expect(() => releaseEnvironment({ KC_RELEASE_MIRROR: 'mirror.example.com' })).toThrow(
+      /KC_RELEASE_MIRROR="mirror.example.com" is not an http\(s\) URL: set it to the base URL of a mirror/,
+    );
+    expect(releaseEnvironment({ KC_RELEASE_MIRROR: '' })).toEqual({});
+  });
+
+  it('checks a binary that has no checksum file against the sha256 GitHub records for the release asset', async () => {
+    const cache = new ArtifactCache(root);
+    const artifact: Artifact = {
+      name: 'github-asset',
+      version: 'v0.8.0',
+      binaries: ['tool'],
+      release: [{ url: 'https://github.com/owner/project/releases/download/v0.8.0/tool-linux-amd64', checksum: { githubRelease: { repository: 'owner/project', tag: 'v0.8.0' } } }],
+      source: { kind: 'go', modules: {}, packages: {} },
+      sourceBuildMinutes: 0,
+    };
+    files['/github.com/owner/project/releases/download/v0.8.0/tool-linux-amd64'] = 'asset bytes';
+    const api = '/api.github.com/repos/owner/project/releases/tags/v0.8.0';
+    files[api] = JSON.stringify({ assets: [{ name: 'tool-linux-amd64.sha256', digest: null }, { name: 'tool-linux-amd64', digest: `sha256:${sha256('asset bytes')}` }] });
+    const result = await resolveArtifact(artifact, { cache, choice: 'release', mirror: base });
+    expect(await readFile(join(result.entry.binDir, 'tool'), 'utf8')).toBe('asset bytes');
+    files[api] = JSON.stringify({ assets: [{ name: 'tool-linux-amd64', digest: `sha256:${sha256('other bytes')}` }] });
+    await rm(cache.entryDir(artifact, 'release'), { recursive: true, force: true });
+    await expect(resolveArtifact(artifact, { cache, choice: 'release', mirror: base })).rejects.toBeInstanceOf(ChecksumMismatchError);
   });
 
   it('produces an artifact once when two kc processes ask for it at the same time: the second waits and takes the first one\'s', async () => {

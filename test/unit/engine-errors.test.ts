@@ -1,3 +1,4 @@
+import { engineProblem } from '../../src/provider/docker/preflight.js';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { userInfo } from 'node:os';
@@ -355,5 +356,25 @@ describe('an engine over ssh', () => {
     const failure = await failureOf(engineAt(`ssh://nobody@127.0.0.1:${port}`).ensureReachable());
     expect(failure.kind).toBe('ssh-docker');
     expect(failure.message).toMatch(/the ssh login worked, but Docker there did not answer \(docker system dial-stdio: permission denied while trying to connect/);
+  });
+});
+
+describe('the engine preflight', () => {
+  const x86 = { arch: 'amd64', securityOptions: ['name=seccomp,profile=builtin', 'name=cgroupns'], apparmorParser: false };
+
+  it('refuses an engine on another architecture, naming what to use', () => {
+    expect(engineProblem({ ...x86, arch: 'arm64' })).toMatch(/^this Docker engine runs on arm64, and kc's node images are amd64 only .*use an amd64 \(x86_64\) machine/);
+  });
+
+  it('refuses a host where AppArmor is on but its tools are missing, naming the package', () => {
+    const problem = engineProblem({ ...x86, securityOptions: ['name=apparmor', 'name=seccomp,profile=builtin'] });
+    expect(problem).toMatch(/^AppArmor is enabled on this host, but its tools are not installed \(apparmor_parser\)/);
+    expect(problem).toContain('`apt-get install apparmor`');
+  });
+
+  it('takes a host with AppArmor and its tools, one without AppArmor, and a remote engine it cannot look into', () => {
+    expect(engineProblem({ ...x86, securityOptions: ['name=apparmor'], apparmorParser: true })).toBeUndefined();
+    expect(engineProblem(x86)).toBeUndefined();
+    expect(engineProblem({ arch: 'amd64', securityOptions: undefined, apparmorParser: undefined })).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ArtifactCache, type ArtifactSource } from '../../src/artifacts/cache.js';
 import { artifactByName, type Artifact } from '../../src/artifacts/manifest.js';
 import { coldBuildEstimate } from '../../src/artifacts/resolve.js';
-import { ReleaseUnreachableError } from '../../src/artifacts/release.js';
+import { ReleaseDownloadError } from '../../src/artifacts/release.js';
 import { buildNodeImage } from '../../src/image/node-image.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
 import { createProgress } from '../../src/util/progress.js';
@@ -33,7 +33,7 @@ describe('node image build progress (a first run, as CI logs show it)', () => {
     const containerd = ARTIFACTS.find((a) => a.name === 'containerd') as Artifact;
     await cache.store(containerd, 'release', (binDir) => fill(containerd, binDir));
     const produce = async (artifact: Artifact, source: ArtifactSource, binDir: string) => {
-      if (source === 'release') throw new ReleaseUnreachableError(`https://example.invalid/${artifact.name}`, 'ENOTFOUND');
+      if (source === 'release') throw new ReleaseDownloadError(`https://example.invalid/${artifact.name}`, 'ENOTFOUND');
       await new Promise((resolve) => setTimeout(resolve, 60));
       await fill(artifact, binDir);
     };

@@ -23,6 +23,10 @@ import {
 } from '../provider.js';
 import { apiOlderThan, EngineTooOldError, MIN_API_VERSION, type EngineRef } from '../engine-failure.js';
 import { firstFileOf, packFiles } from './archive.js';
+import { registryLogin } from './registry-auth.js';
+import { engineProblem, hostHasApparmorParser, type EngineFacts } from './preflight.js';
+import { splitImageReference } from '../../util/image-ref.js';
+import { messageOf } from '../../util/errors.js';
 import { localDockerClient, localEngineHost, reportingEngineFailures } from './connect.js';
 
 /** How Docker runs one node: everything about a node container decided in one place. */
@@ -96,7 +100,16 @@ export class DockerEngine implements SingleEngine {
     if (apiVersion !== undefined && apiOlderThan(apiVersion, MIN_API_VERSION)) {
       throw new EngineUnavailableError(this.engine, new EngineTooOldError(version.Version, apiVersion));
     }
+    const problem = engineProblem(await this.facts(version));
+    if (problem) throw new Error(problem);
     return version.Version;
+  }
+
+  /** What the preflight checks: the engine's architecture, and on this host its AppArmor set-up. */
+  private async facts(version: Docker.DockerVersion): Promise<EngineFacts> {
+    if (!this.engine.host.startsWith('unix://')) return { arch: version.Arch, securityOptions: undefined, apparmorParser: undefined };
+    const info = (await this.client.info()) as { SecurityOptions?: string[] };
+    return { arch: version.Arch, securityOptions: info.SecurityOptions ?? [], apparmorParser: hostHasApparmorParser() };
   }
 
   // --- images -----------------------------------------------------------------
@@ -125,23 +138,33 @@ export class DockerEngine implements SingleEngine {
     return (await this.client.getImage(tag).inspect()).Size;
   }
 
-  /** Pulls an image; resolves false (rather than throwing) when no registry answers. */
-  async tryPull(tag: string): Promise<boolean> {
+  async pullImage(tag: string): Promise<void> {
     try {
-      const stream = await this.client.pull(tag);
-      await this.followProgress(stream);
-      return true;
-    } catch {
-      return false;
+      await this.followProgress(await this.client.pull(tag));
+    } catch (error) {
+      // The engine's own words say why: "not found", "no such host", "connection refused", "unauthorized".
+      throw new Error(`cannot pull ${tag}: ${messageOf(error).replace(/^\(HTTP code \d+\)[^-]*- /, '')}`, { cause: error });
     }
   }
 
+  /** Pulls an image; resolves false (rather than throwing) when no registry answers. */
+  async tryPull(tag: string): Promise<boolean> {
+    return this.pullImage(tag).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async tagImage(tag: string, as: string): Promise<void> {
+    const { repository, tag: version } = splitImageReference(as);
+    await this.client.getImage(tag).tag({ repo: repository, tag: version ?? 'latest' });
+  }
+
   async pushImage(tag: string, as: string): Promise<void> {
-    const at = as.lastIndexOf(':');
-    const [repo, version] = at > as.lastIndexOf('/') ? [as.slice(0, at), as.slice(at + 1)] : [as, 'latest'];
-    await this.client.getImage(tag).tag({ repo, tag: version });
+    await this.tagImage(tag, as);
     // The engine wants an X-Registry-Auth header even for a registry without authentication: an empty one.
-    await this.followProgress(await this.client.getImage(as).push({ authconfig: {} }));
+    const auth = await registryLogin(splitImageReference(as).repository);
+    await this.followProgress(await this.client.getImage(as).push({ authconfig: auth ?? {} }));
   }
 
   /** Builds an image from a tar build context; the build output goes to onOutput line by line. */
@@ -166,8 +189,8 @@ export class DockerEngine implements SingleEngine {
 
   /** Imports a root filesystem tarball as an image (a base made from Debian packages). */
   async importImage(rootfs: Readable, tag: string): Promise<void> {
-    const [repo, imageTag] = splitTag(tag);
-    const stream = await this.client.importImage(rootfs, { repo, tag: imageTag });
+    const { repository, tag: imageTag } = splitImageReference(tag);
+    const stream = await this.client.importImage(rootfs, { repo: repository, tag: imageTag ?? 'latest' });
     await this.followProgress(stream);
   }
 
@@ -424,6 +447,8 @@ export class DockerEngine implements SingleEngine {
       // A private cgroup namespace makes the node's cgroup look like a root
       // to systemd inside, on cgroup v1 and v2 hosts alike.
       CgroupnsMode: 'private',
+      // systemd must be PID 1, whatever the engine's daemon.json says ("init": true puts docker-init there); kind does the same.
+      Init: false,
       SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
       Tmpfs: spec.tmpfs,
       Binds: [...Object.entries(spec.volumes).map(([volume, path]) => `${volume}:${path}`), ...spec.binds],
@@ -639,11 +664,6 @@ interface ProgressEvent {
 
 function labelFilters(labels: Record<string, string>): string[] {
   return Object.entries(labels).map(([k, v]) => (v === '' ? k : `${k}=${v}`));
-}
-
-function splitTag(tag: string): [string, string] {
-  const at = tag.lastIndexOf(':');
-  return at > tag.lastIndexOf('/') ? [tag.slice(0, at), tag.slice(at + 1)] : [tag, 'latest'];
 }
 
 function statusCode(error: unknown): number | undefined {

@@ -75,12 +75,13 @@ export class FakeEngine implements SingleEngine {
   private delays: InjectedDelay[] = [];
   private nextId = 1;
 
-  private readonly pullable: Set<string>;
+  /** What a registry would serve: image name → its labels. */
+  readonly pullable: Map<string, Record<string, string>>;
 
   /** `images` are present; `pullable` ones a registry would serve. */
   constructor(options: { images?: string[]; pullable?: string[] } = {}) {
     for (const image of options.images ?? []) this.images.set(image, {});
-    this.pullable = new Set(options.pullable ?? []);
+    this.pullable = new Map((options.pullable ?? []).map((tag) => [tag, {}]));
   }
 
   /** Makes calls fail from now on, until cleared. */
@@ -364,11 +365,26 @@ export class FakeEngine implements SingleEngine {
     return 0;
   }
 
+  async pullImage(tag: string): Promise<void> {
+    await this.record('pullImage', tag);
+    const image = this.pullable.get(tag);
+    if (!image) throw new Error(`cannot pull ${tag}: not found`);
+    this.images.set(tag, image);
+  }
+
   async tryPull(tag: string): Promise<boolean> {
     await this.record('tryPull', tag);
-    if (!this.pullable.has(tag)) return false;
-    this.images.set(tag, {});
+    const image = this.pullable.get(tag);
+    if (!image) return false;
+    this.images.set(tag, image);
     return true;
+  }
+
+  async tagImage(tag: string, as: string): Promise<void> {
+    await this.record('tagImage', `${tag} ${as}`);
+    const image = this.images.get(tag);
+    if (!image) throw new Error(`no such image: ${tag}`);
+    this.images.set(as, image);
   }
 
   async buildImage(context: Readable, options: { tag: string; labels?: Record<string, string> }): Promise<void> {
@@ -385,6 +401,7 @@ export class FakeEngine implements SingleEngine {
     await this.record('pushImage', tag);
     if (!this.images.has(tag)) throw new Error(`No such image: ${tag}`);
     this.images.set(as, this.images.get(tag) ?? {});
+    this.pullable.set(as, this.images.get(tag) ?? {});
     this.pushed.push(`${tag} → ${as}`);
   }
 

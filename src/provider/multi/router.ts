@@ -274,8 +274,16 @@ export class MultiEngine implements Provider {
     return this.local.imageSize(tag);
   }
 
+  pullImage(tag: string): Promise<void> {
+    return this.local.pullImage(tag);
+  }
+
   tryPull(tag: string): Promise<boolean> {
     return this.local.tryPull(tag);
+  }
+
+  tagImage(tag: string, as: string): Promise<void> {
+    return this.local.tagImage(tag, as);
   }
 
   buildImage(
