@@ -78,4 +78,16 @@ describe('a published node image', () => {
     const ready = await kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}']);
     expect(ready.trim()).toBe(`${NAME}-worker-0=True`);
   }, 1_800_000);
+
+  it('hands out the cluster\'s own kubectl when nothing was built here: read out of a master', async () => {
+    const bin = join(dir, 'bin');
+    // An empty artifact cache, as on a runner that pulled the node image.
+    const exported = await kc(['export', 'kubectl', bin, '--name', NAME], { KC_CACHE_DIR: join(dir, 'empty-cache') });
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stderr).toContain(`Wrote kubectl ${DEFAULT_RELEASE.kubernetes} (from ${NAME}-master-0) to ${join(bin, 'kubectl')}`);
+    const nodes = await execFileAsync(join(bin, 'kubectl'), ['--kubeconfig', kubeconfig, '--context', `kc-${NAME}`, 'get', 'nodes', '-o', 'name']);
+    expect(nodes.stdout.trim()).toBe(`node/${NAME}-worker-0`);
+    const version = await execFileAsync(join(bin, 'kubectl'), ['version', '--client', '-o', 'json']);
+    expect((JSON.parse(version.stdout) as { clientVersion: { gitVersion: string } }).clientVersion.gitVersion).toBe(DEFAULT_RELEASE.kubernetes);
+  }, 300_000);
 });

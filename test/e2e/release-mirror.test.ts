@@ -88,9 +88,9 @@ describe('release downloads through KC_RELEASE_MIRROR', () => {
     mirror.missing.add(archive);
     const built = await kcWithMirror(['build', 'node-image', '--image', IMAGE]);
     expect(built.code, built.stderr).toBe(0);
-    const why = built.stderr.split('\n').filter((line) => line.includes('the release download failed'));
+    const why = built.stderr.split('\n').filter((line) => line.includes('the release download failed')).map((line) => line.trim());
     expect(why).toEqual([
-      `   crictl ${crictl.version}: the release download failed (cannot download ${mirror.url.replace(/\/$/, '')}${archive}: HTTP 404): building it from source instead`,
+      `crictl ${crictl.version}: the release download failed (cannot download ${mirror.url.replace(/\/$/, '')}${archive}: HTTP 404): building it from source instead`,
     ]);
     expect(built.stderr).toMatch(new RegExp(`✓ crictl ${crictl.version.replace(/\./g, '\\.')} \\(built from Go module\\)`));
     expect(await own.lookup(crictl, 'source')).toBeDefined();
