@@ -111,6 +111,11 @@ export interface GoBuild {
   tags?: string[];
   /** Link the binaries into one (see multicall.ts) instead of building `packages` one by one. */
   multiCall?: MultiCall;
+  /**
+   * A main package kc ships (a folder of kc's installation holding its .go
+   * files), built in the build module against the modules above, into `binary`.
+   */
+  localMain?: { folder: string; binary: string; sha256: string };
 }
 
 export interface CBuild {
@@ -461,6 +466,41 @@ const METALLB: Artifact = {
 };
 
 /**
+ * kc's cloud controller (images/cloud-controller/main.go): Kubernetes' own
+ * service controller from k8s.io/cloud-provider, over a cloud whose load
+ * balancers are MetalLB's addresses, so LoadBalancer Services get a cloud's
+ * lifecycle (the load-balancer-cleanup finalizer). Goes with the
+ * load-balancer add-on. The version is the module's, and kc's own revision of
+ * main.go: change the file, and both the revision and its pinned sha256 here
+ * (a unit test checks the pin, so a stale cached build is never used).
+ */
+export const CLOUD_PROVIDER_VERSION = 'v0.37.2';
+export const CLOUD_CONTROLLER_VERSION = `${CLOUD_PROVIDER_VERSION}-kc.1`;
+
+const CLOUD_CONTROLLER: Artifact = {
+  name: 'cloud-controller',
+  version: CLOUD_CONTROLLER_VERSION,
+  sourceBuildMinutes: 0.5,
+  binaries: ['kc-cloud-controller'],
+  release: [],
+  source: {
+    kind: 'go',
+    modules: {
+      'k8s.io/cloud-provider': CLOUD_PROVIDER_VERSION,
+      'k8s.io/client-go': CLOUD_PROVIDER_VERSION,
+      'k8s.io/api': CLOUD_PROVIDER_VERSION,
+      'k8s.io/component-base': CLOUD_PROVIDER_VERSION,
+    },
+    packages: {},
+    localMain: {
+      folder: 'images/cloud-controller',
+      binary: 'kc-cloud-controller',
+      sha256: '3404073b2241ce063d9cd4fa321781464f0dd3e2a4dbc96e0eaf3a00dff2f66a',
+    },
+  },
+};
+
+/**
  * The registry kc runs beside its clusters (`docker push localhost:5001/...`):
  * distribution, the CNCF registry behind Docker Hub's own `registry` image.
  * Not part of the node image: it runs as a container of its own on the host's
@@ -552,6 +592,7 @@ export function artifactsFor(release: KubernetesRelease): Artifact[] {
     LOCAL_PATH_PROVISIONER,
     METRICS_SERVER,
     METALLB,
+    CLOUD_CONTROLLER,
   ];
 }
 
@@ -589,7 +630,7 @@ export function e2eArtifactsFor(release: KubernetesRelease): Artifact[] {
       name: 'e2e-test-binaries',
       version,
       sourceBuildMinutes: 1,
-      binaries: ['agnhost', 'nnp', 'kube-sample-apiserver'],
+      binaries: ['agnhost', 'nnp', 'kube-sample-apiserver', 'consumer', 'consume-cpu'],
       // Published only inside registry images: built from the same module tree.
       release: [],
       source: {
@@ -599,6 +640,8 @@ export function e2eArtifactsFor(release: KubernetesRelease): Artifact[] {
           'k8s.io/kubernetes/test/images/agnhost': 'agnhost',
           'k8s.io/kubernetes/test/images/nonewprivs': 'nnp',
           'k8s.io/sample-apiserver': 'kube-sample-apiserver',
+          'k8s.io/kubernetes/test/images/resource-consumer': 'consumer',
+          'k8s.io/kubernetes/test/images/resource-consumer/consume-cpu': 'consume-cpu',
         },
         localReplacesAt: { module: 'k8s.io/kubernetes', version: stagingVersion(version) },
       },
@@ -617,6 +660,7 @@ export interface PodImages {
   metricsServer: string;
   metallbController: string;
   metallbSpeaker: string;
+  cloudController: string;
 }
 
 export function podImagesFor(release: KubernetesRelease): PodImages {
@@ -628,6 +672,8 @@ export function podImagesFor(release: KubernetesRelease): PodImages {
     metricsServer: `registry.k8s.io/metrics-server/metrics-server:${METRICS_SERVER_VERSION}`,
     metallbController: `quay.io/metallb/controller:${METALLB_VERSION}`,
     metallbSpeaker: `quay.io/metallb/speaker:${METALLB_VERSION}`,
+    // kc's own: published nowhere, so never pulled (it is in every node image).
+    cloudController: `kc.local/cloud-controller:${CLOUD_CONTROLLER_VERSION}`,
   };
 }
 

@@ -3,6 +3,8 @@ import { basename, join } from 'node:path';
 import { run } from '../util/exec.js';
 import type { Artifact, CBuild, GoBuild } from './manifest.js';
 import { renderMultiCallMain, type MultiCall } from './multicall.js';
+import { sha256File } from './cache.js';
+import { projectRoot } from '../util/paths.js';
 
 /** Source builds need a toolchain; say exactly which and how to get it. */
 export class ToolchainMissingError extends Error {
@@ -119,6 +121,10 @@ async function buildGo(artifact: Artifact, build: GoBuild, binDir: string, optio
     await buildMultiCall(build.multiCall, artifact.binaries, binDir, { common, cwd: options.workDir, env, logFile });
     return;
   }
+  if (build.localMain) {
+    await buildLocalMain(build.localMain, binDir, { common, cwd: options.workDir, env, logFile });
+    return;
+  }
   // Packages whose binary keeps Go's default name build in one invocation (Go
   // links them in parallel); the others one by one with an explicit -o.
   const entries = Object.entries(build.packages);
@@ -151,6 +157,28 @@ async function buildMultiCall(
   await writeFile(join(go.cwd, MULTI_CALL_PACKAGE, 'main.go'), renderMultiCallMain(multiCall));
   await run('go', [...go.common, '-o', join(binDir, multiCall.binary), `./${MULTI_CALL_PACKAGE}`], { cwd: go.cwd, env: go.env, logFile: go.logFile });
   for (const binary of binaries) await symlink(multiCall.binary, join(binDir, binary));
+}
+
+/** Folder of a main package kc ships, inside the build module. */
+const LOCAL_MAIN_PACKAGE = 'kcmain';
+
+/**
+ * Copies a main package kc ships into the build module, checked against its
+ * pinned sha256 (its artifact's version names that revision), and builds it.
+ */
+async function buildLocalMain(
+  localMain: NonNullable<GoBuild['localMain']>,
+  binDir: string,
+  go: { common: string[]; cwd: string; env: NodeJS.ProcessEnv; logFile: string },
+): Promise<void> {
+  const source = join(projectRoot(), localMain.folder, 'main.go');
+  const actual = await sha256File(source);
+  if (actual !== localMain.sha256) {
+    throw new Error(`${source} has sha256 ${actual}, not the ${localMain.sha256} its artifact pins: give it a new revision in src/artifacts/manifest.ts and pin the new sha256`);
+  }
+  await mkdir(join(go.cwd, LOCAL_MAIN_PACKAGE), { recursive: true });
+  await copyFile(source, join(go.cwd, LOCAL_MAIN_PACKAGE, 'main.go'));
+  await run('go', [...go.common, '-o', join(binDir, localMain.binary), `./${LOCAL_MAIN_PACKAGE}`], { cwd: go.cwd, env: go.env, logFile: go.logFile });
 }
 
 async function buildC(build: CBuild, binDir: string, options: SourceBuildOptions): Promise<void> {

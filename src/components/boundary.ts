@@ -14,6 +14,15 @@ export const BOUNDARY_COUNTERS = { forwarded: 'forwarded-to-service-range', sent
  * sent it (forward) or the node itself (output). Without this it would follow
  * the default route out through the Docker gateway.
  *
+ * kube-proxy answers first where it has an answer: its filter rules (iptables
+ * or nftables, at the filter priority or before it) reject a packet to a
+ * Service without endpoints with ICMP port-unreachable ("connection
+ * refused", which apps and probes read as "not ready yet"), and in nftables
+ * mode drop one to an unallocated address. kc's chains run after them
+ * (priority filter + 10): a reject or drop there is final, so kc's never sees
+ * the packet; an accept there does not stop kc's. What is left is rejected
+ * the way kube-proxy rejects a port a Service does not have: port-unreachable.
+ *
  * Why a table of kc's own rather than a rule in iptables' FORWARD chain: a
  * chain's verdict is final only for that chain. Other controllers put their
  * chains first and end them with ACCEPT (kube-router's KUBE-ROUTER-FORWARD
@@ -32,9 +41,12 @@ export const BOUNDARY_COUNTERS = { forwarded: 'forwarded-to-service-range', sent
  * Loaded as one transaction that first deletes the table, so it can run at
  * every boot and after a restart without doubling its rules.
  */
+/** After every filter chain kube-proxy, kube-router and Weave register (iptables' and nftables' filter priority is 0). */
+export const BOUNDARY_PRIORITY = 'filter + 10';
+
 export function boundaryRuleset(plan: ClusterPlan): string {
   const services = plan.spec.serviceSubnet;
-  const reject = (counter: string) => `ip daddr ${services} counter name "${counter}" reject with icmp type net-unreachable`;
+  const reject = (counter: string) => `ip daddr ${services} counter name "${counter}" reject with icmp type port-unreachable`;
   return [
     `# kc: packets to Service addresses (${services}) that kube-proxy did not translate stop here, not at the Docker gateway.`,
     `table ip ${BOUNDARY_TABLE}`,
@@ -43,11 +55,11 @@ export function boundaryRuleset(plan: ClusterPlan): string {
     `\tcounter ${BOUNDARY_COUNTERS.forwarded} { }`,
     `\tcounter ${BOUNDARY_COUNTERS.sent} { }`,
     '\tchain forward {',
-    '\t\ttype filter hook forward priority filter; policy accept;',
+    `\t\ttype filter hook forward priority ${BOUNDARY_PRIORITY}; policy accept;`,
     `\t\t${reject(BOUNDARY_COUNTERS.forwarded)}`,
     '\t}',
     '\tchain output {',
-    '\t\ttype filter hook output priority filter; policy accept;',
+    `\t\ttype filter hook output priority ${BOUNDARY_PRIORITY}; policy accept;`,
     `\t\t${reject(BOUNDARY_COUNTERS.sent)}`,
     '\t}',
     '}',

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { podImagesFor, requireRelease } from '../artifacts/manifest.js';
 import { BRIDGE_NAME } from './cni-bridge.js';
+import { cloudControllerManifest } from './cloud-controller.js';
 import { loadBalancerRange, type ClusterPlan } from '../model/plan.js';
 import { projectRoot } from '../util/paths.js';
 
@@ -188,7 +189,7 @@ export function vendoredCrdsVersion(): string | undefined {
   return /^# MetalLB (v\S+) /.exec(metallbCrds())?.[1];
 }
 
-/** The namespace, CRDs, RBAC and the two workloads: applied with the other add-ons. */
+/** The namespace, CRDs, RBAC, the two workloads and kc's cloud controller: applied with the other add-ons. */
 export function metallbManifest(plan: ClusterPlan): string {
   const images = podImagesFor(requireRelease(plan.spec.kubernetesVersion));
   const documents: object[] = [
@@ -209,7 +210,11 @@ export function metallbManifest(plan: ClusterPlan): string {
     controller(images.metallbController),
     speaker(images.metallbSpeaker),
   ];
-  return [metallbCrds().replace(/^#.*\n/gm, '').replace(/^---\n/, ''), ...documents.map((doc) => stringify(doc))].join('---\n');
+  return [
+    metallbCrds().replace(/^#.*\n/gm, '').replace(/^---\n/, ''),
+    ...documents.map((doc) => stringify(doc)),
+    cloudControllerManifest(plan, METALLB_NAMESPACE),
+  ].join('---\n');
 }
 
 /**

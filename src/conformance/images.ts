@@ -85,6 +85,15 @@ export const TEST_IMAGES: TestImage[] = [
   },
   { dockerfile: 'nonewprivs', ids: ['Nonewprivs'], files: { nnp: { artifact: 'e2e-test-binaries', binary: 'nnp' } } },
   { dockerfile: 'nonroot', ids: ['NonRoot'], files: {} },
+  // The HorizontalPodAutoscaler tests' load: it burns CPU (consume-cpu) and memory (stress) on request.
+  {
+    dockerfile: 'resource-consumer',
+    ids: ['ResourceConsumer'],
+    files: {
+      consumer: { artifact: 'e2e-test-binaries', binary: 'consumer' },
+      'consume-cpu': { artifact: 'e2e-test-binaries', binary: 'consume-cpu' },
+    },
+  },
   // The DNS tests' resolver image: jessie-dnsutils until v1.35, glibc-dns-testing after (the same tools: dig, nslookup).
   { dockerfile: 'glibc-dns-testing', ids: ['GlibcDnsTesting', 'JessieDnsutils'], files: {} },
 ];
@@ -111,6 +120,28 @@ export function upstreamImageNames(manifestGo: string): Map<string, string> {
     if (registry) names.set(id, `${registry}/${name}:${tag}`);
   }
   return names;
+}
+
+/**
+ * Images a suite never needs kc to build: pause is in every node already,
+ * and InvalidRegistryImage must fail to pull (the tests check that it does).
+ */
+const PROVIDED_ELSEWHERE: ReadonlySet<string> = new Set(['Pause', 'InvalidRegistryImage']);
+
+/**
+ * The images a suite version names (every `configs[...]` line of its
+ * manifest.go, whatever its registry) that kc does not build: tests that run
+ * them cannot pass offline. Said before a run, so a focused run that needs
+ * one is not a mystery. ID → upstream name (registry list, name:tag).
+ */
+export function unprovidedTestImages(manifestGo: string, images: readonly TestImage[] = TEST_IMAGES): Map<string, string> {
+  const built = new Set(images.flatMap((image) => image.ids));
+  const missing = new Map<string, string>();
+  for (const match of manifestGo.matchAll(/configs\[(\w+)\] = Config\{list\.(\w+), "([^"]+)", "([^"]+)"\}/g)) {
+    const [, id = '', list = '', name = '', tag = ''] = match;
+    if (!built.has(id) && !PROVIDED_ELSEWHERE.has(id)) missing.set(id, `${UPSTREAM_REGISTRIES[list] ?? list}/${name}:${tag}`);
+  }
+  return missing;
 }
 
 /**

@@ -19,7 +19,7 @@ import { renderKubeconfig } from '../pki/kubeconfig.js';
 import { CommandError, run } from '../util/exec.js';
 import { cacheDir } from '../util/paths.js';
 import type { Progress } from '../util/progress.js';
-import { ensureTestImages, nameTestImages, testImageTags, UPSTREAM_IMAGE_MANIFEST, upstreamImageNames } from './images.js';
+import { ensureTestImages, nameTestImages, testImageTags, unprovidedTestImages, UPSTREAM_IMAGE_MANIFEST, upstreamImageNames } from './images.js';
 import { summarizeReport, type SuiteSummary } from './report.js';
 import type { Selection } from './selection.js';
 
@@ -87,7 +87,14 @@ async function buildTestImages(options: PrepareOptions, release: KubernetesRelea
     const version = release.kubernetes;
     const module = await downloadModule('k8s.io/kubernetes', version, tmpdir());
     if (!module.Dir) throw new Error(`Go module k8s.io/kubernetes@${version} has no source folder`);
-    const images = nameTestImages(upstreamImageNames(await readFile(join(module.Dir, UPSTREAM_IMAGE_MANIFEST), 'utf8')));
+    const manifestGo = await readFile(join(module.Dir, UPSTREAM_IMAGE_MANIFEST), 'utf8');
+    const images = nameTestImages(upstreamImageNames(manifestGo));
+    const unprovided = [...unprovidedTestImages(manifestGo).values()];
+    if (unprovided.length > 0) {
+      options.progress.info(
+        `The ${version} suite names ${unprovided.length} images kc does not build, so tests that run them fail offline: ${unprovided.join(', ')} (docs/conformance.md#test-images)`,
+      );
+    }
     const built = await ensureTestImages(options.engine, debian, { artifacts, kubernetesModuleDir: module.Dir }, note, images);
     const tags = testImageTags(images);
     note(`${tags.length} images of the ${version} suite, ${built === 0 ? 'cached' : `${built} built`}`);

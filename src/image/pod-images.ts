@@ -19,10 +19,12 @@ export interface PodImage {
   binary: string;
   /** Its Dockerfile takes files from the Debian base image (ARG BASE_IMAGE). */
   fromBase?: boolean;
+  /** kc's own image, published nowhere: never pulled. */
+  ownImage?: boolean;
 }
 
 /** The artifacts that become pod images rather than files on the node's PATH. */
-export const POD_IMAGE_ARTIFACTS: ReadonlySet<string> = new Set(['pause', 'coredns', 'local-path-provisioner', 'metrics-server', 'metallb']);
+export const POD_IMAGE_ARTIFACTS: ReadonlySet<string> = new Set(['pause', 'coredns', 'local-path-provisioner', 'metrics-server', 'metallb', 'cloud-controller']);
 
 /** The pod images a node image of one release carries. */
 export function podImageList(release: KubernetesRelease): PodImage[] {
@@ -40,6 +42,7 @@ export function podImageList(release: KubernetesRelease): PodImage[] {
     { name: 'metrics-server', tag: tags.metricsServer, artifact: 'metrics-server', binary: 'metrics-server' },
     { name: 'metallb-controller', tag: tags.metallbController, artifact: 'metallb', binary: 'controller' },
     { name: 'metallb-speaker', tag: tags.metallbSpeaker, artifact: 'metallb', binary: 'speaker' },
+    { name: 'cloud-controller', tag: tags.cloudController, artifact: 'cloud-controller', binary: 'kc-cloud-controller', ownImage: true },
   ];
 }
 
@@ -74,7 +77,7 @@ export async function podImageSources(engine: Pick<Images, 'imageLabels' | 'tryP
     const labels = await engine.imageLabels(image.tag);
     if (labels && labels[LABEL_INPUTS] === undefined) {
       sources.upstream.push(image);
-    } else if (!labels && pull && (await engine.tryPull(image.tag))) {
+    } else if (!labels && pull && !image.ownImage && (await engine.tryPull(image.tag))) {
       sources.upstream.push(image);
       sources.pulled.push(image);
     } else {

@@ -182,11 +182,35 @@ describe('API servers reach into the cluster (webhooks, aggregated APIs, pods/pr
     expect(allocated, 'the unused Service address is unused').not.toContain(UNUSED_SERVICE_IP);
     const before = await boundaryCount(node, 'forwarded');
     const from = { namespace: NS, name: pod };
-    await expectRejectedFromPod(kubectl, from, `http://${clusterIp}:80/`, /network is unreachable/); // a port the Service does not serve
-    await expectRejectedFromPod(kubectl, from, `http://${UNUSED_SERVICE_IP}:80/`, /network is unreachable/);
+    // Refused, as kube-proxy refuses a port a Service does not have: apps and probes read it as "not ready yet".
+    await expectRejectedFromPod(kubectl, from, `http://${clusterIp}:80/`, /connection refused/); // a port the Service does not serve
+    await expectRejectedFromPod(kubectl, from, `http://${UNUSED_SERVICE_IP}:80/`, /connection refused/);
     await expectRejectedFromPod(kubectl, from, `http://${UNUSED_POD_IP}:8080/`, /no route to host/);
     // Each Service address took at least one packet (the SYN; its retry too) to kc's boundary on the pod's own node.
     expect(await boundaryCount(node, 'forwarded') - before).toBeGreaterThanOrEqual(2);
+  });
+
+  it('lets kube-proxy answer for a Service without endpoints: connection refused, before kc\'s boundary sees it', async () => {
+    const [pod = '', node = ''] = (await kubectl([
+      '-n', NS, 'get', 'pods', '-l', `app=${SERVICE}`, '-o', 'jsonpath={.items[0].metadata.name} {.items[0].spec.nodeName}',
+    ])).trim().split(' ');
+    const empty = {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'no-endpoints', namespace: NS },
+      spec: { selector: { app: 'nothing-has-this-label' }, ports: [{ port: 80, targetPort: 8080 }] },
+    };
+    await kubectl(['apply', '-f', '-'], JSON.stringify(empty));
+    const clusterIp = (await kubectl(['-n', NS, 'get', 'service', 'no-endpoints', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+    // kube-proxy programs the Service's reject within its sync period: until then kc's boundary refuses it too, counted.
+    let before = 0;
+    await waitUntil('kube-proxy to reject the Service without endpoints itself', async () => {
+      before = await boundaryCount(node, 'forwarded');
+      await expectRejectedFromPod(kubectl, { namespace: NS, name: pod }, `http://${clusterIp}:80/`, /connection refused/);
+      return (await boundaryCount(node, 'forwarded')) === before;
+    }, { timeoutMs: 60_000, intervalMs: 1000 });
+    // Again, now that kube-proxy answers: refused at once, and kc's counter did not move.
+    await expectRejectedFromPod(kubectl, { namespace: NS, name: pod }, `http://${clusterIp}:80/`, /connection refused/);
+    expect(await boundaryCount(node, 'forwarded')).toBe(before);
+    await kubectl(['-n', NS, 'delete', 'service', 'no-endpoints']);
   });
 
   it('never sends pod or Service addresses it cannot route to the Docker gateway, also after a restart', async () => {
@@ -200,7 +224,7 @@ describe('API servers reach into the cluster (webhooks, aggregated APIs, pods/pr
         const started = Date.now();
         const service = await onNode(node, `timeout 5 bash -c '</dev/tcp/${UNUSED_SERVICE_IP}/80' 2>&1`);
         expect(service.exitCode, node).not.toBe(0);
-        expect(service.output, node).toMatch(/Network is unreachable|No route to host/);
+        expect(service.output, node).toMatch(/Connection refused/);
         expect(Date.now() - started, `${node}: rejected, not timed out`).toBeLessThan(4000);
         // Stopped by kc's boundary on the node (a restart gives the node a fresh network namespace: the table must be back).
         expect(await boundaryCount(node, 'sent'), node).toBeGreaterThan(0);

@@ -82,6 +82,25 @@ describe('the add-ons a cluster runs', () => {
     expect(lastWorker?.ip).toBe('172.30.4.199');
   });
 
+  it('gives LoadBalancer Services a cloud\'s lifecycle with kc\'s cloud controller: Kubernetes\' service controller, in MetalLB\'s namespace', () => {
+    const objects = objectsOf(planWith());
+    const deployment = find(objects, 'Deployment', 'kc-cloud-controller') as K8sObject & { spec: { replicas: number; strategy: { type: string } } };
+    expect(deployment.metadata.namespace).toBe('metallb-system');
+    // One at a time: two would race on the same finalizers.
+    expect(deployment.spec).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
+    const container = containerOf(deployment);
+    expect(container.image).toBe(IMAGES.cloudController);
+    expect(container.args).toEqual(['--cluster-name=apps']);
+    const role = find(objects, 'ClusterRole', 'kc:kc-cloud-controller') as K8sObject & { rules: { resources: string[]; verbs: string[] }[] };
+    // It patches a Service's finalizers and its status, and watches nodes.
+    expect(role.rules).toEqual(expect.arrayContaining([
+      expect.objectContaining({ resources: ['services'], verbs: expect.arrayContaining(['patch', 'watch']) }),
+      expect.objectContaining({ resources: ['services/status'], verbs: expect.arrayContaining(['patch']) }),
+      expect.objectContaining({ resources: ['nodes'], verbs: expect.arrayContaining(['list', 'watch']) }),
+    ]));
+    expect(objectsOf(planWith({ loadBalancer: false })).some((o) => o.metadata.name === 'kc-cloud-controller')).toBe(false);
+  });
+
   it('leaves out what is switched off, and renders the same stream for the same plan', () => {
     const plan = planWith({ storage: false, loadBalancer: false });
     expect(enabledAddons(plan).map((a) => a.name)).toEqual(['metrics-server']);

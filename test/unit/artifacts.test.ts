@@ -11,6 +11,7 @@ const ARTIFACTS = artifactsFor(DEFAULT_RELEASE);
 import { ChecksumMismatchError, digestFromChecksumFile, fetchRelease, mirrored, ReleaseDownloadError, releaseEnvironment } from '../../src/artifacts/release.js';
 import { resolveArtifact, sourceOrder } from '../../src/artifacts/resolve.js';
 import { defaultBinaryName, goLdflags, localReplaces, renderBuildModule } from '../../src/artifacts/source.js';
+import { projectRoot } from '../../src/util/paths.js';
 
 const sha256 = (data: string) => createHash('sha256').update(data).digest('hex');
 
@@ -21,7 +22,8 @@ describe('manifest', () => {
     for (const artifact of ARTIFACTS) {
       expect(artifact.binaries.length).toBeGreaterThan(0);
       if (artifact.source.kind === 'go') {
-        expect(Object.values(artifact.source.packages).sort()).toEqual([...artifact.binaries].sort());
+        const local = artifact.source.localMain ? [artifact.source.localMain.binary] : [];
+        expect([...Object.values(artifact.source.packages), ...local].sort()).toEqual([...artifact.binaries].sort());
       }
       for (const release of artifact.release) {
         expect(release.url).toMatch(/^https:\/\//);
@@ -49,6 +51,15 @@ describe('manifest', () => {
 });
 
 describe('source builds', () => {
+  it('pins the sha256 of every main package kc ships, so a changed file is a new revision, never a stale cached build', async () => {
+    for (const artifact of ARTIFACTS) {
+      if (artifact.source.kind !== 'go' || !artifact.source.localMain) continue;
+      const { folder, sha256: pinned } = artifact.source.localMain;
+      const actual = sha256(await readFile(join(projectRoot(), folder, 'main.go'), 'utf8'));
+      expect(actual, `${folder}/main.go changed: give ${artifact.name} a new revision in its version and pin ${actual}`).toBe(pinned);
+    }
+  });
+
   it('points k8s.io/kubernetes staging replaces at their published twins', () => {
     const goMod = [
       'module k8s.io/kubernetes',

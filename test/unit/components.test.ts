@@ -737,8 +737,9 @@ describe('pod network', () => {
     // Deleted and made again in one transaction: the unit runs at every boot and after each node change.
     expect(rules.indexOf('delete table ip kc-boundary')).toBeLessThan(rules.indexOf('table ip kc-boundary {'));
     for (const [hook, counter] of [['forward', 'forwarded-to-service-range'], ['output', 'sent-to-service-range']] as const) {
-      expect(rules).toContain(`type filter hook ${hook} priority filter; policy accept;`);
-      expect(rules).toContain(`ip daddr ${plan.spec.serviceSubnet} counter name "${counter}" reject with icmp type net-unreachable`);
+      // After kube-proxy's filter rules, so its "no endpoints" reject (connection refused) answers first.
+      expect(rules).toContain(`type filter hook ${hook} priority filter + 10; policy accept;`);
+      expect(rules).toContain(`ip daddr ${plan.spec.serviceSubnet} counter name "${counter}" reject with icmp type port-unreachable`);
     }
     // Nothing else: every other packet, and translated Service traffic (now a pod address), is left to the other tables.
     expect(rules.match(/reject/g)).toHaveLength(2);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ALPINE_TEST_BASE, artifactByName } from '../../src/artifacts/manifest.js';
-import { nameTestImages, TEST_IMAGES, testImageTags, upstreamImageNames } from '../../src/conformance/images.js';
+import { nameTestImages, TEST_IMAGES, testImageTags, unprovidedTestImages, upstreamImageNames } from '../../src/conformance/images.js';
 import { summarizeReport, summaryLine } from '../../src/conformance/report.js';
 import { ginkgoArgs } from '../../src/conformance/run.js';
 import { ALWAYS_SKIPPED, CI_SUBSET, CONFORMANCE_FOCUS, escapeRegex, selectTests } from '../../src/conformance/selection.js';
@@ -163,5 +163,22 @@ describe('the test images', () => {
     // An image on Alpine needs no other test image named.
     const kittenOnly = '\tconfigs[Kitten] = Config{list.PromoterE2eRegistry, "kitten", "1.8"}';
     expect(nameTestImages(upstreamImageNames(kittenOnly)).map((i) => i.from)).toEqual([ALPINE_TEST_BASE.image]);
+  });
+
+  it('says which images a suite names that kc does not build, and builds the HPA tests\' resource-consumer', () => {
+    const v137 = [
+      manifestGo('2.66.1', '1.37.0-2', ['1.27.0-2', '1.28.0-2'], '3.7.0-0'),
+      '\tconfigs[AgnhostPrivate] = Config{list.PrivateRegistry, "agnhost", "2.6"}',
+      '\tconfigs[AppArmorLoader] = Config{list.PromoterE2eRegistry, "apparmor-loader", "1.4"}',
+      '\tconfigs[ResourceConsumer] = Config{list.PromoterE2eRegistry, "resource-consumer", "1.14"}',
+      '\tconfigs[VolumeNFSServer] = Config{list.PromoterE2eRegistry, "volume/nfs", "1.6.0"}',
+    ].join('\n');
+    // Pause is in every node, the invalid registry's image must fail to pull: neither is "missing".
+    expect([...unprovidedTestImages(v137).values()]).toEqual([
+      'PrivateRegistry/agnhost:2.6',
+      'registry.k8s.io/e2e-test-images/apparmor-loader:1.4',
+      'registry.k8s.io/e2e-test-images/volume/nfs:1.6.0',
+    ]);
+    expect(testImageTags(nameTestImages(upstreamImageNames(v137)))).toContain('registry.k8s.io/e2e-test-images/resource-consumer:1.14');
   });
 });

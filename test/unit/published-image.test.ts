@@ -17,7 +17,7 @@ import { capturedStream } from './helpers.js';
 
 const RELEASE = DEFAULT_RELEASE;
 const POD_IMAGES = podImagesFor(RELEASE);
-const UPSTREAM_POD_IMAGES = Object.values(POD_IMAGES);
+const UPSTREAM_POD_IMAGES = Object.values(POD_IMAGES).filter((tag) => tag !== POD_IMAGES.cloudController);
 
 describe('pod images on a machine where a registry answers', () => {
   let root: string;
@@ -49,9 +49,11 @@ describe('pod images on a machine where a registry answers', () => {
   it('pulls upstream\'s pod images before anything else, and neither downloads nor builds their components', async () => {
     const engine = new FakeEngine({ images: ['debian:bookworm-slim'], pullable: UPSTREAM_POD_IMAGES });
     const { produced, text } = await build(engine);
-    expect(produced).toEqual(['kubernetes', 'etcd', 'containerd', 'runc', 'cni-plugins', 'crictl', 'kube-router']);
-    expect(engine.calls.filter((c) => c.startsWith('buildImage'))).toEqual(['buildImage kc/node:v1.37.2']);
-    expect(text).toMatch(/✓ Upstream pod images \(pulled pause, coredns, local-path-provisioner, metrics-server, metallb-controller, metallb-speaker\)/);
+    // kc's cloud controller is published nowhere: always kc's own build.
+    expect(produced).toEqual(['kubernetes', 'etcd', 'containerd', 'runc', 'cni-plugins', 'crictl', 'kube-router', 'cloud-controller (source)']);
+    expect(engine.calls.filter((c) => c.startsWith('buildImage'))).toEqual([`buildImage ${POD_IMAGES.cloudController}`, 'buildImage kc/node:v1.37.2']);
+    expect(engine.calls).not.toContain(`tryPull ${POD_IMAGES.cloudController}`);
+    expect(text).toMatch(/✓ Upstream pod images \(pulled pause, coredns, local-path-provisioner, metrics-server, metallb-controller, metallb-speaker; kc builds cloud-controller/);
     // The decision comes first: no pull after an artifact was produced.
     expect(engine.calls.findIndex((c) => c.startsWith('tryPull'))).toBeLessThan(engine.calls.findIndex((c) => c.startsWith('buildImage')));
   });
@@ -60,11 +62,13 @@ describe('pod images on a machine where a registry answers', () => {
     const engine = new FakeEngine({ images: ['debian:bookworm-slim'], pullable: [POD_IMAGES.pause, POD_IMAGES.coredns, POD_IMAGES.metricsServer] });
     const { produced, text } = await build(engine);
     expect(produced).toEqual([
-      'kubernetes', 'etcd', 'containerd', 'runc', 'cni-plugins', 'crictl', 'kube-router', 'local-path-provisioner (source)', 'metallb (source)',
+      'kubernetes', 'etcd', 'containerd', 'runc', 'cni-plugins', 'crictl', 'kube-router', 'local-path-provisioner (source)', 'metallb (source)', 'cloud-controller (source)',
     ]);
-    expect(text).toContain('Upstream pod images (pulled pause, coredns, metrics-server; kc builds local-path-provisioner, metallb-controller, metallb-speaker (no registry serves them))');
+    expect(text).toContain(
+      'Upstream pod images (pulled pause, coredns, metrics-server; kc builds local-path-provisioner, metallb-controller, metallb-speaker, cloud-controller (no registry serves them))',
+    );
     expect(engine.calls.filter((c) => c.startsWith('buildImage')).sort()).toEqual(
-      ['kc/node:v1.37.2', POD_IMAGES.localPathProvisioner, POD_IMAGES.metallbController, POD_IMAGES.metallbSpeaker].map((t) => `buildImage ${t}`).sort(),
+      ['kc/node:v1.37.2', POD_IMAGES.localPathProvisioner, POD_IMAGES.metallbController, POD_IMAGES.metallbSpeaker, POD_IMAGES.cloudController].map((t) => `buildImage ${t}`).sort(),
     );
   });
 
