@@ -5,15 +5,16 @@
 #
 # Inputs (environment): INPUT_CLUSTER_NAME, INPUT_NODE_IMAGE,
 # INPUT_INSTALL_ONLY, INPUT_IGNORE_FAILED_CLEAN, INPUT_VERBOSE,
-# INPUT_VERBOSITY, INPUT_CLEANUP, INPUT_IMAGE_CACHE.
+# INPUT_VERBOSITY, INPUT_CLEANUP, INPUT_IMAGE_CACHE, INPUT_EXPORT_LOGS.
 # Outputs: mode (create, install or cleanup), cache (true when the node image
-# cache is used), cluster-name, node-image, verbose, ignore-failed-clean.
+# cache is used), cluster-name, node-image, verbose, ignore-failed-clean,
+# export-logs.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 source "$here/lib.sh"
 
-for input in INSTALL_ONLY IGNORE_FAILED_CLEAN VERBOSE CLEANUP IMAGE_CACHE; do
+for input in INSTALL_ONLY IGNORE_FAILED_CLEAN VERBOSE CLEANUP IMAGE_CACHE EXPORT_LOGS; do
   variable=INPUT_$input
   boolean "${input,,}" "${!variable:-}"
 done
@@ -49,3 +50,4 @@ set_output cluster-name "${INPUT_CLUSTER_NAME:-kc}"
 set_output node-image "${INPUT_NODE_IMAGE:-}"
 set_output verbose "$verbose"
 set_output ignore-failed-clean "$(is_true "${INPUT_IGNORE_FAILED_CLEAN:-false}" && echo true || echo false)"
+set_output export-logs "$(is_true "${INPUT_EXPORT_LOGS:-false}" && echo true || echo false)"

@@ -29,7 +29,7 @@ async function entriesOf(dir: string): Promise<string[] | undefined> {
 
 export const exportLogsCommand: CommandModule<GlobalOptions, ExportLogsArgs> = {
   command: 'logs [dir]',
-  describe: "Collect every node's journals, units, versions and container state into DIR and DIR.tar.gz",
+  describe: "Collect every node's journals, units and pod logs, and the cluster's events, pods and nodes, into DIR and DIR.tar.gz",
   builder: (yargs) =>
     yargs
       .positional('dir', { type: 'string', describe: 'Folder to write (default: ./kc-logs-<name>-<UTC time>); must not exist or be empty' })

@@ -200,6 +200,11 @@ export interface NodeExec {
   copyFiles(node: string, files: readonly ArchiveEntry[]): Promise<void>;
   /** A regular file's bytes, read out of a node (an etcd snapshot, say); an error when it is absent. */
   readFile(node: string, path: string): Promise<Buffer>;
+  /**
+   * A folder of a node as a tar stream, as `docker cp` gives it: entries named
+   * from the folder itself (`pods/...` for /var/log/pods); an error when absent.
+   */
+  readFolder(node: string, path: string): Promise<Readable>;
 }
 
 /** The nodes themselves: made, found, started, stopped and removed, with their volumes. */

@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readdir, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
@@ -94,4 +94,32 @@ export async function packInMemory(add: (pack: tar.Pack) => void): Promise<Buffe
   pack.finalize();
   await finished;
   return Buffer.concat(chunks);
+}
+
+/**
+ * Writes the regular files of a tar stream under `dir` (folders made as
+ * needed), each streamed to disk; links and devices are left out, and so is
+ * any name that would land outside `dir` (absolute, or with `..`). Returns
+ * how many files were written.
+ */
+export async function extractTar(archive: NodeJS.ReadableStream, dir: string): Promise<number> {
+  const extract = tar.extract();
+  let written = 0;
+  const done = pipeline(archive, extract);
+  // Awaited below; an early failure also ends the loop, so it must not count as unhandled meanwhile.
+  done.catch(() => undefined);
+  for await (const entry of extract) {
+    const name = entry.header.name.replace(/^\.\//, '');
+    const inside = !isAbsolute(name) && !name.split('/').includes('..');
+    if (entry.header.type !== 'file' || !inside) {
+      entry.resume();
+      continue;
+    }
+    const target = join(dir, name);
+    await mkdir(dirname(target), { recursive: true });
+    await pipeline(entry, createWriteStream(target, { mode: 0o644 }));
+    written += 1;
+  }
+  await done;
+  return written;
 }

@@ -125,6 +125,9 @@ class CompositeRunner {
     return Object.fromEntries(Object.entries(this.action.outputs).map(([name, o]) => [name, this.evaluate(o.value)]));
   }
 
+  /** Artifacts uploaded, by name. */
+  readonly uploads: { name: string; path: string }[] = [];
+
   /** What the cache was told to save, as its post-job work would. */
   readonly savedCaches: { path: string; key: string }[] = [];
 
@@ -135,6 +138,12 @@ class CompositeRunner {
    */
   private useAction(step: ActionStep): void {
     const path = this.evaluate(step.with?.path ?? '');
+    if (step.uses === 'actions/upload-artifact@v7') {
+      const name = this.evaluate(step.with?.name ?? '');
+      if (!name || !existsSync(path)) throw new Error(`step ${step.id}: nothing to upload as ${name} at ${path}`);
+      this.uploads.push({ name, path });
+      return;
+    }
     const key = this.evaluate(step.with?.key ?? '');
     if (!path || !key) throw new Error(`step ${step.id}: ${step.uses} needs a path and a key`);
     if (step.uses === 'actions/cache/restore@v5') {
@@ -249,7 +258,7 @@ describe('the GitHub Action (action.yml and .github/action/*.sh)', () => {
       expect.arrayContaining(['cluster_name', 'node_image', 'install_only', 'ignore_failed_clean', 'verbosity', 'kubectl_version']),
     );
     // Current majors of every action used (Node.js 24), the cache restored and saved apart so a failed job still saves.
-    expect(action.runs.steps.filter((step) => step.uses).map((step) => step.uses)).toEqual(['actions/cache/restore@v5', 'actions/cache/save@v5']);
+    expect(action.runs.steps.filter((step) => step.uses).map((step) => step.uses)).toEqual(['actions/cache/restore@v5', 'actions/cache/save@v5', 'actions/upload-artifact@v7']);
     expect(action.runs.steps.find((step) => step.uses === 'actions/cache/save@v5')?.if).toMatch(/^always\(\) && /);
     expect(action.inputs['cluster-name']?.default).toBe('kc');
     expect(action.inputs.wait?.default).toBe('600');
@@ -317,10 +326,14 @@ describe('the GitHub Action (action.yml and .github/action/*.sh)', () => {
     expect(await inputs({ INPUT_INSTALL_ONLY: 'true' })).toContain('output mode=install');
   });
 
-  it('deletes the cluster with cleanup: true, leaving no container behind', async () => {
-    // A later step of the same job, as in docs/ci.md: `if: always()`, `cleanup: true`.
-    const cleanup = new CompositeRunner(action, { 'cluster-name': NAME, kubeconfig, cleanup: 'true' }, job);
+  it('deletes the cluster with cleanup: true, uploading its logs first when asked (a failed job), leaving no container behind', async () => {
+    // A later step of the same job, as in docs/ci.md: `if: always()`, `cleanup: true`, `export-logs: ${{ job.status == 'failure' }}`.
+    const cleanup = new CompositeRunner(action, { 'cluster-name': NAME, kubeconfig, cleanup: 'true', 'export-logs': 'true' }, job);
     await cleanup.runAll();
+    expect(cleanup.uploads).toEqual([{ name: `kc-logs-${NAME}`, path: join(dir, `kc-logs-${NAME}.tar.gz`) }]);
+    const listing = (await execFileAsync('tar', ['tzf', join(dir, `kc-logs-${NAME}.tar.gz`)], { maxBuffer: 16 * 1024 * 1024 })).stdout;
+    expect(listing).toContain(`kc-logs-${NAME}/cluster/events.txt`);
+    expect(listing).toMatch(new RegExp(`kc-logs-${NAME}/${NAME}-worker-0/pods/kube-system_coredns-`));
     expect(await engine.listNodes({ [LABEL_CLUSTER]: NAME })).toEqual([]);
     expect(await engine.listNetworks({ [LABEL_CLUSTER]: NAME })).toEqual([]);
     expect(await readFile(kubeconfig, 'utf8')).not.toContain(`kc-${NAME}`);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { freeTcpPort } from '../../src/util/net.js';
 import { boundaryCount, buildWebImage, clusterResources, expectRejectedFromPod, httpGetOnceServing, kubectlFor, kubectlPath } from './cluster-helpers.js';
+import { waitUntil } from '../../src/util/poll.js';
 import { kc, testClusterName } from './helpers.js';
 import { execOrThrow } from '../../src/provider/provider.js';
 
@@ -160,9 +161,28 @@ describe('several clusters, config file, get / load / export commands', () => {
     expect(await kubectl(['exec', 'web', '--', '/kc-web', 'get', 'http://127.0.0.1:8080/'])).toMatch(/^hello from web/);
   });
 
-  it('exports logs as a folder and a tarball, without private keys', async () => {
+  it('exports logs as a folder and a tarball, without private keys, with a crash-looping pod\'s previous log and the cluster\'s events', async () => {
+    const kubectl = kubectlFor(kubeconfig, `kc-${FROM_FILE}`);
+    // A pod that fails at once, every time, saying where it tried to go: kubelet keeps its previous run's log.
+    const marker = `http://127.0.0.1:1/crash-marker-${process.pid}`;
+    await kubectl(['run', 'crash', `--image=${WEB_IMAGE}`, '--image-pull-policy=Never', '--restart=Always', '--command', '--', '/kc-web', 'get', marker]);
+    await waitUntil('the crashing pod to have restarted twice', async () => {
+      const restarts = Number((await kubectl(['get', 'pod', 'crash', '-o', 'jsonpath={.status.containerStatuses[0].restartCount}'])).trim() || 0);
+      return restarts >= 2 || `${restarts} restarts`;
+    }, { timeoutMs: 180_000, intervalMs: 2000 });
+    const node = (await kubectl(['get', 'pod', 'crash', '-o', 'jsonpath={.spec.nodeName}'])).trim();
     const out = join(dir, 'logs');
     const printed = await expectOk(['export', 'logs', out, '--name', FROM_FILE]);
+    const podFolder = (await readdir(join(out, node, 'pods'))).find((name) => name.startsWith('default_crash_'));
+    expect(podFolder, `default_crash_<uid> in ${node}/pods`).toBeDefined();
+    const runs = (await readdir(join(out, node, 'pods', podFolder ?? '', 'crash'))).sort();
+    expect(runs.length, runs.join(', ')).toBeGreaterThanOrEqual(2);
+    // The previous run's log, not only the current one: what explains the crash.
+    expect(await readFile(join(out, node, 'pods', podFolder ?? '', 'crash', runs[0] ?? ''), 'utf8')).toContain(marker);
+    expect(await readFile(join(out, 'cluster', 'events.txt'), 'utf8')).toMatch(/BackOff.*pod\/crash/);
+    expect(await readFile(join(out, 'cluster', 'nodes.txt'), 'utf8')).toContain(`Name:               ${node}`);
+    expect(await readFile(join(out, 'cluster', 'addons.txt'), 'utf8')).toContain('metrics-server');
+    await kubectl(['delete', 'pod', 'crash', '--wait=false']);
     expect(printed).toContain(`${out}.tar.gz`);
     expect((await readdir(out)).sort()).toEqual(expect.arrayContaining([`${FROM_FILE}-lb`, `${FROM_FILE}-master-0`, `${FROM_FILE}-worker-0`]));
     for (const file of ['etcd.log', 'kube-apiserver.log', 'versions.txt']) {

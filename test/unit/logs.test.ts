@@ -158,3 +158,49 @@ describe('demuxBuffer (docker logs of a container without a TTY)', () => {
     expect(demuxBuffer(Buffer.from('plain console output\n')).toString()).toBe('plain console output\n');
   });
 });
+
+describe('an export of a cluster whose app crashed', () => {
+  it('holds every container\'s log on its worker, the previous run\'s too, and the cluster\'s events, pods and nodes', async () => {
+    const { mkdtemp, readFile, readdir, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { FakeEngine } = await import('../../src/provider/fake/engine.js');
+    const { exportLogs, POD_LOGS_DIR } = await import('../../src/cluster/ops/logs.js');
+    const plan = planCluster(defaultClusterSpec({ name: 'crash', controlPlanes: 1, workers: 1 }), '172.30.8.0/24');
+    const state = { schemaVersion: STATE_SCHEMA_VERSION, plan, kubeconfigPaths: [], createdAt: '' } as unknown as ClusterState;
+    const engine = new FakeEngine({ images: ['kc/node:test'] });
+    await engine.createNetwork({ name: 'kc-crash', cluster: 'crash', subnet: '172.30.8.0/24', gateway: '172.30.8.1' });
+    for (const node of [plan.lb, ...plan.masters, ...plan.workers]) {
+      await engine.createNode({
+        name: node.name, cluster: 'crash', role: node.role, image: 'kc/node:test', network: 'kc-crash', ip: node.ip, ports: [], mounts: [], volumes: [], peers: [],
+      });
+    }
+    const worker = plan.workers[0]?.name ?? '';
+    const podDir = `${POD_LOGS_DIR}/default_app-7d9_1234/app`;
+    await engine.copyFiles(worker, [
+      { path: `${podDir}/0.log`, content: 'panic: cannot open /data/config.yaml\n' },
+      { path: `${podDir}/1.log`, content: 'starting app\n' },
+    ]);
+    engine.onExec = (_node, command) => {
+      const line = command.join(' ');
+      if (line.includes('get events')) return { exitCode: 0, stdout: 'default  Warning  BackOff  pod/app-7d9  Back-off restarting failed container app\n', stderr: '' };
+      if (line.includes('describe nodes')) return { exitCode: 0, stdout: 'Name: crash-worker-0\nConditions: Ready True\n', stderr: '' };
+      return { exitCode: 0, stdout: '', stderr: '' };
+    };
+    const dir = await mkdtemp(join(tmpdir(), 'kc-logs-'));
+    try {
+      const nodes = await engine.listNodes({ 'dev.kc.cluster': 'crash' });
+      const results = await exportLogs({ engine, nodes, state, dir });
+      const logs = join(dir, worker, 'pods', 'default_app-7d9_1234', 'app');
+      expect((await readdir(logs)).sort()).toEqual(['0.log', '1.log']);
+      expect(await readFile(join(logs, '0.log'), 'utf8')).toBe('panic: cannot open /data/config.yaml\n');
+      expect(await readFile(join(dir, 'cluster', 'events.txt'), 'utf8')).toContain('Back-off restarting failed container app');
+      expect(await readFile(join(dir, 'cluster', 'nodes.txt'), 'utf8')).toContain('Conditions: Ready True');
+      expect(results.find((r) => r.node === worker)?.errors).toBe(0);
+      // Only workers run pods: a master has no pods/ folder and no error for it.
+      await expect(readdir(join(dir, plan.masters[0]?.name ?? '', 'pods'))).rejects.toThrow();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { CONTAINERD_SOCKET } from '../../components/containerd.js';
 import { KC_UNITS as ALL_KC_UNITS } from '../../components/units.js';
 import type { NodeRole } from '../../config/types.js';
-import { LABEL_ROLE, type NodeSummary, type Provider } from '../../provider/provider.js';
+import { LABEL_ROLE, type NodeExec, type NodeSummary, type Provider } from '../../provider/provider.js';
+import { extractTar } from '../../util/tar-gz.js';
+import { kubectl } from '../kube/kubectl.js';
 import type { ClusterState } from '../../state/cluster-state.js';
 
 /**
@@ -90,6 +92,22 @@ export function versionScript(commands: string[][] = VERSION_COMMANDS): string {
     })
     .join('\n');
 }
+
+/** Where kubelet keeps every container's log: `<namespace>_<pod>_<uid>/<container>/<restart count>.log`, the previous run's too. */
+export const POD_LOGS_DIR = '/var/log/pods';
+
+/**
+ * What kc asks the API about the whole cluster, written to `cluster/`: what
+ * explains a failed app in CI (its events, its pods, the nodes' conditions
+ * and the add-ons' state), read by kubectl on a master.
+ */
+export const CLUSTER_COMMANDS: readonly NodeCommand[] = [
+  { file: 'events.txt', command: ['get', 'events', '--all-namespaces', '--sort-by=.lastTimestamp', '-o', 'wide'] },
+  { file: 'pods.txt', command: ['get', 'pods', '--all-namespaces', '-o', 'wide'] },
+  { file: 'nodes.txt', command: ['describe', 'nodes'] },
+  { file: 'addons.txt', command: ['get', 'deployments,daemonsets,services,apiservices,storageclasses', '--all-namespaces', '-o', 'wide'] },
+  { file: 'describe-pods.txt', command: ['describe', 'pods', '--all-namespaces'] },
+];
 
 /** What to collect on a node with these units. Workers also get the CRI's view of pods, containers and images. */
 export function nodeCommands(role: NodeRole | undefined, units: string[]): NodeCommand[] {
@@ -204,6 +222,12 @@ export async function collectNodeLogs(engine: Provider, container: NodeSummary, 
       const unitFiles = await engine.exec(container.id, ['systemctl', 'list-unit-files', '--no-legend', '--full', ...UNIT_PATTERNS]);
       units = unitsToCollect(loaded.stdout, unitFiles.stdout);
     });
+    if (nodeRole(container) === 'worker') {
+      // Every container's log, the current run's and the previous one's: what explains a crash.
+      await attempt(`the pod logs in ${POD_LOGS_DIR}`, async () => {
+        files += await extractTar(await engine.readFolder(container.id, POD_LOGS_DIR), dir);
+      });
+    }
     for (const { file, command } of nodeCommands(nodeRole(container), units)) {
       await attempt(`\`${command.join(' ')}\``, async () => {
         const result = await engine.exec(container.id, command);
@@ -231,6 +255,32 @@ export interface ExportLogsOptions {
   dir: string;
 }
 
+/**
+ * The API's view (CLUSTER_COMMANDS) through the first running master whose
+ * API server answers. Returns what could not be collected.
+ */
+async function collectClusterState(engine: NodeExec, state: ClusterState, nodes: NodeSummary[], dir: string): Promise<string[]> {
+  const running = new Set(nodes.filter((n) => n.state === 'running').map((n) => n.name));
+  const masters = state.plan.masters.filter((m) => running.has(m.name));
+  const problems: string[] = [];
+  for (const master of masters) {
+    try {
+      await kubectl(engine, state.plan, ['get', '--raw', '/readyz'], undefined, master);
+    } catch {
+      continue;
+    }
+    for (const { file, command } of CLUSTER_COMMANDS) {
+      try {
+        await writeFile(join(dir, file), await kubectl(engine, state.plan, command, undefined, master));
+      } catch (error) {
+        problems.push(`kubectl ${command.join(' ')}: ${(error as Error).message}`);
+      }
+    }
+    return problems;
+  }
+  return [`no master's API server answered${masters.length === 0 ? ' (none is running)' : ''}: the cluster's events, pods and nodes (cluster/*.txt) are missing`];
+}
+
 /** Writes the whole export: `docker-version.json`, `docker-info.json`, `cluster/`, and one folder per node, collected in parallel. */
 export async function exportLogs(options: ExportLogsOptions): Promise<NodeLogsResult[]> {
   const { engine, nodes, state, dir } = options;
@@ -245,6 +295,7 @@ export async function exportLogs(options: ExportLogsOptions): Promise<NodeLogsRe
   if (state) {
     await mkdir(join(dir, 'cluster'), { recursive: true });
     await writeFile(join(dir, 'cluster', 'cluster.json'), `${JSON.stringify(exportableState(state), null, 2)}\n`);
+    general.push(...(await collectClusterState(engine, state, nodes, join(dir, 'cluster'))));
   } else {
     general.push("kc has no stored state for this cluster: cluster/ (its spec and plan) is missing");
   }

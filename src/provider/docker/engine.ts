@@ -594,6 +594,10 @@ export class DockerEngine implements SingleEngine {
     return firstFileOf(archive, `${node}:${path}`);
   }
 
+  async readFolder(node: string, path: string): Promise<Readable> {
+    return (await this.client.getContainer(node).getArchive({ path })) as Readable;
+  }
+
   // --- diagnostics (kc export logs) ------------------------------------------------
 
   /** What `docker version` reports about the engine (server side). */

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { packInMemory } from '../../util/tar-gz.js';
 import { cidrsOverlap, parseCidr } from '../../util/ipv4.js';
 import {
   LABEL_CLUSTER,
@@ -347,6 +348,18 @@ export class FakeEngine implements SingleEngine {
     const file = this.node(name).files.get(path);
     if (!file) throw new Error(`Could not find the file ${path} in container ${name}`);
     return typeof file.content === 'string' ? Buffer.from(file.content) : file.content;
+  }
+
+  async readFolder(name: string, path: string): Promise<Readable> {
+    await this.record('readFolder', `${name}:${path}`);
+    const folder = path.replace(/\/+$/, '');
+    const top = folder.slice(folder.lastIndexOf('/') + 1);
+    const inside = [...this.node(name).files.values()].filter((file) => file.path.startsWith(`${folder}/`));
+    if (inside.length === 0) throw new Error(`Could not find the file ${path} in container ${name}`);
+    const archive = await packInMemory((pack) => {
+      for (const file of inside) pack.entry({ name: `${top}${file.path.slice(folder.length)}`, mode: file.mode ?? 0o644 }, file.content);
+    });
+    return Readable.from(archive);
   }
 
   async imageLabels(tag: string): Promise<Record<string, string> | undefined> {

@@ -242,6 +242,10 @@ export class MultiEngine implements Provider {
     return (await this.engineOf(node)).readFile(node, path);
   }
 
+  async readFolder(node: string, path: string): Promise<Readable> {
+    return (await this.engineOf(node)).readFolder(node, path);
+  }
+
   /** Probes run on the local engine (the one that builds the images they use). */
   runOnce(image: string, command: string[], options?: { privileged?: boolean; labels?: Record<string, string> }): Promise<ExecResult> {
     return this.local.runOnce(image, command, options);
