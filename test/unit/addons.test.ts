@@ -2,6 +2,7 @@ import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RELEASE, METALLB_VERSION, podImagesFor } from '../../src/artifacts/manifest.js';
 import { addonCustomResources, addonManifests, enabledAddons } from '../../src/components/addons.js';
+import { addonStatuses } from '../../src/cluster/kube/addons.js';
 import { METALLB_POOL, vendoredCrdsVersion } from '../../src/components/metallb.js';
 import { localVolumesOn, STORAGE_CLASS, type PersistentVolumeList } from '../../src/components/local-path-storage.js';
 import { specFromFlags } from '../../src/cli/create-cluster.js';
@@ -180,3 +181,33 @@ describe('the volumes a worker holds', () => {
     expect(localVolumesOn({ items: [] }, 'apps-worker-0')).toEqual([]);
   });
 });
+
+describe('whether an add-on serves, read live', () => {
+  const plan = planWith({ storage: false, loadBalancer: false });
+  const pod = (ready: boolean) => ({ metadata: { name: 'metrics-server-1', uid: 'u1' }, spec: { nodeName: 'apps-worker-0' }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] } });
+  /** An API server whose Pod objects say Ready (as before a stop), while the kubelet and the metrics API say what `live` says. */
+  const api = (live: { kubeletReady: boolean; metrics: number }) => ({
+    server: 'https://127.0.0.1:1',
+    pki: {} as never,
+    probe: async (_server: string, _pki: unknown, path: string) => {
+      if (path.startsWith('/apis/apps/v1/')) return { status: 200, body: JSON.stringify({ spec: { selector: { matchLabels: { 'k8s-app': 'metrics-server' } } }, status: { availableReplicas: 1 } }) };
+      if (path.includes('/pods?labelSelector=')) return { status: 200, body: JSON.stringify({ items: [pod(true)] }) };
+      if (path === '/api/v1/nodes/apps-worker-0/proxy/pods') return { status: 200, body: JSON.stringify({ items: [pod(live.kubeletReady)] }) };
+      if (path === '/apis/metrics.k8s.io/v1beta1/nodes') return { status: live.metrics, body: '' };
+      return { status: 404, body: '' };
+    },
+  });
+
+  it('says starting right after a start: the Deployment still counts its pod available, its kubelet does not', async () => {
+    expect(await addonStatuses(api({ kubeletReady: false, metrics: 503 }), plan)).toEqual([{ name: 'metrics-server', status: 'starting' }]);
+  });
+
+  it('says starting while the metrics API answers 503, though the pod is Ready', async () => {
+    expect(await addonStatuses(api({ kubeletReady: true, metrics: 503 }), plan)).toEqual([{ name: 'metrics-server', status: 'starting' }]);
+  });
+
+  it('says ready once the kubelet has the pod Ready and the metrics API answers', async () => {
+    expect(await addonStatuses(api({ kubeletReady: true, metrics: 200 }), plan)).toEqual([{ name: 'metrics-server', status: 'ready' }]);
+  });
+});
+

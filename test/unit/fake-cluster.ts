@@ -55,8 +55,10 @@ export function healthyApi(spec: ClusterSpec, workers: () => string[] = workersO
   const ready = () => ({ type: 'Ready', status: 'True', lastHeartbeatTime: at(), lastTransitionTime: at() });
   return async (_server, pki, path) => {
     if (path === '/api/v1/nodes') return { status: 200, body: JSON.stringify({ items: workers().map((name) => ({ metadata: { name }, spec: {}, status: { conditions: [ready()] } })) }) };
-    if (path.includes('/namespaces/kube-system/pods?labelSelector=k8s-app')) return { status: 200, body: JSON.stringify({ items: [{ status: { conditions: [ready()] } }] }) };
-    if (path.startsWith('/apis/apps/v1/namespaces/')) return { status: 200, body: JSON.stringify({ status: { availableReplicas: 1 } }) };
+    // Every pod asked for (CoreDNS's, each add-on's) runs on the first worker and is Ready there, as its kubelet says too.
+    const pods = () => JSON.stringify({ items: [{ metadata: { name: 'pod-0', uid: 'uid-0' }, spec: { nodeName: workers()[0] }, status: { conditions: [ready()] } }] });
+    if (path.includes('/pods?labelSelector=') || path.endsWith('/proxy/pods')) return { status: 200, body: pods() };
+    if (path.startsWith('/apis/apps/v1/namespaces/')) return { status: 200, body: JSON.stringify({ spec: { selector: { matchLabels: { app: 'addon' } } }, status: { availableReplicas: 1 } }) };
     // The controller-manager publishes the CAs the masters trust, which are those kc trusts.
     if (path.endsWith('/configmaps/kube-root-ca.crt')) return { status: 200, body: JSON.stringify({ data: { 'ca.crt': trustedCaPem(pki) } }) };
     return { status: 200, body: 'ok' };

@@ -1,27 +1,59 @@
-import { addonCustomResources, addonManifests, addonNamespaces, enabledAddons, type AddonWorkload } from '../../components/addons.js';
+import { addonCustomResources, addonManifests, addonNamespaces, enabledAddons, type AddonWorkload, type InClusterAddon } from '../../components/addons.js';
 import type { ClusterPlan } from '../../model/plan.js';
-import { apiGetJson, type HostApi } from './api.js';
+import { apiGetJson, isReady, type Condition, type HostApi } from './api.js';
 
 /** An add-on as `kc create cluster` and `kc get clusters` report it. */
 export interface AddonStatus {
   name: string;
   /**
-   * `ready`: it serves (its Deployment has an available pod, the registry's
-   * container runs); `starting`: not yet; `stopped`: the registry's container
+   * `ready`: it serves (a pod of it Ready as its kubelet sees it now, and
+   * what it serves answering; the registry's container runs); `starting`: not yet; `stopped`: the registry's container
    * is stopped (kc start cluster starts it); `unknown`: the API did not say.
    */
   status: 'ready' | 'starting' | 'stopped' | 'unknown';
 }
 
-interface DeploymentStatus {
-  status?: { availableReplicas?: number };
+interface DeploymentObject {
+  spec?: { selector?: { matchLabels?: Record<string, string> } };
+}
+
+interface PodObject {
+  metadata: { name: string; namespace?: string; uid?: string };
+  spec?: { nodeName?: string };
+  status?: { conditions?: Condition[] };
+}
+
+/** What an add-on serves, asked of the API server: answered only while the add-on really serves. */
+const SERVES: Partial<Record<InClusterAddon, string>> = {
+  // The resource metrics API, through the aggregator: 503 until metrics-server answers and has scraped.
+  metricsServer: '/apis/metrics.k8s.io/v1beta1/nodes',
+};
+
+/**
+ * Whether one of the add-on's pods is Ready as its kubelet sees it now (the
+ * node's /pods, through the API server's node proxy), not as the Pod object
+ * last said: right after `kc start cluster` the Pod objects still carry the
+ * status from before the stop until each kubelet has synced.
+ */
+async function readyOnItsNode(api: HostApi, workload: AddonWorkload): Promise<boolean> {
+  const deployment = await apiGetJson<DeploymentObject>(api, `/apis/apps/v1/namespaces/${workload.namespace}/deployments/${workload.deployment}`);
+  const labels = Object.entries(deployment.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const pods = await apiGetJson<{ items: PodObject[] }>(api, `/api/v1/namespaces/${workload.namespace}/pods?labelSelector=${encodeURIComponent(labels)}`);
+  for (const node of new Set(pods.items.map((pod) => pod.spec?.nodeName).filter((n): n is string => n !== undefined))) {
+    const live = await apiGetJson<{ items: PodObject[] }>(api, `/api/v1/nodes/${node}/proxy/pods`).catch(() => ({ items: [] }));
+    const ours = new Set(pods.items.map((pod) => pod.metadata.uid));
+    if (live.items.some((pod) => ours.has(pod.metadata.uid) && isReady(pod))) return true;
+  }
+  return false;
 }
 
 async function statusOf(api: HostApi, workload: AddonWorkload): Promise<AddonStatus> {
-  const path = `/apis/apps/v1/namespaces/${workload.namespace}/deployments/${workload.deployment}`;
   try {
-    const deployment = await apiGetJson<DeploymentStatus>(api, path);
-    return { name: workload.name, status: (deployment.status?.availableReplicas ?? 0) > 0 ? 'ready' : 'starting' };
+    if (!(await readyOnItsNode(api, workload))) return { name: workload.name, status: 'starting' };
+    const serves = SERVES[workload.addon];
+    if (serves === undefined) return { name: workload.name, status: 'ready' };
+    const answer = await api.probe(api.server, api.pki, serves);
+    return { name: workload.name, status: answer.status === 200 ? 'ready' : 'starting' };
   } catch {
     // A stopped cluster, or one whose API is busy: say so rather than fail a listing.
     return { name: workload.name, status: 'unknown' };
@@ -29,9 +61,11 @@ async function statusOf(api: HostApi, workload: AddonWorkload): Promise<AddonSta
 }
 
 /**
- * Whether each add-on the cluster runs is serving. Create does not wait for
- * them (the cluster is usable before metrics-server has scraped once); it says
- * which are still starting, and `kc get clusters` says when they are ready.
+ * Whether each add-on the cluster runs is serving, read live: a pod of it
+ * Ready as its kubelet sees it now, and what it serves answering (the metrics
+ * API for metrics-server). Create does not wait for them (the cluster is
+ * usable before metrics-server has scraped once); it says which are still
+ * starting, and `kc get clusters` and `kc start cluster` say when they are ready.
  */
 export async function addonStatuses(api: HostApi, plan: ClusterPlan): Promise<AddonStatus[]> {
   return Promise.all(enabledAddons(plan).map((workload) => statusOf(api, workload)));
