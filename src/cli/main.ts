@@ -9,7 +9,7 @@ import { deleteClusterCommand, deleteClustersCommand } from './delete-cluster.js
 import { exportLogsCommand } from './export-logs.js';
 import { getCertificatesCommand, getClustersCommand, getNodesCommand } from './get.js';
 import { exportKubeconfigCommand, exportKubectlCommand, getKubeconfigCommand } from './kubeconfig.js';
-import { loadDockerImageCommand, loadImageArchiveCommand } from './load.js';
+import { loadDockerImageCommand, loadImageArchiveCommand, loadRegistryCommand } from './load.js';
 import { UsageError, withGlobalOptions } from './options.js';
 import { createNodeCommand, deleteNodeCommand } from './node-commands.js';
 import { rotateCertificatesCommand } from './rotate.js';
@@ -57,8 +57,12 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .command('export', 'Export kubeconfigs, kubectl and logs', (y) =>
       y.command(exportKubeconfigCommand).command(exportKubectlCommand).command(exportLogsCommand).demandCommand(1, 'Say what to export: kc export kubeconfig, kc export kubectl or kc export logs'),
     )
-    .command('load', 'Load images into nodes without a registry', (y) =>
-      y.command(loadDockerImageCommand).command(loadImageArchiveCommand).demandCommand(1, 'Say what to load: docker-image or image-archive'),
+    .command('load', "Load images into the nodes, or into kc's registry", (y) =>
+      y
+        .command(loadDockerImageCommand)
+        .command(loadImageArchiveCommand)
+        .command(loadRegistryCommand)
+        .demandCommand(1, 'Say what to load: docker-image, image-archive or registry'),
     )
     .command('upgrade', 'Move a running cluster to a newer Kubernetes version', (y) => y.command(upgradeClusterCommand).demandCommand(1, 'Say what to upgrade: kc upgrade cluster --kubernetes-version VERSION'))
     .command('rotate', 'Renew credentials of a running cluster', (y) => y.command(rotateCertificatesCommand).demandCommand(1, 'Say what to rotate: kc rotate certificates'))

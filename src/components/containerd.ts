@@ -4,6 +4,7 @@ import { registryAddress, type ClusterPlan } from '../model/plan.js';
 import type { ComponentBundle, NodeFile } from './types.js';
 import { unitFile } from './unit.js';
 import { UNIT } from './units.js';
+import { canonicalImage } from '../util/image-ref.js';
 
 /** Installed by the node image; hands every call to runc after adapting what the host cannot grant. */
 export const RUNC_WRAPPER = '/usr/local/libexec/kc/runc-capfilter';
@@ -79,35 +80,45 @@ server = "http://localhost:${hostPort}"
 export const MIRRORED_REGISTRIES: Readonly<Record<string, string>> = {
   'registry.k8s.io': 'https://registry.k8s.io',
   'docker.io': 'https://registry-1.docker.io',
+  'ghcr.io': 'https://ghcr.io',
+  'quay.io': 'https://quay.io',
 };
 
 /**
  * kc's registry as a pull-through place for upstream names: containerd asks
- * it first for `registry.k8s.io/x/y:t` (as `x/y:t`) and `docker.io/x/y:t`,
- * then the upstream registry. An image pushed as `localhost:5001/x/y:t`
- * (`kc conformance` pushes its test images so) is thus found offline, even
- * with imagePullPolicy Always.
+ * it first for `docker.io/library/redis:7.0.7`, then the upstream registry.
+ * Each upstream registry has a folder of its own in kc's registry, named
+ * after it (`docker.io/library/redis`, `ghcr.io/owner/app`), so the same
+ * owner on two registries never collides; containerd is pointed at that
+ * folder as the mirror's API root (override_path). An image pushed as
+ * `localhost:5001/docker.io/library/redis:7.0.7` (`kc load registry` and `kc
+ * conformance` push so) is thus found offline, even with imagePullPolicy Always.
  */
 export function registryMirrorFiles(registryIp: string): NodeFile[] {
   return Object.entries(MIRRORED_REGISTRIES).map(([name, upstream]) => ({
     path: `${REGISTRY_HOSTS_DIR}/${name}/hosts.toml`,
-    content: `# kc's registry first (${registryIp}:5000), then ${name} itself.
+    content: `# kc's registry first (${registryIp}:5000, its folder ${name}/), then ${name} itself.
 server = "${upstream}"
 
-[host."http://${registryIp}:5000"]
+[host."http://${registryIp}:5000/v2/${name}"]
   capabilities = ["pull", "resolve"]
+  override_path = true
 `,
   }));
 }
 
 /**
- * The name to push an upstream image under so that the mirror serves it:
- * `registry.k8s.io/e2e-test-images/agnhost:2.55` → `localhost:5001/e2e-test-images/agnhost:2.55`.
- * undefined for an image of a registry kc does not mirror.
+ * The name to push an image under so that the mirror serves it to pods that
+ * name it as before: `redis:7.0.7` → `localhost:5001/docker.io/library/redis:7.0.7`,
+ * `registry.k8s.io/e2e-test-images/agnhost:2.55` →
+ * `localhost:5001/registry.k8s.io/e2e-test-images/agnhost:2.55`. undefined
+ * for an image of a registry kc does not mirror, or a name it cannot push
+ * (a digest).
  */
 export function mirrorName(image: string, hostPort: number): string | undefined {
-  const registry = Object.keys(MIRRORED_REGISTRIES).find((name) => image.startsWith(`${name}/`));
-  return registry === undefined ? undefined : `localhost:${hostPort}/${image.slice(registry.length + 1)}`;
+  const canonical = canonicalImage(image);
+  if (!canonical || !(canonical.registry in MIRRORED_REGISTRIES)) return undefined;
+  return `localhost:${hostPort}/${canonical.registry}/${canonical.path}:${canonical.tag}`;
 }
 
 const IMPORT_IMAGES_SCRIPT = '/etc/kc/import-images.sh';

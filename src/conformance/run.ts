@@ -10,7 +10,7 @@ import { deleteCluster } from '../cluster/ops/delete.js';
 import { adminEntry } from '../cluster/ops/kubeconfig.js';
 import { contextName } from '../state/kubeconfig-file.js';
 import { loadDockerImages, workerNodes } from '../cluster/ops/load.js';
-import { pushForMirror } from '../cluster/registry/registry.js';
+import { loadIntoRegistry } from '../cluster/registry/load.js';
 import { loadState, type ClusterState } from '../state/cluster-state.js';
 import { defaultClusterSpec } from '../config/defaults.js';
 import type { Provider } from '../provider/provider.js';
@@ -187,7 +187,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
       await loadDockerImages(options.engine, workers, tools.testImages);
       // Tests that pull with imagePullPolicy Always find them in the cluster's registry, which mirrors registry.k8s.io.
       const spec = (await loadState(cluster))?.plan.spec;
-      const pushed = spec?.addons.registry ? await pushForMirror(options.engine, spec.registryPort, tools.testImages) : 0;
+      const pushed = spec?.addons.registry ? (await loadIntoRegistry(options.engine, spec.registryPort, tools.testImages)).filter((o) => 'pushedAs' in o).length : 0;
       note(`${tools.testImages.length} images into ${workers.length} workers${pushed > 0 ? `, ${pushed} into the registry (localhost:${spec?.registryPort ?? ''})` : ''}`);
     });
     const logFile = join(options.reportDir, 'e2e.log');

@@ -1,6 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -95,6 +95,35 @@ describe('an application chart on a default cluster: storage, a load balancer, m
     const pulled = await kubectl(['get', 'events', '--field-selector', 'reason=Pulled', '-o', 'jsonpath={range .items[*]}{.message}{"\\n"}{end}']);
     expect(pulled).toContain(`Successfully pulled image "${PUSHED_IMAGE}"`);
     expect((await engine.registryState(registryName(DEFAULT_REGISTRY_PORT)))?.networks).toContain(`kc-${NAME}`);
+  }, 600_000);
+
+  it('installs, offline, a chart whose images are named as on Docker Hub and ghcr.io, after one kc load registry --from-chart', async () => {
+    // The same app under names of registries this machine cannot reach: only kc's registry, as their mirror, has them.
+    const ghcr = `ghcr.io/kc-e2e/web:${NAME}`;
+    const hub = `kc-e2e-web:${NAME}`;
+    const values = join(dir, 'offline-values.yaml');
+    await execFileAsync('docker', ['tag', PUSHED_IMAGE, ghcr]);
+    await execFileAsync('docker', ['tag', PUSHED_IMAGE, hub]);
+    await writeFile(values, `image:\n  repository: ghcr.io/kc-e2e/web\n  tag: ${NAME}\n  pullPolicy: Always\ntest:\n  image: ${hub}\n`);
+    try {
+      const loaded = await kc(['load', 'registry', '--name', NAME, '--from-chart', CHART, '--values', values], {
+        PATH: `${dirname(await helmPath())}:${process.env.PATH ?? ''}`,
+      });
+      expect(loaded.code, loaded.stderr).toBe(0);
+      expect(loaded.stderr).toContain(`${ghcr} → ${REGISTRY}/ghcr.io/kc-e2e/web:${NAME} (pods pull it as ${ghcr})`);
+      // The chart's test hook's image too, an official Docker Hub image as far as its name goes.
+      expect(loaded.stderr).toContain(`${hub} → ${REGISTRY}/docker.io/library/kc-e2e-web:${NAME} (pods pull it as ${hub})`);
+      await helm(['install', 'offline', CHART, '--values', values]);
+      await kubectl(['rollout', 'status', 'statefulset/offline', '--timeout=180s']);
+      expect(await helm(['test', 'offline', '--logs'])).toContain('start offline-0');
+      const pulled = await kubectl(['get', 'events', '--field-selector', 'reason=Pulled', '-o', 'jsonpath={range .items[*]}{.message}{"\\n"}{end}']);
+      expect(pulled).toContain(`Successfully pulled image "${ghcr}"`);
+      expect(pulled).toContain(`Successfully pulled image "${hub}"`);
+    } finally {
+      await helm(['uninstall', 'offline', '--wait']).catch(() => undefined);
+      await kubectl(['delete', 'pvc', 'data-offline-0', '--ignore-not-found']).catch(() => undefined);
+      await execFileAsync('docker', ['image', 'rm', ghcr, hub]).catch(() => undefined);
+    }
   }, 600_000);
 
   it('gives the LoadBalancer Service an address at the top of the cluster network, reached from the host and from other containers', async () => {

@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { ClusterExistsError } from '../../src/cluster/create/network.js';
 import { CreateStepError } from '../../src/cluster/create/create.js';
 import { deleteCluster } from '../../src/cluster/ops/delete.js';
-import { pushForMirror } from '../../src/cluster/registry/registry.js';
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
 import type { ClusterSpec } from '../../src/config/types.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
@@ -243,11 +242,14 @@ describe('the registry beside the clusters', () => {
     const hosts = engine.nodes.get('reg-b-worker-0')?.files.get('/etc/containerd/certs.d/localhost:5001/hosts.toml')?.content.toString();
     expect(hosts).toContain(`[host."http://${subnetOf('reg-b')}.3:5000"]`);
     expect(engine.nodes.get('reg-b-worker-0')?.files.get(PATHS.containerdConfig)?.content.toString()).toContain("config_path = '/etc/containerd/certs.d'");
-    // And a mirror of registry.k8s.io and docker.io: asked first, the upstream registry after it.
+    // And a mirror of registry.k8s.io, docker.io, ghcr.io and quay.io: asked first (each in its own folder of the registry), the upstream registry after it.
     const mirror = engine.nodes.get('reg-b-worker-0')?.files.get('/etc/containerd/certs.d/registry.k8s.io/hosts.toml')?.content.toString();
     expect(mirror).toContain('server = "https://registry.k8s.io"');
-    expect(mirror).toContain(`[host."http://${subnetOf('reg-b')}.3:5000"]`);
-    expect(engine.nodes.get('reg-b-worker-0')?.files.has('/etc/containerd/certs.d/docker.io/hosts.toml')).toBe(true);
+    expect(mirror).toContain(`[host."http://${subnetOf('reg-b')}.3:5000/v2/registry.k8s.io"]`);
+    expect(mirror).toContain('override_path = true');
+    for (const upstream of ['docker.io', 'ghcr.io', 'quay.io']) {
+      expect(engine.nodes.get('reg-b-worker-0')?.files.get(`/etc/containerd/certs.d/${upstream}/hosts.toml`)?.content.toString()).toContain(`:5000/v2/${upstream}"]`);
+    }
 
     expect(await deleteCluster({ engine, name: 'reg-a' })).toMatchObject({ registry: 'kept' });
     expect([...(engine.registries.get('kc-registry-5001')?.networks.keys() ?? [])]).toEqual(['kc-reg-b']);
@@ -275,13 +277,4 @@ describe('the registry beside the clusters', () => {
     expect([...(engine.nodes.get('no-reg-worker-0')?.files.keys() ?? [])].some((p) => p.startsWith('/etc/containerd/certs.d/'))).toBe(false);
   }, 60_000);
 
-  it('pushes upstream images under the names the mirror serves them by, and leaves other images alone', async () => {
-    const engine = new FakeEngine({ images: ['registry.k8s.io/e2e-test-images/agnhost:2.55', 'docker.io/library/nginx:1.27', 'my/app:dev'] });
-    const pushed = await pushForMirror(engine, 5001, ['registry.k8s.io/e2e-test-images/agnhost:2.55', 'docker.io/library/nginx:1.27', 'my/app:dev']);
-    expect(pushed).toBe(2);
-    expect(engine.pushed).toEqual([
-      'registry.k8s.io/e2e-test-images/agnhost:2.55 → localhost:5001/e2e-test-images/agnhost:2.55',
-      'docker.io/library/nginx:1.27 → localhost:5001/library/nginx:1.27',
-    ]);
-  });
 });

@@ -9,7 +9,6 @@ import { createServer } from 'node:net';
 import { REGISTRY_IMAGE } from '../../artifacts/manifest.js';
 import type { ClusterSpec } from '../../config/types.js';
 import { registryAddress, registryName, type ClusterPlan } from '../../model/plan.js';
-import { mirrorName } from '../../components/containerd.js';
 import type { Images, Registries } from '../../provider/provider.js';
 import { withRegistryLock } from '../../state/lock.js';
 import { UsageError } from '../../util/errors.js';
@@ -94,18 +93,3 @@ async function detach(engine: Pick<Registries, 'registryState' | 'detachRegistry
   return 'removed';
 }
 
-/**
- * Pushes images of mirrored registries (registry.k8s.io, docker.io) into the
- * registry of `port` under their mirror names: the nodes then find them there
- * even when a pod asks for them with imagePullPolicy Always. Returns how many.
- */
-export async function pushForMirror(engine: Pick<Images, 'pushImage'>, port: number, images: readonly string[]): Promise<number> {
-  let pushed = 0;
-  for (const image of images) {
-    const as = mirrorName(image, port);
-    if (as === undefined) continue;
-    await engine.pushImage(image, as);
-    pushed++;
-  }
-  return pushed;
-}
