@@ -1,9 +1,15 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeEngine } from '../../src/provider/fake/engine.js';
 import { describe, expect, it } from 'vitest';
 import {
   defaultLogsDir,
   engineInfoSummary,
   exportableState,
+  exportLogs,
+  POD_LOGS_DIR,
   KC_UNITS,
   nodeCommands,
   parseUnitList,
@@ -161,11 +167,6 @@ describe('demuxBuffer (docker logs of a container without a TTY)', () => {
 
 describe('an export of a cluster whose app crashed', () => {
   it('holds every container\'s log on its worker, the previous run\'s too, and the cluster\'s events, pods and nodes', async () => {
-    const { mkdtemp, readFile, readdir, rm } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { FakeEngine } = await import('../../src/provider/fake/engine.js');
-    const { exportLogs, POD_LOGS_DIR } = await import('../../src/cluster/ops/logs.js');
     const plan = planCluster(defaultClusterSpec({ name: 'crash', controlPlanes: 1, workers: 1 }), '172.30.8.0/24');
     const state = { schemaVersion: STATE_SCHEMA_VERSION, plan, kubeconfigPaths: [], createdAt: '' } as unknown as ClusterState;
     const engine = new FakeEngine({ images: ['kc/node:test'] });

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { REGISTRY_IMAGE } from '../../artifacts/manifest.js';
 import type { ClusterSpec } from '../../config/types.js';
 import { registryAddress, registryName, type ClusterPlan } from '../../model/plan.js';
-import type { Images, Registries } from '../../provider/provider.js';
+import type { Registries } from '../../provider/provider.js';
 import { withRegistryLock } from '../../state/lock.js';
 import { UsageError } from '../../util/errors.js';
 
