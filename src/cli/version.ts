@@ -1,7 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as manifest from '../artifacts/manifest.js';
+import { artifactsFor, DEFAULT_RELEASE, KUBERNETES_RELEASES, REGISTRY_ARTIFACT } from '../artifacts/manifest.js';
+import { nodeImageFor } from '../config/defaults.js';
+import { publishedNodeImage, publishedRepository } from '../image/published.js';
+import { nodeImageRecipe } from '../image/recipe.js';
 import { projectRoot } from '../util/paths.js';
 
 function kcVersion(): string {
@@ -11,20 +14,17 @@ function kcVersion(): string {
 
 export const versionCommand: CommandModule = {
   command: 'version',
-  describe: 'Print kc and component versions',
-  handler: () => {
-    const release = manifest.DEFAULT_RELEASE;
+  describe: 'Print kc and component versions, and the node image this kc runs',
+  handler: async () => {
+    const release = DEFAULT_RELEASE;
+    const others = KUBERNETES_RELEASES.slice(1).map((r) => r.kubernetes).join(', ');
+    const repository = publishedRepository();
+    const published = repository ? `, pulled as ${await publishedNodeImage(repository, release)} where published` : '';
     const lines = [
       `kc ${kcVersion()}`,
-      `kubernetes ${release.kubernetes} (default; node images also for ${manifest.KUBERNETES_RELEASES.slice(1).map((r) => r.kubernetes).join(', ')})`,
-      `etcd ${release.etcd}`,
-      `containerd ${manifest.CONTAINERD_VERSION}`,
-      `runc ${manifest.RUNC_VERSION}`,
-      `cni-plugins ${manifest.CNI_PLUGINS_VERSION}`,
-      `crictl ${manifest.CRICTL_VERSION}`,
-      `coredns ${release.coredns}`,
-      `kube-router ${manifest.KUBE_ROUTER_VERSION}`,
-      `pause ${release.pause}`,
+      `node image ${nodeImageFor(release.kubernetes)} (recipe ${await nodeImageRecipe(release)}${published})`,
+      ...artifactsFor(release).map((a) => (a.name === 'kubernetes' ? `kubernetes ${a.version} (default; node images also for ${others})` : `${a.name} ${a.version}`)),
+      `registry ${REGISTRY_ARTIFACT.version}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   },
