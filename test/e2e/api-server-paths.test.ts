@@ -190,7 +190,7 @@ describe('API servers reach into the cluster (webhooks, aggregated APIs, pods/pr
     expect(await boundaryCount(node, 'forwarded') - before).toBeGreaterThanOrEqual(2);
   });
 
-  it('lets kube-proxy answer for a Service without endpoints: connection refused, before kc\'s boundary sees it', async () => {
+  it('refuses a Service without endpoints, as kube-proxy does: from a pod at once, and on a node by kube-proxy\'s own rule before kc\'s boundary', async () => {
     const [pod = '', node = ''] = (await kubectl([
       '-n', NS, 'get', 'pods', '-l', `app=${SERVICE}`, '-o', 'jsonpath={.items[0].metadata.name} {.items[0].spec.nodeName}',
     ])).trim().split(' ');
@@ -199,18 +199,21 @@ describe('API servers reach into the cluster (webhooks, aggregated APIs, pods/pr
       spec: { selector: { app: 'nothing-has-this-label' }, ports: [{ port: 80, targetPort: 8080 }] },
     };
     await kubectl(['apply', '-f', '-'], JSON.stringify(empty));
-    const clusterIp = (await kubectl(['-n', NS, 'get', 'service', 'no-endpoints', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
-    // kube-proxy programs the Service's reject within its sync period: until then kc's boundary refuses it too, counted.
-    let before = 0;
-    await waitUntil('kube-proxy to reject the Service without endpoints itself', async () => {
-      before = await boundaryCount(node, 'forwarded');
+    try {
+      const clusterIp = (await kubectl(['-n', NS, 'get', 'service', 'no-endpoints', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+      // A pod is refused at once (kube-router's FORWARD chain accepts pod traffic before kube-proxy's reject there; kc's boundary then refuses it alike).
       await expectRejectedFromPod(kubectl, { namespace: NS, name: pod }, `http://${clusterIp}:80/`, /connection refused/);
-      return (await boundaryCount(node, 'forwarded')) === before;
-    }, { timeoutMs: 60_000, intervalMs: 1000 });
-    // Again, now that kube-proxy answers: refused at once, and kc's counter did not move.
-    await expectRejectedFromPod(kubectl, { namespace: NS, name: pod }, `http://${clusterIp}:80/`, /connection refused/);
-    expect(await boundaryCount(node, 'forwarded')).toBe(before);
-    await kubectl(['-n', NS, 'delete', 'service', 'no-endpoints']);
+      // On the node, kube-proxy's OUTPUT rule answers first once it has synced: kc's counter stays where it was.
+      let before = 0;
+      await waitUntil('kube-proxy to refuse the Service without endpoints itself, on the node', async () => {
+        before = await boundaryCount(node, 'sent');
+        const refused = await onNode(node, `timeout 5 bash -c '</dev/tcp/${clusterIp}/80' 2>&1`);
+        if (!/Connection refused/.test(refused.output)) return refused.output;
+        return (await boundaryCount(node, 'sent')) === before || 'kc\'s boundary answered, not kube-proxy';
+      }, { timeoutMs: 60_000, intervalMs: 1000 });
+    } finally {
+      await kubectl(['-n', NS, 'delete', 'service', 'no-endpoints', '--ignore-not-found']);
+    }
   });
 
   it('never sends pod or Service addresses it cannot route to the Docker gateway, also after a restart', async () => {
