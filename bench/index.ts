@@ -55,6 +55,7 @@ import { createProgress } from '../src/util/progress.js';
 import { benchLifecycle } from './lifecycle.js';
 import { benchUpgrade } from './upgrade.js';
 import { formatSpread, runCount, spreadByKey, type Spread } from './stats.js';
+import { concurrently } from '../src/util/concurrent.js';
 
 interface MemoryUse {
   node: string;
@@ -86,9 +87,7 @@ function shapesToRun(): string[] {
 
 async function nodeMemory(engine: Provider, cluster: string): Promise<MemoryUse[]> {
   const containers = await engine.listNodes({ [LABEL_CLUSTER]: cluster });
-  const result = await Promise.all(
-    containers.map(async (c) => ({ node: c.name, mib: Math.round((await engine.memoryUsageBytes(c.id)) / 1024 ** 2) })),
-  );
+  const result = await concurrently(containers, async (c) => ({ node: c.name, mib: Math.round((await engine.memoryUsageBytes(c.id)) / 1024 ** 2) }));
   return result.sort((a, b) => a.node.localeCompare(b.node));
 }
 
@@ -162,7 +161,7 @@ async function benchCreate(name: string, shape: Partial<ClusterSpec>, kubeconfig
   if (measureMemory) {
     memory = await settledMemory(engine, name);
     kubeRouterMemory = runsKubeRouter(created.plan)
-      ? await Promise.all(created.plan.workers.map(async (w) => ({ node: w.name, mib: await unitMemoryMiB(engine, w.name, KUBE_ROUTER_UNIT) })))
+      ? await concurrently(created.plan.workers, async (w) => ({ node: w.name, mib: await unitMemoryMiB(engine, w.name, KUBE_ROUTER_UNIT) }))
       : [];
   }
   const deleteStarted = Date.now();

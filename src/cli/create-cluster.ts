@@ -8,7 +8,7 @@ import { CNI_MODES, NETWORK_POLICY_MODES, ValidationError } from '../config/vali
 import { createCluster } from '../cluster/create/create.js';
 import { contextName, defaultKubeconfigPath } from '../state/kubeconfig-file.js';
 import { enginesForSpec } from './engines.js';
-import { progressFor, UsageError, type GlobalOptions } from './options.js';
+import { interruptible, progressFor, UsageError, type GlobalOptions } from './options.js';
 import { counted } from '../util/words.js';
 
 /** Every spec option is optional: undefined means "not given", so a config file value stands. */
@@ -122,7 +122,7 @@ export const createClusterCommand: CommandModule<GlobalOptions, CreateClusterArg
     const progress = progressFor(args);
     const kubeconfigPath = args.kubeconfig ?? defaultKubeconfigPath();
     progress.info(`Creating cluster "${spec.name}" (${counted(spec.controlPlanes, 'master')}, ${counted(spec.workers, 'worker')}) ...`);
-    const result = await createCluster({ ...enginesForSpec(spec), progress, spec, kubeconfigPath });
+    const result = await interruptible((signal) => createCluster({ ...enginesForSpec(spec), progress, spec, kubeconfigPath, signal }));
     progress.info(`Cluster "${spec.name}" is ready in ${result.totalSeconds.toFixed(1)}s. Use it with:\n\n  kubectl cluster-info --context ${contextName(spec.name)}\n`);
   },
 };

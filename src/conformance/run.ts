@@ -13,7 +13,7 @@ import { loadDockerImages, workerNodes } from '../cluster/ops/load.js';
 import { pushForMirror } from '../cluster/registry/registry.js';
 import { loadState, type ClusterState } from '../state/cluster-state.js';
 import { defaultClusterSpec } from '../config/defaults.js';
-import type { Provider } from '../provider/provider.js';
+import type { SingleEngine } from '../provider/provider.js';
 import { ensureBaseImage } from '../image/base.js';
 import { renderKubeconfig } from '../pki/kubeconfig.js';
 import { CommandError, run } from '../util/exec.js';
@@ -26,7 +26,7 @@ import type { Selection } from './selection.js';
 export const CONFORMANCE_CLUSTER = 'conformance';
 
 export interface ConformanceOptions {
-  engine: Provider;
+  engine: SingleEngine;
   progress: Progress;
   selection: Selection;
   /** An existing cluster to test; else one is created for the run and deleted after it. */
@@ -122,7 +122,7 @@ async function prepareCluster(options: ConformanceOptions, existing: ClusterStat
   }
   const spec = defaultClusterSpec({ name: CONFORMANCE_CLUSTER });
   options.progress.info(`Creating cluster "${spec.name}" (${spec.controlPlanes} masters, ${spec.workers} workers) ...`);
-  await createCluster({ engine: options.engine, progress: options.progress, spec, kubeconfigPath: kubeconfig });
+  await createCluster({ engine: options.engine, registries: options.engine, progress: options.progress, spec, kubeconfigPath: kubeconfig });
   return spec.name;
 }
 
@@ -200,6 +200,6 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     });
     return { ...summary, reportDir: options.reportDir, logFile };
   } finally {
-    if (created && !options.retain) await deleteCluster({ engine: options.engine, name: cluster, kubeconfigPath: kubeconfig });
+    if (created && !options.retain) await deleteCluster({ engine: options.engine, registries: options.engine, name: cluster, kubeconfigPath: kubeconfig });
   }
 }

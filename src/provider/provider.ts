@@ -16,6 +16,8 @@ export const LABEL_ROLE = 'dev.kc.role';
 export const LABEL_SPANS_ENGINES = 'dev.kc.spans-engines';
 /** On a swarm kc initialised, and on swarm nodes kc joined: only those does kc ever take out of swarm mode. */
 export const LABEL_SWARM_BY_KC = 'dev.kc.swarm';
+/** On a registry container kc runs beside its clusters: the host port it serves. */
+export const LABEL_REGISTRY = 'dev.kc.registry';
 
 /**
  * An engine kc cannot use (unreachable, refused, a login or TLS that failed,
@@ -168,6 +170,9 @@ export interface NodeSummary {
   engine?: string;
 }
 
+/** One engine's answer to a listing: its nodes, or why it gave none (it did not answer). */
+export type EngineNodes = { engine: string | undefined; nodes: NodeSummary[] } | { engine: string | undefined; unreachable: string };
+
 /** What an engine is and can do: answered before a create, and for bug reports. */
 export interface EngineInfo {
   /** The engine's version; an EngineUnavailableError when it does not answer. */
@@ -212,6 +217,11 @@ export interface Nodes extends NodeExec {
   createNode(spec: NodeSpec, filesBeforeBoot?: readonly ArchiveEntry[]): Promise<void>;
   /** Nodes whose labels match (a label with value '' matches any value). */
   listNodes(labels: Record<string, string>): Promise<NodeSummary[]>;
+  /**
+   * The same, engine by engine (undefined: the engine kc runs on): an engine
+   * that does not answer is named with why, and the others are still listed.
+   */
+  listNodesByEngine(labels: Record<string, string>): Promise<EngineNodes[]>;
   startNode(name: string): Promise<void>;
   stopNode(name: string, timeoutSeconds?: number): Promise<void>;
   /** Removes a node, running or not; absent is fine. */
@@ -220,6 +230,8 @@ export interface Nodes extends NodeExec {
   removeVolume(name: string): Promise<void>;
   /** The engine's whole record of a node (for logs and diagnosis); undefined when absent. */
   inspectNode(idOrName: string): Promise<object | undefined>;
+  /** The host ports a node publishes, as its container was made (running or not); none when it is absent. */
+  publishedPorts(idOrName: string): Promise<PublishedPort[]>;
   /** What a node printed on its console. */
   nodeLogs(idOrName: string): Promise<string>;
   memoryUsageBytes(idOrName: string): Promise<number>;
@@ -288,13 +300,23 @@ export interface RegistryState {
   networks: string[];
 }
 
+/** A registry container kc made, as the engine lists it. */
+export interface RegistrySummary extends RegistryState {
+  name: string;
+  /** The host port it serves (its LABEL_REGISTRY). */
+  port: number;
+}
+
 /**
  * The registry container: one per host port, shared by the clusters whose
- * networks it is attached to. Always on the engine kc runs on.
+ * networks it is attached to. Always on the engine kc runs on, so it is no
+ * part of Provider (a cluster's engines): commands take the local engine's.
  */
 export interface Registries {
   /** undefined when there is no such container. */
   registryState(name: string): Promise<RegistryState | undefined>;
+  /** Every registry container kc made (labelled LABEL_REGISTRY), running or not. */
+  listRegistries(): Promise<RegistrySummary[]>;
   /** Creates it (with its data volume) and starts it; it restarts with the engine. */
   createRegistry(spec: RegistrySpec): Promise<void>;
   startRegistry(name: string): Promise<void>;
@@ -311,7 +333,7 @@ export interface Registries {
  * they need (a wait takes NodeExec, delete takes Nodes and Networks), so a
  * test's stand-in and the reader both see what a piece of code can do.
  */
-export interface Provider extends EngineInfo, Networks, Nodes, Images, Registries {}
+export interface Provider extends EngineInfo, Networks, Nodes, Images {}
 
 /**
  * Engines that must be joined before one cluster network can span them (a
@@ -325,8 +347,8 @@ export interface EngineSpan {
   release(removedNetworks?: readonly string[]): Promise<void>;
 }
 
-/** An engine kc runs nodes on directly (Docker, the fake): a provider that can also take part in a swarm. */
-export interface SingleEngine extends Provider, SwarmMembership {}
+/** An engine kc runs nodes on directly (Docker, the fake): a provider that can also take part in a swarm, and run the registry. */
+export interface SingleEngine extends Provider, SwarmMembership, Registries {}
 
 /** exec, but a non-zero exit is an error carrying the command's last output lines. */
 export async function execOrThrow(engine: NodeExec, node: string, command: string[], input?: string | Readable): Promise<string> {

@@ -62,15 +62,19 @@ function engines() {
     localAddress: async () => address,
     pause: async () => undefined,
   });
+  localOf.set(multi, local);
   return { local, remote, multi };
 }
 
+/** The engine kc runs on of each multi-engine provider a test made. */
+const localOf = new WeakMap<MultiEngine, FakeEngine>();
+
 function create(engine: MultiEngine, spec: ClusterSpec, afterStep?: (title: string) => void) {
-  return createFakeCluster(engine, spec, join(temporary.dir, 'kubeconfig'), { afterStep, span: engine.span });
+  return createFakeCluster(engine, spec, join(temporary.dir, 'kubeconfig'), { afterStep, span: engine.span, registries: localOf.get(engine) });
 }
 
 function remove(engine: MultiEngine, name: string) {
-  return deleteCluster({ engine, span: engine.span, name, kubeconfigPath: join(temporary.dir, 'kubeconfig') });
+  return deleteCluster({ engine, registries: localOf.get(engine) as FakeEngine, span: engine.span, name, kubeconfigPath: join(temporary.dir, 'kubeconfig') });
 }
 
 describe('placing a cluster on several engines', () => {
@@ -203,6 +207,7 @@ describe('placing a cluster on several engines', () => {
       remotes: [{ name: 'e2', host, provider: new DockerEngine(dockerClientFor(host), { name: 'e2', host }), advertiseAddress: undefined }],
       localAddress: async () => '10.8.0.250',
     });
+    localOf.set(multi, local);
     const failure = await create(multi, spanningSpec('first-contact', { engines: [{ name: 'e2', host }] })).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(EngineUnavailableError);
     expect((failure as Error).message).toMatch(new RegExp(`^cannot reach engine "e2" at ${host}: 127\\.0\\.0\\.1:\\d+ refused the connection`));

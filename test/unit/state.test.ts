@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { deleteClusterLocked, kubeconfigPathsToClean, type DeleteEngine } from '../../src/cluster/ops/delete.js';
+import { deleteClusterLocked, kubeconfigPathsToClean, type DeleteEngine, type DeleteRegistries } from '../../src/cluster/ops/delete.js';
 import { exportKubeconfig } from '../../src/cluster/ops/kubeconfig.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
 import { planCluster } from '../../src/model/plan.js';
@@ -65,7 +65,7 @@ describe('the state schema', () => {
   it('refuses, naming the file and the way out, what it cannot use', () => {
     const cases: [unknown, RegExp][] = [
       [[], /is not a JSON object/],
-      [{ ...stateOf(), schemaVersion: 99 }, /was written by a newer kc \(schema 99; this kc reads up to 2\)/],
+      [{ ...stateOf(), schemaVersion: 99 }, /was written by a newer kc \(schema 99; this kc reads up to 3\)/],
       [{ ...stateOf(), schemaVersion: 'two' }, /has an invalid schemaVersion "two"/],
       [{ ...stateOf(), plan: undefined }, /has no plan for this cluster/],
       [{ ...stateOf('other') }, /has no plan for this cluster/],
@@ -128,6 +128,11 @@ const emptyEngine: DeleteEngine = {
   removeVolume: async () => undefined,
   listNetworks: async () => [],
   removeNetwork: async () => undefined,
+};
+
+/** The engine kc runs on, with no registry. */
+const noRegistries: DeleteRegistries = {
+  listRegistries: async () => [],
   registryState: async () => undefined,
   detachRegistry: async () => undefined,
   removeRegistry: async () => undefined,
@@ -146,7 +151,7 @@ describe('kubeconfig files of a cluster', () => {
       expect(await readFile(file, 'utf8')).toContain('kc-demo');
       expect((await stat(file)).mode & 0o777).toBe(0o600);
     }
-    const result = await deleteClusterLocked({ engine: emptyEngine, name: NAME });
+    const result = await deleteClusterLocked({ engine: emptyEngine, registries: noRegistries, name: NAME });
     expect(result.kubeconfigEntry).toBe(true);
     for (const file of [first, second]) expect(await readFile(file, 'utf8')).not.toContain('kc-demo');
     expect(await loadState(NAME)).toBeUndefined();
@@ -162,7 +167,7 @@ describe('kubeconfig files of a cluster', () => {
   it('deletes a cluster whose state file is corrupted, and says so', async () => {
     await saveState(stateOf());
     await writeFile(clusterStateFile(NAME), '{"plan": ');
-    const result = await deleteClusterLocked({ engine: emptyEngine, name: NAME, kubeconfigPath: join(temporary.dir, 'config') });
+    const result = await deleteClusterLocked({ engine: emptyEngine, registries: noRegistries, name: NAME, kubeconfigPath: join(temporary.dir, 'config') });
     expect(result.state).toBe(true);
     expect(result.warnings).toEqual([`${clusterStateFile(NAME)} could not be read; removed it with the cluster`]);
     await expect(stat(clusterStateFile(NAME))).rejects.toThrow();

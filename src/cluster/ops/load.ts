@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { CRI_NAMESPACE } from '../../components/containerd.js';
 import { execOrThrow, type Images, LABEL_CLUSTER, LABEL_ROLE, type NodeExec, type Nodes } from '../../provider/provider.js';
+import { concurrently } from '../../util/concurrent.js';
 
 /** The worker containers of a cluster, optionally only the named ones. */
 export async function workerNodes(engine: Pick<Nodes, 'listNodes'>, cluster: string, only?: string[]): Promise<string[]> {
@@ -26,11 +27,9 @@ export const IMPORT_COMMAND = ['ctr', '--namespace', CRI_NAMESPACE, 'images', 'i
  * stream through the exec's stdin: memory use does not grow with the image.
  */
 export async function importArchive(engine: NodeExec, nodes: string[], archivePath: string): Promise<void> {
-  await Promise.all(
-    nodes.map(async (node) => {
-      await execOrThrow(engine, node, IMPORT_COMMAND, createReadStream(archivePath));
-    }),
-  );
+  await concurrently(nodes, async (node) => {
+    await execOrThrow(engine, node, IMPORT_COMMAND, createReadStream(archivePath));
+  });
 }
 
 /**

@@ -5,6 +5,7 @@ import { KC_UNITS as ALL_KC_UNITS } from '../../components/units.js';
 import type { NodeRole } from '../../config/types.js';
 import { LABEL_ROLE, type NodeSummary, type Provider } from '../../provider/provider.js';
 import type { ClusterState } from '../../state/cluster-state.js';
+import { concurrently } from '../../util/concurrent.js';
 
 /**
  * `kc export logs`: everything needed to debug a cluster after the fact, in
@@ -250,5 +251,5 @@ export async function exportLogs(options: ExportLogsOptions): Promise<NodeLogsRe
   }
   if (nodes.length === 0) general.push('the cluster has no node containers');
   if (general.length > 0) await writeFile(join(dir, 'errors.txt'), `${general.join('\n')}\n`);
-  return Promise.all(nodes.map((node) => collectNodeLogs(engine, node, join(dir, node.name))));
+  return concurrently(nodes, (node) => collectNodeLogs(engine, node, join(dir, node.name)));
 }

@@ -4,6 +4,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import {
   EngineUnavailableError,
   LABEL_CLUSTER,
+  LABEL_REGISTRY,
   LABEL_ROLE,
   LABEL_SPANS_ENGINES,
   LABEL_SWARM_BY_KC,
@@ -12,13 +13,16 @@ import {
   type SwarmNode,
   type SwarmState,
   type ArchiveEntry,
+  type EngineNodes,
   type ExecResult,
   type NetworkSpec,
   type NetworkSummary,
   type NodeSpec,
   type NodeSummary,
+  type PublishedPort,
   type RegistrySpec,
   type RegistryState,
+  type RegistrySummary,
   type SingleEngine,
 } from '../provider.js';
 import { apiOlderThan, EngineTooOldError, MIN_API_VERSION, type EngineRef } from '../engine-failure.js';
@@ -331,6 +335,16 @@ export class DockerEngine implements SingleEngine {
     }
   }
 
+  async listRegistries(): Promise<RegistrySummary[]> {
+    const containers = await this.client.listContainers({ all: true, filters: { label: [LABEL_REGISTRY] } });
+    return containers.map((c) => ({
+      name: (c.Names[0] ?? '').replace(/^\//, ''),
+      port: Number(c.Labels[LABEL_REGISTRY]),
+      running: c.State === 'running',
+      networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
+    }));
+  }
+
   /**
    * The registry: an ordinary container (not privileged, no systemd), its
    * data on a volume of its own, published on the host, and restarted with
@@ -480,6 +494,14 @@ export class DockerEngine implements SingleEngine {
     }));
   }
 
+  async listNodesByEngine(labels: Record<string, string>): Promise<EngineNodes[]> {
+    try {
+      return [{ engine: this.engine.name, nodes: await this.listNodes(labels) }];
+    } catch (error) {
+      return [{ engine: this.engine.name, unreachable: (error as Error).message }];
+    }
+  }
+
   async inspectNode(idOrName: string): Promise<Docker.ContainerInspectInfo | undefined> {
     try {
       return await this.client.getContainer(idOrName).inspect();
@@ -487,6 +509,11 @@ export class DockerEngine implements SingleEngine {
       if (isNotFound(error)) return undefined;
       throw error;
     }
+  }
+
+  /** The host ports a node publishes, as its container was made (a stopped one's too); none when it is absent. */
+  async publishedPorts(idOrName: string): Promise<PublishedPort[]> {
+    return publishedPortsOf((await this.inspectNode(idOrName))?.HostConfig.PortBindings as PortBindings | undefined);
   }
 
   /**
@@ -648,6 +675,21 @@ function splitTag(tag: string): [string, string] {
 
 function statusCode(error: unknown): number | undefined {
   return (error as { statusCode?: number } | undefined)?.statusCode;
+}
+
+type PortBindings = Record<string, Array<{ HostIp?: string; HostPort?: string }> | null>;
+
+/** Pure: a container's port bindings (`"30080/tcp": [{HostIp, HostPort}]`) in kc's words; an unpinned port is 0. */
+export function publishedPortsOf(bindings: PortBindings | undefined): PublishedPort[] {
+  return Object.entries(bindings ?? {}).flatMap(([key, hosts]) => {
+    const [port = '', protocol = 'tcp'] = key.split('/');
+    return (hosts ?? []).map((host) => ({
+      containerPort: Number(port),
+      protocol: protocol as PublishedPort['protocol'],
+      hostIp: host.HostIp ?? '',
+      hostPort: Number(host.HostPort || 0),
+    }));
+  });
 }
 
 export function isNotFound(error: unknown): boolean {

@@ -2,19 +2,23 @@ import { Readable } from 'node:stream';
 import { cidrsOverlap, parseCidr } from '../../util/ipv4.js';
 import {
   LABEL_CLUSTER,
+  LABEL_REGISTRY,
   LABEL_ROLE,
   LABEL_SPANS_ENGINES,
   SubnetTakenError,
   type ArchiveEntry,
   type ArchiveFile,
   isArchiveLink,
+  type EngineNodes,
   type ExecResult,
   type NetworkSpec,
   type NetworkSummary,
   type NodeSpec,
   type NodeSummary,
+  type PublishedPort,
   type RegistrySpec,
   type RegistryState,
+  type RegistrySummary,
   type SingleEngine,
   type SwarmJoin,
   type SwarmNode,
@@ -166,6 +170,13 @@ export class FakeEngine implements SingleEngine {
     return registry ? { running: registry.running, networks: [...registry.networks.keys()] } : undefined;
   }
 
+  async listRegistries(): Promise<RegistrySummary[]> {
+    await this.record('listRegistries');
+    return [...this.registries]
+      .filter(([, r]) => LABEL_REGISTRY in r.spec.labels)
+      .map(([name, r]) => ({ name, port: Number(r.spec.labels[LABEL_REGISTRY]), running: r.running, networks: [...r.networks.keys()] }));
+  }
+
   async createRegistry(spec: RegistrySpec): Promise<void> {
     await this.record('createRegistry', spec.name);
     if (this.registries.has(spec.name)) throw new Error(`Conflict. The container name "/${spec.name}" is already in use`);
@@ -269,6 +280,14 @@ export class FakeEngine implements SingleEngine {
       .map((n) => ({ id: n.id, name: n.spec.name, state: n.state, labels: n.labels }));
   }
 
+  async listNodesByEngine(labels: Record<string, string>): Promise<EngineNodes[]> {
+    try {
+      return [{ engine: undefined, nodes: await this.listNodes(labels) }];
+    } catch (error) {
+      return [{ engine: undefined, unreachable: (error as Error).message }];
+    }
+  }
+
   async startNode(name: string): Promise<void> {
     await this.record('startNode', name);
     this.node(name).state = 'running';
@@ -299,6 +318,11 @@ export class FakeEngine implements SingleEngine {
     await this.record('inspectNode', idOrName);
     const node = this.nodes.get(idOrName);
     return node ? { Name: node.spec.name, State: { Status: node.state }, Config: { Labels: node.labels } } : undefined;
+  }
+
+  async publishedPorts(idOrName: string): Promise<PublishedPort[]> {
+    await this.record('publishedPorts', idOrName);
+    return [...(this.nodes.get(idOrName)?.spec.ports ?? [])];
   }
 
   async nodeLogs(idOrName: string): Promise<string> {

@@ -1,16 +1,17 @@
 import type { Readable } from 'node:stream';
 import {
   type ArchiveEntry,
+  type EngineNodes,
   type ExecResult,
   type NetworkSpec,
   type NetworkSummary,
   type NodeSpec,
   type NodeSummary,
+  type PublishedPort,
   type Provider,
-  type RegistrySpec,
-  type RegistryState,
   type SingleEngine,
 } from '../provider.js';
+import { concurrently } from '../../util/concurrent.js';
 import { SwarmCoordinator, type RemoteEngine } from './swarm.js';
 
 export { EngineMismatchError, type RemoteEngine } from './swarm.js';
@@ -102,7 +103,7 @@ export class MultiEngine implements Provider {
 
   /** Every engine's subnets, swarm overlays included: a new cluster network must overlap none of them. */
   async usedSubnets(): Promise<string[]> {
-    const all = await Promise.all(this.all.map((e) => e.usedSubnets()));
+    const all = await concurrently(this.all, (e) => e.usedSubnets());
     return [...new Set(all.flat())];
   }
 
@@ -123,32 +124,6 @@ export class MultiEngine implements Provider {
     const engine = this.where.get(idOrName);
     if (engine) await engine.removeNetwork(idOrName);
     else for (const e of this.all) await e.removeNetwork(idOrName);
-  }
-
-  // --- the registry: always on the engine kc runs on (the cluster network reaches it there) ---
-
-  registryState(name: string): Promise<RegistryState | undefined> {
-    return this.local.registryState(name);
-  }
-
-  createRegistry(spec: RegistrySpec): Promise<void> {
-    return this.local.createRegistry(spec);
-  }
-
-  startRegistry(name: string): Promise<void> {
-    return this.local.startRegistry(name);
-  }
-
-  attachRegistry(name: string, network: string, ip: string): Promise<void> {
-    return this.local.attachRegistry(name, network, ip);
-  }
-
-  detachRegistry(name: string, network: string): Promise<void> {
-    return this.local.detachRegistry(name, network);
-  }
-
-  removeRegistry(name: string): Promise<void> {
-    return this.local.removeRegistry(name);
   }
 
   // --- nodes ---------------------------------------------------------------------------
@@ -188,6 +163,19 @@ export class MultiEngine implements Provider {
     return all;
   }
 
+  /** Each engine asked on its own: one that does not answer is named, with why, and the others still listed. */
+  async listNodesByEngine(labels: Record<string, string>): Promise<EngineNodes[]> {
+    const named = [{ name: undefined, provider: this.local as Provider }, ...this.remotes];
+    return concurrently(named, async ({ name, provider }): Promise<EngineNodes> => {
+      try {
+        const nodes = await provider.listNodes(labels);
+        return { engine: name, nodes: name === undefined ? nodes : nodes.map((n) => ({ ...n, engine: name })) };
+      } catch (error) {
+        return { engine: name, unreachable: (error as Error).message };
+      }
+    });
+  }
+
   async startNode(name: string): Promise<void> {
     return (await this.engineOf(name)).startNode(name);
   }
@@ -219,6 +207,10 @@ export class MultiEngine implements Provider {
 
   async inspectNode(idOrName: string): Promise<object | undefined> {
     return (await this.engineOf(idOrName)).inspectNode(idOrName);
+  }
+
+  async publishedPorts(idOrName: string): Promise<PublishedPort[]> {
+    return (await this.engineOf(idOrName)).publishedPorts(idOrName);
   }
 
   async nodeLogs(idOrName: string): Promise<string> {

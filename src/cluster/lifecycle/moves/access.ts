@@ -1,19 +1,22 @@
-import { haproxyBundle, haproxyServersStateCommand } from '../../components/haproxy.js';
-import { BOUNDARY_RULES_PATH } from '../../components/boundary.js';
-import { POD_NETWORK_UNIT, podNetworkBundle } from '../../components/cni-bridge.js';
-import { UNIT } from '../../components/units.js';
-import type { ClusterPlan, NodePlan } from '../../model/plan.js';
-import type { ClusterPki } from '../../pki/types.js';
-import { execOrThrow, type NodeExec, type Provider } from '../../provider/provider.js';
-import type { Deadline } from '../../util/deadline.js';
-import { adminKubeconfigFile } from '../../components/admin-kubeconfig.js';
-import { kubectl } from '../kube/kubectl.js';
-import { deliverFiles, journalTail } from '../node/units.js';
-import { waitUntil } from '../../util/poll.js';
+import { haproxyBundle, haproxyServersStateCommand } from '../../../components/haproxy.js';
+import { BOUNDARY_RULES_PATH } from '../../../components/boundary.js';
+import { POD_NETWORK_UNIT, podNetworkBundle } from '../../../components/cni-bridge.js';
+import { UNIT } from '../../../components/units.js';
+import type { ClusterPlan, NodePlan } from '../../../model/plan.js';
+import type { ClusterPki } from '../../../pki/types.js';
+import { execOrThrow, type NodeExec, type Provider } from '../../../provider/provider.js';
+import type { Deadline } from '../../../util/deadline.js';
+import { adminKubeconfigFile } from '../../../components/admin-kubeconfig.js';
+import { kubectl } from '../../kube/kubectl.js';
+import type { HostApi } from '../../kube/api.js';
+import { deliverFiles, journalTail } from '../../node/units.js';
+import { waitUntil } from '../../../util/poll.js';
+import { concurrently } from '../../../util/concurrent.js';
 
 /**
- * What node changes do on nodes that stay: kubectl on a master that is up,
- * HAProxy's backend list, and the pod routes every node keeps.
+ * What node changes do on nodes that stay, and to the node that moves:
+ * kubectl on a master that is up, HAProxy's backend list, the pod routes
+ * every node keeps, a worker's drain, a master's own API server.
  */
 
 export interface ChangeContext {
@@ -22,6 +25,9 @@ export interface ChangeContext {
   pki: ClusterPki;
   deadline: Deadline;
 }
+
+/** A node change that waits on the API server too: through the lb, from this host. */
+export type JoinContext = ChangeContext & { api: HostApi };
 
 /**
  * Runs kubectl as admin on `via` (a running master), after putting the admin
@@ -93,15 +99,16 @@ export async function waitForHaproxyBackends(ctx: ChangeContext): Promise<void> 
  */
 export async function refreshPodRoutes(engine: NodeExec, plan: ClusterPlan, nodes: readonly NodePlan[], removedSubnet?: string): Promise<void> {
   if (plan.spec.cni !== 'bridge') return;
-  await Promise.all(
-    nodes.map(async (node) => {
+  await concurrently(
+    nodes,
+    async (node) => {
       // The unit and the boundary it loads (a node of a cluster made by an older kc may not have it yet); not the conflist, which a running bridge uses.
       const unitAndBoundary = podNetworkBundle(plan, node).files.filter((f) => f.path.endsWith(`/${POD_NETWORK_UNIT}`) || f.path === BOUNDARY_RULES_PATH);
       await deliverFiles(engine, node, { files: unitAndBoundary, units: [] });
       await execOrThrow(engine, node.name, ['systemctl', 'daemon-reload']);
       if (removedSubnet) await engine.exec(node.name, ['ip', 'route', 'del', removedSubnet]);
       await execOrThrow(engine, node.name, ['systemctl', 'restart', POD_NETWORK_UNIT]);
-    }),
+    },
   );
 }
 
@@ -116,5 +123,67 @@ export async function addHostsEntry(engine: NodeExec, nodes: readonly NodePlan[]
   const line = `${joining.ip} ${joining.name}`;
   // Appended in place: /etc/hosts is a bind mount, which a rename (sed -i) cannot replace.
   const script = `grep -q '[[:space:]]${joining.name}$' /etc/hosts || echo '${line}' >> /etc/hosts`;
-  await Promise.all(nodes.map((node) => execOrThrow(engine, node.name, ['/bin/sh', '-c', script])));
+  await concurrently(nodes, (node) => execOrThrow(engine, node.name, ['/bin/sh', '-c', script]));
+}
+
+/**
+ * Waits for a master's own API server to answer /readyz, asked by kubectl
+ * in it with the admin kubeconfig every master has: the lb does not route to
+ * it yet (a master joining) or no longer (a master drained for a restart).
+ */
+export async function waitForOwnApiServer(ctx: ChangeContext, master: NodePlan): Promise<void> {
+  await waitUntil(
+    `the API server on ${master.name} to be ready`,
+    async () => {
+      const readyz = await kubectlVia(ctx, master, ['get', '--raw', '/readyz']);
+      return readyz.trim() === 'ok' || readyz.trim();
+    },
+    { deadline: ctx.deadline, intervalMs: 250, onTimeout: () => journalTail(ctx.engine, master, UNIT.apiServer) },
+  );
+}
+
+/** The units a master runs that read the API server or are it, as started after etcd. */
+export const CONTROL_PLANE_UNITS = [UNIT.apiServer, UNIT.controllerManager, UNIT.scheduler];
+
+/**
+ * Stops a master's API server and controllers, and waits until its address
+ * has left the `kubernetes` Service's endpoints (a stopping API server takes
+ * it out first). Not waiting for the stop itself: after that, the API server
+ * waits for open watches, which no longer matters for a master that goes.
+ */
+export async function stopControlPlane(ctx: ChangeContext, master: NodePlan, via: NodePlan): Promise<void> {
+  await execOrThrow(ctx.engine, master.name, ['systemctl', 'stop', '--no-block', ...CONTROL_PLANE_UNITS]);
+  await waitUntil(
+    `${master.name} to leave the kubernetes Service's endpoints`,
+    async () => {
+      const addresses = await kubectlVia(ctx, via, [
+        'get', 'endpointslices', '-n', 'default', '-l', 'kubernetes.io/service-name=kubernetes', '-o', 'jsonpath={.items[*].endpoints[*].addresses[*]}',
+      ]);
+      return !addresses.split(/\s+/).includes(master.ip) || `still listed: ${addresses.trim()}`;
+    },
+    { deadline: ctx.deadline, intervalMs: 250 },
+  );
+}
+
+/** Cordons and drains a worker through `via` (evictions respect PodDisruptionBudgets, bounded by the deadline); taken back by uncordoning. */
+export async function drainWorker(ctx: ChangeContext, worker: NodePlan, via: NodePlan, force: boolean): Promise<void> {
+  const seconds = Math.max(1, Math.floor(ctx.deadline.remainingMs() / 1000));
+  const drain = ['drain', worker.name, '--ignore-daemonsets', '--delete-emptydir-data', `--timeout=${seconds}s`, ...(force ? ['--force'] : [])];
+  try {
+    await kubectlVia(ctx, via, drain);
+  } catch (error) {
+    const hint = /declare no controller|cannot delete Pods/.test((error as Error).message)
+      ? '\nPods that no controller recreates would be lost: delete them yourself, or pass --force to delete them with the node.'
+      : '\nA PodDisruptionBudget may allow no eviction now: raise the --wait, or scale the workload first.';
+    throw new Error(`${(error as Error).message}${hint}`, { cause: error });
+  }
+}
+
+/**
+ * The master a change runs kubectl and etcdctl through: one that runs and
+ * does not move, found by asking the engine (a master stopped by hand, or
+ * being removed, answers nothing).
+ */
+export function stayingMaster(plan: ClusterPlan, isRunning: (node: NodePlan) => boolean, moving: ReadonlySet<string>): NodePlan | undefined {
+  return plan.masters.find((m) => isRunning(m) && !moving.has(m.name));
 }
