@@ -31,7 +31,8 @@ export const saveSnapshotCommand: CommandModule<GlobalOptions, SnapshotArgs> = {
     const cluster = checkedName(args.name);
     const progress = progressFor(args);
     const file = resolve(args.file);
-    const manifest = await saveSnapshot({ engine: await engineForCluster(cluster), progress, cluster, file });
+    const engine = await engineForCluster(cluster);
+    const manifest = await interruptible((signal) => saveSnapshot({ engine, progress, cluster, file, signal }));
     progress.info(`Saved cluster "${cluster}" at etcd revision ${manifest.revision} to ${file} (SHA-256 of etcd.db ${manifest.sha256}).`);
   },
 };

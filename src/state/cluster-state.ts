@@ -39,6 +39,12 @@ export interface ClusterState {
    * the cluster settles it first, finishing or taking back the move.
    */
   journal?: Journal;
+  /**
+   * When a delete began: written before it removes anything, so a delete
+   * that stops part-way leaves a state that says so (its nodes may be gone),
+   * and every command but `kc delete cluster` refuses the cluster.
+   */
+  deleting?: string;
 }
 
 /** A move under way, and the command that began it, as the user would type it again. */
@@ -239,6 +245,9 @@ export function migrateState(raw: unknown, file: string, cluster: string): Clust
   const operation = state.operation;
   if (operation !== undefined && !isKnownOperation(operation)) {
     throw new StateFileError(file, cluster, `has an operation kc does not know (${JSON.stringify(operation).slice(0, 80)})`);
+  }
+  if (state.deleting !== undefined && typeof state.deleting !== 'string') {
+    throw new StateFileError(file, cluster, `has a deleting mark that is not a time (${JSON.stringify(state.deleting)})`);
   }
   const journal = state.journal;
   if (journal !== undefined && !isKnownJournal(journal)) {

@@ -68,7 +68,7 @@ export function createFakeCluster(
   engine: Provider,
   spec: ClusterSpec,
   kubeconfigPath: string,
-  options: Partial<Pick<CreateOptions, 'afterStep' | 'buildNodeImage' | 'apiProbe' | 'span' | 'ensureRegistryImage' | 'portIsFree' | 'registries' | 'signal'>> = {},
+  options: Partial<Pick<CreateOptions, 'afterStep' | 'buildNodeImage' | 'apiProbe' | 'span' | 'ensureRegistryImage' | 'portIsFree' | 'registries' | 'signal' | 'generatePki' | 'progress'>> = {},
 ) {
   // The registry lives on the engine kc runs on: the fake engine itself, or a multi-engine test's local one.
   const registries = options.registries ?? (engine instanceof FakeEngine ? engine : undefined);

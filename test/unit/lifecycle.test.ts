@@ -367,7 +367,7 @@ describe('masters, removals and a start on the fake engine', () => {
     scripted = (node, line) => (node === 'life-master-2' && line.includes(' endpoint health') ? failed('context deadline exceeded') : undefined);
     const refusal = await removeLifeNodes(engine, ['life-master-0']).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(UsageError);
-    expect((refusal as Error).message).toContain("removing life-master-0 would break etcd's quorum: 1 of 2 remaining members answer, 2 are needed");
+    expect((refusal as Error).message).toContain("removing life-master-0 would break etcd's quorum: 1 of 2 remaining members answer (life-master-2: context deadline exceeded), 2 are needed");
     expect((refusal as Error).message).toContain('--force');
     expect(etcdctlRuns('member remove')).toEqual([]);
     expect(controlPlane.membership).toEqual(['life-master-0', 'life-master-1', 'life-master-2']);

@@ -6,7 +6,7 @@ import { Deadline } from '../../util/deadline.js';
 import { UsageError } from '../../util/errors.js';
 import type { Progress } from '../../util/progress.js';
 import { readCluster, requireNoUnfinishedChange, statusesNow, type ClusterNow } from '../ops/status.js';
-import { healthyMasters, listMembers, quorumAfterRemoval } from './moves/etcd.js';
+import { listMembers, memberHealth, quorumAfterRemoval, unhealthyNamed } from './moves/etcd.js';
 import { leaveNode, planned, type MoveContext } from './moves/index.js';
 import { runMoves, settleJournal, type ChangeWords } from './runner.js';
 
@@ -105,14 +105,16 @@ async function ownerOf(engine: Pick<Nodes, 'listNodes'>, container: string): Pro
 async function checkQuorum(ctx: MoveContext, state: ClusterState, master: NodePlan, force: boolean): Promise<void> {
   const { engine, progress } = ctx;
   const { plan } = state;
-  const healthy = await healthyMasters(engine, plan, plan.masters);
+  const health = await memberHealth(engine, plan, plan.masters);
+  const healthy = health.filter((h) => h.problem === undefined).map((h) => h.master);
+  const silent = unhealthyNamed(health);
   const via = healthy.find((m) => m.name !== master.name);
-  if (!via) throw new UsageError(`no other etcd member of cluster "${plan.spec.name}" answers: removing ${master.name} now would lose the cluster's data`);
+  if (!via) throw new UsageError(`no other etcd member of cluster "${plan.spec.name}" answers (${silent}): removing ${master.name} now would lose the cluster's data`);
   const voters = (await listMembers(engine, plan, via, healthy)).filter((m) => !m.isLearner).length;
   const quorum = quorumAfterRemoval(voters, healthy.length, healthy.some((m) => m.name === master.name));
   if (quorum.breaksQuorum && !force) {
     throw new UsageError(
-      `removing ${master.name} would break etcd's quorum: ${quorum.healthyAfter} of ${quorum.votersAfter} remaining members answer, ${quorum.quorumAfter} are needed, ` +
+      `removing ${master.name} would break etcd's quorum: ${quorum.healthyAfter} of ${quorum.votersAfter} remaining members answer (${silent}), ${quorum.quorumAfter} are needed, ` +
         'and the cluster would stop accepting writes. Start the stopped masters first (kc start cluster), or pass --force to remove it anyway.',
     );
   }

@@ -9,12 +9,12 @@ import { parseCertificate } from '../../pki/certs.js';
 import { certificateInventory } from '../../pki/inventory.js';
 import type { ClusterPki } from '../../pki/types.js';
 import { execOrThrow, type Provider } from '../../provider/provider.js';
-import { saveState, type ClusterState, type RotationOperation } from '../../state/cluster-state.js';
+import { loadState, saveState, type ClusterState, type RotationOperation } from '../../state/cluster-state.js';
 import { mergeIntoKubeconfigFile } from '../../state/kubeconfig-file.js';
 import { withClusterLock } from '../../state/lock.js';
 import { Deadline } from '../../util/deadline.js';
-import { UsageError } from '../../util/errors.js';
-import { stopIfInterrupted } from '../../util/interrupt.js';
+import { messageOf, UsageError } from '../../util/errors.js';
+import { isInterruption, stopIfInterrupted } from '../../util/interrupt.js';
 import type { Progress } from '../../util/progress.js';
 import { counted } from '../../util/words.js';
 import { restartAddonPods } from '../kube/addons.js';
@@ -132,13 +132,17 @@ export async function rotateCertificates(options: RotateOptions): Promise<Rotate
     let { state } = await settleJournal({ engine: options.engine, progress: options.progress, deadline, apiProbe: options.apiProbe }, cluster.state);
     const restarted: string[] = [];
     const rollouts = options.ca ? CA_ROTATION_PHASES.slice(resumed?.caPhase ? CA_ROTATION_PHASES.indexOf(resumed.caPhase) : 0).map((phase) => CA_ROLLOUTS[phase]) : [LEAF_ROLLOUT];
-    for (const [index, rollout] of rollouts.entries()) {
-      const result = await rollOut(options, deadline, state, rollout, index === 0 ? resumed : undefined);
-      state = result.state;
-      restarted.push(...result.restarted);
+    try {
+      for (const [index, rollout] of rollouts.entries()) {
+        const result = await rollOut(options, deadline, state, rollout, index === 0 ? resumed : undefined);
+        state = result.state;
+        restarted.push(...result.restarted);
+      }
+      const { operation: _finished, ...finished } = state;
+      await saveState(finished);
+    } catch (error) {
+      throw await rotationStopped(error, options);
     }
-    const { operation: _finished, ...finished } = state;
-    await saveState(finished);
     return {
       certificates: certificateInventory(state.plan, state.pki).length,
       seconds: (Date.now() - started) / 1000,
@@ -146,6 +150,29 @@ export async function rotateCertificates(options: RotateOptions): Promise<Rotate
       restarted: [...new Set(restarted)],
     };
   });
+}
+
+/**
+ * A rotation that stopped: its cause and, as the state recorded it, which
+ * nodes have their new certificates and which not yet, and the command that
+ * continues it. A rotation that recorded nothing changed nothing.
+ */
+async function rotationStopped(cause: unknown, options: RotateOptions): Promise<Error> {
+  const state = await loadState(options.cluster).catch(() => undefined);
+  const operation = state?.operation?.kind === 'rotate-certificates' ? state.operation : undefined;
+  if (!state || !operation) return cause instanceof Error ? cause : new Error(String(cause));
+  const nodes = [...state.plan.masters, ...state.plan.workers].map((n) => n.name);
+  const done = nodes.filter((n) => operation.done.includes(n));
+  const notYet = nodes.filter((n) => !operation.done.includes(n));
+  const first = isInterruption(cause) ? `${messageOf(cause).replace(/^./, (c) => c.toUpperCase())}: kc stopped at a safe point.` : messageOf(cause);
+  const phase = operation.caPhase ? ` in phase ${operation.caPhase} of the CA rotation` : '';
+  const where = [
+    done.length > 0 ? `${done.join(', ')} ${done.length === 1 ? 'has' : 'have'} the new certificates` : '',
+    notYet.length > 0 ? `${notYet.join(', ')} ${notYet.length === 1 ? 'does' : 'do'} not yet` : 'the add-ons were being restarted',
+  ].filter(Boolean).join('; ');
+  // Old and new certificates share a CA (or, with --ca, both CAs are trusted): the cluster works meanwhile.
+  const again = `kc rotate certificates${operation.caPhase ? ' --ca' : ''} --name ${options.cluster}`;
+  return new Error(`${first}\nThe rotation stopped${phase}: ${where}.\nRun \`${again}\` to continue it (the cluster works meanwhile).`, { cause });
 }
 
 function resumeMismatch(cluster: string, resumed: RotationOperation): string {

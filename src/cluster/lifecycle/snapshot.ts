@@ -18,6 +18,7 @@ import {
 } from '../../state/snapshot-archive.js';
 import { Deadline } from '../../util/deadline.js';
 import { UsageError } from '../../util/errors.js';
+import { stopIfInterrupted } from '../../util/interrupt.js';
 import type { Progress } from '../../util/progress.js';
 import { counted } from '../../util/words.js';
 import { hostApiOf, type ApiProbe } from '../kube/api.js';
@@ -34,6 +35,8 @@ export interface SnapshotOptions {
   cluster: string;
   /** The snapshot file on the host. */
   file: string;
+  /** Ctrl-C: the command stops at its next safe point (a save writes no file). */
+  signal?: AbortSignal | undefined;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -82,6 +85,8 @@ export async function saveSnapshot(options: SnapshotOptions): Promise<SnapshotMa
       revision: status.revision,
       totalKeys: status.totalKey,
     };
+    // A safe point: nothing is written yet (and the snapshot in the node is gone already).
+    stopIfInterrupted(options.signal);
     await options.progress.step(`Writing ${options.file}`, async () => {
       await writeFileAtomic(options.file, await packSnapshot(manifest, db), { mode: 0o600 });
     });
@@ -105,8 +110,6 @@ export interface RestoreOptions extends SnapshotOptions {
   /** Seconds until every node is Ready again: one deadline for every wait. */
   waitSeconds: number;
   apiProbe?: ApiProbe;
-  /** Ctrl-C: the restore stops at its next safe point (and is taken back by the next command). */
-  signal?: AbortSignal | undefined;
 }
 
 export interface RestoreResult {

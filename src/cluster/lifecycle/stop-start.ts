@@ -5,13 +5,14 @@ import { attachClusterRegistry } from '../registry/registry.js';
 import { withClusterLock } from '../../state/lock.js';
 import { concurrently } from '../../util/concurrent.js';
 import { Deadline } from '../../util/deadline.js';
-import { stopIfInterrupted } from '../../util/interrupt.js';
+import { messageOf } from '../../util/errors.js';
+import { isInterruption, stopIfInterrupted } from '../../util/interrupt.js';
 import type { Progress } from '../../util/progress.js';
 import { waitForApiServer, waitForCoreDns, waitForEtcd, waitForKubeRouter, waitForNodesReady } from '../kube/waits.js';
 import { runsKubeRouter } from '../../components/index.js';
 import { hostApiOf, type ApiProbe } from '../kube/api.js';
 import { waitForBoot } from '../node/units.js';
-import { readCluster, unfinishedChange, type ClusterNow } from '../ops/status.js';
+import { readCluster, statusesNow, unfinishedChange, type ClusterNow } from '../ops/status.js';
 import { counted } from '../../util/words.js';
 import type { MoveContext } from './moves/index.js';
 import { settleJournal, type Settled } from './runner.js';
@@ -80,17 +81,42 @@ export async function stopCluster(options: Omit<StopStartOptions, 'registries'>)
     const started = Date.now();
     const cluster = await readCluster(options.engine, options.cluster);
     let unchanged = 0;
-    for (const group of stopOrder(planWithMoving(cluster))) {
-      stopIfInterrupted(options.signal);
-      const running = group.filter((n) => cluster.containers.get(n.name)?.state === 'running');
-      unchanged += group.length - running.length;
-      await options.progress.step(`Stopping ${group.map((n) => n.name).join(', ')}`, async (note) => {
-        await concurrently(running, (n) => options.engine.stopNode(n.name, STOP_TIMEOUT_SECONDS));
-        note(running.length === group.length ? 'stopped' : `${running.length} were running`);
-      });
+    try {
+      for (const group of stopOrder(planWithMoving(cluster))) {
+        stopIfInterrupted(options.signal);
+        const running = group.filter((n) => cluster.containers.get(n.name)?.state === 'running');
+        unchanged += group.length - running.length;
+        await options.progress.step(`Stopping ${group.map((n) => n.name).join(', ')}`, async (note) => {
+          await concurrently(running, (n) => options.engine.stopNode(n.name, STOP_TIMEOUT_SECONDS));
+          note(running.length === group.length ? 'stopped' : `${running.length} were running`);
+        });
+      }
+    } catch (error) {
+      throw await stoppedPartWay('stop', error, options.engine, cluster);
     }
     return { nodes: allNodes(cluster.plan).length, seconds: (Date.now() - started) / 1000, unchanged };
   });
+}
+
+/**
+ * A stop or start that did not get to its end: its cause, which nodes run
+ * and which do not now (as the engine says), and the command that finishes
+ * it. Running it again is always right: each only acts on the nodes not yet
+ * as it wants them.
+ */
+async function stoppedPartWay(verb: 'stop' | 'start', cause: unknown, engine: Provider, cluster: ClusterNow): Promise<Error> {
+  const name = cluster.plan.spec.name;
+  const first = isInterruption(cause) ? `${messageOf(cause).replace(/^./, (c) => c.toUpperCase())}: kc stopped at a safe point.` : messageOf(cause);
+  const isRunning = await statusesNow(engine, name).then(
+    (statusOf) => (node: NodePlan) => statusOf(node) === 'running',
+    () => undefined,
+  );
+  if (!isRunning) return new Error(`${first}\nRun \`kc ${verb} cluster --name ${name}\` again.`, { cause });
+  const nodes = allNodes(planWithMoving(cluster));
+  const [running, down] = [nodes.filter(isRunning).map((n) => n.name), nodes.filter((n) => !isRunning(n)).map((n) => n.name)];
+  const now = [running.length > 0 ? `${running.join(', ')} ${running.length === 1 ? 'runs' : 'run'}` : '', down.length > 0 ? `${down.join(', ')} ${down.length === 1 ? 'is' : 'are'} stopped` : ''];
+  const next = verb === 'stop' ? 'stops the rest' : 'starts the rest and waits until the cluster is usable';
+  return new Error(`${first}\n${now.filter(Boolean).join('; ')}.\n\`kc ${verb} cluster --name ${name}\` ${next}.`, { cause });
 }
 
 /**
@@ -104,11 +130,8 @@ export async function stopCluster(options: Omit<StopStartOptions, 'registries'>)
  */
 export async function startCluster(options: StopStartOptions): Promise<StopStartResult> {
   return withClusterLock(options.cluster, async () => {
-    const started = Date.now();
-    const { engine, progress } = options;
-    const cluster = await readCluster(engine, options.cluster);
+    const cluster = await readCluster(options.engine, options.cluster);
     const { plan } = cluster;
-    const deadline = new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'start', options.signal);
     const moving = movingNode(cluster.state);
     const missing = allNodes(plan).filter((n) => cluster.statusOf(n) === 'missing' && n.name !== moving?.name);
     if (missing.length > 0) {
@@ -117,47 +140,61 @@ export async function startCluster(options: StopStartOptions): Promise<StopStart
           `it cannot be started as it was. Remove what is left with \`kc delete cluster --name ${plan.spec.name}\` and create it again.`,
       );
     }
-    const nodes = nodesWithContainers(cluster);
-    const stopped = nodes.filter((n) => cluster.containers.get(n.name)?.state !== 'running');
-    // What the nodes report from here on is from this start: a kubelet posts its first status as soon as the API server answers.
-    const startedAt = Date.now();
-    await progress.step('Starting nodes', async (note) => {
-      await concurrently(stopped, (n) => engine.startNode(n.name));
-      await concurrently(nodes, (n) => waitForBoot(engine, n, deadline));
-      note(`${stopped.length} started, ${nodes.length - stopped.length} were running`);
-    });
-    // The shared registry restarts with the engine; one stopped by hand (or removed) is brought back for this cluster.
-    if (plan.spec.addons.registry) await progress.step('Starting registry', async (note) => note(await attachClusterRegistry(options.registries, plan)));
-    const ctx: MoveContext = { engine, progress, deadline, apiProbe: options.apiProbe };
-    let state = cluster.state;
-    let settled: Settled | undefined;
-    // A restore stopped part-way leaves etcd stopped or half restored: it is taken back before etcd can answer.
-    if (state.journal?.move.kind === 'restore') ({ state, settled } = await settleJournal(ctx, state));
-    const api = hostApiOf(state, options.apiProbe);
-    await progress.step('Waiting for etcd and the API server', async (note) => {
-      // A master a stopped command was moving may have no member to answer yet: the others must.
-      await waitForEtcd({ engine, plan: { ...plan, masters: plan.masters.filter((m) => m.name !== moving?.name) }, deadline });
-      await waitForApiServer(api, deadline);
-      note(api.server);
-    });
-    if (state.journal) ({ state, settled } = await settleJournal(ctx, state));
-    await progress.step('Waiting for nodes and CoreDNS', async (note) => {
-      const workers = state.plan.workers;
-      // A Ready from before the stop is stale: only a heartbeat (or a CoreDNS pod Ready) since the containers started counts.
-      const fresh = { started: new Set(stopped.map((n) => n.name)), since: startedAt };
-      await waitForNodesReady(api, workers.map((w) => w.name), deadline, { fresh });
-      const everyWorkerStarted = workers.every((w) => fresh.started.has(w.name));
-      await waitForCoreDns(api, deadline, everyWorkerStarted ? startedAt : undefined);
-      if (runsKubeRouter(state.plan)) await waitForKubeRouter({ engine, plan: state.plan, deadline });
-      note(`${counted(workers.length, 'worker')} Ready`);
-    });
-    const unfinished = unfinishedChange({ ...cluster, state, plan: state.plan });
-    return {
-      nodes: allNodes(state.plan).length,
-      seconds: (Date.now() - started) / 1000,
-      unchanged: nodes.length - stopped.length,
-      ...(settled ? { settled } : {}),
-      ...(unfinished ? { unfinished } : {}),
-    };
+    try {
+      return await startNodes(options, cluster);
+    } catch (error) {
+      throw await stoppedPartWay('start', error, options.engine, cluster);
+    }
   });
+}
+
+/** The start itself, once kc knows it can: nodes started, the journal settled, the cluster waited for. */
+async function startNodes(options: StopStartOptions, cluster: ClusterNow): Promise<StopStartResult> {
+  const started = Date.now();
+  const { engine, progress } = options;
+  const { plan } = cluster;
+  const deadline = new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'start', options.signal);
+  const moving = movingNode(cluster.state);
+  const nodes = nodesWithContainers(cluster);
+  const stopped = nodes.filter((n) => cluster.containers.get(n.name)?.state !== 'running');
+  // What the nodes report from here on is from this start: a kubelet posts its first status as soon as the API server answers.
+  const startedAt = Date.now();
+  await progress.step('Starting nodes', async (note) => {
+    await concurrently(stopped, (n) => engine.startNode(n.name));
+    await concurrently(nodes, (n) => waitForBoot(engine, n, deadline));
+    note(`${stopped.length} started, ${nodes.length - stopped.length} were running`);
+  });
+  // The shared registry restarts with the engine; one stopped by hand (or removed) is brought back for this cluster.
+  if (plan.spec.addons.registry) await progress.step('Starting registry', async (note) => note(await attachClusterRegistry(options.registries, plan)));
+  const ctx: MoveContext = { engine, progress, deadline, apiProbe: options.apiProbe };
+  let state = cluster.state;
+  let settled: Settled | undefined;
+  // A restore stopped part-way leaves etcd stopped or half restored: it is taken back before etcd can answer.
+  if (state.journal?.move.kind === 'restore') ({ state, settled } = await settleJournal(ctx, state));
+  const api = hostApiOf(state, options.apiProbe);
+  await progress.step('Waiting for etcd and the API server', async (note) => {
+    // A master a stopped command was moving may have no member to answer yet: the others must.
+    await waitForEtcd({ engine, plan: { ...plan, masters: plan.masters.filter((m) => m.name !== moving?.name) }, deadline });
+    await waitForApiServer(api, deadline);
+    note(api.server);
+  });
+  if (state.journal) ({ state, settled } = await settleJournal(ctx, state));
+  await progress.step('Waiting for nodes and CoreDNS', async (note) => {
+    const workers = state.plan.workers;
+    // A Ready from before the stop is stale: only a heartbeat (or a CoreDNS pod Ready) since the containers started counts.
+    const fresh = { started: new Set(stopped.map((n) => n.name)), since: startedAt };
+    await waitForNodesReady(api, workers.map((w) => w.name), deadline, { fresh });
+    const everyWorkerStarted = workers.every((w) => fresh.started.has(w.name));
+    await waitForCoreDns(api, deadline, everyWorkerStarted ? startedAt : undefined);
+    if (runsKubeRouter(state.plan)) await waitForKubeRouter({ engine, plan: state.plan, deadline });
+    note(`${counted(workers.length, 'worker')} Ready`);
+  });
+  const unfinished = unfinishedChange({ ...cluster, state, plan: state.plan });
+  return {
+    nodes: allNodes(state.plan).length,
+    seconds: (Date.now() - started) / 1000,
+    unchanged: nodes.length - stopped.length,
+    ...(settled ? { settled } : {}),
+    ...(unfinished ? { unfinished } : {}),
+  };
 }

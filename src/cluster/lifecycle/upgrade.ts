@@ -130,15 +130,19 @@ export async function upgradeCluster(options: UpgradeOptions): Promise<UpgradeRe
     }
 
     const next = upgradedPlan(state.plan, to, image);
-    await progress.step('Upgrading add-ons', async (note) => {
-      const via = next.masters[0] as NodePlan;
-      const access = { engine, plan: next, pki: state.pki, deadline };
-      const run = (args: string[], input?: string) => kubectlVia(access, via, args, input);
-      await applyAddons(run, next);
-      await applyAddonResources(run, next, deadline.remainingMs() / 1000);
-      await run(['rollout', 'status', 'deployment/coredns', '-n', 'kube-system', `--timeout=${Math.max(1, Math.floor(deadline.remainingMs() / 1000))}s`]);
-      note(`CoreDNS of ${to}`);
-    });
+    try {
+      await progress.step('Upgrading add-ons', async (note) => {
+        const via = next.masters[0] as NodePlan;
+        const access = { engine, plan: next, pki: state.pki, deadline };
+        const run = (args: string[], input?: string) => kubectlVia(access, via, args, input);
+        await applyAddons(run, next);
+        await applyAddonResources(run, next, deadline.remainingMs() / 1000);
+        await run(['rollout', 'status', 'deployment/coredns', '-n', 'kube-system', `--timeout=${Math.max(1, Math.floor(deadline.remainingMs() / 1000))}s`]);
+        note(`CoreDNS of ${to}`);
+      });
+    } catch (error) {
+      throw await upgradeStopped(new ChangeStoppedError('Upgrading add-ons', error, [], options.cluster, { past: 'upgraded', retry: () => command }), options.cluster, from, command);
+    }
     const { operation: _finished, ...rest } = state;
     await saveState({ ...rest, plan: next });
     return { from, to, nodeSeconds, seconds: (Date.now() - started) / 1000, alreadyThere: false };
@@ -190,7 +194,9 @@ async function upgradeStopped(error: unknown, cluster: string, from: string, com
   if (!state || operation?.kind !== 'upgrade') return error instanceof Error ? error : new Error(String(error));
   const current = state.journal?.move.kind === 'replace' ? state.journal.move.node.name : undefined;
   const next = allNodes(state.plan).find((n) => n.role !== 'lb' && !operation.done.includes(n.name))?.name;
-  const where = whereNodesAre(state.plan, new Set(operation.done), current, from, operation.to);
+  const done = new Set(operation.done);
+  const nodesDone = [...state.plan.masters, ...state.plan.workers].every((n) => done.has(n.name));
+  const where = `${whereNodesAre(state.plan, done, current, from, operation.to)}${nodesDone ? '; the add-ons are not upgraded yet' : ''}`;
   return new UpgradeStoppedError(error, where, `Run \`${command}\` again to continue from ${current ?? next ?? 'the add-ons'}.`);
 }
 

@@ -99,10 +99,11 @@ export async function createNodeContainer(
 
 /**
  * Removes a node's container and, for a worker, its volumes: its pulled
- * images and its PersistentVolumes' data go with it. Absent is fine.
+ * images and its PersistentVolumes' data go with it. Absent is fine; a
+ * volume the engine keeps is an error (it would be left behind unseen).
  */
 export async function removeNodeContainer(engine: Pick<Nodes, 'removeNode' | 'removeVolume'>, node: NodePlan): Promise<void> {
   await engine.removeNode(node.name);
   if (node.role !== 'worker') return;
-  for (const volume of [containerdVolume(node), localPathVolume(node)]) await engine.removeVolume(volume).catch(() => undefined);
+  for (const volume of [containerdVolume(node), localPathVolume(node)]) await engine.removeVolume(volume);
 }

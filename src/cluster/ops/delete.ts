@@ -1,8 +1,9 @@
 import { LABEL_CLUSTER, type EngineSpan, type Networks, type Nodes, type Registries } from '../../provider/provider.js';
 import { networkName } from '../../model/plan.js';
 import { awaitAll, concurrently } from '../../util/concurrent.js';
+import { messageOf } from '../../util/errors.js';
 import { detachClusterRegistry } from '../registry/registry.js';
-import { loadState, removeState, StateFileError, type ClusterState } from '../../state/cluster-state.js';
+import { loadState, removeState, saveState, StateFileError, type ClusterState } from '../../state/cluster-state.js';
 import { contextName, defaultKubeconfigPath, removeFromKubeconfigFile } from '../../state/kubeconfig-file.js';
 import { withClusterLock } from '../../state/lock.js';
 
@@ -70,16 +71,24 @@ export async function deleteClusterLocked(options: DeleteOptions): Promise<Delet
     warnings.push(`${error.file} could not be read; removed it with the cluster`);
     hadState = true;
   }
+  // Recorded before anything goes: a delete that stops part-way leaves a state that says so.
+  if (state && !state.deleting) await saveState({ ...state, deleting: new Date().toISOString() });
   const [containers, volumes, networks] = await awaitAll([engine.listNodes(labels), engine.listVolumes(labels), engine.listNetworks(labels)]);
-  await concurrently(containers, (c) => engine.removeNode(c.id));
-  const registry = await detachRegistries(options.registries, networkName(name));
-  // Once no container uses them, volumes and networks go at once.
-  await awaitAll([concurrently(volumes, (v) => engine.removeVolume(v)), concurrently(networks, (n) => engine.removeNetwork(n.id))]);
-  await options.span?.release(networks.map((n) => n.id));
+  let registry: DeleteResult['registry'];
   let kubeconfigEntry = false;
-  for (const path of kubeconfigPathsToClean(state, options.kubeconfigPath)) {
-    kubeconfigEntry = (await removeFromKubeconfigFile(path, contextName(name))) || kubeconfigEntry;
+  try {
+    await concurrently(containers, (c) => engine.removeNode(c.id));
+    registry = await detachRegistries(options.registries, networkName(name));
+    // Once no container uses them, volumes and networks go at once.
+    await awaitAll([concurrently(volumes, (v) => engine.removeVolume(v)), concurrently(networks, (n) => engine.removeNetwork(n.id))]);
+    await options.span?.release(networks.map((n) => n.id));
+    for (const path of kubeconfigPathsToClean(state, options.kubeconfigPath)) {
+      kubeconfigEntry = (await removeFromKubeconfigFile(path, contextName(name))) || kubeconfigEntry;
+    }
+  } catch (error) {
+    throw await deleteStopped(error, engine, name);
   }
+  // Last: while anything of the cluster is left, its state says where (its engines, its kubeconfig files).
   await removeState(name);
   return {
     containers: containers.length,
@@ -90,6 +99,17 @@ export async function deleteClusterLocked(options: DeleteOptions): Promise<Delet
     registry,
     warnings,
   };
+}
+
+/** A delete that stopped part-way: its cause, what of the cluster is left (as the engine says), and that running it again finishes. */
+async function deleteStopped(cause: unknown, engine: DeleteEngine, name: string): Promise<Error> {
+  const labels = { [LABEL_CLUSTER]: name };
+  const left = await awaitAll([engine.listNodes(labels), engine.listVolumes(labels), engine.listNetworks(labels)]).then(
+    ([containers, volumes, networks]) => [...containers.map((c) => c.name), ...volumes.map((v) => `volume ${v}`), ...networks.map((n) => `network ${n.name}`)],
+    () => undefined,
+  );
+  const what = left === undefined ? 'kc could not list what is left' : left.length > 0 ? `left: ${left.join(', ')}` : 'no container, volume or network is left; its kubeconfig entries and state are';
+  return new Error(`${messageOf(cause)}\nThe delete of cluster "${name}" stopped part-way (${what}): \`kc delete cluster --name ${name}\` again removes the rest.`, { cause });
 }
 
 /**

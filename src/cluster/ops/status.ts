@@ -58,6 +58,9 @@ export async function readCluster(engine: Pick<Nodes, 'listNodes'>, name: string
     }
     throw new UsageError(`no cluster named "${name}": kc get clusters lists them`);
   }
+  if (state.deleting) {
+    throw new UsageError(`cluster "${name}" is part-way deleted (a delete begun ${state.deleting} stopped): finish it with \`kc delete cluster --name ${name}\``);
+  }
   const statusOf = (node: NodePlan) => nodeStatus(containers.get(node.name));
   return { state, plan: state.plan, statusOf, status: clusterStatus(allNodes(state.plan).map(statusOf)), containers };
 }

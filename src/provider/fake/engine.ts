@@ -75,6 +75,12 @@ export class FakeEngine implements SingleEngine {
   /** Every call, as `method firstArgument`, in order. */
   readonly calls: string[] = [];
   onExec: ExecHandler = () => ({ exitCode: 0, stdout: '', stderr: '' });
+  /**
+   * Sees every call before it takes effect, as `method firstArgument`, and an
+   * exec with its command line: a test that throws here fails that call (the
+   * fault-injection suite fails each call of a command in turn).
+   */
+  intercept: ((call: string) => void) | undefined;
   private failures: InjectedFailure[] = [];
   private delays: InjectedDelay[] = [];
   private nextId = 1;
@@ -106,8 +112,9 @@ export class FakeEngine implements SingleEngine {
     return this.networks.size === 0 && this.nodes.size === 0 && this.volumes.size === 0 && this.registries.size === 0;
   }
 
-  private async record(method: keyof SingleEngine, first?: string): Promise<void> {
+  private async record(method: keyof SingleEngine, first?: string, detail?: string): Promise<void> {
     this.calls.push(first === undefined ? method : `${method} ${first}`);
+    this.intercept?.([method, first, detail].filter((part) => part !== undefined).join(' '));
     const applies = (call: CallMatcher) => call.method === method && (!call.when || call.when(first));
     const delay = this.delays.find(applies);
     if (delay) await delay.until();
@@ -338,7 +345,7 @@ export class FakeEngine implements SingleEngine {
   }
 
   async exec(name: string, command: string[], input?: string | Readable): Promise<ExecResult> {
-    await this.record('exec', name);
+    await this.record('exec', name, command.join(' '));
     const node = this.node(name);
     if (node.state !== 'running') throw new Error(`container ${name} is not running`);
     let text: string | undefined;

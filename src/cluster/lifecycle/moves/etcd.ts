@@ -88,19 +88,30 @@ export async function listMembers(engine: NodeExec, plan: ClusterPlan, via: Node
   return parseMemberList(await etcdctl(engine, plan, via, ['member', 'list', '-w', 'json'], members));
 }
 
+/** A master's etcd member as a health check found it: healthy, or why not. */
+export interface MemberHealth {
+  master: NodePlan;
+  problem?: string;
+}
+
+/** Each master's etcd member, asked for its health right now. */
+export async function memberHealth(engine: NodeExec, plan: ClusterPlan, masters: readonly NodePlan[]): Promise<MemberHealth[]> {
+  return concurrently(masters, async (master): Promise<MemberHealth> => {
+    // A stopped master cannot even run the check: that is an unhealthy member too.
+    const result = await engine.exec(master.name, etcdctlCommand(plan, ['endpoint', 'health', '--command-timeout=2s'], etcdClientUrl(master))).catch((error: unknown) => error as Error);
+    if (result instanceof Error) return { master, problem: result.message };
+    return result.exitCode === 0 ? { master } : { master, problem: `${result.stdout}${result.stderr}`.trim().split('\n').pop() || `exit ${result.exitCode}` };
+  });
+}
+
 /** The masters whose etcd member answers a health check right now. */
 export async function healthyMasters(engine: NodeExec, plan: ClusterPlan, masters: readonly NodePlan[]): Promise<NodePlan[]> {
-  const answers = await concurrently(
-    masters,
-    async (master) => {
-      // A stopped master cannot even run the check: that is an unhealthy member too.
-      const result = await engine
-        .exec(master.name, etcdctlCommand(plan, ['endpoint', 'health', '--command-timeout=2s'], etcdClientUrl(master)))
-        .catch(() => undefined);
-      return result?.exitCode === 0 ? master : undefined;
-    },
-  );
-  return answers.filter((m): m is NodePlan => m !== undefined);
+  return (await memberHealth(engine, plan, masters)).filter((h) => h.problem === undefined).map((h) => h.master);
+}
+
+/** Pure: the members that did not answer, and why, for a message. */
+export function unhealthyNamed(health: readonly MemberHealth[]): string {
+  return health.filter((h) => h.problem !== undefined).map((h) => `${h.master.name}: ${h.problem ?? ''}`).join('; ');
 }
 
 /**
@@ -152,9 +163,10 @@ const ALREADY_A_VOTER = /can only promote a learner member\s*$/m;
  */
 export async function joinEtcd(ctx: EtcdContext, master: NodePlan, others: readonly NodePlan[]): Promise<void> {
   const { engine, plan } = ctx;
-  const members = await healthyMasters(engine, plan, others);
+  const health = await memberHealth(engine, plan, others);
+  const members = health.filter((h) => h.problem === undefined).map((h) => h.master);
   const via = members[0];
-  if (!via) throw new Error('no etcd member answers: the cluster cannot take a new member now');
+  if (!via) throw new Error(`no etcd member answers (${unhealthyNamed(health)}): the cluster cannot take a new member now`);
   if (!memberOf(await listMembers(engine, plan, via, members), master)) {
     await etcdctl(engine, plan, via, ['member', 'add', master.name, `--peer-urls=${etcdPeerUrl(master)}`, '--learner'], members);
   }
@@ -230,9 +242,10 @@ export async function removeMember(ctx: EtcdContext, via: NodePlan, members: rea
  * leads). Returns the removed member's ID; undefined when it was none.
  */
 export async function leaveEtcd(ctx: EtcdContext, master: NodePlan, others: readonly NodePlan[], running: boolean): Promise<string | undefined> {
-  const healthy = await healthyMasters(ctx.engine, ctx.plan, others);
+  const health = await memberHealth(ctx.engine, ctx.plan, others);
+  const healthy = health.filter((h) => h.problem === undefined).map((h) => h.master);
   const via = healthy[0];
-  if (!via) throw new Error(`no other etcd member answers: removing ${master.name} from etcd now would lose the cluster's data`);
+  if (!via) throw new Error(`no other etcd member answers (${unhealthyNamed(health)}): removing ${master.name} from etcd now would lose the cluster's data`);
   const id = memberOf(await listMembers(ctx.engine, ctx.plan, via, healthy), master)?.id;
   if (id) await removeMember(ctx, via, healthy, id, running ? master : undefined);
   return id;

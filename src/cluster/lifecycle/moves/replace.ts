@@ -8,7 +8,7 @@ import { waitForKubeRouter, waitForNodesReady } from '../../kube/waits.js';
 import { bootNode } from '../../node/boot.js';
 import { journalTail, waitForBoot } from '../../node/units.js';
 import { drainWorker, kubectlVia, stopControlPlane, type JoinContext } from './access.js';
-import { healthyMasters, listMembers, memberOf, quorumAfterRemoval, removeMember } from './etcd.js';
+import { listMembers, memberHealth, memberOf, quorumAfterRemoval, removeMember, unhealthyNamed } from './etcd.js';
 import { masterJoinSteps } from './join.js';
 import { joinContext, runningNow, type MoveContext, type MoveKind, type MoveStep } from './move.js';
 
@@ -71,9 +71,10 @@ function replaceMasterSteps(ctx: MoveContext, join: JoinContext, state: ClusterS
       async run(note) {
         const others = plan.masters.filter((m) => m.name !== master.name);
         const present = (await runningNow(engine, plan.spec.name))(master);
-        const healthy = await healthyMasters(engine, plan, others);
+        const health = await memberHealth(engine, plan, others);
+        const healthy = health.filter((h) => h.problem === undefined).map((h) => h.master);
         const via = healthy[0];
-        if (!via) throw new Error(`no other etcd member answers: replacing ${master.name} now would lose the cluster's data`);
+        if (!via) throw new Error(`no other etcd member answers (${unhealthyNamed(health)}): replacing ${master.name} now would lose the cluster's data`);
         const members = await listMembers(engine, plan, via, healthy);
         const member = memberOf(members, master);
         const voters = members.filter((m) => !m.isLearner).length;
