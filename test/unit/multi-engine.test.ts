@@ -146,6 +146,25 @@ describe('placing a cluster on several engines', () => {
     expect(clusters).toEqual([{ name: 'listed', status: 'partial', nodes: 4, addons: [] }]);
   }, 60_000);
 
+  it('sends each node call to the engine the node carries, and guesses none: an engine the cluster lacks is an error', async () => {
+    const { local, remote, multi } = engines();
+    await create(multi, spanningSpec('routed'));
+    local.calls.length = 0;
+    remote.calls.length = 0;
+    await multi.exec({ name: 'routed-worker-1', engine: 'e2' }, ['true']);
+    await multi.exec({ name: 'routed-worker-0' }, ['true']);
+    expect(remote.calls).toEqual(['exec routed-worker-1']);
+    expect(local.calls).toEqual(['exec routed-worker-0']);
+    // No engine asked which of them has a node: the reference says.
+    await expect(multi.exec({ name: 'routed-worker-1', engine: 'e9' }, ['true'])).rejects.toThrow(/routed-worker-1 is on engine "e9", which this cluster does not have/);
+    expect([...local.calls, ...remote.calls].filter((c) => c.startsWith('inspectNode'))).toEqual([]);
+    // A listing says where each node is, so what kc does with it goes there too.
+    const far = (await multi.listNodes({ 'dev.kc.cluster': 'routed' })).find((n) => n.name === 'routed-worker-1');
+    expect(far?.engine).toBe('e2');
+    await multi.stopNode(far!);
+    expect(remote.nodes.get('routed-worker-1')?.state).toBe('exited');
+  }, 60_000);
+
   it('never takes a swarm it did not make out of swarm mode', async () => {
     const { local, remote, multi } = engines();
     await local.initSwarm('10.8.9.9');

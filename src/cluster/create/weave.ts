@@ -76,8 +76,8 @@ export async function installWeave(ctx: Secured): Promise<IptablesBackend> {
   const first = plan.workers[0];
   if (!first) throw new Error('internal: no workers');
   await concurrently(plan.workers, (worker) => waitForUnit(ctx.engine, worker, UNIT.containerd, ctx.deadline));
-  await loadDockerImages(ctx.engine, plan.workers.map((worker) => worker.name), WEAVE_IMAGE_LIST);
-  const iptablesBackend = parseIptablesBackend(await execOrThrow(ctx.engine, first.name, ['cat', '/etc/kc-iptables-mode']));
+  await loadDockerImages(ctx.engine, plan.workers, WEAVE_IMAGE_LIST);
+  const iptablesBackend = parseIptablesBackend(await execOrThrow(ctx.engine, first, ['cat', '/etc/kc-iptables-mode']));
   await kubectl(ctx.engine, plan, ['apply', '-f', '-'], weaveManifest(plan, { iptablesBackend, images: WEAVE_IMAGES }));
   return iptablesBackend;
 }

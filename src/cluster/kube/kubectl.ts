@@ -11,7 +11,7 @@ import { concurrently } from '../../util/concurrent.js';
 export function kubectl(engine: NodeExec, plan: ClusterPlan, args: string[], input?: string, via?: NodePlan): Promise<string> {
   const master = via ?? plan.masters[0];
   if (!master) throw new Error('internal: a cluster without masters');
-  return execOrThrow(engine, master.name, ['kubectl', '--kubeconfig', ADMIN_KUBECONFIG_ON_NODE, ...args], input);
+  return execOrThrow(engine, master, ['kubectl', '--kubeconfig', ADMIN_KUBECONFIG_ON_NODE, ...args], input);
 }
 
 /**

@@ -35,7 +35,7 @@ export async function waitForEtcd({ engine, plan, deadline }: InCluster): Promis
   await waitUntil(
     `etcd on ${plan.masters.map((m) => m.name).join(', ')} to be healthy`,
     async () => {
-      const result = await engine.exec(first.name, etcdctlCommand(plan, ['endpoint', 'health']));
+      const result = await engine.exec(first, etcdctlCommand(plan, ['endpoint', 'health']));
       return result.exitCode === 0 || `${result.stdout}${result.stderr}`.trim().split('\n').pop() || 'unhealthy';
     },
     { deadline, intervalMs: POLL_MS, onTimeout: () => journalTail(engine, first, UNIT.etcd) },
@@ -146,7 +146,7 @@ export async function waitForKubeRouter({ engine, plan, deadline }: InCluster, w
     waitUntil(
       `kube-router's policy chains on ${worker.name}`,
       async () => {
-        const result = await engine.exec(worker.name, ['iptables', '-w', '-S', KUBE_ROUTER_FORWARD_CHAIN]);
+        const result = await engine.exec(worker, ['iptables', '-w', '-S', KUBE_ROUTER_FORWARD_CHAIN]);
         return result.exitCode === 0 || 'not synced yet';
       },
       { deadline, intervalMs: POLL_MS, onTimeout: () => journalTail(engine, worker, KUBE_ROUTER_UNIT) },

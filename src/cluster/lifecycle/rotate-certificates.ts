@@ -252,7 +252,7 @@ async function rotateWorker(ctx: ChangeContext, api: HostApi, worker: NodePlan):
   await deliverFiles(engine, worker, { files: bootBundle(plan, worker, ctx.pki).files, units: [] });
   const restartedAt = Date.now();
   const units = [UNIT.kubelet, UNIT.kubeProxy, ...(runsKubeRouter(plan) ? [UNIT.kubeRouter] : [])];
-  await execOrThrow(engine, worker.name, ['systemctl', 'restart', ...units]);
+  await execOrThrow(engine, worker, ['systemctl', 'restart', ...units]);
   await waitForNodesReady(api, [worker.name], deadline, { fresh: { started: new Set([worker.name]), since: restartedAt } });
 }
 
@@ -265,19 +265,19 @@ async function rotateWorker(ctx: ChangeContext, api: HostApi, worker: NodePlan):
 async function rotateMaster(ctx: ChangeContext, master: NodePlan, restartEtcd: boolean): Promise<void> {
   const { engine, plan } = ctx;
   const drains = plan.masters.length > 1;
-  if (drains) await execOrThrow(engine, plan.lb.name, haproxySetServerCommand(master.name, 'drain'));
+  if (drains) await execOrThrow(engine, plan.lb, haproxySetServerCommand(master.name, 'drain'));
   try {
     await deliverFiles(engine, master, { files: bootBundle(plan, master, ctx.pki).files, units: [] });
     if (restartEtcd) {
       // The API server first: etcd, stopping, waits 7 s for the watches of its clients to end.
-      await execOrThrow(engine, master.name, ['systemctl', 'stop', UNIT.apiServer]);
+      await execOrThrow(engine, master, ['systemctl', 'stop', UNIT.apiServer]);
       await restartEtcdMember(ctx, master);
     }
-    await execOrThrow(engine, master.name, ['systemctl', 'restart', ...MASTER_UNITS]);
+    await execOrThrow(engine, master, ['systemctl', 'restart', ...MASTER_UNITS]);
     // Its own API server: the lb sends it nothing while it is drained.
     await waitForOwnApiServer(ctx, master);
   } finally {
-    if (drains) await execOrThrow(engine, plan.lb.name, haproxySetServerCommand(master.name, 'ready'));
+    if (drains) await execOrThrow(engine, plan.lb, haproxySetServerCommand(master.name, 'ready'));
   }
   await waitForHaproxyBackends(ctx);
 }
@@ -297,6 +297,6 @@ async function restartEtcdMember(ctx: ChangeContext, master: NodePlan): Promise<
     const otherId = memberOf(await listMembers(engine, plan, other, [other]), other)?.id;
     if (otherId) await moveLeaderAway(engine, plan, master, other, otherId);
   }
-  await execOrThrow(engine, master.name, ['systemctl', 'restart', UNIT.etcd]);
+  await execOrThrow(engine, master, ['systemctl', 'restart', UNIT.etcd]);
   await waitForEtcd(ctx);
 }

@@ -96,11 +96,11 @@ export async function saveSnapshot(options: SnapshotOptions): Promise<SnapshotMa
 
 async function takeSnapshot(engine: NodeExec, plan: ClusterPlan, master: NodePlan): Promise<{ db: Buffer; status: SnapshotStatus }> {
   try {
-    await execOrThrow(engine, master.name, etcdSnapshotSaveCommand(plan, master));
-    const status = JSON.parse(await execOrThrow(engine, master.name, etcdSnapshotStatusCommand())) as SnapshotStatus;
-    return { db: await engine.readFile(master.name, ETCD_SNAPSHOT_ON_NODE), status };
+    await execOrThrow(engine, master, etcdSnapshotSaveCommand(plan, master));
+    const status = JSON.parse(await execOrThrow(engine, master, etcdSnapshotStatusCommand())) as SnapshotStatus;
+    return { db: await engine.readFile(master, ETCD_SNAPSHOT_ON_NODE), status };
   } finally {
-    await engine.exec(master.name, ['rm', '-f', ETCD_SNAPSHOT_ON_NODE]);
+    await engine.exec(master, ['rm', '-f', ETCD_SNAPSHOT_ON_NODE]);
   }
 }
 
@@ -164,7 +164,7 @@ export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreR
     const api = hostApiOf(state, options.apiProbe);
     const restartedAt = Date.now();
     await progress.step('Restarting kubelets and proxies, waiting for nodes', async (note) => {
-      await concurrently(plan.workers, (w) => execOrThrow(engine, w.name, ['systemctl', 'restart', ...workerUnits(plan)]));
+      await concurrently(plan.workers, (w) => execOrThrow(engine, w, ['systemctl', 'restart', ...workerUnits(plan)]));
       const workerNames = plan.workers.map((w) => w.name);
       await waitForNodesReady(api, workerNames, deadline, { fresh: { started: new Set(workerNames), since: restartedAt } });
       await waitForCoreDns(api, deadline);

@@ -87,7 +87,7 @@ export async function stopCluster(options: Omit<StopStartOptions, 'registries'>)
         const running = group.filter((n) => cluster.containers.get(n.name)?.state === 'running');
         unchanged += group.length - running.length;
         await options.progress.step(`Stopping ${group.map((n) => n.name).join(', ')}`, async (note) => {
-          await concurrently(running, (n) => options.engine.stopNode(n.name, STOP_TIMEOUT_SECONDS));
+          await concurrently(running, (n) => options.engine.stopNode(n, STOP_TIMEOUT_SECONDS));
           note(running.length === group.length ? 'stopped' : `${running.length} were running`);
         });
       }
@@ -160,7 +160,7 @@ async function startNodes(options: StopStartOptions, cluster: ClusterNow): Promi
   // What the nodes report from here on is from this start: a kubelet posts its first status as soon as the API server answers.
   const startedAt = Date.now();
   await progress.step('Starting nodes', async (note) => {
-    await concurrently(stopped, (n) => engine.startNode(n.name));
+    await concurrently(stopped, (n) => engine.startNode(n));
     await concurrently(nodes, (n) => waitForBoot(engine, n, deadline));
     note(`${stopped.length} started, ${nodes.length - stopped.length} were running`);
   });

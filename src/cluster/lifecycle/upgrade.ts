@@ -119,7 +119,7 @@ export async function upgradeCluster(options: UpgradeOptions): Promise<UpgradeRe
           make: async () => {
             startedAt.set(node.name, Date.now());
             // The old container's host ports, read before it goes: the new one publishes the same.
-            return planned(replaceNode, { kind: 'replace', node, image, kubernetesVersion: to, ports: await engine.publishedPorts(node.name), step: 0, stepDone: false });
+            return planned(replaceNode, { kind: 'replace', node, image, kubernetesVersion: to, ports: await engine.publishedPorts(node), step: 0, stepDone: false });
           },
         }));
       state = await runMoves({ ...ctx, command }, state, moves, { past: 'upgraded', retry: () => command });

@@ -103,7 +103,7 @@ export async function createNodeContainer(
  * volume the engine keeps is an error (it would be left behind unseen).
  */
 export async function removeNodeContainer(engine: Pick<Nodes, 'removeNode' | 'removeVolume'>, node: NodePlan): Promise<void> {
-  await engine.removeNode(node.name);
+  await engine.removeNode(node);
   if (node.role !== 'worker') return;
-  for (const volume of [containerdVolume(node), localPathVolume(node)]) await engine.removeVolume(volume);
+  for (const volume of [containerdVolume(node), localPathVolume(node)]) await engine.removeVolume({ name: volume, engine: node.engine });
 }

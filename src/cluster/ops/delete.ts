@@ -77,10 +77,10 @@ export async function deleteClusterLocked(options: DeleteOptions): Promise<Delet
   let registry: DeleteResult['registry'];
   let kubeconfigEntry = false;
   try {
-    await concurrently(containers, (c) => engine.removeNode(c.id));
+    await concurrently(containers, (c) => engine.removeNode(c));
     registry = await detachRegistries(options.registries, networkName(name));
     // Once no container uses them, volumes and networks go at once.
-    await awaitAll([concurrently(volumes, (v) => engine.removeVolume(v)), concurrently(networks, (n) => engine.removeNetwork(n.id))]);
+    await awaitAll([concurrently(volumes, (v) => engine.removeVolume(v)), concurrently(networks, (n) => engine.removeNetwork({ name: n.id, engine: n.engine }))]);
     await options.span?.release(networks.map((n) => n.id));
     for (const path of kubeconfigPathsToClean(state, options.kubeconfigPath)) {
       kubeconfigEntry = (await removeFromKubeconfigFile(path, contextName(name))) || kubeconfigEntry;
@@ -105,7 +105,7 @@ export async function deleteClusterLocked(options: DeleteOptions): Promise<Delet
 async function deleteStopped(cause: unknown, engine: DeleteEngine, name: string): Promise<Error> {
   const labels = { [LABEL_CLUSTER]: name };
   const left = await awaitAll([engine.listNodes(labels), engine.listVolumes(labels), engine.listNetworks(labels)]).then(
-    ([containers, volumes, networks]) => [...containers.map((c) => c.name), ...volumes.map((v) => `volume ${v}`), ...networks.map((n) => `network ${n.name}`)],
+    ([containers, volumes, networks]) => [...containers.map((c) => c.name), ...volumes.map((v) => `volume ${v.name}`), ...networks.map((n) => `network ${n.name}`)],
     () => undefined,
   );
   const what = left === undefined ? 'kc could not list what is left' : left.length > 0 ? `left: ${left.join(', ')}` : 'no container, volume or network is left; its kubeconfig entries and state are';

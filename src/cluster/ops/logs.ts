@@ -191,23 +191,23 @@ export async function collectNodeLogs(engine: Provider, container: NodeSummary, 
   };
 
   await attempt('docker inspect', async () => {
-    const info = await engine.inspectNode(container.id);
+    const info = await engine.inspectNode(container);
     await write('inspect.json', `${JSON.stringify(info ?? null, null, 2)}\n`);
   });
-  await attempt('docker logs', async () => write('console.log', await engine.nodeLogs(container.id)));
+  await attempt('docker logs', async () => write('console.log', await engine.nodeLogs(container)));
 
   if (container.state !== 'running') {
     errors.push(`the container is ${container.state}, not running: only inspect.json and console.log were collected`);
   } else {
     let units: string[] = [];
     await attempt('list units', async () => {
-      const loaded = await engine.exec(container.id, ['systemctl', 'list-units', '--all', '--no-legend', '--plain', '--full', ...UNIT_PATTERNS]);
-      const unitFiles = await engine.exec(container.id, ['systemctl', 'list-unit-files', '--no-legend', '--full', ...UNIT_PATTERNS]);
+      const loaded = await engine.exec(container, ['systemctl', 'list-units', '--all', '--no-legend', '--plain', '--full', ...UNIT_PATTERNS]);
+      const unitFiles = await engine.exec(container, ['systemctl', 'list-unit-files', '--no-legend', '--full', ...UNIT_PATTERNS]);
       units = unitsToCollect(loaded.stdout, unitFiles.stdout);
     });
     for (const { file, command } of nodeCommands(nodeRole(container), units)) {
       await attempt(`\`${command.join(' ')}\``, async () => {
-        const result = await engine.exec(container.id, command);
+        const result = await engine.exec(container, command);
         // 126/127: the program is missing or cannot run; its "output" is the runtime's complaint.
         const ran = result.exitCode !== 126 && result.exitCode !== 127;
         if (ran) await write(file, result.stdout);

@@ -19,6 +19,9 @@ import {
   type NetworkSummary,
   type NodeSpec,
   type NodeSummary,
+  nameOf,
+  type OnOneEngine,
+  type ResourceRef,
   type PublishedPort,
   type RegistrySpec,
   type RegistryState,
@@ -300,7 +303,8 @@ export class DockerEngine implements SingleEngine {
     return networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} }));
   }
 
-  async removeNetwork(idOrName: string): Promise<void> {
+  async removeNetwork(ref: OnOneEngine): Promise<void> {
+    const idOrName = nameOf(ref);
     try {
       await this.client.getNetwork(idOrName).remove();
     } catch (error) {
@@ -310,12 +314,13 @@ export class DockerEngine implements SingleEngine {
 
   // --- volumes --------------------------------------------------------------------
 
-  async listVolumes(labels: Record<string, string>): Promise<string[]> {
+  async listVolumes(labels: Record<string, string>): Promise<ResourceRef[]> {
     const result = await this.client.listVolumes({ filters: { label: labelFilters(labels) } });
-    return (result.Volumes ?? []).map((v) => v.Name);
+    return (result.Volumes ?? []).map((v) => ({ name: v.Name }));
   }
 
-  async removeVolume(name: string): Promise<void> {
+  async removeVolume(ref: OnOneEngine): Promise<void> {
+    const name = nameOf(ref);
     try {
       await this.client.getVolume(name).remove({ force: true });
     } catch (error) {
@@ -464,11 +469,13 @@ export class DockerEngine implements SingleEngine {
     return container.id;
   }
 
-  async startNode(idOrName: string): Promise<void> {
+  async startNode(ref: OnOneEngine): Promise<void> {
+    const idOrName = nameOf(ref);
     await this.client.getContainer(idOrName).start();
   }
 
-  async stopNode(idOrName: string, timeoutSeconds = 10): Promise<void> {
+  async stopNode(ref: OnOneEngine, timeoutSeconds = 10): Promise<void> {
+    const idOrName = nameOf(ref);
     try {
       await this.client.getContainer(idOrName).stop({ t: timeoutSeconds });
     } catch (error) {
@@ -476,7 +483,8 @@ export class DockerEngine implements SingleEngine {
     }
   }
 
-  async removeNode(idOrName: string): Promise<void> {
+  async removeNode(ref: OnOneEngine): Promise<void> {
+    const idOrName = nameOf(ref);
     try {
       await this.client.getContainer(idOrName).remove({ force: true, v: true });
     } catch (error) {
@@ -502,7 +510,8 @@ export class DockerEngine implements SingleEngine {
     }
   }
 
-  async inspectNode(idOrName: string): Promise<Docker.ContainerInspectInfo | undefined> {
+  async inspectNode(ref: OnOneEngine): Promise<Docker.ContainerInspectInfo | undefined> {
+    const idOrName = nameOf(ref);
     try {
       return await this.client.getContainer(idOrName).inspect();
     } catch (error) {
@@ -512,7 +521,8 @@ export class DockerEngine implements SingleEngine {
   }
 
   /** The host ports a node publishes, as its container was made (a stopped one's too); none when it is absent. */
-  async publishedPorts(idOrName: string): Promise<PublishedPort[]> {
+  async publishedPorts(ref: OnOneEngine): Promise<PublishedPort[]> {
+    const idOrName = nameOf(ref);
     return publishedPortsOf((await this.inspectNode(idOrName))?.HostConfig.PortBindings as PortBindings | undefined);
   }
 
@@ -549,7 +559,8 @@ export class DockerEngine implements SingleEngine {
    * its stdin: text, or a stream piped through as it comes (an image archive
    * is never held in memory).
    */
-  async exec(idOrName: string, command: string[], input?: string | Readable): Promise<ExecResult> {
+  async exec(ref: OnOneEngine, command: string[], input?: string | Readable): Promise<ExecResult> {
+    const idOrName = nameOf(ref);
     const exec = await this.client.getContainer(idOrName).exec({
       Cmd: command,
       AttachStdout: true,
@@ -586,12 +597,14 @@ export class DockerEngine implements SingleEngine {
   }
 
   /** Puts files into a node as one tar archive, through Docker's archive API. */
-  async copyFiles(node: string, files: readonly ArchiveEntry[]): Promise<void> {
+  async copyFiles(ref: OnOneEngine, files: readonly ArchiveEntry[]): Promise<void> {
+    const node = nameOf(ref);
     if (files.length === 0) return;
     await this.client.getContainer(node).putArchive(await packFiles(files), { path: '/' });
   }
 
-  async readFile(node: string, path: string): Promise<Buffer> {
+  async readFile(ref: OnOneEngine, path: string): Promise<Buffer> {
+    const node = nameOf(ref);
     const archive = (await this.client.getContainer(node).getArchive({ path })) as Readable;
     return firstFileOf(archive, `${node}:${path}`);
   }
@@ -612,7 +625,8 @@ export class DockerEngine implements SingleEngine {
    * Memory a container uses, as `docker stats` reports it: usage minus the
    * page cache the kernel can drop (cgroup v1 and v2 name that differently).
    */
-  async memoryUsageBytes(idOrName: string): Promise<number> {
+  async memoryUsageBytes(ref: OnOneEngine): Promise<number> {
+    const idOrName = nameOf(ref);
     const stats = (await this.client.getContainer(idOrName).stats({ stream: false })) as {
       memory_stats?: { usage?: number; stats?: { total_inactive_file?: number; inactive_file?: number } };
     };
@@ -626,7 +640,8 @@ export class DockerEngine implements SingleEngine {
    * the entrypoint and systemd wrote to the console. Works on stopped
    * containers too.
    */
-  async nodeLogs(idOrName: string): Promise<string> {
+  async nodeLogs(ref: OnOneEngine): Promise<string> {
+    const idOrName = nameOf(ref);
     const container = this.client.getContainer(idOrName);
     const info = await container.inspect();
     const raw = await container.logs({ stdout: true, stderr: true, timestamps: true, follow: false });

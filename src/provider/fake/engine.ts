@@ -15,6 +15,9 @@ import {
   type NetworkSummary,
   type NodeSpec,
   type NodeSummary,
+  nameOf,
+  type OnOneEngine,
+  type ResourceRef,
   type PublishedPort,
   type RegistrySpec,
   type RegistryState,
@@ -163,7 +166,8 @@ export class FakeEngine implements SingleEngine {
     return [...this.networks.values()].filter((n) => matches(n.labels, labels)).map(({ id, name, labels: l }) => ({ id, name, labels: l }));
   }
 
-  async removeNetwork(idOrName: string): Promise<void> {
+  async removeNetwork(ref: OnOneEngine): Promise<void> {
+    const idOrName = nameOf(ref);
     await this.record('removeNetwork', idOrName);
     // As Docker: a network with a container still on it cannot go.
     const attached = [...this.registries].find(([, r]) => r.networks.has(idOrName));
@@ -295,56 +299,65 @@ export class FakeEngine implements SingleEngine {
     }
   }
 
-  async startNode(name: string): Promise<void> {
+  async startNode(ref: OnOneEngine): Promise<void> {
+    const name = nameOf(ref);
     await this.record('startNode', name);
     this.node(name).state = 'running';
   }
 
-  async stopNode(name: string): Promise<void> {
+  async stopNode(ref: OnOneEngine): Promise<void> {
+    const name = nameOf(ref);
     await this.record('stopNode', name);
     this.node(name).state = 'exited';
   }
 
-  async removeNode(idOrName: string): Promise<void> {
+  async removeNode(ref: OnOneEngine): Promise<void> {
+    const idOrName = nameOf(ref);
     await this.record('removeNode', idOrName);
     const node = this.nodes.get(idOrName) ?? [...this.nodes.values()].find((n) => n.id === idOrName);
     if (node) this.nodes.delete(node.spec.name);
   }
 
-  async listVolumes(labels: Record<string, string>): Promise<string[]> {
+  async listVolumes(labels: Record<string, string>): Promise<ResourceRef[]> {
     await this.record('listVolumes');
-    return [...this.volumes].filter(([, l]) => matches(l, labels)).map(([name]) => name);
+    return [...this.volumes].filter(([, l]) => matches(l, labels)).map(([name]) => ({ name }));
   }
 
-  async removeVolume(name: string): Promise<void> {
+  async removeVolume(ref: OnOneEngine): Promise<void> {
+    const name = nameOf(ref);
     await this.record('removeVolume', name);
     this.volumes.delete(name);
   }
 
-  async inspectNode(idOrName: string): Promise<object | undefined> {
+  async inspectNode(ref: OnOneEngine): Promise<object | undefined> {
+    const idOrName = nameOf(ref);
     await this.record('inspectNode', idOrName);
     const node = this.nodes.get(idOrName);
     return node ? { Name: node.spec.name, State: { Status: node.state }, Config: { Labels: node.labels } } : undefined;
   }
 
-  async publishedPorts(idOrName: string): Promise<PublishedPort[]> {
+  async publishedPorts(ref: OnOneEngine): Promise<PublishedPort[]> {
+    const idOrName = nameOf(ref);
     await this.record('publishedPorts', idOrName);
     return [...(this.nodes.get(idOrName)?.spec.ports ?? [])];
   }
 
-  async nodeLogs(idOrName: string): Promise<string> {
+  async nodeLogs(ref: OnOneEngine): Promise<string> {
+    const idOrName = nameOf(ref);
     await this.record('nodeLogs', idOrName);
     this.node(idOrName);
     return '';
   }
 
-  async memoryUsageBytes(idOrName: string): Promise<number> {
+  async memoryUsageBytes(ref: OnOneEngine): Promise<number> {
+    const idOrName = nameOf(ref);
     await this.record('memoryUsageBytes', idOrName);
     this.node(idOrName);
     return 0;
   }
 
-  async exec(name: string, command: string[], input?: string | Readable): Promise<ExecResult> {
+  async exec(ref: OnOneEngine, command: string[], input?: string | Readable): Promise<ExecResult> {
+    const name = nameOf(ref);
     await this.record('exec', name, command.join(' '));
     const node = this.node(name);
     if (node.state !== 'running') throw new Error(`container ${name} is not running`);
@@ -367,12 +380,14 @@ export class FakeEngine implements SingleEngine {
     return this.onRunOnce(image, command);
   }
 
-  async copyFiles(name: string, files: readonly ArchiveEntry[]): Promise<void> {
+  async copyFiles(ref: OnOneEngine, files: readonly ArchiveEntry[]): Promise<void> {
+    const name = nameOf(ref);
     await this.record('copyFiles', name);
     placeEntries(this.node(name), files);
   }
 
-  async readFile(name: string, path: string): Promise<Buffer> {
+  async readFile(ref: OnOneEngine, path: string): Promise<Buffer> {
+    const name = nameOf(ref);
     await this.record('readFile', `${name}:${path}`);
     const file = this.node(name).files.get(path);
     if (!file) throw new Error(`Could not find the file ${path} in container ${name}`);

@@ -46,7 +46,7 @@ export async function deliverAdminKubeconfig(ctx: Pick<ChangeContext, 'engine' |
 /** HAProxy's configuration for `plan` on the lb, then a reload: new workers take it, old ones finish their connections. */
 export async function reloadHaproxy(engine: NodeExec, plan: ClusterPlan): Promise<void> {
   await deliverFiles(engine, plan.lb, haproxyBundle(plan));
-  const reload = await engine.exec(plan.lb.name, ['systemctl', 'reload', UNIT.haproxy]);
+  const reload = await engine.exec(plan.lb, ['systemctl', 'reload', UNIT.haproxy]);
   if (reload.exitCode !== 0) {
     throw new Error(`HAProxy refused its new configuration: ${reload.stderr.trim()}\n${await journalTail(engine, plan.lb, UNIT.haproxy, 15)}`);
   }
@@ -54,7 +54,7 @@ export async function reloadHaproxy(engine: NodeExec, plan: ClusterPlan): Promis
 
 /** HAProxy's live servers of the masters backend and whether each is up (operational state 2). */
 export async function haproxyServers(engine: NodeExec, plan: ClusterPlan): Promise<Map<string, boolean>> {
-  const out = await execOrThrow(engine, plan.lb.name, haproxyServersStateCommand());
+  const out = await execOrThrow(engine, plan.lb, haproxyServersStateCommand());
   return parseServersState(out);
 }
 
@@ -105,9 +105,9 @@ export async function refreshPodRoutes(engine: NodeExec, plan: ClusterPlan, node
       // The unit and the boundary it loads (a node of a cluster made by an older kc may not have it yet); not the conflist, which a running bridge uses.
       const unitAndBoundary = podNetworkBundle(plan, node).files.filter((f) => f.path.endsWith(`/${POD_NETWORK_UNIT}`) || f.path === BOUNDARY_RULES_PATH);
       await deliverFiles(engine, node, { files: unitAndBoundary, units: [] });
-      await execOrThrow(engine, node.name, ['systemctl', 'daemon-reload']);
-      if (removedSubnet) await engine.exec(node.name, ['ip', 'route', 'del', removedSubnet]);
-      await execOrThrow(engine, node.name, ['systemctl', 'restart', POD_NETWORK_UNIT]);
+      await execOrThrow(engine, node, ['systemctl', 'daemon-reload']);
+      if (removedSubnet) await engine.exec(node, ['ip', 'route', 'del', removedSubnet]);
+      await execOrThrow(engine, node, ['systemctl', 'restart', POD_NETWORK_UNIT]);
     },
   );
 }
@@ -123,7 +123,7 @@ export async function addHostsEntry(engine: NodeExec, nodes: readonly NodePlan[]
   const line = `${joining.ip} ${joining.name}`;
   // Appended in place: /etc/hosts is a bind mount, which a rename (sed -i) cannot replace.
   const script = `grep -q '[[:space:]]${joining.name}$' /etc/hosts || echo '${line}' >> /etc/hosts`;
-  await concurrently(nodes, (node) => execOrThrow(engine, node.name, ['/bin/sh', '-c', script]));
+  await concurrently(nodes, (node) => execOrThrow(engine, node, ['/bin/sh', '-c', script]));
 }
 
 /**
@@ -152,7 +152,7 @@ export const CONTROL_PLANE_UNITS = [UNIT.apiServer, UNIT.controllerManager, UNIT
  * waits for open watches, which no longer matters for a master that goes.
  */
 export async function stopControlPlane(ctx: ChangeContext, master: NodePlan, via: NodePlan): Promise<void> {
-  await execOrThrow(ctx.engine, master.name, ['systemctl', 'stop', '--no-block', ...CONTROL_PLANE_UNITS]);
+  await execOrThrow(ctx.engine, master, ['systemctl', 'stop', '--no-block', ...CONTROL_PLANE_UNITS]);
   await waitUntil(
     `${master.name} to leave the kubernetes Service's endpoints`,
     async () => {

@@ -76,12 +76,12 @@ export function quorumAfterRemoval(voters: number, healthyVoters: number, remove
 
 /** etcdctl on `via`, talking to the given members only (a member being removed or down would only slow it). */
 export async function etcdctl(engine: NodeExec, plan: ClusterPlan, via: NodePlan, args: string[], members: readonly NodePlan[]): Promise<string> {
-  return execOrThrow(engine, via.name, etcdctlCommand(plan, args, members.map(etcdClientUrl).join(',')));
+  return execOrThrow(engine, via, etcdctlCommand(plan, args, members.map(etcdClientUrl).join(',')));
 }
 
 /** Like etcdctl, but a refusal is an answer (its exit code and message), not an error. */
 export async function tryEtcdctl(engine: NodeExec, plan: ClusterPlan, via: NodePlan, args: string[], members: readonly NodePlan[]): Promise<ExecResult> {
-  return engine.exec(via.name, etcdctlCommand(plan, args, members.map(etcdClientUrl).join(',')));
+  return engine.exec(via, etcdctlCommand(plan, args, members.map(etcdClientUrl).join(',')));
 }
 
 export async function listMembers(engine: NodeExec, plan: ClusterPlan, via: NodePlan, members: readonly NodePlan[]): Promise<EtcdMember[]> {
@@ -98,7 +98,7 @@ export interface MemberHealth {
 export async function memberHealth(engine: NodeExec, plan: ClusterPlan, masters: readonly NodePlan[]): Promise<MemberHealth[]> {
   return concurrently(masters, async (master): Promise<MemberHealth> => {
     // A stopped master cannot even run the check: that is an unhealthy member too.
-    const result = await engine.exec(master.name, etcdctlCommand(plan, ['endpoint', 'health', '--command-timeout=2s'], etcdClientUrl(master))).catch((error: unknown) => error as Error);
+    const result = await engine.exec(master, etcdctlCommand(plan, ['endpoint', 'health', '--command-timeout=2s'], etcdClientUrl(master))).catch((error: unknown) => error as Error);
     if (result instanceof Error) return { master, problem: result.message };
     return result.exitCode === 0 ? { master } : { master, problem: `${result.stdout}${result.stderr}`.trim().split('\n').pop() || `exit ${result.exitCode}` };
   });
@@ -204,7 +204,7 @@ async function waitForEtcdReady(ctx: EtcdContext, master: NodePlan): Promise<voi
     () => false,
   );
   if (ready) return;
-  await execOrThrow(ctx.engine, master.name, ['systemctl', 'restart', UNIT.etcd]);
+  await execOrThrow(ctx.engine, master, ['systemctl', 'restart', UNIT.etcd]);
   await waitForUnit(ctx.engine, master, UNIT.etcd, ctx.deadline);
 }
 

@@ -154,7 +154,7 @@ async function backIntoService(ctx: MoveContext, now: JoinContext, master: NodeP
   const healthy = await healthyMasters(engine, plan, others);
   const via = healthy[0];
   if (via && !memberOf(await listMembers(engine, plan, via, healthy), master)) return 'too-late';
-  if ((await runningNow(ctx.engine, plan.spec.name))(master)) await execOrThrow(engine, master.name, ['systemctl', 'start', ...CONTROL_PLANE_UNITS]);
+  if ((await runningNow(ctx.engine, plan.spec.name))(master)) await execOrThrow(engine, master, ['systemctl', 'start', ...CONTROL_PLANE_UNITS]);
   await reloadHaproxy(engine, plan);
   return 'undone';
 }

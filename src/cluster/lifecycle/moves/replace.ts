@@ -53,7 +53,7 @@ function replaceStep(ctx: MoveContext, join: JoinContext, state: ClusterState, r
   return {
     title: `Replacing ${node.name}`,
     async run(say) {
-      await ctx.engine.removeNode(node.name);
+      await ctx.engine.removeNode(node);
       record.bootedAt = new Date().toISOString();
       const boot = joinBootBundle(join.plan, node, join.pki);
       ctx.progress.detail(await bootNode(ctx.engine, join.plan, node, state.apiServerHostPort ?? 0, boot, record.ports ?? []));
@@ -82,7 +82,7 @@ function replaceMasterSteps(ctx: MoveContext, join: JoinContext, state: ClusterS
           throw new Error(`removing ${master.name}'s etcd member would break etcd's quorum (${healthy.length} other members answer): start the stopped masters first`);
         }
         if (present) {
-          await execOrThrow(engine, plan.lb.name, haproxySetServerCommand(master.name, 'drain'));
+          await execOrThrow(engine, plan.lb, haproxySetServerCommand(master.name, 'drain'));
           await stopControlPlane(join, master, via);
         }
         if (member) await removeMember(join, via, healthy, member.id, present ? master : undefined);

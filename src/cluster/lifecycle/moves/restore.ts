@@ -12,7 +12,7 @@ import type { MoveKind, MoveStep } from './move.js';
 
 /** A command on every master at once (etcd members start together: each waits for a quorum); every master answers before a failure is told. */
 async function onMasters(engine: NodeExec, plan: ClusterPlan, command: string[]): Promise<void> {
-  await concurrently(plan.masters, (master) => execOrThrow(engine, master.name, command));
+  await concurrently(plan.masters, (master) => execOrThrow(engine, master, command));
 }
 
 /**
@@ -47,8 +47,8 @@ export function restoreEtcd(db: Buffer | undefined): MoveKind<RestoreRecord> {
           async run() {
             if (!db) throw new Error('internal: a restore read back from the journal has no snapshot to restore');
             await concurrently(plan.masters, async (master) => {
-              await engine.copyFiles(master.name, [{ path: ETCD_SNAPSHOT_ON_NODE, content: db, mode: 0o600 }]);
-              const restored = await engine.exec(master.name, ['/bin/sh', '-c', etcdRestoreScript(plan, master, record.token)]);
+              await engine.copyFiles(master, [{ path: ETCD_SNAPSHOT_ON_NODE, content: db, mode: 0o600 }]);
+              const restored = await engine.exec(master, ['/bin/sh', '-c', etcdRestoreScript(plan, master, record.token)]);
               if (restored.exitCode !== 0) throw new Error(`the snapshot could not become ${master.name}'s etcd data: ${(restored.stderr || restored.stdout).trim()}`);
             });
           },
