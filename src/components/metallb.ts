@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { podImagesFor, requireRelease } from '../artifacts/manifest.js';
+import { podImagesFor } from '../artifacts/manifest.js';
 import { BRIDGE_NAME } from './cni-bridge.js';
 import { loadBalancerRange, type ClusterPlan } from '../model/plan.js';
 import { projectRoot } from '../util/paths.js';
@@ -190,7 +190,7 @@ export function vendoredCrdsVersion(): string | undefined {
 
 /** The namespace, CRDs, RBAC and the two workloads: applied with the other add-ons. */
 export function metallbManifest(plan: ClusterPlan): string {
-  const images = podImagesFor(requireRelease(plan.spec.kubernetesVersion));
+  const images = podImagesFor(plan.release);
   const documents: object[] = [
     {
       apiVersion: 'v1',

@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArtifactCache } from '../artifacts/cache.js';
-import { artifactByName, DEFAULT_RELEASE, e2eArtifactsFor, requireRelease, type KubernetesRelease } from '../artifacts/manifest.js';
+import { artifactByName, DEFAULT_RELEASE, e2eArtifactsFor, type KubernetesRelease } from '../artifacts/manifest.js';
 import { resolveArtifacts, type ResolvedArtifact, type SourceChoice } from '../artifacts/resolve.js';
 import { downloadModule } from '../artifacts/source.js';
 import { createCluster } from '../cluster/create/create.js';
@@ -170,7 +170,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   }
   await mkdir(options.reportDir, { recursive: true });
   // The suite of the cluster's own version: its tests and test images match that API server.
-  const tools = await prepareConformance(options, existing ? requireRelease(existing.plan.spec.kubernetesVersion) : DEFAULT_RELEASE);
+  const tools = await prepareConformance(options, existing ? existing.plan.release : DEFAULT_RELEASE);
   const kubeconfig = join(options.reportDir, 'kubeconfig');
   const cluster = await prepareCluster(options, existing, kubeconfig);
   const created = existing === undefined;

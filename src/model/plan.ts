@@ -1,3 +1,4 @@
+import { requireRelease, type KubernetesRelease } from '../artifacts/manifest.js';
 import { LOCAL_ENGINE, type ClusterSpec, type NodeRole } from '../config/types.js';
 import { ADDRESS_OFFSET, LOAD_BALANCER_OFFSETS, MAX_CONTROL_PLANES, MAX_WORKERS, REGISTRY_ADDRESS_OFFSET } from '../config/limits.js';
 import { formatCidr, nthAddress, nthSubnet, parseCidr } from '../util/ipv4.js';
@@ -24,6 +25,13 @@ export interface NodePlan {
 
 export interface ClusterPlan {
   spec: ClusterSpec;
+  /**
+   * The release the cluster runs (Kubernetes, etcd, CoreDNS, pause and the
+   * add-ons' images), resolved once from spec.kubernetesVersion: nothing
+   * below looks the version up again. Derived, so the state does not keep
+   * it (see state/cluster-state.ts).
+   */
+  release: KubernetesRelease;
   network: { name: string; subnet: string; gateway: string };
   lb: NodePlan;
   masters: NodePlan[];
@@ -83,6 +91,7 @@ export function planCluster(spec: ClusterSpec, nodeSubnet: string): ClusterPlan 
   const lb = node('lb', 0);
   return {
     spec,
+    release: requireRelease(spec.kubernetesVersion),
     network: { name: networkName(spec.name), subnet: formatCidr(subnet), gateway: gatewayOf(formatCidr(subnet)) },
     lb,
     masters: Array.from({ length: spec.controlPlanes }, (_, i) => node('master', i)),
@@ -189,6 +198,7 @@ export function upgradedPlan(plan: ClusterPlan, kubernetesVersion: string, nodeI
   return {
     ...plan,
     spec: { ...plan.spec, kubernetesVersion, nodeImage },
+    release: requireRelease(kubernetesVersion),
     masters: plan.masters.map((master) => ({ ...master, joined: true })),
   };
 }

@@ -1,6 +1,7 @@
 import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
+import { releaseOf, supportedVersions } from '../artifacts/manifest.js';
 import { DEFAULT_REGISTRY_PORT, NO_ADDONS, nodeImageFor } from '../config/defaults.js';
 import type { ClusterPlan, NodePlan } from '../model/plan.js';
 import { CA_ROTATION_PHASES, type CaRotationPhase } from '../pki/ca-rotation.js';
@@ -235,7 +236,12 @@ export function migrateState(raw: unknown, file: string, cluster: string): Clust
     // does not run it, and an upgrade must not add it unasked.
     addons: { ...NO_ADDONS, ...(isRecord(plan.spec.addons) ? plan.spec.addons : {}) },
   };
-  state = { ...state, plan: { ...plan, spec: filled } };
+  // The release is resolved here, from the version, once: a cluster of a version this kc does not know is no cluster it can change.
+  const release = releaseOf(filled.kubernetesVersion as string);
+  if (!release) {
+    throw new StateFileError(file, cluster, `says the cluster runs Kubernetes ${String(filled.kubernetesVersion)}, which this kc does not know (it knows ${supportedVersions()}): use the kc that made the cluster`);
+  }
+  state = { ...state, plan: { ...plan, spec: filled, release } };
   if (!isRecord(pki) || !isRecord(pki.ca) || typeof pki.ca.certPem !== 'string') {
     throw new StateFileError(file, cluster, 'has no certificate authority');
   }
@@ -261,7 +267,9 @@ export async function saveState(state: ClusterState): Promise<void> {
   const dir = clusterStateDir(state.plan.spec.name);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
-  await writeFileAtomic(clusterStateFile(state.plan.spec.name), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  // The release is derived from the version (see migrateState): kept out, so a kc with other pins reads its own.
+  const { release: _derived, ...plan } = state.plan;
+  await writeFileAtomic(clusterStateFile(state.plan.spec.name), `${JSON.stringify({ ...state, plan }, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** The cluster's state; undefined when kc has none. A file that cannot be read or used is a StateFileError. */
