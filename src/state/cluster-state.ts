@@ -237,9 +237,10 @@ export function migrateState(raw: unknown, file: string, cluster: string): Clust
     addons: { ...NO_ADDONS, ...(isRecord(plan.spec.addons) ? plan.spec.addons : {}) },
   };
   // The release is resolved here, from the version, once: a cluster of a version this kc does not know is no cluster it can change.
-  const release = releaseOf(filled.kubernetesVersion as string);
+  const runs = typeof filled.kubernetesVersion === 'string' ? filled.kubernetesVersion : JSON.stringify(filled.kubernetesVersion);
+  const release = releaseOf(runs);
   if (!release) {
-    throw new StateFileError(file, cluster, `says the cluster runs Kubernetes ${String(filled.kubernetesVersion)}, which this kc does not know (it knows ${supportedVersions()}): use the kc that made the cluster`);
+    throw new StateFileError(file, cluster, `says the cluster runs Kubernetes ${runs}, which this kc does not know (it knows ${supportedVersions()}): use the kc that made the cluster`);
   }
   state = { ...state, plan: { ...plan, spec: filled, release } };
   if (!isRecord(pki) || !isRecord(pki.ca) || typeof pki.ca.certPem !== 'string') {
