@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { afterAll, describe, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { createCluster } from '../../src/cluster/create/create.js';
 import { restoreSnapshot, saveSnapshot } from '../../src/cluster/lifecycle/snapshot.js';
 import { startCluster, stopCluster } from '../../src/cluster/lifecycle/stop-start.js';
@@ -11,7 +11,7 @@ import { loadState } from '../../src/state/cluster-state.js';
 import { unpackSnapshot } from '../../src/state/snapshot-archive.js';
 import { silentProgress as silent } from '../../src/util/progress.js';
 import { fakeRegistryImage } from './fake-cluster.js';
-import { describeReports, injectFaults, type CommandReport, type FaultCommand, type World } from './faults.js';
+import { describeFaults, type FaultCommand, type World } from './faults.js';
 
 /** Fault injection (see faults.ts) for the commands on a whole cluster: create, stop, start, snapshots, delete. */
 const spec = defaultClusterSpec({ name: 'fc', controlPlanes: 2, workers: 1, waitSeconds: 5 });
@@ -104,16 +104,4 @@ const COMMANDS: FaultCommand[] = [
   },
 ];
 
-const reports: CommandReport[] = [];
-afterAll(() => console.log(describeReports(reports)));
-
-describe('fault injection: commands on a whole cluster', () => {
-  for (const command of COMMANDS) {
-    it(`${command.name}: every engine call failing, and Ctrl-C at every step, keep the invariants`, async () => {
-      const report = await injectFaults(command);
-      reports.push(report);
-      expect(report.failures.map((f) => `${f.injected}: ${f.problems.join('; ')}`)).toEqual([]);
-      expect(report.failingCalls + report.interrupts).toBeGreaterThan(5);
-    }, 900_000);
-  }
-});
+describeFaults('fault injection: commands on a whole cluster', COMMANDS, 5);

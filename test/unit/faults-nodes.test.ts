@@ -1,9 +1,9 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { addNodes } from '../../src/cluster/lifecycle/add-node.js';
 import { removeNodes } from '../../src/cluster/lifecycle/remove-node.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
 import { loadState } from '../../src/state/cluster-state.js';
-import { describeReports, injectFaults, type CommandReport, type FaultCommand, type World } from './faults.js';
+import { describeFaults, type FaultCommand, type World } from './faults.js';
 
 /** Fault injection (see faults.ts) for the commands that add and remove nodes. */
 const spec = (controlPlanes: number, workers: number) => defaultClusterSpec({ name: 'fi', controlPlanes, workers, waitSeconds: 5 });
@@ -62,16 +62,4 @@ const COMMANDS: FaultCommand[] = [
   },
 ];
 
-const reports: CommandReport[] = [];
-afterAll(() => console.log(describeReports(reports)));
-
-describe('fault injection: adding and removing nodes', () => {
-  for (const command of COMMANDS) {
-    it(`${command.name}: every engine call failing, and Ctrl-C at every step, keep the invariants`, async () => {
-      const report = await injectFaults(command);
-      reports.push(report);
-      expect(report.failures.map((f) => `${f.injected}: ${f.problems.join('; ')}`)).toEqual([]);
-      expect(report.failingCalls + report.interrupts).toBeGreaterThan(10);
-    }, 900_000);
-  }
-});
+describeFaults('fault injection: adding and removing nodes', COMMANDS, 10);

@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { afterAll, describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addNodes } from '../../src/cluster/lifecycle/add-node.js';
@@ -372,4 +373,23 @@ export function describeReports(reports: readonly CommandReport[]): string {
   const total = reports.reduce((sum, r) => sum + r.failingCalls + r.interrupts, 0);
   const passed = reports.reduce((sum, r) => sum + r.passed, 0);
   return `fault injection: ${total} cases (command × failure point), ${passed} passed\n${lines.join('\n')}`;
+}
+
+/**
+ * A describe block of one test per command, each running every case of it;
+ * the case counts are printed once the file is done (the suite's note).
+ */
+export function describeFaults(title: string, commands: readonly FaultCommand[], atLeast: number): void {
+  const reports: CommandReport[] = [];
+  afterAll(() => console.log(describeReports(reports)));
+  describe(title, () => {
+    for (const command of commands) {
+      it(`${command.name}: every engine call failing, and Ctrl-C at every step, keep the invariants`, async () => {
+        const report = await injectFaults(command);
+        reports.push(report);
+        expect(report.failures.map((f) => `${f.injected}: ${f.problems.join('; ')}`)).toEqual([]);
+        expect(report.failingCalls + report.interrupts).toBeGreaterThan(atLeast);
+      }, 900_000);
+    }
+  });
 }
