@@ -43,8 +43,9 @@ export async function removeNodes(options: RemoveNodesOptions): Promise<string[]
     const deadline = new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'node change', options.signal);
     const ctx: MoveContext = { engine, progress, deadline };
     const { state, settled } = await settleJournal(ctx, before.state);
-    // A removal the journal just finished, or a join it just took back: that node is gone, as asked.
-    const gone = settled && ((settled.record.kind === 'leave' && settled.outcome === 'done') || (settled.record.kind === 'join' && settled.outcome === 'undone')) ? settled.subject : undefined;
+    // A removal the journal just finished, or a join it just took back, of a node the user names: it is gone, as asked.
+    const left = settled && ((settled.record.kind === 'leave' && settled.outcome === 'done') || (settled.record.kind === 'join' && settled.outcome === 'undone'));
+    const gone = left && options.nodes.includes(settled.subject) ? settled.subject : undefined;
     const cluster = settled ? { ...before, state, plan: state.plan, statusOf: await statusesNow(engine, options.cluster) } : before;
     const targets = await checkTargets(options, cluster, gone);
     const words: ChangeWords = { past: 'removed', retry: (left) => removeCommand(options.cluster, left, options.force) };
