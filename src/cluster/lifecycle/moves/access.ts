@@ -178,12 +178,3 @@ export async function drainWorker(ctx: ChangeContext, worker: NodePlan, via: Nod
     throw new Error(`${(error as Error).message}${hint}`, { cause: error });
   }
 }
-
-/**
- * The master a change runs kubectl and etcdctl through: one that runs and
- * does not move, found by asking the engine (a master stopped by hand, or
- * being removed, answers nothing).
- */
-export function stayingMaster(plan: ClusterPlan, isRunning: (node: NodePlan) => boolean, moving: ReadonlySet<string>): NodePlan | undefined {
-  return plan.masters.find((m) => isRunning(m) && !moving.has(m.name));
-}
