@@ -72,29 +72,36 @@ async function underLoad(kubeconfig: string, context: string, work: () => Promis
   }
 }
 
+/**
+ * A cluster of one test: made before it (after `prepare`, with `createArgs`)
+ * in a folder of its own, deleted after it whatever happened. Returns its
+ * kubeconfig file, once made.
+ */
+function useCluster(name: string, createArgs: string[], prepare: () => Promise<unknown> = async () => undefined, minutes = 20): () => string {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kc-interrupt-'));
+    await kc(['delete', 'cluster', '--name', name]);
+    await prepare();
+    await expectOk(['create', 'cluster', '--name', name, ...createArgs, '--kubeconfig', join(dir, 'kubeconfig')]);
+  }, minutes * 60_000);
+  afterAll(async () => {
+    await kc(['delete', 'cluster', '--name', name, '--kubeconfig', join(dir, 'kubeconfig')]);
+    await rm(dir, { recursive: true, force: true });
+  }, 120_000);
+  return () => join(dir, 'kubeconfig');
+}
+
 const failedReads = (samples: readonly Sample[]) => samples.filter((s) => s.kind === 'read' && !s.ok).map((s) => `+${s.started - (samples[0]?.started ?? 0)}ms: ${s.error}`);
 
 describe('Ctrl-C in kc create node --role master, then the recovery its message names', () => {
   const NAME = testClusterName('interrupt-add');
-  let dir = '';
-  let kubeconfig = '';
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kc-interrupt-'));
-    kubeconfig = join(dir, 'kubeconfig');
-    await kc(['delete', 'cluster', '--name', NAME]);
-    await expectOk(['create', 'cluster', '--name', NAME, '--workers', '1', '--kubeconfig', kubeconfig]);
-  }, 20 * 60_000);
-
-  afterAll(async () => {
-    await kc(['delete', 'cluster', '--name', NAME, '--kubeconfig', kubeconfig]);
-    await rm(dir, { recursive: true, force: true });
-  }, 120_000);
+  const kubeconfig = useCluster(NAME, ['--workers', '1']);
 
   it('stops at a safe point with the join journaled; running the named command again takes it back and adds the master', async () => {
     let stopped: CliResult & { interrupted: boolean } = { code: -1, stdout: '', stderr: '', interrupted: false };
     let recovered: CliResult = { code: -1, stdout: '', stderr: '' };
-    const samples = await underLoad(kubeconfig, `kc-${NAME}`, async () => {
+    const samples = await underLoad(kubeconfig(), `kc-${NAME}`, async () => {
       stopped = await kcInterrupted(['create', 'node', '--role', 'master', '--name', NAME], new RegExp(`• Adding ${NAME}-master-2 to etcd`));
       process.stderr.write(`  interrupted kc create node (exit ${stopped.code}):\n${stopped.stderr}`);
       expect(stopped.interrupted).toBe(true);
@@ -122,27 +129,13 @@ const TO = NEWEST?.kubernetes ?? '';
 
 describe(`Ctrl-C in kc upgrade cluster (${FROM} to ${TO}), then the recovery its message names`, () => {
   const NAME = testClusterName('interrupt-up');
-  let dir = '';
-  let kubeconfig = '';
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kc-interrupt-'));
-    kubeconfig = join(dir, 'kubeconfig');
-    await kc(['delete', 'cluster', '--name', NAME]);
-    // The previous minor's node image (a cold machine builds it from its modules: about 10 minutes on 2 cores).
-    await expectOk(['build', 'node-image', '--kubernetes-version', FROM]);
-    await expectOk(['create', 'cluster', '--name', NAME, '--workers', '1', '--kubernetes-version', FROM, '--kubeconfig', kubeconfig]);
-  }, 45 * 60_000);
-
-  afterAll(async () => {
-    await kc(['delete', 'cluster', '--name', NAME, '--kubeconfig', kubeconfig]);
-    await rm(dir, { recursive: true, force: true });
-  }, 120_000);
+  // The previous minor's node image first (a cold machine builds it from its modules: about 10 minutes on 2 cores).
+  const kubeconfig = useCluster(NAME, ['--workers', '1', '--kubernetes-version', FROM], () => expectOk(['build', 'node-image', '--kubernetes-version', FROM]), 45);
 
   it('stops while a master is replaced, says where each node is; running the upgrade again finishes it and the rest', async () => {
     let stopped: CliResult & { interrupted: boolean } = { code: -1, stdout: '', stderr: '', interrupted: false };
     let recovered: CliResult = { code: -1, stdout: '', stderr: '' };
-    const samples = await underLoad(kubeconfig, `kc-${NAME}`, async () => {
+    const samples = await underLoad(kubeconfig(), `kc-${NAME}`, async () => {
       stopped = await kcInterrupted(['upgrade', 'cluster', '--kubernetes-version', TO, '--name', NAME], new RegExp(`• Replacing ${NAME}-master-0`));
       process.stderr.write(`  interrupted kc upgrade cluster (exit ${stopped.code}):\n${stopped.stderr}`);
       expect(stopped.interrupted).toBe(true);
