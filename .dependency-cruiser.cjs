@@ -77,6 +77,21 @@ module.exports = {
       to: { path: '^src/cluster/(create|lifecycle)/', pathNot: '^src/cluster/$1/' },
     },
     {
+      name: 'lifecycle-commands-apart',
+      comment:
+        'each lifecycle command (add-node.ts, upgrade.ts, ...) only says which moves, in which order: what two of them share is a move (lifecycle/moves/) or the runner',
+      severity: 'error',
+      from: { path: '^src/cluster/lifecycle/[^/]+[.]ts$' },
+      to: { path: '^src/cluster/lifecycle/[^/]+[.]ts$', pathNot: '^src/cluster/lifecycle/runner[.]ts$' },
+    },
+    {
+      name: 'moves-below-the-runner',
+      comment: 'the membership moves sit below the runner and the commands: they name neither',
+      severity: 'error',
+      from: { path: '^src/cluster/lifecycle/moves/' },
+      to: { path: '^src/cluster/lifecycle/[^/]+[.]ts$' },
+    },
+    {
       name: 'cluster-files-in-a-folder',
       comment: 'every file of src/cluster belongs to one of its folders (create, lifecycle, node, kube, ops)',
       severity: 'error',

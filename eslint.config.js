@@ -17,6 +17,21 @@ export default tseslint.config(
     },
   },
   {
+    // Parallel work on nodes, networks and engines goes through src/util/concurrent.ts (kind's AggregateConcurrent):
+    // Promise.all stops waiting at the first failure while the siblings go on unseen, and tells one failure of several.
+    files: ['src/cluster/**/*.ts', 'src/provider/**/*.ts', 'src/cli/**/*.ts', 'src/state/**/*.ts', 'src/conformance/**/*.ts', 'bench/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.object.name='Promise'][callee.property.name=/^(all|allSettled|any|race)$/]",
+          message:
+            'Parallel work that changes or reads nodes goes through concurrently() or awaitAll() (src/util/concurrent.ts): every sibling is awaited and every failure reported, where Promise.all stops at the first.',
+        },
+      ],
+    },
+  },
+  {
     // vitest's asymmetric matchers (expect.stringMatching, ...) are typed `any`.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },

@@ -48,13 +48,14 @@ import { kubectl } from '../src/cluster/kube/kubectl.js';
 import { DEFAULT_RELEASE, podImagesFor } from '../src/artifacts/manifest.js';
 import type { ClusterPlan } from '../src/model/plan.js';
 import { DockerEngine } from '../src/provider/docker/engine.js';
-import { execOrThrow, LABEL_CLUSTER, type Provider } from '../src/provider/provider.js';
+import { execOrThrow, LABEL_CLUSTER, type NodeRef, type Provider } from '../src/provider/provider.js';
 import { nthAddress, parseCidr } from '../src/util/ipv4.js';
 import { buildNodeImage } from '../src/image/node-image.js';
 import { createProgress } from '../src/util/progress.js';
 import { benchLifecycle } from './lifecycle.js';
 import { benchUpgrade } from './upgrade.js';
 import { formatSpread, runCount, spreadByKey, type Spread } from './stats.js';
+import { concurrently } from '../src/util/concurrent.js';
 
 interface MemoryUse {
   node: string;
@@ -86,9 +87,7 @@ function shapesToRun(): string[] {
 
 async function nodeMemory(engine: Provider, cluster: string): Promise<MemoryUse[]> {
   const containers = await engine.listNodes({ [LABEL_CLUSTER]: cluster });
-  const result = await Promise.all(
-    containers.map(async (c) => ({ node: c.name, mib: Math.round((await engine.memoryUsageBytes(c.id)) / 1024 ** 2) })),
-  );
+  const result = await concurrently(containers, async (c) => ({ node: c.name, mib: Math.round((await engine.memoryUsageBytes(c)) / 1024 ** 2) }));
   return result.sort((a, b) => a.node.localeCompare(b.node));
 }
 
@@ -111,7 +110,7 @@ async function settledMemory(engine: Provider, cluster: string): Promise<MemoryU
 }
 
 /** Resident memory of a unit's main process on a node (the same measure on cgroup v1 and v2). */
-async function unitMemoryMiB(engine: Provider, node: string, unit: string): Promise<number> {
+async function unitMemoryMiB(engine: Provider, node: NodeRef, unit: string): Promise<number> {
   const pid = (await execOrThrow(engine, node, ['systemctl', 'show', '-p', 'MainPID', '--value', unit])).trim();
   const status = await execOrThrow(engine, node, ['cat', `/proc/${pid}/status`]);
   const kib = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN);
@@ -143,7 +142,7 @@ async function podNetworkRttMs(engine: Provider, plan: ClusterPlan): Promise<num
   await kubectl(engine, plan, ['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: pods }));
   await kubectl(engine, plan, ['wait', '--for=condition=Ready', '--timeout=60s', ...pods.map((pod) => `pod/${pod.metadata.name}`)]);
   const bridge = (subnet: string) => nthAddress(parseCidr(subnet), 1);
-  const output = await execOrThrow(engine, from.name, ['ping', '-q', '-c', '20', '-i', '0.2', '-I', bridge(from.podSubnet), bridge(to.podSubnet)]);
+  const output = await execOrThrow(engine, from, ['ping', '-q', '-c', '20', '-i', '0.2', '-I', bridge(from.podSubnet), bridge(to.podSubnet)]);
   const avg = /= [\d.]+\/([\d.]+)\//.exec(output)?.[1];
   return avg === undefined ? undefined : Number(avg);
 }
@@ -162,7 +161,7 @@ async function benchCreate(name: string, shape: Partial<ClusterSpec>, kubeconfig
   if (measureMemory) {
     memory = await settledMemory(engine, name);
     kubeRouterMemory = runsKubeRouter(created.plan)
-      ? await Promise.all(created.plan.workers.map(async (w) => ({ node: w.name, mib: await unitMemoryMiB(engine, w.name, KUBE_ROUTER_UNIT) })))
+      ? await concurrently(created.plan.workers, async (w) => ({ node: w.name, mib: await unitMemoryMiB(engine, w, KUBE_ROUTER_UNIT) }))
       : [];
   }
   const deleteStarted = Date.now();

@@ -19,14 +19,14 @@ import { restoreSnapshot, saveSnapshot } from '../src/cluster/lifecycle/snapshot
 import { rotateCertificates } from '../src/cluster/lifecycle/rotate-certificates.js';
 import { defaultClusterSpec } from '../src/config/defaults.js';
 import type { ChangeableRole } from '../src/model/plan.js';
-import type { Provider } from '../src/provider/provider.js';
+import type { SingleEngine } from '../src/provider/provider.js';
 import { silentProgress } from '../src/util/progress.js';
 
 export const LIFECYCLE_OPERATIONS = ['add worker', 'add master', 'remove master', 'remove worker', 'stop', 'start', 'snapshot save', 'snapshot restore', 'rotate certificates', 'rotate CA'] as const;
 export type LifecycleOperation = (typeof LIFECYCLE_OPERATIONS)[number];
 
 export interface LifecycleBenchOptions {
-  engine: Provider;
+  engine: SingleEngine;
   cluster: string;
   kubeconfigPath: string;
   nodeImage?: string;
@@ -43,14 +43,15 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 export async function benchLifecycle(options: LifecycleBenchOptions): Promise<Record<LifecycleOperation, number[]>> {
   const { engine, cluster } = options;
   const samples = Object.fromEntries(LIFECYCLE_OPERATIONS.map((op) => [op, [] as number[]])) as Record<LifecycleOperation, number[]>;
-  await deleteCluster({ engine, name: cluster, kubeconfigPath: options.kubeconfigPath });
+  await deleteCluster({ engine, registries: engine, name: cluster, kubeconfigPath: options.kubeconfigPath });
   await createCluster({
     engine,
+    registries: engine,
     progress: silentProgress,
     spec: defaultClusterSpec({ name: cluster, controlPlanes: 2, workers: 1, ...(options.nodeImage ? { nodeImage: options.nodeImage } : {}) }),
     kubeconfigPath: options.kubeconfigPath,
   });
-  const common = { engine, progress: silentProgress, cluster, waitSeconds: 300 };
+  const common = { engine, registries: engine, progress: silentProgress, cluster, waitSeconds: 300 };
   const add = async (role: ChangeableRole) => (await addNodes({ ...common, role, count: 1 })).added[0] ?? '';
   const remove = (node: string) => removeNodes({ ...common, nodes: [node], force: false });
   const snapshots = await mkdtemp(join(tmpdir(), 'kc-bench-snapshots-'));
@@ -72,7 +73,7 @@ export async function benchLifecycle(options: LifecycleBenchOptions): Promise<Re
     }
   } finally {
     await rm(snapshots, { recursive: true, force: true });
-    await deleteCluster({ engine, name: cluster, kubeconfigPath: options.kubeconfigPath });
+    await deleteCluster({ engine, registries: engine, name: cluster, kubeconfigPath: options.kubeconfigPath });
   }
   return samples;
 }

@@ -10,11 +10,11 @@ import { upgradeCluster } from '../src/cluster/lifecycle/upgrade.js';
 import { deleteCluster } from '../src/cluster/ops/delete.js';
 import { defaultClusterSpec, nodeImageFor } from '../src/config/defaults.js';
 import { buildNodeImage } from '../src/image/node-image.js';
-import type { Provider } from '../src/provider/provider.js';
+import type { SingleEngine } from '../src/provider/provider.js';
 import { silentProgress, type Progress } from '../src/util/progress.js';
 
 export interface UpgradeBenchOptions {
-  engine: Provider;
+  engine: SingleEngine;
   progress: Progress;
   cluster: string;
   kubeconfigPath: string;
@@ -29,15 +29,15 @@ export async function benchUpgrade(options: UpgradeBenchOptions): Promise<{ from
   for (const release of [previous, newest]) await buildNodeImage({ engine, progress: options.progress, release });
   const runs: Array<Record<string, number>> = [];
   for (let run = 0; run < options.runs; run += 1) {
-    await deleteCluster({ engine, name: cluster, kubeconfigPath });
+    await deleteCluster({ engine, registries: engine, name: cluster, kubeconfigPath });
     try {
       const spec = defaultClusterSpec({ name: cluster, kubernetesVersion: previous.kubernetes, nodeImage: nodeImageFor(previous.kubernetes) });
-      await createCluster({ engine, progress: silentProgress, spec, kubeconfigPath });
-      const result = await upgradeCluster({ engine, progress: silentProgress, cluster, kubernetesVersion: newest.kubernetes, waitSeconds: 300 });
+      await createCluster({ engine, registries: engine, progress: silentProgress, spec, kubeconfigPath });
+      const result = await upgradeCluster({ engine, progress: silentProgress, cluster, kubernetesVersion: newest.kubernetes, waitSeconds: 1800 });
       const perNode = Object.entries(result.nodeSeconds).map(([node, seconds]): [string, number] => [node.slice(cluster.length + 1), seconds]);
       runs.push({ total: result.seconds, ...Object.fromEntries(perNode) });
     } finally {
-      await deleteCluster({ engine, name: cluster, kubeconfigPath });
+      await deleteCluster({ engine, registries: engine, name: cluster, kubeconfigPath });
     }
   }
   return { from: previous.kubernetes, to: newest.kubernetes, runs };

@@ -2,13 +2,13 @@ import type { CommandModule } from 'yargs';
 import { supportedVersions } from '../artifacts/manifest.js';
 import { defaultClusterSpec, nodeImageFor } from '../config/defaults.js';
 import { loadClusterConfig } from '../config/v1alpha1.js';
-import { resolveClusterSpec } from '../config/resolve.js';
+import { resolveClusterSpecWithNotes } from '../config/resolve.js';
 import { ADDON_FLAG_NAMES, type Addon, type ClusterSpec, type ClusterSpecInput, type CniMode, type NetworkPolicyMode } from '../config/types.js';
 import { CNI_MODES, NETWORK_POLICY_MODES, ValidationError } from '../config/validate.js';
 import { createCluster } from '../cluster/create/create.js';
 import { contextName, defaultKubeconfigPath } from '../state/kubeconfig-file.js';
 import { enginesForSpec } from './engines.js';
-import { progressFor, UsageError, type GlobalOptions } from './options.js';
+import { interruptible, progressFor, UsageError, type GlobalOptions } from './options.js';
 import { counted } from '../util/words.js';
 
 /** Every spec option is optional: undefined means "not given", so a config file value stands. */
@@ -67,11 +67,11 @@ export function specFromFlags(args: CreateClusterArgs): ClusterSpecInput {
   };
 }
 
-/** Defaults < --config file < flags, validated; any problem is a UsageError (exit 2, nothing created). */
-export async function specFromArgs(args: CreateClusterArgs): Promise<ClusterSpec> {
+/** Defaults < --config file < flags, validated, and what to tell of a default kc changed; any problem is a UsageError (exit 2, nothing created). */
+export async function specFromArgs(args: CreateClusterArgs): Promise<{ spec: ClusterSpec; notes: string[] }> {
   try {
     const file = args.config === undefined ? undefined : await loadClusterConfig(args.config);
-    return resolveClusterSpec(file, specFromFlags(args));
+    return resolveClusterSpecWithNotes(file, specFromFlags(args));
   } catch (error) {
     if (error instanceof ValidationError) throw new UsageError(error.message);
     throw error;
@@ -118,11 +118,12 @@ export const createClusterCommand: CommandModule<GlobalOptions, CreateClusterArg
       .option('kubeconfig', { type: 'string', describe: 'Kubeconfig file to add the context to (default: $KUBECONFIG or ~/.kube/config)' });
   },
   handler: async (args) => {
-    const spec = await specFromArgs(args);
+    const { spec, notes } = await specFromArgs(args);
     const progress = progressFor(args);
     const kubeconfigPath = args.kubeconfig ?? defaultKubeconfigPath();
     progress.info(`Creating cluster "${spec.name}" (${counted(spec.controlPlanes, 'master')}, ${counted(spec.workers, 'worker')}) ...`);
-    const result = await createCluster({ ...enginesForSpec(spec), progress, spec, kubeconfigPath });
+    for (const note of notes) progress.info(`   note: ${note}`);
+    const result = await interruptible((signal) => createCluster({ ...enginesForSpec(spec), progress, spec, kubeconfigPath, signal }));
     progress.info(`Cluster "${spec.name}" is ready in ${result.totalSeconds.toFixed(1)}s. Use it with:\n\n  kubectl cluster-info --context ${contextName(spec.name)}\n`);
   },
 };

@@ -3,7 +3,7 @@ import { remoteEnginesInUse } from '../model/engines.js';
 import { dockerClientFor, tcpEndpoint } from '../provider/docker/connect.js';
 import { DockerEngine } from '../provider/docker/engine.js';
 import { MultiEngine } from '../provider/multi/router.js';
-import type { EngineSpan, Provider } from '../provider/provider.js';
+import type { EngineSpan, Provider, Registries } from '../provider/provider.js';
 import { defaultClusterSpec } from '../config/defaults.js';
 import { loadClusterEngines } from '../state/cluster-engines.js';
 import { loadState, StateFileError } from '../state/cluster-state.js';
@@ -17,15 +17,18 @@ import { localAddressToward } from '../util/net.js';
  */
 export interface ClusterEngine {
   engine: Provider;
+  /** The engine kc runs on, where the shared registry lives. */
+  registries: Registries;
   span: EngineSpan | undefined;
 }
 
 /** The local engine, or for a cluster whose nodes live on several engines one provider over all of them. */
 export function enginesForSpec(spec: ClusterSpec): ClusterEngine {
   const remotes = remoteEnginesInUse(spec);
-  if (remotes.length === 0) return { engine: new DockerEngine(), span: undefined };
+  const local = new DockerEngine();
+  if (remotes.length === 0) return { engine: local, registries: local, span: undefined };
   const multi = new MultiEngine({
-    local: new DockerEngine(),
+    local,
     remotes: remotes.map((engine) => ({
       name: engine.name,
       host: engine.host,
@@ -34,7 +37,7 @@ export function enginesForSpec(spec: ClusterSpec): ClusterEngine {
     })),
     localAddress: () => localSwarmAddress(remotes),
   });
-  return { engine: multi, span: multi.span };
+  return { engine: multi, registries: local, span: multi.span };
 }
 
 /** Where the remote engines reach this one: the source address toward the first tcp:// engine. */
@@ -62,7 +65,7 @@ export async function enginesForCluster(name: string): Promise<ClusterEngine> {
   });
   if (state) return enginesForSpec(state.plan.spec);
   const engines = await loadClusterEngines(name);
-  return engines ? enginesForSpec({ ...defaultClusterSpec({ name }), ...engines }) : { engine: new DockerEngine(), span: undefined };
+  return enginesForSpec(engines ? { ...defaultClusterSpec({ name }), ...engines } : defaultClusterSpec({ name }));
 }
 
 /** The provider alone, for commands that do not make or remove the cluster network. */

@@ -10,6 +10,7 @@ import { checkedName } from './delete-cluster.js';
 import { engineForCluster } from './engines.js';
 import { progressFor, UsageError, type GlobalOptions } from './options.js';
 import { counted } from '../util/words.js';
+import { awaitAll } from '../util/concurrent.js';
 
 interface ExportLogsArgs extends GlobalOptions {
   dir?: string;
@@ -45,7 +46,7 @@ export const exportLogsCommand: CommandModule<GlobalOptions, ExportLogsArgs> = {
       progress.info(`note: ${error.message}`);
       return undefined;
     });
-    const [nodes, state] = await Promise.all([docker.listNodes({ [LABEL_CLUSTER]: name }), readableState]);
+    const [nodes, state] = await awaitAll([docker.listNodes({ [LABEL_CLUSTER]: name }), readableState]);
     if (nodes.length === 0 && !state) throw new UsageError(`no cluster named "${name}": kc get clusters lists them`);
     nodes.sort((a, b) => a.name.localeCompare(b.name));
 

@@ -28,6 +28,12 @@ export const getClustersCommand: CommandModule<GlobalOptions, GetClustersArgs> =
     else if (clusters.length === 0) process.stderr.write('No kc clusters found.\n');
     // Tab-separated, name first: `kc get clusters | cut -f1` lists the names.
     else process.stdout.write(`${clusters.map((c) => [c.name, c.status, counted(c.nodes, 'node'), describeAddons(c.addons)].join('\t').trimEnd()).join('\n')}\n`);
+    // An engine that did not answer: named with why, on stderr (the table stays one line per cluster).
+    for (const c of args.json ? [] : clusters) {
+      for (const u of c.unreachable ?? []) {
+        process.stderr.write(`WARNING: cluster "${c.name}": engine "${u.engine}" did not answer, so the status of ${u.nodes.join(', ') || 'its nodes'} is unknown: ${u.problem}\n`);
+      }
+    }
   },
 };
 

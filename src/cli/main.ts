@@ -1,6 +1,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CommandError } from '../util/exec.js';
+import { wasInterrupted } from '../util/interrupt.js';
 import { buildNodeImageCommand } from './build-node-image.js';
 import { completionCommand } from './completion.js';
 import { conformanceCommand } from './conformance.js';
@@ -28,7 +29,8 @@ function reportError(error: unknown): void {
   } else {
     process.stderr.write(`ERROR: ${String(error)}\n`);
   }
-  process.exitCode = error instanceof UsageError ? 2 : 1;
+  // 130: what a shell reports for a command that Ctrl-C ended.
+  process.exitCode = wasInterrupted(error) ? 130 : error instanceof UsageError ? 2 : 1;
 }
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {

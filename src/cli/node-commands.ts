@@ -5,7 +5,7 @@ import { removeNodes } from '../cluster/lifecycle/remove-node.js';
 import type { ChangeableRole } from '../model/plan.js';
 import { checkedName } from './delete-cluster.js';
 import { engineForCluster } from './engines.js';
-import { checkedWaitSeconds, progressFor, type GlobalOptions } from './options.js';
+import { checkedWaitSeconds, interruptible, progressFor, type GlobalOptions } from './options.js';
 
 /** How long a node change may take by default: a master's etcd catch-up and a worker's drain draw on it. */
 const DEFAULT_NODE_WAIT_SECONDS = 300;
@@ -14,6 +14,7 @@ interface CreateNodeArgs extends GlobalOptions {
   name: string;
   role: ChangeableRole;
   count: number;
+  engine?: string;
   wait: number;
 }
 
@@ -25,13 +26,16 @@ export const createNodeCommand: CommandModule<GlobalOptions, CreateNodeArgs> = {
       .option('name', { type: 'string', default: DEFAULT_CLUSTER_NAME, describe: 'Cluster name' })
       .option('role', { choices: ['worker', 'master'] as const, demandOption: 'say which: --role worker or --role master', describe: 'What the new nodes are' })
       .option('count', { type: 'number', default: 1, describe: `How many nodes to add (1 to ${MAX_NODES_PER_ADD})` })
-      .option('wait', { type: 'number', default: DEFAULT_NODE_WAIT_SECONDS, describe: 'Seconds the change may take, one deadline for every wait' })
+      .option('engine', { type: 'string', describe: "The engine the nodes go to, on a cluster across engines (default: each slot's own, as the config placed it)" })
+      .option('wait', { type: 'number', default: DEFAULT_NODE_WAIT_SECONDS, describe: 'Seconds the whole command may take, one deadline for every wait' })
       .example('$0 create node --role worker', 'add a worker to cluster "kc"')
       .example('$0 create node --role master --name dev', 'add a third master (etcd member, API server, HAProxy backend)'),
   handler: async (args) => {
     const cluster = checkedName(args.name);
     const progress = progressFor(args);
-    const result = await addNodes({ engine: await engineForCluster(cluster), progress, cluster, role: args.role, count: args.count, waitSeconds: checkedWaitSeconds(args.wait, DEFAULT_NODE_WAIT_SECONDS) });
+    const waitSeconds = checkedWaitSeconds(args.wait, DEFAULT_NODE_WAIT_SECONDS);
+    const engine = await engineForCluster(cluster);
+    const result = await interruptible((signal) => addNodes({ engine, progress, cluster, role: args.role, count: args.count, onEngine: args.engine, waitSeconds, signal }));
     progress.info(`Added ${result.added.join(', ')} to cluster "${cluster}" (${result.seconds.map((s) => `${s.toFixed(1)}s`).join(', ')}).`);
   },
 };
@@ -50,7 +54,7 @@ export const deleteNodeCommand: CommandModule<GlobalOptions, DeleteNodeArgs> = {
     yargs
       .positional('nodes', { type: 'string', array: true, describe: 'Node names, e.g. kc-worker-1 (kc get nodes lists them)' })
       .option('name', { type: 'string', default: DEFAULT_CLUSTER_NAME, describe: 'Cluster name' })
-      .option('wait', { type: 'number', default: DEFAULT_NODE_WAIT_SECONDS, describe: 'Seconds the change may take, one deadline for every wait (drains included)' })
+      .option('wait', { type: 'number', default: DEFAULT_NODE_WAIT_SECONDS, describe: 'Seconds the whole command may take, one deadline for every wait (drains included)' })
       .option('force', {
         type: 'boolean',
         default: false,
@@ -60,14 +64,9 @@ export const deleteNodeCommand: CommandModule<GlobalOptions, DeleteNodeArgs> = {
     const cluster = checkedName(args.name);
     const progress = progressFor(args);
     const started = Date.now();
-    const removed = await removeNodes({
-      engine: await engineForCluster(cluster),
-      progress,
-      cluster,
-      nodes: args.nodes ?? [],
-      waitSeconds: checkedWaitSeconds(args.wait, DEFAULT_NODE_WAIT_SECONDS),
-      force: args.force,
-    });
+    const waitSeconds = checkedWaitSeconds(args.wait, DEFAULT_NODE_WAIT_SECONDS);
+    const engine = await engineForCluster(cluster);
+    const removed = await interruptible((signal) => removeNodes({ engine, progress, cluster, nodes: args.nodes ?? [], waitSeconds, force: args.force, signal }));
     progress.info(`Removed ${removed.join(', ')} from cluster "${cluster}" (${((Date.now() - started) / 1000).toFixed(1)}s).`);
   },
 };

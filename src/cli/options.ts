@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { DockerEngine } from '../provider/docker/engine.js';
 import { UsageError } from '../util/errors.js';
+import { listenForInterrupts } from '../util/interrupt.js';
 import { createProgress, type Progress, type Verbosity } from '../util/progress.js';
 
 /** Options every command accepts. */
@@ -33,6 +34,20 @@ export function engine(): DockerEngine {
 export function checkedWaitSeconds(wait: number, example: number): number {
   if (!Number.isFinite(wait) || wait <= 0) throw new UsageError(`--wait ${wait} is not a number of seconds: give a positive number, e.g. --wait ${example}`);
   return wait;
+}
+
+/**
+ * Runs a command's pipeline with Ctrl-C and SIGTERM raised as its signal: it
+ * stops at its next safe point and records where (a second Ctrl-C ends kc at
+ * once). The handlers go when the pipeline ends.
+ */
+export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const listening = listenForInterrupts();
+  try {
+    return await work(listening.signal);
+  } finally {
+    listening.stop();
+  }
 }
 
 export { UsageError };

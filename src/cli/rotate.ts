@@ -3,7 +3,7 @@ import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
 import { rotateCertificates } from '../cluster/lifecycle/rotate-certificates.js';
 import { checkedName } from './delete-cluster.js';
 import { engineForCluster } from './engines.js';
-import { checkedWaitSeconds, progressFor, type GlobalOptions } from './options.js';
+import { checkedWaitSeconds, interruptible, progressFor, type GlobalOptions } from './options.js';
 
 /** How long a rotation may take: each node's restart and readiness draw on it. */
 const DEFAULT_ROTATE_WAIT_SECONDS = 300;
@@ -34,7 +34,9 @@ export const rotateCertificatesCommand: CommandModule<GlobalOptions, RotateArgs>
     const cluster = checkedName(args.name);
     const progress = progressFor(args);
     progress.info(`Rotating the ${args.ca ? 'CA and the ' : ''}certificates of cluster "${cluster}" ...`);
-    const result = await rotateCertificates({ engine: await engineForCluster(cluster), progress, cluster, ca: args.ca, waitSeconds: waitSecondsOf(args) });
+    const engine = await engineForCluster(cluster);
+    const waitSeconds = waitSecondsOf(args);
+    const result = await interruptible((signal) => rotateCertificates({ engine, progress, cluster, ca: args.ca, waitSeconds, signal }));
     const what = result.ca ? `the CA (now ${result.ca}) and ${result.certificates} certificates` : `${result.certificates} certificates`;
     progress.info(`Rotated ${what} of cluster "${cluster}" in ${result.seconds.toFixed(1)}s; \`kc get certificates --name ${cluster}\` lists them.`);
     if (result.ca) {

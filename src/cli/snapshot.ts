@@ -4,7 +4,7 @@ import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
 import { restoreSnapshot, saveSnapshot } from '../cluster/lifecycle/snapshot.js';
 import { checkedName } from './delete-cluster.js';
 import { engineForCluster } from './engines.js';
-import { checkedWaitSeconds, progressFor, type GlobalOptions } from './options.js';
+import { checkedWaitSeconds, interruptible, progressFor, type GlobalOptions } from './options.js';
 
 /** How long a restore may take to have every node Ready again. */
 const DEFAULT_RESTORE_WAIT_SECONDS = 300;
@@ -31,7 +31,8 @@ export const saveSnapshotCommand: CommandModule<GlobalOptions, SnapshotArgs> = {
     const cluster = checkedName(args.name);
     const progress = progressFor(args);
     const file = resolve(args.file);
-    const manifest = await saveSnapshot({ engine: await engineForCluster(cluster), progress, cluster, file });
+    const engine = await engineForCluster(cluster);
+    const manifest = await interruptible((signal) => saveSnapshot({ engine, progress, cluster, file, signal }));
     progress.info(`Saved cluster "${cluster}" at etcd revision ${manifest.revision} to ${file} (SHA-256 of etcd.db ${manifest.sha256}).`);
   },
 };
@@ -51,14 +52,9 @@ export const restoreSnapshotCommand: CommandModule<GlobalOptions, RestoreArgs> =
     const progress = progressFor(args);
     const file = resolve(args.file);
     progress.info(`Restoring cluster "${cluster}" from ${file} ...`);
-    const result = await restoreSnapshot({
-      engine: await engineForCluster(cluster),
-      progress,
-      cluster,
-      file,
-      waitSeconds: checkedWaitSeconds(args.wait, DEFAULT_RESTORE_WAIT_SECONDS),
-      fromOtherCluster: args['from-other-cluster'],
-    });
+    const waitSeconds = checkedWaitSeconds(args.wait, DEFAULT_RESTORE_WAIT_SECONDS);
+    const engine = await engineForCluster(cluster);
+    const result = await interruptible((signal) => restoreSnapshot({ engine, progress, cluster, file, waitSeconds, fromOtherCluster: args['from-other-cluster'], signal }));
     progress.info(`Restored cluster "${cluster}" to etcd revision ${result.manifest.revision} (taken ${result.manifest.takenAt}) in ${result.seconds.toFixed(1)}s.`);
   },
 };

@@ -3,8 +3,8 @@ import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
 import { listClusterNames } from '../cluster/ops/list.js';
 import { startCluster, stopCluster, type StopStartOptions, type StopStartResult } from '../cluster/lifecycle/stop-start.js';
 import { checkedName } from './delete-cluster.js';
-import { engineForCluster } from './engines.js';
-import { checkedWaitSeconds, engine, progressFor, UsageError, type GlobalOptions } from './options.js';
+import { enginesForCluster } from './engines.js';
+import { checkedWaitSeconds, engine, interruptible, progressFor, UsageError, type GlobalOptions } from './options.js';
 import { counted } from '../util/words.js';
 import { certificateInventory, expiryWarning } from '../pki/inventory.js';
 import { loadState } from '../state/cluster-state.js';
@@ -45,8 +45,13 @@ function command(verb: 'stop' | 'start', run: (options: StopStartOptions) => Pro
       const progress = progressFor(args);
       for (const cluster of await targets(args, verb)) {
         progress.info(`${verb === 'stop' ? 'Stopping' : 'Starting'} cluster "${cluster}" ...`);
-        const result = await run({ engine: await engineForCluster(cluster), progress, cluster, waitSeconds });
+        const { engine: clusterEngine, registries } = await enginesForCluster(cluster);
+        const result = await interruptible((signal) => run({ engine: clusterEngine, registries, progress, cluster, waitSeconds, signal }));
         progress.info(`${verb === 'stop' ? 'Stopped' : 'Started'} cluster "${cluster}": ${counted(result.nodes, 'node')} in ${result.seconds.toFixed(1)}s.`);
+        if (result.settled) {
+          progress.info(`   \`${result.settled.command}\` had stopped part-way: its change to ${result.settled.subject} was ${result.settled.outcome === 'done' ? 'finished' : 'taken back'}.`);
+        }
+        if (result.unfinished) progress.info(`   Still to do: ${result.unfinished}.`);
         if (verb === 'start') await warnOfExpiry(cluster);
       }
     },

@@ -4,10 +4,10 @@ import { DEFAULT_CLUSTER_NAME } from '../config/defaults.js';
 import { upgradeCluster } from '../cluster/lifecycle/upgrade.js';
 import { checkedName } from './delete-cluster.js';
 import { engineForCluster } from './engines.js';
-import { checkedWaitSeconds, progressFor, type GlobalOptions } from './options.js';
+import { checkedWaitSeconds, interruptible, progressFor, type GlobalOptions } from './options.js';
 
-/** How long each node may take to come back on the new version. */
-const DEFAULT_UPGRADE_WAIT_SECONDS = 300;
+/** How long the whole upgrade may take: every node replaced, and the add-ons (about two minutes a node on a busy machine). */
+const DEFAULT_UPGRADE_WAIT_SECONDS = 1800;
 
 interface UpgradeArgs extends GlobalOptions {
   name: string;
@@ -22,20 +22,16 @@ export const upgradeClusterCommand: CommandModule<GlobalOptions, UpgradeArgs> = 
     yargs
       .option('kubernetes-version', { type: 'string', demandOption: true, describe: `Version to upgrade to (${supportedVersions()}): one minor up at a time` })
       .option('name', { type: 'string', default: DEFAULT_CLUSTER_NAME, describe: 'Cluster name' })
-      .option('wait', { type: 'number', default: DEFAULT_UPGRADE_WAIT_SECONDS, describe: 'Seconds each node may take to come back (a first build of the node image does not count)' })
+      .option('wait', { type: 'number', default: DEFAULT_UPGRADE_WAIT_SECONDS, describe: 'Seconds the whole upgrade may take, one deadline for every wait (a first build of the node image does not count)' })
       .example('$0 upgrade cluster --kubernetes-version v1.37.2', 'masters first, then workers; run it again to continue after a failure'),
   handler: async (args) => {
     const cluster = checkedName(args.name);
     const progress = progressFor(args);
     const to = args['kubernetes-version'];
     progress.info(`Upgrading cluster "${cluster}" to Kubernetes ${to} ...`);
-    const result = await upgradeCluster({
-      engine: await engineForCluster(cluster),
-      progress,
-      cluster,
-      kubernetesVersion: to,
-      waitSeconds: checkedWaitSeconds(args.wait, DEFAULT_UPGRADE_WAIT_SECONDS),
-    });
+    const waitSeconds = checkedWaitSeconds(args.wait, DEFAULT_UPGRADE_WAIT_SECONDS);
+    const engine = await engineForCluster(cluster);
+    const result = await interruptible((signal) => upgradeCluster({ engine, progress, cluster, kubernetesVersion: to, waitSeconds, signal }));
     if (result.alreadyThere) {
       progress.info(`Cluster "${cluster}" runs Kubernetes ${to} already: nothing to do.`);
       return;

@@ -1,4 +1,4 @@
-import { podImagesFor, requireRelease } from '../artifacts/manifest.js';
+import { podImagesFor } from '../artifacts/manifest.js';
 import { PATHS } from './paths.js';
 import { registryAddress, type ClusterPlan } from '../model/plan.js';
 import type { ComponentBundle, NodeFile } from './types.js';
@@ -157,11 +157,10 @@ function importImagesScript(): string {
 
 /** containerd, and the one-shot unit that imports the pod images (see importImagesScript). */
 export function containerdBundle(plan: ClusterPlan): ComponentBundle {
-  const kubernetesVersion = plan.spec.kubernetesVersion;
   return {
     files: [
       { path: IMPORT_IMAGES_SCRIPT, content: importImagesScript(), mode: 0o755 },
-      { path: PATHS.containerdConfig, content: renderContainerdConfig(podImagesFor(requireRelease(kubernetesVersion)).pause) },
+      { path: PATHS.containerdConfig, content: renderContainerdConfig(podImagesFor(plan.release).pause) },
       ...(plan.spec.addons.registry ? [registryHostsFile(plan.spec.registryPort, registryAddress(plan)), ...registryMirrorFiles(registryAddress(plan))] : []),
       unitFile(UNIT.containerd, {
         description: 'containerd container runtime',

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { podImagesFor, requireRelease } from '../artifacts/manifest.js';
+import { podImagesFor } from '../artifacts/manifest.js';
 import type { ClusterPlan } from '../model/plan.js';
 
 const NAME = 'coredns';
@@ -81,7 +81,7 @@ export function coreDnsManifest(plan: ClusterPlan): string {
             containers: [
               {
                 name: NAME,
-                image: podImagesFor(requireRelease(plan.spec.kubernetesVersion)).coredns,
+                image: podImagesFor(plan.release).coredns,
                 imagePullPolicy: 'IfNotPresent',
                 args: ['-conf', '/etc/coredns/Corefile'],
                 ports: [

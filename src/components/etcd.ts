@@ -102,6 +102,8 @@ export function etcdBundle(plan: ClusterPlan, master: NodePlan, pki: ClusterPki)
 export const ETCD_SNAPSHOT_ON_NODE = `${PATHS.etcdData}/kc-snapshot.db`;
 /** Where a restore keeps a master's data from before it, until the next restore. */
 export const ETCD_DATA_BEFORE_RESTORE = `${PATHS.etcdData}/member.before-restore`;
+/** Which restore set that data aside: its token. An undo puts back only what its own restore set aside. */
+export const ETCD_RESTORE_MARK = `${PATHS.etcdData}/kc-restore-token`;
 
 /** etcdctl on `master`, asking its own member for a snapshot (a snapshot is taken from exactly one member). */
 export function etcdSnapshotSaveCommand(plan: ClusterPlan, master: NodePlan): string[] {
@@ -145,6 +147,8 @@ export function etcdRestoreScript(plan: ClusterPlan, master: NodePlan, token: st
       '--mark-compacted',
     ].join(' '),
     `rm -rf ${ETCD_DATA_BEFORE_RESTORE}`,
+    // Marked before the data moves: from here on, this restore's undo knows the data aside is its own.
+    `echo '${token}' > ${ETCD_RESTORE_MARK}`,
     `if [ -d ${PATHS.etcdData}/member ]; then mv ${PATHS.etcdData}/member ${ETCD_DATA_BEFORE_RESTORE}; fi`,
     `mv ${scratch}/member ${PATHS.etcdData}/member`,
     `rm -rf ${scratch} ${ETCD_SNAPSHOT_ON_NODE}`,
@@ -152,14 +156,20 @@ export function etcdRestoreScript(plan: ClusterPlan, master: NodePlan, token: st
 }
 
 /**
- * Takes a restore back on one master (etcd stopped): its data from before
- * returns. A master that had no data before keeps the restored data: an
- * empty data dir would make etcd found a new, empty cluster.
+ * Takes the restore of `token` back on one master (etcd stopped): its data
+ * from before returns, if that restore set it aside (a master whose restore
+ * never got that far, or that kept data of an earlier restore aside, is
+ * left as it is). A master that had no data before keeps the restored data:
+ * an empty data dir would make etcd found a new, empty cluster. Running it
+ * twice changes nothing more.
  */
-export function etcdUnrestoreScript(): string {
+export function etcdUnrestoreScript(token: string): string {
   return [
     'set -eu',
-    `if [ -d ${ETCD_DATA_BEFORE_RESTORE} ]; then rm -rf ${PATHS.etcdData}/member && mv ${ETCD_DATA_BEFORE_RESTORE} ${PATHS.etcdData}/member; fi`,
+    `if [ "$(cat ${ETCD_RESTORE_MARK} 2>/dev/null)" = '${token}' ]; then`,
+    `  if [ -d ${ETCD_DATA_BEFORE_RESTORE} ]; then rm -rf ${PATHS.etcdData}/member && mv ${ETCD_DATA_BEFORE_RESTORE} ${PATHS.etcdData}/member; fi`,
+    `  rm -f ${ETCD_RESTORE_MARK}`,
+    'fi',
     `rm -rf ${PATHS.etcdData}/kc-restore ${ETCD_SNAPSHOT_ON_NODE}`,
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { podImagesFor, requireRelease } from '../artifacts/manifest.js';
+import { podImagesFor } from '../artifacts/manifest.js';
 import type { ClusterPlan } from '../model/plan.js';
 
 /**
@@ -40,7 +40,7 @@ function provisionerConfig(): string {
 }
 
 export function localPathStorageManifest(plan: ClusterPlan): string {
-  const image = podImagesFor(requireRelease(plan.spec.kubernetesVersion)).localPathProvisioner;
+  const image = podImagesFor(plan.release).localPathProvisioner;
   const namespace = LOCAL_PATH_NAMESPACE;
   const serviceAccount = `${NAME}-service-account`;
   const role = `${NAME}-role`;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { podImagesFor, requireRelease } from '../artifacts/manifest.js';
+import { podImagesFor } from '../artifacts/manifest.js';
 import { BRIDGE_NAME } from './cni-bridge.js';
 import { cloudControllerManifest } from './cloud-controller.js';
 import { loadBalancerRange, type ClusterPlan } from '../model/plan.js';
@@ -191,7 +191,7 @@ export function vendoredCrdsVersion(): string | undefined {
 
 /** The namespace, CRDs, RBAC, the two workloads and kc's cloud controller: applied with the other add-ons. */
 export function metallbManifest(plan: ClusterPlan): string {
-  const images = podImagesFor(requireRelease(plan.spec.kubernetesVersion));
+  const images = podImagesFor(plan.release);
   const documents: object[] = [
     {
       apiVersion: 'v1',

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { podImagesFor, requireRelease } from '../artifacts/manifest.js';
+import { podImagesFor } from '../artifacts/manifest.js';
 import type { ClusterPlan } from '../model/plan.js';
 
 /**
@@ -124,7 +124,7 @@ function deployment(image: string): object {
 }
 
 export function metricsServerManifest(plan: ClusterPlan): string {
-  const image = podImagesFor(requireRelease(plan.spec.kubernetesVersion)).metricsServer;
+  const image = podImagesFor(plan.release).metricsServer;
   const documents: object[] = [
     ...rbac(),
     {

@@ -62,6 +62,18 @@ export function defaultClusterSpec(overrides: Partial<ClusterSpec> = {}): Cluste
   };
 }
 
+/** The engines other than the local one that run nodes of the cluster, in the spec's order. */
+export function remoteEnginesInUse(spec: ClusterSpec): ClusterSpec['engines'] {
+  const byRole = spec.nodeExtras as ClusterSpec['nodeExtras'] | undefined;
+  const used = new Set([...(byRole?.masters ?? []), ...(byRole?.workers ?? [])].map((extras) => extras.engine));
+  return (spec.engines ?? []).filter((engine) => used.has(engine.name));
+}
+
+/** Nodes on more than one engine: the cluster network is a swarm overlay (VXLAN) rather than a bridge. */
+export function spansEngines(spec: ClusterSpec): boolean {
+  return remoteEnginesInUse(spec).length > 0;
+}
+
 /**
  * A node's extras, empty when it has none. Tolerates specs saved by older kc
  * versions (cluster.json) that have no `nodeExtras` at all.

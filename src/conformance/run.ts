@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArtifactCache } from '../artifacts/cache.js';
-import { artifactByName, DEFAULT_RELEASE, e2eArtifactsFor, requireRelease, type KubernetesRelease } from '../artifacts/manifest.js';
+import { artifactByName, DEFAULT_RELEASE, e2eArtifactsFor, type KubernetesRelease } from '../artifacts/manifest.js';
 import { resolveArtifacts, type ResolvedArtifact, type SourceChoice } from '../artifacts/resolve.js';
 import { downloadModule } from '../artifacts/source.js';
 import { createCluster } from '../cluster/create/create.js';
@@ -13,7 +13,7 @@ import { loadDockerImages, workerNodes } from '../cluster/ops/load.js';
 import { loadIntoRegistry } from '../cluster/registry/load.js';
 import { loadState, type ClusterState } from '../state/cluster-state.js';
 import { defaultClusterSpec } from '../config/defaults.js';
-import type { Provider } from '../provider/provider.js';
+import type { SingleEngine } from '../provider/provider.js';
 import { ensureBaseImage } from '../image/base.js';
 import { renderKubeconfig } from '../pki/kubeconfig.js';
 import { CommandError, run } from '../util/exec.js';
@@ -26,7 +26,7 @@ import type { Selection } from './selection.js';
 export const CONFORMANCE_CLUSTER = 'conformance';
 
 export interface ConformanceOptions {
-  engine: Provider;
+  engine: SingleEngine;
   progress: Progress;
   selection: Selection;
   /** An existing cluster to test; else one is created for the run and deleted after it. */
@@ -129,7 +129,7 @@ async function prepareCluster(options: ConformanceOptions, existing: ClusterStat
   }
   const spec = defaultClusterSpec({ name: CONFORMANCE_CLUSTER });
   options.progress.info(`Creating cluster "${spec.name}" (${spec.controlPlanes} masters, ${spec.workers} workers) ...`);
-  await createCluster({ engine: options.engine, progress: options.progress, spec, kubeconfigPath: kubeconfig });
+  await createCluster({ engine: options.engine, registries: options.engine, progress: options.progress, spec, kubeconfigPath: kubeconfig });
   return spec.name;
 }
 
@@ -177,7 +177,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   }
   await mkdir(options.reportDir, { recursive: true });
   // The suite of the cluster's own version: its tests and test images match that API server.
-  const tools = await prepareConformance(options, existing ? requireRelease(existing.plan.spec.kubernetesVersion) : DEFAULT_RELEASE);
+  const tools = await prepareConformance(options, existing ? existing.plan.release : DEFAULT_RELEASE);
   const kubeconfig = join(options.reportDir, 'kubeconfig');
   const cluster = await prepareCluster(options, existing, kubeconfig);
   const created = existing === undefined;
@@ -207,6 +207,6 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     });
     return { ...summary, reportDir: options.reportDir, logFile };
   } finally {
-    if (created && !options.retain) await deleteCluster({ engine: options.engine, name: cluster, kubeconfigPath: kubeconfig });
+    if (created && !options.retain) await deleteCluster({ engine: options.engine, registries: options.engine, name: cluster, kubeconfigPath: kubeconfig });
   }
 }

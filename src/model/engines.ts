@@ -13,17 +13,7 @@ export function nodeEngine(spec: ClusterSpec, role: NodeRole, index: number): st
   return engine === undefined || engine === LOCAL_ENGINE ? undefined : engine;
 }
 
-/** The engines other than the local one that run nodes of the cluster, in the spec's order. */
-export function remoteEnginesInUse(spec: ClusterSpec): ClusterSpec['engines'] {
-  const byRole = spec.nodeExtras as ClusterSpec['nodeExtras'] | undefined;
-  const used = new Set([...(byRole?.masters ?? []), ...(byRole?.workers ?? [])].map((extras) => extras.engine));
-  return (spec.engines ?? []).filter((engine) => used.has(engine.name));
-}
-
-/** Nodes on more than one engine: the cluster network is a swarm overlay (VXLAN) rather than a bridge. */
-export function spansEngines(spec: ClusterSpec): boolean {
-  return remoteEnginesInUse(spec).length > 0;
-}
+export { remoteEnginesInUse, spansEngines } from '../config/defaults.js';
 
 /** An overlay's MTU: VXLAN's 50 bytes of headers off the usual 1500. */
 export const OVERLAY_MTU = 1450;

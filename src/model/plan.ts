@@ -1,4 +1,5 @@
-import type { ClusterSpec, NodeRole } from '../config/types.js';
+import { requireRelease, type KubernetesRelease } from '../artifacts/manifest.js';
+import { LOCAL_ENGINE, type ClusterSpec, type NodeRole } from '../config/types.js';
 import { ADDRESS_OFFSET, LOAD_BALANCER_OFFSETS, MAX_CONTROL_PLANES, MAX_WORKERS, REGISTRY_ADDRESS_OFFSET } from '../config/limits.js';
 import { formatCidr, nthAddress, nthSubnet, parseCidr } from '../util/ipv4.js';
 import { nodeEngine } from './engines.js';
@@ -24,6 +25,13 @@ export interface NodePlan {
 
 export interface ClusterPlan {
   spec: ClusterSpec;
+  /**
+   * The release the cluster runs (Kubernetes, etcd, CoreDNS, pause and the
+   * add-ons' images), resolved once from spec.kubernetesVersion: nothing
+   * below looks the version up again. Derived, so the state does not keep
+   * it (see state/cluster-state.ts).
+   */
+  release: KubernetesRelease;
   network: { name: string; subnet: string; gateway: string };
   lb: NodePlan;
   masters: NodePlan[];
@@ -83,6 +91,7 @@ export function planCluster(spec: ClusterSpec, nodeSubnet: string): ClusterPlan 
   const lb = node('lb', 0);
   return {
     spec,
+    release: requireRelease(spec.kubernetesVersion),
     network: { name: networkName(spec.name), subnet: formatCidr(subnet), gateway: gatewayOf(formatCidr(subnet)) },
     lb,
     masters: Array.from({ length: spec.controlPlanes }, (_, i) => node('master', i)),
@@ -123,26 +132,42 @@ export function roleCapacity(role: ChangeableRole): number {
 }
 
 /**
- * The plan with one more node of `role`, at the next free index, marked as
- * joined (it joins a running cluster: etcd treats a new member differently
- * from a founding one). Pure; throws when the role has no free slot.
+ * The next free slot of `role` as a node that joins a running cluster (etcd
+ * treats a new member differently from a founding one): its name, fixed
+ * address, pod range and engine, which is the one the slot's config names
+ * unless `engine` says another (`local`: the engine kc runs on). Pure;
+ * throws when the role has no free slot.
  */
-export function withNodeAdded(plan: ClusterPlan, role: ChangeableRole): { plan: ClusterPlan; node: NodePlan } {
+export function nextNode(plan: ClusterPlan, role: ChangeableRole, engine?: string): NodePlan {
   const index = nextFreeIndex(plan, role);
   if (index >= roleCapacity(role)) throw new Error(`a cluster has room for ${roleCapacity(role)} ${role}s`);
   const subnet = parseCidr(plan.network.subnet);
-  const node: NodePlan = {
+  const onEngine = engine === undefined ? nodeEngine(plan.spec, role, index) : engine === LOCAL_ENGINE ? undefined : engine;
+  return {
     name: nodeName(plan.spec.name, role, index),
     role,
     index,
     ip: nthAddress(subnet, ADDRESS_OFFSET[role] + index),
     joined: true,
     ...(role === 'worker' ? { podSubnet: formatCidr(nthSubnet(parseCidr(plan.spec.podSubnet), 24, index + 1)) } : {}),
+    ...(onEngine === undefined ? {} : { engine: onEngine }),
   };
+}
+
+/** The plan with `node` in its slot (nodes kept in slot order). Pure. */
+export function withNode(plan: ClusterPlan, node: NodePlan): ClusterPlan {
+  if (node.role === 'lb') throw new Error('internal: the lb is no node to add');
   const byIndex = (a: NodePlan, b: NodePlan) => a.index - b.index;
-  const masters = role === 'master' ? [...plan.masters, node].sort(byIndex) : plan.masters;
-  const workers = role === 'worker' ? [...plan.workers, node].sort(byIndex) : plan.workers;
-  return { plan: withNodes(plan, masters, workers), node };
+  const others = withNodeRemoved(plan, node.name);
+  const masters = node.role === 'master' ? [...others.masters, node].sort(byIndex) : others.masters;
+  const workers = node.role === 'worker' ? [...others.workers, node].sort(byIndex) : others.workers;
+  return withNodes(plan, masters, workers);
+}
+
+/** The plan with one more node of `role`, in the next free slot (see nextNode). Pure. */
+export function withNodeAdded(plan: ClusterPlan, role: ChangeableRole, engine?: string): { plan: ClusterPlan; node: NodePlan } {
+  const node = nextNode(plan, role, engine);
+  return { plan: withNode(plan, node), node };
 }
 
 /** The plan without the named master or worker. Pure. */
@@ -162,4 +187,18 @@ function withNodes(plan: ClusterPlan, masters: NodePlan[], workers: NodePlan[]):
 /** A master or worker of this plan by name; undefined for the lb or a stranger. */
 export function findChangeableNode(plan: ClusterPlan, name: string): NodePlan | undefined {
   return [...plan.masters, ...plan.workers].find((n) => n.name === name);
+}
+
+/**
+ * The plan of a cluster on another release: its Kubernetes version and node
+ * image, and every master marked as joined (a replaced master's etcd joins
+ * the members that run, as one `kc create node` adds). Pure.
+ */
+export function upgradedPlan(plan: ClusterPlan, kubernetesVersion: string, nodeImage: string): ClusterPlan {
+  return {
+    ...plan,
+    spec: { ...plan.spec, kubernetesVersion, nodeImage },
+    release: requireRelease(kubernetesVersion),
+    masters: plan.masters.map((master) => ({ ...master, joined: true })),
+  };
 }

@@ -147,15 +147,21 @@ export async function withNodePki(pki: ClusterPki, plan: ClusterPlan, node: Node
   };
 }
 
-/** The PKI without a removed node's certificates (they stay valid until they expire: kc has no revocation list). */
+/**
+ * The PKI without a removed node's certificates (they stay valid until they
+ * expire: kc has no revocation list). A join taken back leaves it as it was
+ * before: no empty record of masters that joined later.
+ */
 export function withoutNodePki(pki: ClusterPki, name: string): ClusterPki {
-  const without = (record: Record<string, CertKey> | undefined) => Object.fromEntries(Object.entries(record ?? {}).filter(([key]) => key !== name));
+  const without = (record: Record<string, CertKey>) => Object.fromEntries(Object.entries(record).filter(([key]) => key !== name));
+  const { apiServerByNode, ...rest } = pki;
+  const joined = without(apiServerByNode ?? {});
   return {
-    ...pki,
+    ...rest,
     etcdServer: without(pki.etcdServer),
     etcdPeer: without(pki.etcdPeer),
     kubelets: without(pki.kubelets),
-    apiServerByNode: without(pki.apiServerByNode),
+    ...(Object.keys(joined).length > 0 ? { apiServerByNode: joined } : {}),
   };
 }
 

@@ -16,6 +16,8 @@ export const LABEL_ROLE = 'dev.kc.role';
 export const LABEL_SPANS_ENGINES = 'dev.kc.spans-engines';
 /** On a swarm kc initialised, and on swarm nodes kc joined: only those does kc ever take out of swarm mode. */
 export const LABEL_SWARM_BY_KC = 'dev.kc.swarm';
+/** On a registry container kc runs beside its clusters: the host port it serves. */
+export const LABEL_REGISTRY = 'dev.kc.registry';
 
 /**
  * An engine kc cannot use (unreachable, refused, a login or TLS that failed,
@@ -109,10 +111,34 @@ export interface SwarmJoin {
   advertiseAddress: string | undefined;
 }
 
+/**
+ * A container, volume or network as kc addresses it: its name (or ID), and
+ * the engine it is on (an `engines[].name`; undefined: the engine kc runs
+ * on). A NodePlan and a NodeSummary are each one: a node carries its engine,
+ * so no layer asks again which engine it is on.
+ */
+export interface ResourceRef {
+  readonly name: string;
+  readonly engine?: string | undefined;
+}
+
+/** A node as kc addresses it (see ResourceRef). */
+export type NodeRef = ResourceRef;
+
+/** A single engine also takes a bare name: it has only the one engine. */
+export type OnOneEngine = ResourceRef | string;
+
+/** The name (or ID) a reference gives. */
+export function nameOf(resource: OnOneEngine): string {
+  return typeof resource === 'string' ? resource : resource.name;
+}
+
 export interface NetworkSummary {
   id: string;
   name: string;
   labels: Record<string, string>;
+  /** The engine it was listed on (see ResourceRef). */
+  engine?: string;
 }
 
 /** A port of a node published on the host. Host port 0 means "any free one" (kc pins ports before asking). */
@@ -168,6 +194,9 @@ export interface NodeSummary {
   engine?: string;
 }
 
+/** One engine's answer to a listing: its nodes, or why it gave none (it did not answer). */
+export type EngineNodes = { engine: string | undefined; nodes: NodeSummary[] } | { engine: string | undefined; unreachable: string };
+
 /** What an engine is and can do: answered before a create, and for bug reports. */
 export interface EngineInfo {
   /** The engine's version; an EngineUnavailableError when it does not answer. */
@@ -189,22 +218,23 @@ export interface Networks {
   /** Every IPv4 subnet the engine's networks use. */
   usedSubnets(): Promise<string[]>;
   listNetworks(labels: Record<string, string>): Promise<NetworkSummary[]>;
-  removeNetwork(idOrName: string): Promise<void>;
+  /** Removes a network (by name or ID) on its engine; absent is fine. */
+  removeNetwork(network: ResourceRef): Promise<void>;
 }
 
 /** Working inside a running node: what waits, kubectl and node changes need, and nothing more. */
 export interface NodeExec {
   /** Runs a command in a node; `input` is its stdin, text or a stream piped through as it comes. */
-  exec(node: string, command: string[], input?: string | Readable): Promise<ExecResult>;
+  exec(node: NodeRef, command: string[], input?: string | Readable): Promise<ExecResult>;
   /** Puts files and links into a node (parents created as needed). */
-  copyFiles(node: string, files: readonly ArchiveEntry[]): Promise<void>;
+  copyFiles(node: NodeRef, files: readonly ArchiveEntry[]): Promise<void>;
   /** A regular file's bytes, read out of a node (an etcd snapshot, say); an error when it is absent. */
-  readFile(node: string, path: string): Promise<Buffer>;
+  readFile(node: NodeRef, path: string): Promise<Buffer>;
   /**
    * A folder of a node as a tar stream, as `docker cp` gives it: entries named
    * from the folder itself (`pods/...` for /var/log/pods); an error when absent.
    */
-  readFolder(node: string, path: string): Promise<Readable>;
+  readFolder(node: NodeRef, path: string): Promise<Readable>;
 }
 
 /** The nodes themselves: made, found, started, stopped and removed, with their volumes. */
@@ -217,17 +247,26 @@ export interface Nodes extends NodeExec {
   createNode(spec: NodeSpec, filesBeforeBoot?: readonly ArchiveEntry[]): Promise<void>;
   /** Nodes whose labels match (a label with value '' matches any value). */
   listNodes(labels: Record<string, string>): Promise<NodeSummary[]>;
-  startNode(name: string): Promise<void>;
-  stopNode(name: string, timeoutSeconds?: number): Promise<void>;
+  /**
+   * The same, engine by engine (undefined: the engine kc runs on): an engine
+   * that does not answer is named with why, and the others are still listed.
+   */
+  listNodesByEngine(labels: Record<string, string>): Promise<EngineNodes[]>;
+  startNode(node: NodeRef): Promise<void>;
+  stopNode(node: NodeRef, timeoutSeconds?: number): Promise<void>;
   /** Removes a node, running or not; absent is fine. */
-  removeNode(idOrName: string): Promise<void>;
-  listVolumes(labels: Record<string, string>): Promise<string[]>;
-  removeVolume(name: string): Promise<void>;
+  removeNode(node: NodeRef): Promise<void>;
+  /** Volumes whose labels match, each with the engine it is on. */
+  listVolumes(labels: Record<string, string>): Promise<ResourceRef[]>;
+  /** Removes a volume on its engine; absent is fine. */
+  removeVolume(volume: ResourceRef): Promise<void>;
   /** The engine's whole record of a node (for logs and diagnosis); undefined when absent. */
-  inspectNode(idOrName: string): Promise<object | undefined>;
+  inspectNode(node: NodeRef): Promise<object | undefined>;
+  /** The host ports a node publishes, as its container was made (running or not); none when it is absent. */
+  publishedPorts(node: NodeRef): Promise<PublishedPort[]>;
   /** What a node printed on its console. */
-  nodeLogs(idOrName: string): Promise<string>;
-  memoryUsageBytes(idOrName: string): Promise<number>;
+  nodeLogs(node: NodeRef): Promise<string>;
+  memoryUsageBytes(node: NodeRef): Promise<number>;
 }
 
 /** Node and pod images: built, imported and kept on the engine kc runs on, shared with the others. */
@@ -301,13 +340,23 @@ export interface RegistryState {
   networks: string[];
 }
 
+/** A registry container kc made, as the engine lists it. */
+export interface RegistrySummary extends RegistryState {
+  name: string;
+  /** The host port it serves (its LABEL_REGISTRY). */
+  port: number;
+}
+
 /**
  * The registry container: one per host port, shared by the clusters whose
- * networks it is attached to. Always on the engine kc runs on.
+ * networks it is attached to. Always on the engine kc runs on, so it is no
+ * part of Provider (a cluster's engines): commands take the local engine's.
  */
 export interface Registries {
   /** undefined when there is no such container. */
   registryState(name: string): Promise<RegistryState | undefined>;
+  /** Every registry container kc made (labelled LABEL_REGISTRY), running or not. */
+  listRegistries(): Promise<RegistrySummary[]>;
   /** Creates it (with its data volume) and starts it; it restarts with the engine. */
   createRegistry(spec: RegistrySpec): Promise<void>;
   startRegistry(name: string): Promise<void>;
@@ -324,7 +373,7 @@ export interface Registries {
  * they need (a wait takes NodeExec, delete takes Nodes and Networks), so a
  * test's stand-in and the reader both see what a piece of code can do.
  */
-export interface Provider extends EngineInfo, Networks, Nodes, Images, Registries {}
+export interface Provider extends EngineInfo, Networks, Nodes, Images {}
 
 /**
  * Engines that must be joined before one cluster network can span them (a
@@ -338,15 +387,20 @@ export interface EngineSpan {
   release(removedNetworks?: readonly string[]): Promise<void>;
 }
 
-/** An engine kc runs nodes on directly (Docker, the fake): a provider that can also take part in a swarm. */
-export interface SingleEngine extends Provider, SwarmMembership {}
+/** An engine kc runs nodes on directly (Docker, the fake): a provider that can also take part in a swarm, and run the registry. */
+export interface SingleEngine extends Provider, SwarmMembership, Registries {}
 
-/** exec, but a non-zero exit is an error carrying the command's last output lines. */
-export async function execOrThrow(engine: Pick<NodeExec, 'exec'>, node: string, command: string[], input?: string | Readable): Promise<string> {
-  const result = await engine.exec(node, command, input);
+/**
+ * exec, but a non-zero exit is an error carrying the command's last output
+ * lines. The node is what the engine takes: a NodeRef, or for a single
+ * engine its bare name.
+ */
+export async function execOrThrow<E extends NodeExec>(engine: E, node: Parameters<E['exec']>[0], command: string[], input?: string | Readable): Promise<string> {
+  // A single engine's exec takes a bare name too; E's own parameter type says which this one takes.
+  const result = await (engine as unknown as { exec(node: OnOneEngine, command: string[], input?: string | Readable): Promise<ExecResult> }).exec(node, command, input);
   if (result.exitCode !== 0) {
     const output = `${result.stdout}${result.stderr}`.trimEnd().split('\n').slice(-20).join('\n');
-    throw new Error(`on ${node}, \`${command.join(' ')}\` exited with ${result.exitCode}:\n${output}`);
+    throw new Error(`on ${nameOf(node)}, \`${command.join(' ')}\` exited with ${result.exitCode}:\n${output}`);
   }
   return result.stdout;
 }

@@ -3,6 +3,9 @@
  * wait inside it gets what is left, so the user's number is the most the
  * whole create waits, not the most each check waits.
  *
+ * The user's interrupt (Ctrl-C) ends it early: a wait is always a safe point
+ * to stop at, since it only looks.
+ *
  * It also keeps the stretches of time in which at least one wait was
  * running, so a benchmark can tell time spent waiting for components from
  * kc's own work (overlapping waits count once).
@@ -19,6 +22,8 @@ export class Deadline {
     now: number = Date.now(),
     /** What the budget is for, for timeout messages. */
     readonly operation = 'create',
+    /** Raised when the user interrupts the operation: every wait on this budget then ends at once (see util/interrupt.ts). */
+    readonly signal?: AbortSignal,
   ) {
     this.endsAt = now + seconds * 1000;
   }

@@ -1,4 +1,5 @@
 import type { Deadline } from './deadline.js';
+import { stopIfInterrupted } from './interrupt.js';
 
 export type WaitOptions = WaitLimit & {
   intervalMs?: number;
@@ -34,6 +35,8 @@ async function pollUntil(description: string, check: () => Promise<boolean | str
   const giveUpAt = Date.now() + limit.ms;
   let last = '';
   for (;;) {
+    // A wait only looks: where the user interrupted, it is a safe point to stop at.
+    stopIfInterrupted(options.deadline?.signal);
     try {
       const result = await check();
       if (result === true) return;

@@ -212,7 +212,7 @@ networking: {cni: none, apiServerPort: 7443}
         .command({ ...createClusterCommand, handler: (args) => void (parsed = args) })
         .parseAsync();
       expect(parsed).toBeDefined();
-      const spec = await specFromArgs(parsed as CreateClusterArgs);
+      const { spec } = await specFromArgs(parsed as CreateClusterArgs);
       expect(spec).toMatchObject({ name: 'fromfile', controlPlanes: 3, workers: 4, cni: 'none', nodeImage: 'kc/node:v1.36.3', retain: false });
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -227,7 +227,8 @@ networking: {cni: none, apiServerPort: 7443}
   });
 
   it('uses the defaults when neither file nor flags set a field', async () => {
-    const spec = await specFromArgs({});
+    const { spec, notes } = await specFromArgs({});
+    expect(notes).toEqual([]);
     expect(spec).toEqual(defaultClusterSpec());
     expect(spec.nodeImage).toBe(DEFAULT_NODE_IMAGE);
   });

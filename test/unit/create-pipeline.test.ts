@@ -171,7 +171,7 @@ describe('the create pipeline on the fake engine', () => {
     await expect(failure).rejects.toThrow(/The nodes were kept \(--retain\)/);
     expect(engine.nodes.size).toBe(3);
     expect(engine.networks.size).toBe(1);
-    await deleteCluster({ engine, name: 'kept', kubeconfigPath: join(temporary.dir, 'kubeconfig') });
+    await deleteCluster({ engine, registries: engine, name: 'kept', kubeconfigPath: join(temporary.dir, 'kubeconfig') });
     expect(engine.isEmpty()).toBe(true);
   }, 60_000);
 
@@ -198,11 +198,11 @@ describe('the create pipeline on the fake engine', () => {
   it('deletes a cluster completely, and a second delete is fine', async () => {
     const engine = newEngine();
     await create(engine, specNamed('gone'));
-    const first = await deleteCluster({ engine, name: 'gone' });
+    const first = await deleteCluster({ engine, registries: engine, name: 'gone' });
     expect(first).toMatchObject({ containers: 3, networks: 1, volumes: 2, state: true, kubeconfigEntry: true });
     expect(engine.isEmpty()).toBe(true);
     await expect(stateExists('gone')).resolves.toBe(false);
-    expect(await deleteCluster({ engine, name: 'gone' })).toMatchObject({ containers: 0, networks: 0, state: false });
+    expect(await deleteCluster({ engine, registries: engine, name: 'gone' })).toMatchObject({ containers: 0, networks: 0, state: false });
   }, 60_000);
 
   it('creates two clusters at once on separate subnets, both in one kubeconfig file', async () => {
@@ -251,9 +251,9 @@ describe('the registry beside the clusters', () => {
       expect(engine.nodes.get('reg-b-worker-0')?.files.get(`/etc/containerd/certs.d/${upstream}/hosts.toml`)?.content.toString()).toContain(`:5000/v2/${upstream}"]`);
     }
 
-    expect(await deleteCluster({ engine, name: 'reg-a' })).toMatchObject({ registry: 'kept' });
+    expect(await deleteCluster({ engine, registries: engine, name: 'reg-a' })).toMatchObject({ registry: 'kept' });
     expect([...(engine.registries.get('kc-registry-5001')?.networks.keys() ?? [])]).toEqual(['kc-reg-b']);
-    expect(await deleteCluster({ engine, name: 'reg-b' })).toMatchObject({ registry: 'removed' });
+    expect(await deleteCluster({ engine, registries: engine, name: 'reg-b' })).toMatchObject({ registry: 'removed' });
     expect(engine.isEmpty()).toBe(true);
   }, 60_000);
 

@@ -9,7 +9,7 @@ import type { ClusterSpec } from '../../src/config/types.js';
 import { nodeName, type ClusterPlan } from '../../src/model/plan.js';
 import { trustedCaPem } from '../../src/pki/ca-rotation.js';
 import { generateClusterPki } from '../../src/pki/cluster-pki.js';
-import type { FakeEngine, FakeNode } from '../../src/provider/fake/engine.js';
+import { FakeEngine, type FakeNode } from '../../src/provider/fake/engine.js';
 import type { ExecResult, Images, Provider } from '../../src/provider/provider.js';
 import { silentProgress } from '../../src/util/progress.js';
 
@@ -70,10 +70,14 @@ export function createFakeCluster(
   engine: Provider,
   spec: ClusterSpec,
   kubeconfigPath: string,
-  options: Pick<CreateOptions, 'afterStep' | 'buildNodeImage' | 'apiProbe' | 'span' | 'ensureRegistryImage' | 'portIsFree'> = {},
+  options: Partial<Pick<CreateOptions, 'afterStep' | 'buildNodeImage' | 'apiProbe' | 'span' | 'ensureRegistryImage' | 'portIsFree' | 'registries' | 'signal' | 'generatePki' | 'progress'>> = {},
 ) {
+  // The registry lives on the engine kc runs on: the fake engine itself, or a multi-engine test's local one.
+  const registries = options.registries ?? (engine instanceof FakeEngine ? engine : undefined);
+  if (!registries) throw new Error('a test across engines names the local engine: registries');
   return createCluster({
     engine,
+    registries,
     progress: silentProgress,
     spec,
     kubeconfigPath,

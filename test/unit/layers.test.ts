@@ -27,6 +27,14 @@ describe("the layer check (`npm run lint:deps`, part of npm test)", () => {
     expect(report).toContain('2 dependency violations');
   }, 60_000);
 
+  it('keeps the lifecycle commands apart, and the moves below the runner', async () => {
+    const { code, report } = await cruise(`${ROOT}test/fixtures/lifecycle-apart`);
+    expect(code).not.toBe(0);
+    expect(report).toContain('lifecycle-commands-apart: src/cluster/lifecycle/add-node.ts → src/cluster/lifecycle/remove-node.ts');
+    expect(report).toContain('moves-below-the-runner: src/cluster/lifecycle/moves/join.ts → src/cluster/lifecycle/runner.ts');
+    expect(report).toContain('2 dependency violations');
+  }, 60_000);
+
   it("passes on kc's own source", async () => {
     const { code, report } = await cruise(ROOT);
     expect(report).toContain('no dependency violations found');

@@ -4,11 +4,11 @@ import { X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { addNodes } from '../../src/cluster/lifecycle/add-node.js';
 import { clusterStatus, nodeStatus } from '../../src/cluster/ops/status.js';
-import { leaderOf, parseMemberList, quorumAfterRemoval } from '../../src/cluster/lifecycle/etcd-membership.js';
-import { parseServersState } from '../../src/cluster/lifecycle/node-access.js';
+import { leaderOf, parseMemberList, quorumAfterRemoval } from '../../src/cluster/lifecycle/moves/etcd.js';
+import { parseServersState } from '../../src/cluster/lifecycle/moves/access.js';
 import { removeNodes } from '../../src/cluster/lifecycle/remove-node.js';
 import { startCluster, stopCluster, stopOrder } from '../../src/cluster/lifecycle/stop-start.js';
-import { NodeChangeError } from '../../src/cluster/lifecycle/undo.js';
+import { ChangeStoppedError } from '../../src/cluster/lifecycle/runner.js';
 import { apiServerBundle } from '../../src/components/apiserver.js';
 import { etcdBundle } from '../../src/components/etcd.js';
 import { podNetworkCommands } from '../../src/components/cni-bridge.js';
@@ -230,7 +230,7 @@ describe('kc create node / delete node / stop on the fake engine', () => {
     let refusals = 1;
     scripted = (node, line) => (node === 'life-lb' && line === 'systemctl restart kc-pod-network.service' && refusals-- > 0 ? failed('lb refused') : undefined);
     const failure = await addWorker(engine).catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(NodeChangeError);
+    expect(failure).toBeInstanceOf(ChangeStoppedError);
     expect((failure as Error).message).toContain('Updating pod routes failed');
     expect((failure as Error).message).toContain('lb refused');
     expect((failure as Error).message).toContain('the cluster is as it was');
@@ -367,7 +367,7 @@ describe('masters, removals and a start on the fake engine', () => {
     scripted = (node, line) => (node === 'life-master-2' && line.includes(' endpoint health') ? failed('context deadline exceeded') : undefined);
     const refusal = await removeLifeNodes(engine, ['life-master-0']).catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(UsageError);
-    expect((refusal as Error).message).toContain("removing life-master-0 would break etcd's quorum: 1 of 2 remaining members answer, 2 are needed");
+    expect((refusal as Error).message).toContain("removing life-master-0 would break etcd's quorum: 1 of 2 remaining members answer (life-master-2: context deadline exceeded), 2 are needed");
     expect((refusal as Error).message).toContain('--force');
     expect(etcdctlRuns('member remove')).toEqual([]);
     expect(controlPlane.membership).toEqual(['life-master-0', 'life-master-1', 'life-master-2']);
@@ -431,7 +431,7 @@ describe('masters, removals and a start on the fake engine', () => {
       return undefined;
     };
     const apiProbe = healthyApi(spec(2, 1), workersOf(spec(2, 1)), () => heartbeat);
-    const result = await startCluster({ engine, progress: silentProgress, cluster: 'life', waitSeconds: 4, apiProbe });
+    const result = await startCluster({ engine, registries: engine, progress: silentProgress, cluster: 'life', waitSeconds: 4, apiProbe });
     expect(result).toMatchObject({ nodes: 4, unchanged: 0 });
   }, 30_000);
 
@@ -446,7 +446,7 @@ describe('masters, removals and a start on the fake engine', () => {
       asked.push(path);
       return healthy(server, pki, path);
     };
-    const result = await startCluster({ engine, progress: silentProgress, cluster: 'life', waitSeconds: 5, apiProbe });
+    const result = await startCluster({ engine, registries: engine, progress: silentProgress, cluster: 'life', waitSeconds: 5, apiProbe });
     expect(result).toMatchObject({ nodes: 4, unchanged: 0 });
     expect(engine.calls.filter((c) => c.startsWith('startNode')).sort()).toEqual([
       'startNode life-lb', 'startNode life-master-0', 'startNode life-master-1', 'startNode life-worker-0',

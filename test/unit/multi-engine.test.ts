@@ -62,15 +62,19 @@ function engines() {
     localAddress: async () => address,
     pause: async () => undefined,
   });
+  localOf.set(multi, local);
   return { local, remote, multi };
 }
 
+/** The engine kc runs on of each multi-engine provider a test made. */
+const localOf = new WeakMap<MultiEngine, FakeEngine>();
+
 function create(engine: MultiEngine, spec: ClusterSpec, afterStep?: (title: string) => void) {
-  return createFakeCluster(engine, spec, join(temporary.dir, 'kubeconfig'), { afterStep, span: engine.span });
+  return createFakeCluster(engine, spec, join(temporary.dir, 'kubeconfig'), { afterStep, span: engine.span, registries: localOf.get(engine) });
 }
 
 function remove(engine: MultiEngine, name: string) {
-  return deleteCluster({ engine, span: engine.span, name, kubeconfigPath: join(temporary.dir, 'kubeconfig') });
+  return deleteCluster({ engine, registries: localOf.get(engine) as FakeEngine, span: engine.span, name, kubeconfigPath: join(temporary.dir, 'kubeconfig') });
 }
 
 describe('placing a cluster on several engines', () => {
@@ -142,6 +146,25 @@ describe('placing a cluster on several engines', () => {
     expect(clusters).toEqual([{ name: 'listed', status: 'partial', nodes: 4, addons: [] }]);
   }, 60_000);
 
+  it('sends each node call to the engine the node carries, and guesses none: an engine the cluster lacks is an error', async () => {
+    const { local, remote, multi } = engines();
+    await create(multi, spanningSpec('routed'));
+    local.calls.length = 0;
+    remote.calls.length = 0;
+    await multi.exec({ name: 'routed-worker-1', engine: 'e2' }, ['true']);
+    await multi.exec({ name: 'routed-worker-0' }, ['true']);
+    expect(remote.calls).toEqual(['exec routed-worker-1']);
+    expect(local.calls).toEqual(['exec routed-worker-0']);
+    // No engine asked which of them has a node: the reference says.
+    await expect(multi.exec({ name: 'routed-worker-1', engine: 'e9' }, ['true'])).rejects.toThrow(/routed-worker-1 is on engine "e9", which this cluster does not have/);
+    expect([...local.calls, ...remote.calls].filter((c) => c.startsWith('inspectNode'))).toEqual([]);
+    // A listing says where each node is, so what kc does with it goes there too.
+    const far = (await multi.listNodes({ 'dev.kc.cluster': 'routed' })).find((n) => n.name === 'routed-worker-1');
+    expect(far?.engine).toBe('e2');
+    await multi.stopNode(far!);
+    expect(remote.nodes.get('routed-worker-1')?.state).toBe('exited');
+  }, 60_000);
+
   it('never takes a swarm it did not make out of swarm mode', async () => {
     const { local, remote, multi } = engines();
     await local.initSwarm('10.8.9.9');
@@ -203,6 +226,7 @@ describe('placing a cluster on several engines', () => {
       remotes: [{ name: 'e2', host, provider: new DockerEngine(dockerClientFor(host), { name: 'e2', host }), advertiseAddress: undefined }],
       localAddress: async () => '10.8.0.250',
     });
+    localOf.set(multi, local);
     const failure = await create(multi, spanningSpec('first-contact', { engines: [{ name: 'e2', host }] })).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(EngineUnavailableError);
     expect((failure as Error).message).toMatch(new RegExp(`^cannot reach engine "e2" at ${host}: 127\\.0\\.0\\.1:\\d+ refused the connection`));

@@ -48,6 +48,6 @@ describe('the fake engine', () => {
     await expect(engine.createNode({ ...worker, image: 'missing:1' })).rejects.toThrow('No such image: missing:1');
     await engine.createNode(worker);
     expect(await engine.listNodes({ 'dev.kc.cluster': 'dev', 'dev.kc.role': 'worker' })).toHaveLength(1);
-    expect(await engine.listVolumes({ 'dev.kc.cluster': 'dev' })).toEqual(['dev-worker-0-containerd']);
+    expect(await engine.listVolumes({ 'dev.kc.cluster': 'dev' })).toEqual([{ name: 'dev-worker-0-containerd' }]);
   });
 });

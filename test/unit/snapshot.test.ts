@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { restoreSnapshot, saveSnapshot } from '../../src/cluster/lifecycle/snapshot.js';
-import { NodeChangeError } from '../../src/cluster/lifecycle/undo.js';
+import { ChangeStoppedError } from '../../src/cluster/lifecycle/runner.js';
 import { ETCD_SNAPSHOT_ON_NODE, etcdRestoreScript, etcdUnrestoreScript } from '../../src/components/etcd.js';
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
 import { planCluster } from '../../src/model/plan.js';
@@ -80,8 +80,13 @@ describe('snapshot files (pure)', () => {
         '--initial-cluster-token=kc-snap-restore-1 --initial-advertise-peer-urls=https://snap-master-1:2380 --bump-revision=1000000000 --mark-compacted',
     );
     const lines = script.split('\n');
-    expect(lines.findIndex((l) => l.startsWith('etcdutl'))).toBeLessThan(lines.findIndex((l) => l.includes('mv /var/lib/etcd/member /var/lib/etcd/member.before-restore')));
-    expect(etcdUnrestoreScript()).toContain('if [ -d /var/lib/etcd/member.before-restore ]; then rm -rf /var/lib/etcd/member && mv /var/lib/etcd/member.before-restore /var/lib/etcd/member; fi');
+    const setAside = lines.findIndex((l) => l.includes('mv /var/lib/etcd/member /var/lib/etcd/member.before-restore'));
+    expect(lines.findIndex((l) => l.startsWith('etcdutl'))).toBeLessThan(setAside);
+    // Marked with the restore's token before the data moves: its undo puts back only what it set aside.
+    expect(lines.findIndex((l) => l === "echo 'kc-snap-restore-1' > /var/lib/etcd/kc-restore-token")).toBeLessThan(setAside);
+    const back = etcdUnrestoreScript('kc-snap-restore-1').split('\n');
+    expect(back).toContain(`if [ "$(cat /var/lib/etcd/kc-restore-token 2>/dev/null)" = 'kc-snap-restore-1' ]; then`);
+    expect(back).toContain('  if [ -d /var/lib/etcd/member.before-restore ]; then rm -rf /var/lib/etcd/member && mv /var/lib/etcd/member.before-restore /var/lib/etcd/member; fi');
   });
 });
 
@@ -175,9 +180,10 @@ describe('kc snapshot save / restore on the fake engine', () => {
     commands = [];
     scripted = (node, line) => (node === 'snap-master-2' && line.includes('etcdutl snapshot restore') ? failed('Error: snapshot file has no space left') : undefined);
     const error = await restore(engine, file).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(NodeChangeError);
+    expect(error).toBeInstanceOf(ChangeStoppedError);
     expect(String(error)).toMatch(/Restoring revision 4242 on 3 masters failed: .*no space left[\s\S]*the cluster is as it was/);
-    const unrestore = etcdUnrestoreScript();
+    const token = /--initial-cluster-token=(\S+)/.exec(commands.find((c) => c.includes('--initial-cluster-token=')) ?? '')?.[1] ?? '';
+    const unrestore = etcdUnrestoreScript(token);
     for (const master of ['snap-master-0', 'snap-master-1', 'snap-master-2']) {
       expect(commands).toContain(`${master}: /bin/sh -c ${unrestore}`);
       expect(commands.lastIndexOf(`${master}: /bin/sh -c ${unrestore}`)).toBeLessThan(commands.lastIndexOf(`${master}: systemctl start etcd.service`));

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { deleteClusterLocked, kubeconfigPathsToClean, type DeleteEngine } from '../../src/cluster/ops/delete.js';
+import { deleteClusterLocked, kubeconfigPathsToClean, type DeleteEngine, type DeleteRegistries } from '../../src/cluster/ops/delete.js';
 import { exportKubeconfig } from '../../src/cluster/ops/kubeconfig.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
 import { planCluster } from '../../src/model/plan.js';
@@ -57,6 +57,33 @@ describe('the state schema', () => {
     expect(migrateState(withoutPath, 'f.json', NAME).kubeconfigPaths).toEqual([]);
   });
 
+  it('migrates schema 2: an upgrade stopped at a node becomes the journal\'s replace move of that node, from its first step', () => {
+    const current = stateOf();
+    const { journal: _none, ...v2 } = {
+      ...JSON.parse(JSON.stringify(current)),
+      schemaVersion: 2,
+      operation: { kind: 'upgrade', startedAt: '2026-03-04T05:06:07.000Z', from: 'v1.36.3', to: 'v1.37.2', done: ['demo-master-0'], current: 'demo-master-1' },
+    } as Record<string, unknown>;
+    const migrated = migrateState(v2, 'f.json', NAME);
+    expect(migrated.schemaVersion).toBe(3);
+    expect(migrated.operation).toEqual({ kind: 'upgrade', startedAt: '2026-03-04T05:06:07.000Z', from: 'v1.36.3', to: 'v1.37.2', done: ['demo-master-0'] });
+    expect(migrated.journal).toEqual({
+      command: 'kc upgrade cluster --kubernetes-version v1.37.2 --name demo',
+      startedAt: '2026-03-04T05:06:07.000Z',
+      move: { kind: 'replace', node: current.plan.masters[1], image: 'kc/node:v1.37.2', kubernetesVersion: 'v1.37.2', step: 0, stepDone: false },
+    });
+    // A schema-2 state without an upgrade under way only changes its version.
+    expect(migrateState({ ...JSON.parse(JSON.stringify(current)), schemaVersion: 2 }, 'f.json', NAME)).toEqual(current);
+  });
+
+  it('keeps the release out of the file and resolves it from the version when it reads it', async () => {
+    await saveState(stateOf());
+    const written = JSON.parse(await readFile(clusterStateFile(NAME), 'utf8')) as { plan: Record<string, unknown> };
+    expect('release' in written.plan).toBe(false);
+    expect((await loadState(NAME))?.plan.release).toEqual(stateOf().plan.release);
+    expect(stateOf().plan.release.kubernetes).toBe(stateOf().plan.spec.kubernetesVersion);
+  });
+
   it('keeps a current state as it is', () => {
     const state = stateOf(NAME, ['/a', '/b']);
     expect(migrateState(JSON.parse(JSON.stringify(state)), 'f.json', NAME)).toEqual(state);
@@ -65,12 +92,15 @@ describe('the state schema', () => {
   it('refuses, naming the file and the way out, what it cannot use', () => {
     const cases: [unknown, RegExp][] = [
       [[], /is not a JSON object/],
-      [{ ...stateOf(), schemaVersion: 99 }, /was written by a newer kc \(schema 99; this kc reads up to 2\)/],
+      [{ ...stateOf(), schemaVersion: 99 }, /was written by a newer kc \(schema 99; this kc reads up to 3\)/],
       [{ ...stateOf(), schemaVersion: 'two' }, /has an invalid schemaVersion "two"/],
       [{ ...stateOf(), plan: undefined }, /has no plan for this cluster/],
       [{ ...stateOf('other') }, /has no plan for this cluster/],
       [{ ...stateOf(), pki: {} }, /has no certificate authority/],
       [{ ...stateOf(), kubeconfigPaths: [3] }, /has no valid kubeconfigPaths list/],
+      [{ ...stateOf(), journal: { command: 'kc x', startedAt: 'now', move: { kind: 'teleport', step: 0, stepDone: false } } }, /has a journal kc does not know/],
+      [{ ...stateOf(), deleting: 7 }, /has a deleting mark that is not a time/],
+      [{ ...stateOf(), plan: { ...stateOf().plan, spec: { ...stateOf().plan.spec, kubernetesVersion: 'v1.99.0' } } }, /runs Kubernetes v1\.99\.0, which this kc does not know .*use the kc that made the cluster/],
     ];
     for (const [raw, problem] of cases) {
       const attempt = () => migrateState(raw, '/x/cluster.json', NAME);
@@ -128,6 +158,11 @@ const emptyEngine: DeleteEngine = {
   removeVolume: async () => undefined,
   listNetworks: async () => [],
   removeNetwork: async () => undefined,
+};
+
+/** The engine kc runs on, with no registry. */
+const noRegistries: DeleteRegistries = {
+  listRegistries: async () => [],
   registryState: async () => undefined,
   detachRegistry: async () => undefined,
   removeRegistry: async () => undefined,
@@ -146,7 +181,7 @@ describe('kubeconfig files of a cluster', () => {
       expect(await readFile(file, 'utf8')).toContain('kc-demo');
       expect((await stat(file)).mode & 0o777).toBe(0o600);
     }
-    const result = await deleteClusterLocked({ engine: emptyEngine, name: NAME });
+    const result = await deleteClusterLocked({ engine: emptyEngine, registries: noRegistries, name: NAME });
     expect(result.kubeconfigEntry).toBe(true);
     for (const file of [first, second]) expect(await readFile(file, 'utf8')).not.toContain('kc-demo');
     expect(await loadState(NAME)).toBeUndefined();
@@ -162,7 +197,7 @@ describe('kubeconfig files of a cluster', () => {
   it('deletes a cluster whose state file is corrupted, and says so', async () => {
     await saveState(stateOf());
     await writeFile(clusterStateFile(NAME), '{"plan": ');
-    const result = await deleteClusterLocked({ engine: emptyEngine, name: NAME, kubeconfigPath: join(temporary.dir, 'config') });
+    const result = await deleteClusterLocked({ engine: emptyEngine, registries: noRegistries, name: NAME, kubeconfigPath: join(temporary.dir, 'config') });
     expect(result.state).toBe(true);
     expect(result.warnings).toEqual([`${clusterStateFile(NAME)} could not be read; removed it with the cluster`]);
     await expect(stat(clusterStateFile(NAME))).rejects.toThrow();

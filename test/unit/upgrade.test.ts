@@ -125,7 +125,9 @@ describe('kc upgrade cluster on the fake engine', () => {
     expect(String(error)).toContain('The upgrade stopped: up-master-0, up-master-1 run v1.37.2; up-worker-0 was being replaced; up-worker-1 runs v1.36.3.');
     expect(String(error)).toContain('kc upgrade cluster --kubernetes-version v1.37.2 --name up` again to continue from up-worker-0');
     const stopped = (await loadState('up'))!;
-    expect(stopped.operation).toMatchObject({ kind: 'upgrade', from: FROM, to: TO, done: ['up-master-0', 'up-master-1'], current: 'up-worker-0' });
+    expect(stopped.operation).toMatchObject({ kind: 'upgrade', from: FROM, to: TO, done: ['up-master-0', 'up-master-1'] });
+    // The node being replaced is the journal's move, as far as it got.
+    expect(stopped.journal?.move).toMatchObject({ kind: 'replace', node: { name: 'up-worker-0' }, step: 0, stepDone: false });
     expect(stopped.plan.spec.kubernetesVersion).toBe(FROM);
     // Another change waits for the upgrade to finish.
     await expect(upgrade(engine, 'v1.36.3')).rejects.toThrow(/part-way through an upgrade to v1\.37\.2 .*kc upgrade cluster --kubernetes-version v1\.37\.2 --name up/);

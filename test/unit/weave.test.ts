@@ -16,7 +16,6 @@ import {
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
 import type { CniMode } from '../../src/config/types.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
-import type { Provider } from '../../src/provider/provider.js';
 import { apiGet } from '../../src/cluster/kube/api.js';
 import { generateClusterPki } from '../../src/pki/cluster-pki.js';
 import { silentProgress } from '../../src/util/progress.js';
@@ -222,8 +221,9 @@ describe('weaveKernelProblem', () => {
 });
 
 describe('ensureWeaveImages', () => {
-  const baseFor = (engine: Provider, cni: CniMode = 'weave'): CreateInput => ({
+  const baseFor = (engine: FakeEngine, cni: CniMode = 'weave'): CreateInput => ({
     engine,
+    registries: engine,
     span: undefined,
     progress: silentProgress,
     spec: spec(cni),
@@ -238,7 +238,7 @@ describe('ensureWeaveImages', () => {
   it('checks the kernel only for --cni weave, first after the node image, and creates nothing when it cannot run Weave', async () => {
     const { engine, calls } = fakeEngine([DEFAULT_NODE_IMAGE, KUBE, NPC]);
     engine.onRunOnce = () => ({ exitCode: 1, stdout: '', stderr: 'RTNETLINK answers: Operation not supported' });
-    const failure = createCluster({ engine, progress: silentProgress, spec: spec('weave'), kubeconfigPath: '/nonexistent/kubeconfig' });
+    const failure = createCluster({ engine, registries: engine, progress: silentProgress, spec: spec('weave'), kubeconfigPath: '/nonexistent/kubeconfig' });
     await expect(failure).rejects.toThrow(/failed at "Checking the kernel for Weave Net": --cni weave cannot work on this Docker engine's kernel/);
     expect(engine.isEmpty()).toBe(true);
     expect(calls).toEqual(['listNodes', 'listNetworks', 'ensureReachable', `imageLabels ${DEFAULT_NODE_IMAGE}`, `shareImage ${DEFAULT_NODE_IMAGE}`, `runOnce ${DEFAULT_NODE_IMAGE}`]);
@@ -259,7 +259,7 @@ describe('ensureWeaveImages', () => {
 
   it('makes create fail at its step, before the network, creating and deleting nothing, when no registry answers', async () => {
     const { engine, calls } = fakeEngine([DEFAULT_NODE_IMAGE]);
-    const failure = createCluster({ engine, progress: silentProgress, spec: spec('weave'), kubeconfigPath: '/nonexistent/kubeconfig' });
+    const failure = createCluster({ engine, registries: engine, progress: silentProgress, spec: spec('weave'), kubeconfigPath: '/nonexistent/kubeconfig' });
     await expect(failure).rejects.toBeInstanceOf(CreateStepError);
     await expect(failure).rejects.toThrow(/failed at "Ensuring Weave Net images": --cni weave needs the images/);
     await expect(failure).rejects.toThrow(/Nothing was created\.$/);

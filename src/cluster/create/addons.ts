@@ -6,6 +6,7 @@ import type { Secured, Step } from './context.js';
 import { kubectl } from '../kube/kubectl.js';
 import { startLoadedUnits } from '../node/units.js';
 import { counted } from '../../util/words.js';
+import { concurrently } from '../../util/concurrent.js';
 
 /**
  * RBAC for API server → kubelet (logs, exec) and for kube-router, CoreDNS
@@ -20,7 +21,7 @@ export const installAddons: Step<Secured, void> = {
     const { plan } = ctx;
     const kubeRouter = runsKubeRouter(plan);
     await applyAddons((args, input) => kubectl(ctx.engine, plan, args, input), plan);
-    if (kubeRouter) await Promise.all(plan.workers.map((worker) => startLoadedUnits(ctx.engine, worker, [KUBE_ROUTER_UNIT])));
+    if (kubeRouter) await concurrently(plan.workers, (worker) => startLoadedUnits(ctx.engine, worker, [KUBE_ROUTER_UNIT]));
     const addons = enabledAddons(plan).map((a) => a.name);
     note(['RBAC', 'CoreDNS', ...addons, ...(kubeRouter ? [`kube-router on ${counted(plan.workers.length, 'worker')}`] : [])].join(', '));
   },

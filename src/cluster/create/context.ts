@@ -2,7 +2,7 @@ import type { ClusterSpec } from '../../config/types.js';
 import type { ClusterPlan } from '../../model/plan.js';
 import type { NodeImageOptions } from '../../image/node-image.js';
 import type { ClusterPki } from '../../pki/types.js';
-import type { EngineSpan, Images, Provider } from '../../provider/provider.js';
+import type { EngineSpan, Images, Provider, Registries } from '../../provider/provider.js';
 import type { Deadline } from '../../util/deadline.js';
 import type { Progress, StepNote } from '../../util/progress.js';
 import type { ApiProbe, HostApi } from '../kube/api.js';
@@ -16,6 +16,8 @@ import type { ApiProbe, HostApi } from '../kube/api.js';
 /** Fixed for the whole create: what the steps before the budget starts (engines, images) use. */
 export interface CreateInput {
   engine: Provider;
+  /** The engine kc runs on, where the shared registry lives. */
+  registries: Registries;
   /** For a cluster across engines: joins them before the network is made (and releases them when the create is undone). */
   span: EngineSpan | undefined;
   progress: Progress;

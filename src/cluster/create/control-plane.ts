@@ -4,6 +4,7 @@ import type { Secured, Step } from './context.js';
 import { waitForApiServer } from '../kube/waits.js';
 import { journalTail, startLoadedUnits } from '../node/units.js';
 import { counted } from '../../util/words.js';
+import { concurrently } from '../../util/concurrent.js';
 
 /**
  * The API servers started with their masters; ready when /readyz answers
@@ -17,7 +18,7 @@ export const startControlPlane: Step<Secured, void> = {
     const first = plan.masters[0];
     if (!first) throw new Error('internal: no masters');
     await waitForApiServer(ctx.api, ctx.deadline, async () => `${await journalTail(ctx.engine, first, UNIT.apiServer)}\n${await journalTail(ctx.engine, plan.lb, UNIT.haproxy, 10)}`);
-    await Promise.all(plan.masters.map((master) => startLoadedUnits(ctx.engine, master, AFTER_API_SERVER_UNITS)));
+    await concurrently(plan.masters, (master) => startLoadedUnits(ctx.engine, master, AFTER_API_SERVER_UNITS));
     note(`${counted(plan.masters.length, 'API server')} behind ${ctx.api.server}`);
   },
 };

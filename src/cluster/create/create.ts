@@ -3,10 +3,11 @@ import type { ClusterPlan } from '../../model/plan.js';
 import { buildNodeImage } from '../../image/node-image.js';
 import { generateClusterPki } from '../../pki/cluster-pki.js';
 import type { ClusterPki } from '../../pki/types.js';
-import type { EngineSpan, Provider } from '../../provider/provider.js';
+import type { EngineSpan, Provider, Registries } from '../../provider/provider.js';
 import { withClusterLock } from '../../state/lock.js';
 import { Deadline } from '../../util/deadline.js';
 import { messageOf } from '../../util/errors.js';
+import { isInterruption, stopIfInterrupted } from '../../util/interrupt.js';
 import type { Progress } from '../../util/progress.js';
 import { installAddons } from './addons.js';
 import { ensureRegistry, startRegistry } from './registry.js';
@@ -43,7 +44,8 @@ export class CreateStepError extends Error {
     cluster: string,
     readonly cleanupError?: unknown,
   ) {
-    super(`creating the cluster failed at "${step}": ${messageOf(cause)}${CreateStepError.aftermath(outcome, cluster, cleanupError)}`, { cause });
+    const what = isInterruption(cause) ? `creating the cluster was ${messageOf(cause)} at "${step}"` : `creating the cluster failed at "${step}": ${messageOf(cause)}`;
+    super(`${what}${CreateStepError.aftermath(outcome, cluster, cleanupError)}`, { cause });
     this.name = 'CreateStepError';
   }
 
@@ -61,6 +63,8 @@ export class CreateStepError extends Error {
 
 export interface CreateOptions {
   engine: Provider;
+  /** The engine kc runs on, where the shared registry lives. */
+  registries: Registries;
   /** For a cluster across engines (see MultiEngine.span); undefined on one engine. */
   span?: EngineSpan | undefined;
   progress: Progress;
@@ -78,6 +82,8 @@ export interface CreateOptions {
   portIsFree?: CreateInput['portIsFree'];
   /** Called when a step's work is done, still as part of it (a test injects failures here). */
   afterStep?: (title: string) => Promise<void> | void;
+  /** Ctrl-C: the create stops at its next safe point (between steps, or in a wait) and removes what it made, as after a failure. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface CreateResult {
@@ -102,6 +108,7 @@ class StepRunner {
   constructor(
     private readonly base: CreateInput,
     private readonly afterStep: CreateOptions['afterStep'],
+    private readonly signal: AbortSignal | undefined,
   ) {}
 
   async run<In, Out>(step: Step<In, Out>, input: In): Promise<Out> {
@@ -109,6 +116,8 @@ class StepRunner {
     // Marked before the step runs: a step that fails half-way may have created part of what it makes.
     if (step.creates) this.createdAnything = true;
     try {
+      // Between steps: a safe point to stop at.
+      stopIfInterrupted(this.signal);
       const output = await this.base.progress.step(step.title, async (note) => {
         const result = await step.run(input, note);
         await this.afterStep?.(step.title);
@@ -122,11 +131,11 @@ class StepRunner {
   }
 
   private async rollBack(step: string, error: unknown): Promise<CreateStepError> {
-    const { engine, span, spec, kubeconfigPath } = this.base;
+    const { engine, registries, span, spec, kubeconfigPath } = this.base;
     if (!this.createdAnything) return new CreateStepError(step, error, 'nothing-created', spec.name);
     if (spec.retain) return new CreateStepError(step, error, 'retained', spec.name);
     try {
-      await deleteClusterLocked({ engine, span, name: spec.name, kubeconfigPath, ...(spec.addons.registry ? { registryPort: spec.registryPort } : {}) });
+      await deleteClusterLocked({ engine, registries, span, name: spec.name, kubeconfigPath });
     } catch (cleanupError) {
       return new CreateStepError(step, error, 'cleanup-failed', spec.name, cleanupError);
     }
@@ -154,6 +163,7 @@ async function createClusterLocked(options: CreateOptions): Promise<CreateResult
   const started = Date.now();
   const input: CreateInput = {
     engine: options.engine,
+    registries: options.registries,
     span: options.span,
     progress: options.progress,
     spec: options.spec,
@@ -166,7 +176,7 @@ async function createClusterLocked(options: CreateOptions): Promise<CreateResult
   };
   // Before any step: a taken name is the user's to fix, and must not cost an image build first.
   if (await clusterExists(input, input.spec.name)) throw new ClusterExistsError(input.spec.name);
-  const steps = new StepRunner(input, options.afterStep);
+  const steps = new StepRunner(input, options.afterStep, options.signal);
 
   await steps.run(checkEngines, input);
   const imaged = { ...input, ...(await steps.run(ensureNodeImage, input)) };
@@ -176,7 +186,7 @@ async function createClusterLocked(options: CreateOptions): Promise<CreateResult
   }
   if (imaged.spec.addons.registry) await steps.run(ensureRegistry, imaged);
   // --wait counts from here, as kind's does: the images are ready, the cluster comes up.
-  const base: CreateBase = { ...imaged, deadline: new Deadline(input.spec.waitSeconds, `--wait ${input.spec.waitSeconds}`, Date.now(), 'create (counted from when the node image was ready)') };
+  const base: CreateBase = { ...imaged, deadline: new Deadline(input.spec.waitSeconds, `--wait ${input.spec.waitSeconds}`, Date.now(), 'create (counted from when the node image was ready)', options.signal) };
   const networked = { ...base, ...(await steps.run(createNetwork, base)) };
   const planned = { ...networked, ...(await steps.run(planNodes, networked)) };
   const secured = { ...planned, ...(await steps.run(generateCertificates, planned)) };

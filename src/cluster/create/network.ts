@@ -7,11 +7,12 @@ import { saveClusterEngines } from '../../state/cluster-engines.js';
 import { loadState } from '../../state/cluster-state.js';
 import { pickNodeSubnet } from '../../model/subnet.js';
 import { hostRoutes } from '../../util/host-routes.js';
+import { awaitAll } from '../../util/concurrent.js';
 
 /** A cluster name is taken when anything of it exists: containers, its network, or its state. */
 export async function clusterExists(ctx: Pick<CreateBase, 'engine'>, name: string): Promise<boolean> {
   const labels = { [LABEL_CLUSTER]: name };
-  const [containers, networks, state] = await Promise.all([
+  const [containers, networks, state] = await awaitAll([
     ctx.engine.listNodes(labels),
     ctx.engine.listNetworks(labels),
     loadState(name),

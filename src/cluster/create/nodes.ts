@@ -1,5 +1,6 @@
 import { bootBundle } from '../../components/index.js';
 import { allNodes } from '../../model/plan.js';
+import { concurrently } from '../../util/concurrent.js';
 import { counted } from '../../util/words.js';
 import { bootNode } from '../node/boot.js';
 import type { Secured, Step } from './context.js';
@@ -16,11 +17,7 @@ export const startNodes: Step<Secured, void> = {
     const { plan, pki, apiServerHostPort } = ctx;
     // Every create settles before a failure is reported: the rollback lists the cluster's containers, and
     // one still being created then would appear after the listing, be left behind and keep the network in use.
-    const results = await Promise.allSettled(
-      allNodes(plan).map(async (node) => ctx.progress.detail(await bootNode(ctx.engine, plan, node, apiServerHostPort, bootBundle(plan, node, pki)))),
-    );
-    const failed = results.find((result) => result.status === 'rejected');
-    if (failed) throw failed.reason;
+    await concurrently(allNodes(plan), async (node) => ctx.progress.detail(await bootNode(ctx.engine, plan, node, apiServerHostPort, bootBundle(plan, node, pki))));
     note(`${counted(plan.masters.length, 'master')}, ${counted(plan.workers.length, 'worker')}, lb on ${plan.spec.apiServerAddress}:${apiServerHostPort}`);
   },
 };

@@ -8,9 +8,9 @@ import { attachClusterRegistry, checkRegistryPort } from '../registry/registry.j
  */
 export const ensureRegistry: Step<CreateInput, void> = {
   title: 'Ensuring registry image',
-  async run({ engine, spec, progress, ensureRegistryImage, portIsFree }, note) {
+  async run({ engine, registries, spec, progress, ensureRegistryImage, portIsFree }, note) {
     const image = await ensureRegistryImage(engine, progress.nested());
-    const port = await checkRegistryPort(engine, spec, portIsFree);
+    const port = await checkRegistryPort(registries, spec, portIsFree);
     note(`${image}; localhost:${spec.registryPort} ${port === 'shared' ? 'is served by the registry already there' : 'is free'}`);
   },
 };
@@ -19,7 +19,7 @@ export const ensureRegistry: Step<CreateInput, void> = {
 export const startRegistry: Step<Secured, void> = {
   title: 'Starting registry',
   creates: true,
-  async run({ engine, plan }, note) {
-    note(await attachClusterRegistry(engine, plan));
+  async run({ registries, plan }, note) {
+    note(await attachClusterRegistry(registries, plan));
   },
 };

@@ -5,6 +5,7 @@ import { kubectl } from '../kube/kubectl.js';
 import { waitForCoreDns, waitForKubeRouter, waitForNodesReady } from '../kube/waits.js';
 import { waitForWeave } from './weave.js';
 import { counted } from '../../util/words.js';
+import { awaitAll } from '../../util/concurrent.js';
 
 /**
  * Usable means: every worker Ready and CoreDNS serving (unless the user brings
@@ -23,7 +24,7 @@ export const waitForReady: Step<Networking, void> = {
     // Weave first: when it fails, its own logs say why better than NotReady nodes would.
     const weave = ctx.podNetwork.kind === 'weave' ? await waitForWeave(ctx) : undefined;
     const kubectlOnMaster = (args: string[], input?: string) => kubectl(ctx.engine, plan, args, input);
-    await Promise.all([
+    await awaitAll([
       (async () => {
         await waitForNodesReady(ctx.api, plan.workers.map((w) => w.name), ctx.deadline);
         await waitForCoreDns(ctx.api, ctx.deadline);

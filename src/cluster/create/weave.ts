@@ -15,6 +15,7 @@ import { loadDockerImages } from '../ops/load.js';
 import { waitForUnit } from '../node/units.js';
 import { waitUntil } from '../../util/poll.js';
 import { UNIT } from '../../components/units.js';
+import { concurrently } from '../../util/concurrent.js';
 
 const WEAVE_IMAGE_LIST = [WEAVE_IMAGES.kube, WEAVE_IMAGES.npc];
 
@@ -74,9 +75,9 @@ export async function installWeave(ctx: Secured): Promise<IptablesBackend> {
   const { plan } = ctx;
   const first = plan.workers[0];
   if (!first) throw new Error('internal: no workers');
-  await Promise.all(plan.workers.map((worker) => waitForUnit(ctx.engine, worker, UNIT.containerd, ctx.deadline)));
-  await loadDockerImages(ctx.engine, plan.workers.map((worker) => worker.name), WEAVE_IMAGE_LIST);
-  const iptablesBackend = parseIptablesBackend(await execOrThrow(ctx.engine, first.name, ['cat', '/etc/kc-iptables-mode']));
+  await concurrently(plan.workers, (worker) => waitForUnit(ctx.engine, worker, UNIT.containerd, ctx.deadline));
+  await loadDockerImages(ctx.engine, plan.workers, WEAVE_IMAGE_LIST);
+  const iptablesBackend = parseIptablesBackend(await execOrThrow(ctx.engine, first, ['cat', '/etc/kc-iptables-mode']));
   await kubectl(ctx.engine, plan, ['apply', '-f', '-'], weaveManifest(plan, { iptablesBackend, images: WEAVE_IMAGES }));
   return iptablesBackend;
 }

@@ -1,6 +1,7 @@
 import { addonCustomResources, addonManifests, addonNamespaces, enabledAddons, type AddonWorkload, type InClusterAddon } from '../../components/addons.js';
 import type { ClusterPlan } from '../../model/plan.js';
 import { apiGetJson, isReady, type Condition, type HostApi } from './api.js';
+import { concurrently } from '../../util/concurrent.js';
 
 /** An add-on as `kc create cluster` and `kc get clusters` report it. */
 export interface AddonStatus {
@@ -68,7 +69,7 @@ async function statusOf(api: HostApi, workload: AddonWorkload): Promise<AddonSta
  * starting, and `kc get clusters` and `kc start cluster` say when they are ready.
  */
 export async function addonStatuses(api: HostApi, plan: ClusterPlan): Promise<AddonStatus[]> {
-  return Promise.all(enabledAddons(plan).map((workload) => statusOf(api, workload)));
+  return concurrently(enabledAddons(plan), (workload) => statusOf(api, workload));
 }
 
 /** `storage ready, metrics-server starting`; empty for a cluster without add-ons. */
@@ -122,6 +123,6 @@ export async function restartAddonPods(kubectl: RunKubectl, plan: ClusterPlan, t
     workloads.push(...names.map((name) => ({ namespace, name })));
   }
   const timeout = `--timeout=${Math.max(1, Math.floor(timeoutSeconds))}s`;
-  await Promise.all(workloads.map(({ namespace, name }) => kubectl(['rollout', 'status', '-n', namespace, name, timeout])));
+  await concurrently(workloads, ({ namespace, name }) => kubectl(['rollout', 'status', '-n', namespace, name, timeout]));
   return workloads.map(({ namespace, name }) => `${namespace}/${name.replace(/^[^/]+\//, '')}`);
 }

@@ -7,6 +7,7 @@ import type { Deadline } from '../../util/deadline.js';
 import { waitUntil } from '../../util/poll.js';
 import { journalTail } from '../node/units.js';
 import { apiGetJson, isReady, listNodes, readyCondition, type Condition, type HostApi } from './api.js';
+import { concurrently } from '../../util/concurrent.js';
 
 /**
  * The waits every command shares: create, `kc create node` and `kc start
@@ -34,7 +35,7 @@ export async function waitForEtcd({ engine, plan, deadline }: InCluster): Promis
   await waitUntil(
     `etcd on ${plan.masters.map((m) => m.name).join(', ')} to be healthy`,
     async () => {
-      const result = await engine.exec(first.name, etcdctlCommand(plan, ['endpoint', 'health']));
+      const result = await engine.exec(first, etcdctlCommand(plan, ['endpoint', 'health']));
       return result.exitCode === 0 || `${result.stdout}${result.stderr}`.trim().split('\n').pop() || 'unhealthy';
     },
     { deadline, intervalMs: POLL_MS, onTimeout: () => journalTail(engine, first, UNIT.etcd) },
@@ -141,16 +142,14 @@ export async function waitForCoreDns(api: HostApi, deadline: Deadline, readySinc
  * from then on a NetworkPolicy the user applies is enforced.
  */
 export async function waitForKubeRouter({ engine, plan, deadline }: InCluster, workers: readonly NodePlan[] = plan.workers): Promise<void> {
-  await Promise.all(
-    workers.map((worker) =>
-      waitUntil(
-        `kube-router's policy chains on ${worker.name}`,
-        async () => {
-          const result = await engine.exec(worker.name, ['iptables', '-w', '-S', KUBE_ROUTER_FORWARD_CHAIN]);
-          return result.exitCode === 0 || 'not synced yet';
-        },
-        { deadline, intervalMs: POLL_MS, onTimeout: () => journalTail(engine, worker, KUBE_ROUTER_UNIT) },
-      ),
+  await concurrently(workers, (worker) =>
+    waitUntil(
+      `kube-router's policy chains on ${worker.name}`,
+      async () => {
+        const result = await engine.exec(worker, ['iptables', '-w', '-S', KUBE_ROUTER_FORWARD_CHAIN]);
+        return result.exitCode === 0 || 'not synced yet';
+      },
+      { deadline, intervalMs: POLL_MS, onTimeout: () => journalTail(engine, worker, KUBE_ROUTER_UNIT) },
     ),
   );
 }

@@ -9,22 +9,23 @@ import { parseCertificate } from '../../pki/certs.js';
 import { certificateInventory } from '../../pki/inventory.js';
 import type { ClusterPki } from '../../pki/types.js';
 import { execOrThrow, type Provider } from '../../provider/provider.js';
-import { saveState, type ClusterState, type RotationOperation } from '../../state/cluster-state.js';
+import { loadState, saveState, type ClusterState, type RotationOperation } from '../../state/cluster-state.js';
 import { mergeIntoKubeconfigFile } from '../../state/kubeconfig-file.js';
 import { withClusterLock } from '../../state/lock.js';
 import { Deadline } from '../../util/deadline.js';
-import { UsageError } from '../../util/errors.js';
-import { waitUntil } from '../../util/poll.js';
+import { messageOf, UsageError } from '../../util/errors.js';
+import { isInterruption, stopIfInterrupted } from '../../util/interrupt.js';
 import type { Progress } from '../../util/progress.js';
 import { counted } from '../../util/words.js';
 import { restartAddonPods } from '../kube/addons.js';
 import { hostApiOf, type ApiProbe, type HostApi } from '../kube/api.js';
 import { waitForEtcd, waitForNodesReady, waitForRootCaPublished } from '../kube/waits.js';
-import { deliverFiles, journalTail } from '../node/units.js';
+import { deliverFiles } from '../node/units.js';
 import { adminEntry } from '../ops/kubeconfig.js';
 import { readCluster, requireNoUnfinishedChange, requireRunning } from '../ops/status.js';
-import { listMembers, memberOf, moveLeaderAway } from './etcd-membership.js';
-import { kubectlVia, waitForHaproxyBackends, type ChangeContext } from './node-access.js';
+import { kubectlVia, waitForHaproxyBackends, waitForOwnApiServer, type ChangeContext } from './moves/access.js';
+import { listMembers, memberOf, moveLeaderAway } from './moves/etcd.js';
+import { settleJournal } from './runner.js';
 
 export interface RotateOptions {
   engine: Provider;
@@ -34,6 +35,8 @@ export interface RotateOptions {
   ca: boolean;
   waitSeconds: number;
   apiProbe?: ApiProbe;
+  /** Ctrl-C: the rotation stops at its next safe point (between nodes, or in a wait). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface RotateResult {
@@ -124,17 +127,22 @@ export async function rotateCertificates(options: RotateOptions): Promise<Rotate
     requireNoUnfinishedChange(cluster, 'rotate certificates', 'rotate-certificates');
     const resumed = cluster.state.operation?.kind === 'rotate-certificates' ? cluster.state.operation : undefined;
     if (resumed && (resumed.caPhase !== undefined) !== options.ca) throw new UsageError(resumeMismatch(options.cluster, resumed));
-    const deadline = new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'rotation');
-    let state = cluster.state;
+    const deadline = new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'rotation', options.signal);
+    // A node change that stopped part-way is settled before new certificates go out: the rollout covers the plan's nodes.
+    let { state } = await settleJournal({ engine: options.engine, progress: options.progress, deadline, apiProbe: options.apiProbe }, cluster.state);
     const restarted: string[] = [];
     const rollouts = options.ca ? CA_ROTATION_PHASES.slice(resumed?.caPhase ? CA_ROTATION_PHASES.indexOf(resumed.caPhase) : 0).map((phase) => CA_ROLLOUTS[phase]) : [LEAF_ROLLOUT];
-    for (const [index, rollout] of rollouts.entries()) {
-      const result = await rollOut(options, deadline, state, rollout, index === 0 ? resumed : undefined);
-      state = result.state;
-      restarted.push(...result.restarted);
+    try {
+      for (const [index, rollout] of rollouts.entries()) {
+        const result = await rollOut(options, deadline, state, rollout, index === 0 ? resumed : undefined);
+        state = result.state;
+        restarted.push(...result.restarted);
+      }
+      const { operation: _finished, ...finished } = state;
+      await saveState(finished);
+    } catch (error) {
+      throw await rotationStopped(error, options);
     }
-    const { operation: _finished, ...finished } = state;
-    await saveState(finished);
     return {
       certificates: certificateInventory(state.plan, state.pki).length,
       seconds: (Date.now() - started) / 1000,
@@ -142,6 +150,29 @@ export async function rotateCertificates(options: RotateOptions): Promise<Rotate
       restarted: [...new Set(restarted)],
     };
   });
+}
+
+/**
+ * A rotation that stopped: its cause and, as the state recorded it, which
+ * nodes have their new certificates and which not yet, and the command that
+ * continues it. A rotation that recorded nothing changed nothing.
+ */
+async function rotationStopped(cause: unknown, options: RotateOptions): Promise<Error> {
+  const state = await loadState(options.cluster).catch(() => undefined);
+  const operation = state?.operation?.kind === 'rotate-certificates' ? state.operation : undefined;
+  if (!state || !operation) return cause instanceof Error ? cause : new Error(String(cause));
+  const nodes = [...state.plan.masters, ...state.plan.workers].map((n) => n.name);
+  const done = nodes.filter((n) => operation.done.includes(n));
+  const notYet = nodes.filter((n) => !operation.done.includes(n));
+  const first = isInterruption(cause) ? `${messageOf(cause).replace(/^./, (c) => c.toUpperCase())}: kc stopped at a safe point.` : messageOf(cause);
+  const phase = operation.caPhase ? ` in phase ${operation.caPhase} of the CA rotation` : '';
+  const where = [
+    done.length > 0 ? `${done.join(', ')} ${done.length === 1 ? 'has' : 'have'} the new certificates` : '',
+    notYet.length > 0 ? `${notYet.join(', ')} ${notYet.length === 1 ? 'does' : 'do'} not yet` : 'the add-ons were being restarted',
+  ].filter(Boolean).join('; ');
+  // Old and new certificates share a CA (or, with --ca, both CAs are trusted): the cluster works meanwhile.
+  const again = `kc rotate certificates${operation.caPhase ? ' --ca' : ''} --name ${options.cluster}`;
+  return new Error(`${first}\nThe rotation stopped${phase}: ${where}.\nRun \`${again}\` to continue it (the cluster works meanwhile).`, { cause });
 }
 
 function resumeMismatch(cluster: string, resumed: RotationOperation): string {
@@ -166,13 +197,15 @@ async function rollOut(
   let state = from;
   if (resumed) {
     progress.info(`Continuing the rotation begun ${resumed.startedAt}${resumed.caPhase ? ` in phase ${resumed.caPhase}` : ''} (${resumed.done.length ? `done: ${resumed.done.join(', ')}` : 'no node done yet'})`);
+    // The run that stopped may have recorded the certificates without reaching the kubeconfig files: merged again, which changes nothing where it did.
+    await mergeAdminEntry(state);
   } else {
     state = await progress.step(rollout.title, async (note) => {
       const operation: RotationOperation = { kind: 'rotate-certificates', startedAt: new Date().toISOString(), done: [], ...(rollout.caPhase ? { caPhase: rollout.caPhase } : {}) };
       const next: ClusterState = { ...state, pki: await rollout.makePki(state.pki, state.plan), operation };
       // The state first: should the rollout stop, the next run delivers the certificates kc has, not new ones.
       await saveState(next);
-      for (const path of next.kubeconfigPaths) await mergeIntoKubeconfigFile(path, adminEntry(next, false));
+      await mergeAdminEntry(next);
       note(`${rollout.describe(next.pki)}; admin kubeconfig updated in ${counted(next.kubeconfigPaths.length, 'file')}`);
       return next;
     });
@@ -181,6 +214,8 @@ async function rollOut(
   const api = hostApiOf(state, options.apiProbe);
   const done = new Set(state.operation?.done ?? []);
   for (const node of [...state.plan.masters, ...state.plan.workers].filter((n) => !done.has(n.name))) {
+    // Between nodes: a safe point (each node done is recorded).
+    stopIfInterrupted(deadline.signal);
     await progress.step(rollout.nodeTitle(node.name), () => (node.role === 'master' ? rotateMaster(ctx, node, rollout.changesTrust) : rotateWorker(ctx, api, node)));
     done.add(node.name);
     state = { ...state, operation: { ...(state.operation as RotationOperation), done: [...done] } };
@@ -188,6 +223,11 @@ async function rollOut(
   }
   const restarted = rollout.changesTrust ? await restartAddons(ctx, api, progress) : [];
   return { state, restarted };
+}
+
+/** The admin context, with the state's certificates, in every kubeconfig file kc wrote it to. */
+async function mergeAdminEntry(state: ClusterState): Promise<void> {
+  for (const path of state.kubeconfigPaths) await mergeIntoKubeconfigFile(path, adminEntry(state, false));
 }
 
 /**
@@ -212,7 +252,7 @@ async function rotateWorker(ctx: ChangeContext, api: HostApi, worker: NodePlan):
   await deliverFiles(engine, worker, { files: bootBundle(plan, worker, ctx.pki).files, units: [] });
   const restartedAt = Date.now();
   const units = [UNIT.kubelet, UNIT.kubeProxy, ...(runsKubeRouter(plan) ? [UNIT.kubeRouter] : [])];
-  await execOrThrow(engine, worker.name, ['systemctl', 'restart', ...units]);
+  await execOrThrow(engine, worker, ['systemctl', 'restart', ...units]);
   await waitForNodesReady(api, [worker.name], deadline, { fresh: { started: new Set([worker.name]), since: restartedAt } });
 }
 
@@ -225,26 +265,19 @@ async function rotateWorker(ctx: ChangeContext, api: HostApi, worker: NodePlan):
 async function rotateMaster(ctx: ChangeContext, master: NodePlan, restartEtcd: boolean): Promise<void> {
   const { engine, plan } = ctx;
   const drains = plan.masters.length > 1;
-  if (drains) await execOrThrow(engine, plan.lb.name, haproxySetServerCommand(master.name, 'drain'));
+  if (drains) await execOrThrow(engine, plan.lb, haproxySetServerCommand(master.name, 'drain'));
   try {
     await deliverFiles(engine, master, { files: bootBundle(plan, master, ctx.pki).files, units: [] });
     if (restartEtcd) {
       // The API server first: etcd, stopping, waits 7 s for the watches of its clients to end.
-      await execOrThrow(engine, master.name, ['systemctl', 'stop', UNIT.apiServer]);
+      await execOrThrow(engine, master, ['systemctl', 'stop', UNIT.apiServer]);
       await restartEtcdMember(ctx, master);
     }
-    await execOrThrow(engine, master.name, ['systemctl', 'restart', ...MASTER_UNITS]);
-    await waitUntil(
-      `the API server on ${master.name} to be ready`,
-      async () => {
-        // Its own API server, by the admin kubeconfig on it: the lb sends it nothing while it is drained.
-        const readyz = await kubectlVia(ctx, master, ['get', '--raw', '/readyz']).catch((error: unknown) => String(error));
-        return readyz.trim() === 'ok' || readyz.trim();
-      },
-      { deadline: ctx.deadline, intervalMs: 250, onTimeout: () => journalTail(engine, master, UNIT.apiServer) },
-    );
+    await execOrThrow(engine, master, ['systemctl', 'restart', ...MASTER_UNITS]);
+    // Its own API server: the lb sends it nothing while it is drained.
+    await waitForOwnApiServer(ctx, master);
   } finally {
-    if (drains) await execOrThrow(engine, plan.lb.name, haproxySetServerCommand(master.name, 'ready'));
+    if (drains) await execOrThrow(engine, plan.lb, haproxySetServerCommand(master.name, 'ready'));
   }
   await waitForHaproxyBackends(ctx);
 }
@@ -264,6 +297,6 @@ async function restartEtcdMember(ctx: ChangeContext, master: NodePlan): Promise<
     const otherId = memberOf(await listMembers(engine, plan, other, [other]), other)?.id;
     if (otherId) await moveLeaderAway(engine, plan, master, other, otherId);
   }
-  await execOrThrow(engine, master.name, ['systemctl', 'restart', UNIT.etcd]);
+  await execOrThrow(engine, master, ['systemctl', 'restart', UNIT.etcd]);
   await waitForEtcd(ctx);
 }

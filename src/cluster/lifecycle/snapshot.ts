@@ -1,13 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { access, readFile } from 'node:fs/promises';
 import writeFileAtomic from 'write-file-atomic';
-import {
-  ETCD_SNAPSHOT_ON_NODE,
-  etcdRestoreScript,
-  etcdSnapshotSaveCommand,
-  etcdSnapshotStatusCommand,
-  etcdUnrestoreScript,
-} from '../../components/etcd.js';
+import { ETCD_SNAPSHOT_ON_NODE, etcdSnapshotSaveCommand, etcdSnapshotStatusCommand } from '../../components/etcd.js';
 import { runsKubeRouter } from '../../components/index.js';
 import { UNIT } from '../../components/units.js';
 import type { ClusterPlan, NodePlan } from '../../model/plan.js';
@@ -24,13 +18,16 @@ import {
 } from '../../state/snapshot-archive.js';
 import { Deadline } from '../../util/deadline.js';
 import { UsageError } from '../../util/errors.js';
+import { stopIfInterrupted } from '../../util/interrupt.js';
 import type { Progress } from '../../util/progress.js';
 import { counted } from '../../util/words.js';
 import { hostApiOf, type ApiProbe } from '../kube/api.js';
-import { waitForApiServer, waitForCoreDns, waitForEtcd, waitForKubeRouter, waitForNodesReady } from '../kube/waits.js';
+import { waitForCoreDns, waitForKubeRouter, waitForNodesReady } from '../kube/waits.js';
 import { readCluster, requireRunning } from '../ops/status.js';
-import { healthyMasters } from './etcd-membership.js';
-import { changeStep, UndoLog } from './undo.js';
+import { concurrently } from '../../util/concurrent.js';
+import { healthyMasters } from './moves/etcd.js';
+import { planned, restoreEtcd, type MoveContext } from './moves/index.js';
+import { runMoves, settleJournal } from './runner.js';
 
 export interface SnapshotOptions {
   engine: Provider;
@@ -38,6 +35,8 @@ export interface SnapshotOptions {
   cluster: string;
   /** The snapshot file on the host. */
   file: string;
+  /** Ctrl-C: the command stops at its next safe point (a save writes no file). */
+  signal?: AbortSignal | undefined;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -86,6 +85,8 @@ export async function saveSnapshot(options: SnapshotOptions): Promise<SnapshotMa
       revision: status.revision,
       totalKeys: status.totalKey,
     };
+    // A safe point: nothing is written yet (and the snapshot in the node is gone already).
+    stopIfInterrupted(options.signal);
     await options.progress.step(`Writing ${options.file}`, async () => {
       await writeFileAtomic(options.file, await packSnapshot(manifest, db), { mode: 0o600 });
     });
@@ -95,11 +96,11 @@ export async function saveSnapshot(options: SnapshotOptions): Promise<SnapshotMa
 
 async function takeSnapshot(engine: NodeExec, plan: ClusterPlan, master: NodePlan): Promise<{ db: Buffer; status: SnapshotStatus }> {
   try {
-    await execOrThrow(engine, master.name, etcdSnapshotSaveCommand(plan, master));
-    const status = JSON.parse(await execOrThrow(engine, master.name, etcdSnapshotStatusCommand())) as SnapshotStatus;
-    return { db: await engine.readFile(master.name, ETCD_SNAPSHOT_ON_NODE), status };
+    await execOrThrow(engine, master, etcdSnapshotSaveCommand(plan, master));
+    const status = JSON.parse(await execOrThrow(engine, master, etcdSnapshotStatusCommand())) as SnapshotStatus;
+    return { db: await engine.readFile(master, ETCD_SNAPSHOT_ON_NODE), status };
   } finally {
-    await engine.exec(master.name, ['rm', '-f', ETCD_SNAPSHOT_ON_NODE]);
+    await engine.exec(master, ['rm', '-f', ETCD_SNAPSHOT_ON_NODE]);
   }
 }
 
@@ -115,9 +116,6 @@ export interface RestoreResult {
   manifest: SnapshotManifest;
   seconds: number;
 }
-
-/** The API server's clients on a master, stopped before etcd and started after it. */
-const API_UNITS = [UNIT.apiServer, UNIT.controllerManager, UNIT.scheduler];
 
 /**
  * What reads the API on a worker: restarted after a restore so each lists
@@ -136,67 +134,37 @@ async function readSnapshotFile(file: string): Promise<Buffer> {
   }
 }
 
-/** A command on every master at once (etcd members start together: each waits for a quorum), failing with the first refusal. */
-async function onMasters(engine: NodeExec, plan: ClusterPlan, command: string[]): Promise<void> {
-  await Promise.all(plan.masters.map((m) => execOrThrow(engine, m.name, command)));
-}
-
 /**
  * `kc snapshot restore FILE`: every master's etcd becomes a member of a new
- * etcd cluster made from the snapshot (Kubernetes' documented procedure:
- * API servers stopped, every member restored, API servers started, the
- * API's clients restarted). Each master keeps its data from before in
- * `member.before-restore`. A failure before the API answers again puts every
- * master's data back and starts it as it was.
+ * etcd cluster made from the snapshot (moves/restore.ts: Kubernetes'
+ * documented procedure), journaled as one move. Each master keeps its data
+ * from before in `member.before-restore`. A failure before the API answers
+ * again puts every master's data back and starts it as it was; a restore
+ * stopped by Ctrl-C is taken back by the next command. Then the API's
+ * clients restart to list the restored objects.
  */
 export async function restoreSnapshot(options: RestoreOptions): Promise<RestoreResult> {
   const { manifest, db } = await unpackSnapshot(await readSnapshotFile(options.file), options.file);
   return withClusterLock(options.cluster, async () => {
     const started = Date.now();
-    const cluster = await readCluster(options.engine, options.cluster);
-    requireRunning(cluster, 'restore a snapshot');
-    const { plan, state } = cluster;
-    const mismatch = snapshotMismatch(manifest, plan.spec.name, ownCaFingerprints(state.pki));
-    if (mismatch && !options.fromOtherCluster) throw new UsageError(`snapshot ${options.file} ${mismatch}`);
-    const deadline = new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'restore');
     const { engine, progress } = options;
-    const undo = new UndoLog();
-    const nextStep = `Run \`kc snapshot restore ${options.file} --name ${plan.spec.name}\` again, or see \`kc export logs --name ${plan.spec.name}\`.`;
-    const step = <T>(title: string, work: (note: (detail: string) => void) => Promise<T>) => changeStep(progress, undo, title, nextStep, work);
-
-    await step('Stopping the API servers and etcd', async () => {
-      undo.push('starting etcd and the API servers again', async () => {
-        await onMasters(engine, plan, ['systemctl', 'start', UNIT.etcd]);
-        await onMasters(engine, plan, ['systemctl', 'start', ...API_UNITS]);
-      });
-      await onMasters(engine, plan, ['systemctl', 'stop', ...API_UNITS]);
-      await onMasters(engine, plan, ['systemctl', 'stop', UNIT.etcd]);
-    });
-    await step(`Restoring revision ${manifest.revision} on ${counted(plan.masters.length, 'master')}`, async (note) => {
-      const token = `kc-${plan.spec.name}-restore-${randomBytes(4).toString('hex')}`;
-      await Promise.all(
-        plan.masters.map(async (master) => {
-          undo.push(`putting back the etcd data of ${master.name}`, () => execOrThrow(engine, master.name, ['/bin/sh', '-c', etcdUnrestoreScript()]).then(() => undefined));
-          await engine.copyFiles(master.name, [{ path: ETCD_SNAPSHOT_ON_NODE, content: db, mode: 0o600 }]);
-          const restored = await engine.exec(master.name, ['/bin/sh', '-c', etcdRestoreScript(plan, master, token)]);
-          if (restored.exitCode !== 0) throw new Error(`the snapshot could not become ${master.name}'s etcd data: ${(restored.stderr || restored.stdout).trim()}`);
-        }),
-      );
-      note(`taken ${manifest.takenAt} from ${manifest.takenFrom}`);
-    });
-    const api = hostApiOf(state, options.apiProbe);
-    await step('Starting etcd and the API servers', async (note) => {
-      // Every member at once: each one's start waits for a quorum of the others.
-      await onMasters(engine, plan, ['systemctl', 'start', UNIT.etcd]);
-      await waitForEtcd({ engine, plan, deadline });
-      await onMasters(engine, plan, ['systemctl', 'start', ...API_UNITS]);
-      await waitForApiServer(api, deadline);
-      note(api.server);
-    });
+    const cluster = await readCluster(engine, options.cluster);
+    requireRunning(cluster, 'restore a snapshot');
+    const mismatch = snapshotMismatch(manifest, cluster.plan.spec.name, ownCaFingerprints(cluster.state.pki));
+    if (mismatch && !options.fromOtherCluster) throw new UsageError(`snapshot ${options.file} ${mismatch}`);
+    const deadline = new Deadline(options.waitSeconds, `--wait ${options.waitSeconds}`, Date.now(), 'restore', options.signal);
+    const ctx: MoveContext = { engine, progress, deadline, apiProbe: options.apiProbe };
+    const { state } = await settleJournal(ctx, cluster.state);
+    const { plan } = state;
+    const command = `kc snapshot restore ${options.file}${options.fromOtherCluster ? ' --from-other-cluster' : ''} --name ${plan.spec.name}`;
+    const token = `kc-${plan.spec.name}-restore-${randomBytes(4).toString('hex')}`;
+    const restore = { subject: `the etcd data of ${plan.masters.map((m) => m.name).join(', ')}`, make: async () => planned(restoreEtcd(db), { kind: 'restore', token, revision: manifest.revision, step: 0, stepDone: false }) };
+    await runMoves({ ...ctx, command }, state, [restore], { past: 'restored', retry: () => command });
     // From here the restored data serves the API: a failure leaves it so, and says which wait failed.
+    const api = hostApiOf(state, options.apiProbe);
     const restartedAt = Date.now();
     await progress.step('Restarting kubelets and proxies, waiting for nodes', async (note) => {
-      await Promise.all(plan.workers.map((w) => execOrThrow(engine, w.name, ['systemctl', 'restart', ...workerUnits(plan)])));
+      await concurrently(plan.workers, (w) => execOrThrow(engine, w, ['systemctl', 'restart', ...workerUnits(plan)]));
       const workerNames = plan.workers.map((w) => w.name);
       await waitForNodesReady(api, workerNames, deadline, { fresh: { started: new Set(workerNames), since: restartedAt } });
       await waitForCoreDns(api, deadline);

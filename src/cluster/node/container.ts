@@ -60,19 +60,29 @@ function nodeSpec(plan: ClusterPlan, node: NodePlan, apiServerHostPort: number):
   };
 }
 
+/** The same published port: what the node listens on, and where on the host. */
+function samePort(a: PublishedPort, b: PublishedPort): boolean {
+  return a.containerPort === b.containerPort && a.protocol === b.protocol && a.hostIp === b.hostIp;
+}
+
 /**
  * Host port 0 ("any free port") resolved to a concrete port now: the engine
- * would pick a new one each time the node restarts, breaking whatever points at it.
+ * would pick a new one each time the node restarts, breaking whatever points
+ * at it. A node whose container is replaced keeps the ports its old one had.
  */
-async function pinHostPorts(ports: PublishedPort[]): Promise<PublishedPort[]> {
+async function pinHostPorts(ports: PublishedPort[], kept: readonly PublishedPort[]): Promise<PublishedPort[]> {
   const pinned: PublishedPort[] = [];
-  for (const port of ports) pinned.push(port.hostPort === 0 ? { ...port, hostPort: await freeTcpPort(port.hostIp) } : port);
+  for (const port of ports) {
+    if (port.hostPort !== 0) pinned.push(port);
+    else pinned.push({ ...port, hostPort: kept.find((k) => samePort(k, port) && k.hostPort !== 0)?.hostPort ?? (await freeTcpPort(port.hostIp)) });
+  }
   return pinned;
 }
 
 /**
- * Creates and starts a node's container, its host ports pinned: every node is
- * made this way, by create and by kc create node alike.
+ * Creates and starts a node's container, its host ports pinned (those of
+ * `keptPorts`, the container it replaces, kept): every node is made this
+ * way, by create, kc create node and kc upgrade cluster alike.
  */
 export async function createNodeContainer(
   engine: Pick<Nodes, 'createNode'>,
@@ -80,18 +90,20 @@ export async function createNodeContainer(
   node: NodePlan,
   apiServerHostPort: number,
   filesBeforeBoot: readonly ArchiveEntry[] = [],
+  keptPorts: readonly PublishedPort[] = [],
 ): Promise<void> {
   const spec = nodeSpec(plan, node, apiServerHostPort);
-  await engine.createNode({ ...spec, ports: await pinHostPorts(spec.ports) }, filesBeforeBoot);
+  await engine.createNode({ ...spec, ports: await pinHostPorts(spec.ports, keptPorts) }, filesBeforeBoot);
 }
 
 
 /**
  * Removes a node's container and, for a worker, its volumes: its pulled
- * images and its PersistentVolumes' data go with it. Absent is fine.
+ * images and its PersistentVolumes' data go with it. Absent is fine; a
+ * volume the engine keeps is an error (it would be left behind unseen).
  */
 export async function removeNodeContainer(engine: Pick<Nodes, 'removeNode' | 'removeVolume'>, node: NodePlan): Promise<void> {
-  await engine.removeNode(node.name);
+  await engine.removeNode(node);
   if (node.role !== 'worker') return;
-  for (const volume of [containerdVolume(node), localPathVolume(node)]) await engine.removeVolume(volume).catch(() => undefined);
+  for (const volume of [containerdVolume(node), localPathVolume(node)]) await engine.removeVolume({ name: volume, engine: node.engine });
 }

@@ -6,7 +6,7 @@ import { waitUntil } from '../../util/poll.js';
 
 /** Puts a bundle's files onto a node in one tar archive through Docker's archive API. */
 export async function deliverFiles(engine: NodeExec, node: NodePlan, bundle: ComponentBundle): Promise<void> {
-  await engine.copyFiles(node.name, bundle.files);
+  await engine.copyFiles(node, bundle.files);
 }
 
 /**
@@ -17,12 +17,12 @@ export async function deliverFiles(engine: NodeExec, node: NodePlan, bundle: Com
  */
 export async function startLoadedUnits(engine: NodeExec, node: NodePlan, units: readonly string[]): Promise<void> {
   if (units.length === 0) return;
-  await execOrThrow(engine, node.name, ['systemctl', 'enable', '--no-reload', '--now', '--no-block', ...units]);
+  await execOrThrow(engine, node, ['systemctl', 'enable', '--no-reload', '--now', '--no-block', ...units]);
 }
 
 /** The last lines of a unit's journal, for error messages. */
 export async function journalTail(engine: NodeExec, node: NodePlan, unit: string, lines = 30): Promise<string> {
-  const result = await engine.exec(node.name, ['journalctl', '--no-pager', '-o', 'cat', '-n', String(lines), '-u', unit]);
+  const result = await engine.exec(node, ['journalctl', '--no-pager', '-o', 'cat', '-n', String(lines), '-u', unit]);
   return `--- ${node.name}: journal of ${unit} (last ${lines} lines) ---\n${result.stdout.trimEnd()}`;
 }
 
@@ -32,10 +32,10 @@ export async function waitForBoot(engine: NodeExec, node: NodePlan, deadline: De
   await waitUntil(
     `systemd to boot on ${node.name}`,
     async () => {
-      const state = (await engine.exec(node.name, ['systemctl', 'is-system-running'])).stdout.trim();
+      const state = (await engine.exec(node, ['systemctl', 'is-system-running'])).stdout.trim();
       if (state === 'running') return true;
       if (state === 'degraded') {
-        const list = await engine.exec(node.name, ['systemctl', 'list-units', '--failed', '--plain', '--no-legend']);
+        const list = await engine.exec(node, ['systemctl', 'list-units', '--failed', '--plain', '--no-legend']);
         failed = list.stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
         return true;
       }
@@ -51,7 +51,7 @@ export async function waitForUnit(engine: NodeExec, node: NodePlan, unit: string
   await waitUntil(
     `${unit} on ${node.name}`,
     async () => {
-      const state = (await engine.exec(node.name, ['systemctl', 'is-active', unit])).stdout.trim();
+      const state = (await engine.exec(node, ['systemctl', 'is-active', unit])).stdout.trim();
       return state === 'active' || state;
     },
     { deadline, timeoutMs, intervalMs: 500, onTimeout: () => journalTail(engine, node, unit) },

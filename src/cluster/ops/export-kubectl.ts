@@ -20,7 +20,7 @@ export interface ExportedKubectl {
  * else read out of a master (a node image that was pulled, so nothing was
  * cached): the runner's own kubectl may be of another version.
  */
-export async function exportKubectl(engine: Pick<NodeExec, 'exec' | 'readFile'>, state: ClusterState, dir: string): Promise<ExportedKubectl> {
+export async function exportKubectl(engine: NodeExec, state: ClusterState, dir: string): Promise<ExportedKubectl> {
   const version = state.plan.spec.kubernetesVersion;
   const path = join(dir, 'kubectl');
   await mkdir(dir, { recursive: true });
@@ -35,7 +35,7 @@ export async function exportKubectl(engine: Pick<NodeExec, 'exec' | 'readFile'>,
   }
   const master = nodesOf(state.plan, 'master')[0];
   if (!master) throw new Error(`cluster "${state.plan.spec.name}" has no master to read kubectl from`);
-  const inNode = (await execOrThrow(engine, master.name, ['readlink', '-f', '/usr/local/bin/kubectl'])).trim();
-  await writeFile(path, await engine.readFile(master.name, inNode), { mode: 0o755 });
+  const inNode = (await execOrThrow(engine, master, ['readlink', '-f', '/usr/local/bin/kubectl'])).trim();
+  await writeFile(path, await engine.readFile(master, inNode), { mode: 0o755 });
   return { path, version, from: { node: master.name } };
 }

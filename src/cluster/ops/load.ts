@@ -4,17 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { CRI_NAMESPACE } from '../../components/containerd.js';
-import { execOrThrow, type Images, LABEL_CLUSTER, LABEL_ROLE, type NodeExec, type Nodes } from '../../provider/provider.js';
+import { execOrThrow, type Images, LABEL_CLUSTER, LABEL_ROLE, type NodeExec, type NodeRef, type Nodes, type NodeSummary } from '../../provider/provider.js';
+import { concurrently } from '../../util/concurrent.js';
 
-/** The worker containers of a cluster, optionally only the named ones. */
-export async function workerNodes(engine: Pick<Nodes, 'listNodes'>, cluster: string, only?: string[]): Promise<string[]> {
-  const containers = await engine.listNodes({ [LABEL_CLUSTER]: cluster, [LABEL_ROLE]: 'worker' });
-  const names = containers.map((c) => c.name).sort();
+/** The worker containers of a cluster (each with its engine), optionally only the named ones. */
+export async function workerNodes(engine: Pick<Nodes, 'listNodes'>, cluster: string, only?: string[]): Promise<NodeSummary[]> {
+  const containers = (await engine.listNodes({ [LABEL_CLUSTER]: cluster, [LABEL_ROLE]: 'worker' })).sort((a, b) => a.name.localeCompare(b.name));
+  const names = containers.map((c) => c.name);
   if (names.length === 0) throw new Error(`cluster "${cluster}" has no worker nodes: is it running? (kc get clusters)`);
-  if (!only || only.length === 0) return names;
+  if (!only || only.length === 0) return containers;
   const unknown = only.filter((n) => !names.includes(n));
   if (unknown.length > 0) throw new Error(`no worker named ${unknown.join(', ')} in cluster "${cluster}"; workers: ${names.join(', ')}`);
-  return only;
+  return containers.filter((c) => only.includes(c.name));
 }
 
 /** containerd's import reading the archive from stdin, into the namespace kubelet uses. */
@@ -25,12 +26,10 @@ export const IMPORT_COMMAND = ['ctr', '--namespace', CRI_NAMESPACE, 'images', 'i
  * each node, where kubelet finds it. Like kind, each node reads the file as a
  * stream through the exec's stdin: memory use does not grow with the image.
  */
-export async function importArchive(engine: NodeExec, nodes: string[], archivePath: string): Promise<void> {
-  await Promise.all(
-    nodes.map(async (node) => {
-      await execOrThrow(engine, node, IMPORT_COMMAND, createReadStream(archivePath));
-    }),
-  );
+export async function importArchive(engine: NodeExec, nodes: readonly NodeRef[], archivePath: string): Promise<void> {
+  await concurrently(nodes, async (node) => {
+    await execOrThrow(engine, node, IMPORT_COMMAND, createReadStream(archivePath));
+  });
 }
 
 /**
@@ -39,7 +38,7 @@ export async function importArchive(engine: NodeExec, nodes: string[], archivePa
  * `docker save` goes to a file first (as kind does): one save for every node,
  * on disk rather than in memory.
  */
-export async function loadDockerImages(engine: Images & NodeExec, nodes: string[], images: string[]): Promise<void> {
+export async function loadDockerImages(engine: Images & NodeExec, nodes: readonly NodeRef[], images: string[]): Promise<void> {
   for (const image of images) {
     if (!(await engine.imageLabels(image))) throw new Error(`image ${image} is not in the local Docker: build or pull it first`);
   }

@@ -7,6 +7,7 @@ import { LABEL_ROLE, type NodeExec, type NodeSummary, type Provider } from '../.
 import { extractTar } from '../../util/tar-gz.js';
 import { kubectl } from '../kube/kubectl.js';
 import type { ClusterState } from '../../state/cluster-state.js';
+import { concurrently } from '../../util/concurrent.js';
 
 /**
  * `kc export logs`: everything needed to debug a cluster after the fact, in
@@ -208,29 +209,29 @@ export async function collectNodeLogs(engine: Provider, container: NodeSummary, 
   };
 
   await attempt('docker inspect', async () => {
-    const info = await engine.inspectNode(container.id);
+    const info = await engine.inspectNode(container);
     await write('inspect.json', `${JSON.stringify(info ?? null, null, 2)}\n`);
   });
-  await attempt('docker logs', async () => write('console.log', await engine.nodeLogs(container.id)));
+  await attempt('docker logs', async () => write('console.log', await engine.nodeLogs(container)));
 
   if (container.state !== 'running') {
     errors.push(`the container is ${container.state}, not running: only inspect.json and console.log were collected`);
   } else {
     let units: string[] = [];
     await attempt('list units', async () => {
-      const loaded = await engine.exec(container.id, ['systemctl', 'list-units', '--all', '--no-legend', '--plain', '--full', ...UNIT_PATTERNS]);
-      const unitFiles = await engine.exec(container.id, ['systemctl', 'list-unit-files', '--no-legend', '--full', ...UNIT_PATTERNS]);
+      const loaded = await engine.exec(container, ['systemctl', 'list-units', '--all', '--no-legend', '--plain', '--full', ...UNIT_PATTERNS]);
+      const unitFiles = await engine.exec(container, ['systemctl', 'list-unit-files', '--no-legend', '--full', ...UNIT_PATTERNS]);
       units = unitsToCollect(loaded.stdout, unitFiles.stdout);
     });
     if (nodeRole(container) === 'worker') {
       // Every container's log, the current run's and the previous one's: what explains a crash.
       await attempt(`the pod logs in ${POD_LOGS_DIR}`, async () => {
-        files += await extractTar(await engine.readFolder(container.id, POD_LOGS_DIR), dir);
+        files += await extractTar(await engine.readFolder(container, POD_LOGS_DIR), dir);
       });
     }
     for (const { file, command } of nodeCommands(nodeRole(container), units)) {
       await attempt(`\`${command.join(' ')}\``, async () => {
-        const result = await engine.exec(container.id, command);
+        const result = await engine.exec(container, command);
         // 126/127: the program is missing or cannot run; its "output" is the runtime's complaint.
         const ran = result.exitCode !== 126 && result.exitCode !== 127;
         if (ran) await write(file, result.stdout);
@@ -301,5 +302,5 @@ export async function exportLogs(options: ExportLogsOptions): Promise<NodeLogsRe
   }
   if (nodes.length === 0) general.push('the cluster has no node containers');
   if (general.length > 0) await writeFile(join(dir, 'errors.txt'), `${general.join('\n')}\n`);
-  return Promise.all(nodes.map((node) => collectNodeLogs(engine, node, join(dir, node.name))));
+  return concurrently(nodes, (node) => collectNodeLogs(engine, node, join(dir, node.name)));
 }

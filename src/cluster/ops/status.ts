@@ -39,6 +39,12 @@ export async function containerStatuses(engine: Pick<Nodes, 'listNodes'>, cluste
   return new Map(containers.map((c) => [c.name, c]));
 }
 
+/** What the engine says of each node now, by the plan's nodes. */
+export async function statusesNow(engine: Pick<Nodes, 'listNodes'>, cluster: string): Promise<(node: NodePlan) => NodeStatus> {
+  const containers = await containerStatuses(engine, cluster);
+  return (node) => nodeStatus(containers.get(node.name));
+}
+
 /** The cluster's state and its nodes' statuses; a UsageError naming what to run when kc has no such cluster. */
 export async function readCluster(engine: Pick<Nodes, 'listNodes'>, name: string): Promise<ClusterNow> {
   const state = await loadState(name);
@@ -51,6 +57,9 @@ export async function readCluster(engine: Pick<Nodes, 'listNodes'>, name: string
       );
     }
     throw new UsageError(`no cluster named "${name}": kc get clusters lists them`);
+  }
+  if (state.deleting) {
+    throw new UsageError(`cluster "${name}" is part-way deleted (a delete begun ${state.deleting} stopped): finish it with \`kc delete cluster --name ${name}\``);
   }
   const statusOf = (node: NodePlan) => nodeStatus(containers.get(node.name));
   return { state, plan: state.plan, statusOf, status: clusterStatus(allNodes(state.plan).map(statusOf)), containers };

@@ -9,14 +9,13 @@ import { createServer } from 'node:net';
 import { REGISTRY_IMAGE } from '../../artifacts/manifest.js';
 import type { ClusterSpec } from '../../config/types.js';
 import { registryAddress, registryName, type ClusterPlan } from '../../model/plan.js';
-import type { Registries } from '../../provider/provider.js';
+import { LABEL_REGISTRY, type Registries } from '../../provider/provider.js';
 import { withRegistryLock } from '../../state/lock.js';
 import { UsageError } from '../../util/errors.js';
 
 /** The host address the registry listens on: this machine only. */
 export const REGISTRY_HOST_IP = '127.0.0.1';
 const REGISTRY_CONTAINER_PORT = 5000;
-export const LABEL_REGISTRY = 'dev.kc.registry';
 
 /** Whether a TCP port can be listened on at host: another registry or program may hold it. */
 export function portIsFree(host: string, port: number): Promise<boolean> {

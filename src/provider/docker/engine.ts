@@ -4,6 +4,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import {
   EngineUnavailableError,
   LABEL_CLUSTER,
+  LABEL_REGISTRY,
   LABEL_ROLE,
   LABEL_SPANS_ENGINES,
   LABEL_SWARM_BY_KC,
@@ -12,13 +13,19 @@ import {
   type SwarmNode,
   type SwarmState,
   type ArchiveEntry,
+  type EngineNodes,
   type ExecResult,
   type NetworkSpec,
   type NetworkSummary,
   type NodeSpec,
   type NodeSummary,
+  nameOf,
+  type OnOneEngine,
+  type ResourceRef,
+  type PublishedPort,
   type RegistrySpec,
   type RegistryState,
+  type RegistrySummary,
   type SingleEngine,
 } from '../provider.js';
 import { apiOlderThan, EngineTooOldError, MIN_API_VERSION, type EngineRef } from '../engine-failure.js';
@@ -319,7 +326,8 @@ export class DockerEngine implements SingleEngine {
     return networks.map((n) => ({ id: n.Id, name: n.Name, labels: n.Labels ?? {} }));
   }
 
-  async removeNetwork(idOrName: string): Promise<void> {
+  async removeNetwork(ref: OnOneEngine): Promise<void> {
+    const idOrName = nameOf(ref);
     try {
       await this.client.getNetwork(idOrName).remove();
     } catch (error) {
@@ -329,12 +337,13 @@ export class DockerEngine implements SingleEngine {
 
   // --- volumes --------------------------------------------------------------------
 
-  async listVolumes(labels: Record<string, string>): Promise<string[]> {
+  async listVolumes(labels: Record<string, string>): Promise<ResourceRef[]> {
     const result = await this.client.listVolumes({ filters: { label: labelFilters(labels) } });
-    return (result.Volumes ?? []).map((v) => v.Name);
+    return (result.Volumes ?? []).map((v) => ({ name: v.Name }));
   }
 
-  async removeVolume(name: string): Promise<void> {
+  async removeVolume(ref: OnOneEngine): Promise<void> {
+    const name = nameOf(ref);
     try {
       await this.client.getVolume(name).remove({ force: true });
     } catch (error) {
@@ -352,6 +361,16 @@ export class DockerEngine implements SingleEngine {
       if (isNotFound(error)) return undefined;
       throw error;
     }
+  }
+
+  async listRegistries(): Promise<RegistrySummary[]> {
+    const containers = await this.client.listContainers({ all: true, filters: { label: [LABEL_REGISTRY] } });
+    return containers.map((c) => ({
+      name: (c.Names[0] ?? '').replace(/^\//, ''),
+      port: Number(c.Labels[LABEL_REGISTRY]),
+      running: c.State === 'running',
+      networks: Object.keys(c.NetworkSettings?.Networks ?? {}),
+    }));
   }
 
   /**
@@ -475,11 +494,13 @@ export class DockerEngine implements SingleEngine {
     return container.id;
   }
 
-  async startNode(idOrName: string): Promise<void> {
+  async startNode(ref: OnOneEngine): Promise<void> {
+    const idOrName = nameOf(ref);
     await this.client.getContainer(idOrName).start();
   }
 
-  async stopNode(idOrName: string, timeoutSeconds = 10): Promise<void> {
+  async stopNode(ref: OnOneEngine, timeoutSeconds = 10): Promise<void> {
+    const idOrName = nameOf(ref);
     try {
       await this.client.getContainer(idOrName).stop({ t: timeoutSeconds });
     } catch (error) {
@@ -487,7 +508,8 @@ export class DockerEngine implements SingleEngine {
     }
   }
 
-  async removeNode(idOrName: string): Promise<void> {
+  async removeNode(ref: OnOneEngine): Promise<void> {
+    const idOrName = nameOf(ref);
     try {
       await this.client.getContainer(idOrName).remove({ force: true, v: true });
     } catch (error) {
@@ -505,13 +527,28 @@ export class DockerEngine implements SingleEngine {
     }));
   }
 
-  async inspectNode(idOrName: string): Promise<Docker.ContainerInspectInfo | undefined> {
+  async listNodesByEngine(labels: Record<string, string>): Promise<EngineNodes[]> {
+    try {
+      return [{ engine: this.engine.name, nodes: await this.listNodes(labels) }];
+    } catch (error) {
+      return [{ engine: this.engine.name, unreachable: (error as Error).message }];
+    }
+  }
+
+  async inspectNode(ref: OnOneEngine): Promise<Docker.ContainerInspectInfo | undefined> {
+    const idOrName = nameOf(ref);
     try {
       return await this.client.getContainer(idOrName).inspect();
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
     }
+  }
+
+  /** The host ports a node publishes, as its container was made (a stopped one's too); none when it is absent. */
+  async publishedPorts(ref: OnOneEngine): Promise<PublishedPort[]> {
+    const idOrName = nameOf(ref);
+    return publishedPortsOf((await this.inspectNode(idOrName))?.HostConfig.PortBindings as PortBindings | undefined);
   }
 
   /**
@@ -547,7 +584,8 @@ export class DockerEngine implements SingleEngine {
    * its stdin: text, or a stream piped through as it comes (an image archive
    * is never held in memory).
    */
-  async exec(idOrName: string, command: string[], input?: string | Readable): Promise<ExecResult> {
+  async exec(ref: OnOneEngine, command: string[], input?: string | Readable): Promise<ExecResult> {
+    const idOrName = nameOf(ref);
     const exec = await this.client.getContainer(idOrName).exec({
       Cmd: command,
       AttachStdout: true,
@@ -584,18 +622,20 @@ export class DockerEngine implements SingleEngine {
   }
 
   /** Puts files into a node as one tar archive, through Docker's archive API. */
-  async copyFiles(node: string, files: readonly ArchiveEntry[]): Promise<void> {
+  async copyFiles(ref: OnOneEngine, files: readonly ArchiveEntry[]): Promise<void> {
+    const node = nameOf(ref);
     if (files.length === 0) return;
     await this.client.getContainer(node).putArchive(await packFiles(files), { path: '/' });
   }
 
-  async readFile(node: string, path: string): Promise<Buffer> {
+  async readFile(ref: OnOneEngine, path: string): Promise<Buffer> {
+    const node = nameOf(ref);
     const archive = (await this.client.getContainer(node).getArchive({ path })) as Readable;
     return firstFileOf(archive, `${node}:${path}`);
   }
 
-  async readFolder(node: string, path: string): Promise<Readable> {
-    return (await this.client.getContainer(node).getArchive({ path })) as Readable;
+  async readFolder(ref: OnOneEngine, path: string): Promise<Readable> {
+    return (await this.client.getContainer(nameOf(ref)).getArchive({ path })) as Readable;
   }
 
   // --- diagnostics (kc export logs) ------------------------------------------------
@@ -614,7 +654,8 @@ export class DockerEngine implements SingleEngine {
    * Memory a container uses, as `docker stats` reports it: usage minus the
    * page cache the kernel can drop (cgroup v1 and v2 name that differently).
    */
-  async memoryUsageBytes(idOrName: string): Promise<number> {
+  async memoryUsageBytes(ref: OnOneEngine): Promise<number> {
+    const idOrName = nameOf(ref);
     const stats = (await this.client.getContainer(idOrName).stats({ stream: false })) as {
       memory_stats?: { usage?: number; stats?: { total_inactive_file?: number; inactive_file?: number } };
     };
@@ -628,7 +669,8 @@ export class DockerEngine implements SingleEngine {
    * the entrypoint and systemd wrote to the console. Works on stopped
    * containers too.
    */
-  async nodeLogs(idOrName: string): Promise<string> {
+  async nodeLogs(ref: OnOneEngine): Promise<string> {
+    const idOrName = nameOf(ref);
     const container = this.client.getContainer(idOrName);
     const info = await container.inspect();
     const raw = await container.logs({ stdout: true, stderr: true, timestamps: true, follow: false });
@@ -672,6 +714,21 @@ function labelFilters(labels: Record<string, string>): string[] {
 
 function statusCode(error: unknown): number | undefined {
   return (error as { statusCode?: number } | undefined)?.statusCode;
+}
+
+type PortBindings = Record<string, Array<{ HostIp?: string; HostPort?: string }> | null>;
+
+/** Pure: a container's port bindings (`"30080/tcp": [{HostIp, HostPort}]`) in kc's words; an unpinned port is 0. */
+export function publishedPortsOf(bindings: PortBindings | undefined): PublishedPort[] {
+  return Object.entries(bindings ?? {}).flatMap(([key, hosts]) => {
+    const [port = '', protocol = 'tcp'] = key.split('/');
+    return (hosts ?? []).map((host) => ({
+      containerPort: Number(port),
+      protocol: protocol as PublishedPort['protocol'],
+      hostIp: host.HostIp ?? '',
+      hostPort: Number(host.HostPort || 0),
+    }));
+  });
 }
 
 export function isNotFound(error: unknown): boolean {

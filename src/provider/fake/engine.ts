@@ -3,19 +3,26 @@ import { packInMemory } from '../../util/tar-gz.js';
 import { cidrsOverlap, parseCidr } from '../../util/ipv4.js';
 import {
   LABEL_CLUSTER,
+  LABEL_REGISTRY,
   LABEL_ROLE,
   LABEL_SPANS_ENGINES,
   SubnetTakenError,
   type ArchiveEntry,
   type ArchiveFile,
   isArchiveLink,
+  type EngineNodes,
   type ExecResult,
   type NetworkSpec,
   type NetworkSummary,
   type NodeSpec,
   type NodeSummary,
+  nameOf,
+  type OnOneEngine,
+  type ResourceRef,
+  type PublishedPort,
   type RegistrySpec,
   type RegistryState,
+  type RegistrySummary,
   type SingleEngine,
   type SwarmJoin,
   type SwarmNode,
@@ -72,6 +79,12 @@ export class FakeEngine implements SingleEngine {
   /** Every call, as `method firstArgument`, in order. */
   readonly calls: string[] = [];
   onExec: ExecHandler = () => ({ exitCode: 0, stdout: '', stderr: '' });
+  /**
+   * Sees every call before it takes effect, as `method firstArgument`, and an
+   * exec with its command line: a test that throws here fails that call (the
+   * fault-injection suite fails each call of a command in turn).
+   */
+  intercept: ((call: string) => void) | undefined;
   private failures: InjectedFailure[] = [];
   private delays: InjectedDelay[] = [];
   private nextId = 1;
@@ -104,8 +117,9 @@ export class FakeEngine implements SingleEngine {
     return this.networks.size === 0 && this.nodes.size === 0 && this.volumes.size === 0 && this.registries.size === 0;
   }
 
-  private async record(method: keyof SingleEngine, first?: string): Promise<void> {
+  private async record(method: keyof SingleEngine, first?: string, detail?: string): Promise<void> {
     this.calls.push(first === undefined ? method : `${method} ${first}`);
+    this.intercept?.([method, first, detail].filter((part) => part !== undefined).join(' '));
     const applies = (call: CallMatcher) => call.method === method && (!call.when || call.when(first));
     const delay = this.delays.find(applies);
     if (delay) await delay.until();
@@ -154,7 +168,8 @@ export class FakeEngine implements SingleEngine {
     return [...this.networks.values()].filter((n) => matches(n.labels, labels)).map(({ id, name, labels: l }) => ({ id, name, labels: l }));
   }
 
-  async removeNetwork(idOrName: string): Promise<void> {
+  async removeNetwork(ref: OnOneEngine): Promise<void> {
+    const idOrName = nameOf(ref);
     await this.record('removeNetwork', idOrName);
     // As Docker: a network with a container still on it cannot go.
     const attached = [...this.registries].find(([, r]) => r.networks.has(idOrName));
@@ -166,6 +181,13 @@ export class FakeEngine implements SingleEngine {
     await this.record('registryState', name);
     const registry = this.registries.get(name);
     return registry ? { running: registry.running, networks: [...registry.networks.keys()] } : undefined;
+  }
+
+  async listRegistries(): Promise<RegistrySummary[]> {
+    await this.record('listRegistries');
+    return [...this.registries]
+      .filter(([, r]) => LABEL_REGISTRY in r.spec.labels)
+      .map(([name, r]) => ({ name, port: Number(r.spec.labels[LABEL_REGISTRY]), running: r.running, networks: [...r.networks.keys()] }));
   }
 
   async createRegistry(spec: RegistrySpec): Promise<void> {
@@ -271,52 +293,74 @@ export class FakeEngine implements SingleEngine {
       .map((n) => ({ id: n.id, name: n.spec.name, state: n.state, labels: n.labels }));
   }
 
-  async startNode(name: string): Promise<void> {
+  async listNodesByEngine(labels: Record<string, string>): Promise<EngineNodes[]> {
+    try {
+      return [{ engine: undefined, nodes: await this.listNodes(labels) }];
+    } catch (error) {
+      return [{ engine: undefined, unreachable: (error as Error).message }];
+    }
+  }
+
+  async startNode(ref: OnOneEngine): Promise<void> {
+    const name = nameOf(ref);
     await this.record('startNode', name);
     this.node(name).state = 'running';
   }
 
-  async stopNode(name: string): Promise<void> {
+  async stopNode(ref: OnOneEngine): Promise<void> {
+    const name = nameOf(ref);
     await this.record('stopNode', name);
     this.node(name).state = 'exited';
   }
 
-  async removeNode(idOrName: string): Promise<void> {
+  async removeNode(ref: OnOneEngine): Promise<void> {
+    const idOrName = nameOf(ref);
     await this.record('removeNode', idOrName);
     const node = this.nodes.get(idOrName) ?? [...this.nodes.values()].find((n) => n.id === idOrName);
     if (node) this.nodes.delete(node.spec.name);
   }
 
-  async listVolumes(labels: Record<string, string>): Promise<string[]> {
+  async listVolumes(labels: Record<string, string>): Promise<ResourceRef[]> {
     await this.record('listVolumes');
-    return [...this.volumes].filter(([, l]) => matches(l, labels)).map(([name]) => name);
+    return [...this.volumes].filter(([, l]) => matches(l, labels)).map(([name]) => ({ name }));
   }
 
-  async removeVolume(name: string): Promise<void> {
+  async removeVolume(ref: OnOneEngine): Promise<void> {
+    const name = nameOf(ref);
     await this.record('removeVolume', name);
     this.volumes.delete(name);
   }
 
-  async inspectNode(idOrName: string): Promise<object | undefined> {
+  async inspectNode(ref: OnOneEngine): Promise<object | undefined> {
+    const idOrName = nameOf(ref);
     await this.record('inspectNode', idOrName);
     const node = this.nodes.get(idOrName);
     return node ? { Name: node.spec.name, State: { Status: node.state }, Config: { Labels: node.labels } } : undefined;
   }
 
-  async nodeLogs(idOrName: string): Promise<string> {
+  async publishedPorts(ref: OnOneEngine): Promise<PublishedPort[]> {
+    const idOrName = nameOf(ref);
+    await this.record('publishedPorts', idOrName);
+    return [...(this.nodes.get(idOrName)?.spec.ports ?? [])];
+  }
+
+  async nodeLogs(ref: OnOneEngine): Promise<string> {
+    const idOrName = nameOf(ref);
     await this.record('nodeLogs', idOrName);
     this.node(idOrName);
     return '';
   }
 
-  async memoryUsageBytes(idOrName: string): Promise<number> {
+  async memoryUsageBytes(ref: OnOneEngine): Promise<number> {
+    const idOrName = nameOf(ref);
     await this.record('memoryUsageBytes', idOrName);
     this.node(idOrName);
     return 0;
   }
 
-  async exec(name: string, command: string[], input?: string | Readable): Promise<ExecResult> {
-    await this.record('exec', name);
+  async exec(ref: OnOneEngine, command: string[], input?: string | Readable): Promise<ExecResult> {
+    const name = nameOf(ref);
+    await this.record('exec', name, command.join(' '));
     const node = this.node(name);
     if (node.state !== 'running') throw new Error(`container ${name} is not running`);
     let text: string | undefined;
@@ -338,19 +382,22 @@ export class FakeEngine implements SingleEngine {
     return this.onRunOnce(image, command);
   }
 
-  async copyFiles(name: string, files: readonly ArchiveEntry[]): Promise<void> {
+  async copyFiles(ref: OnOneEngine, files: readonly ArchiveEntry[]): Promise<void> {
+    const name = nameOf(ref);
     await this.record('copyFiles', name);
     placeEntries(this.node(name), files);
   }
 
-  async readFile(name: string, path: string): Promise<Buffer> {
+  async readFile(ref: OnOneEngine, path: string): Promise<Buffer> {
+    const name = nameOf(ref);
     await this.record('readFile', `${name}:${path}`);
     const file = this.node(name).files.get(path);
     if (!file) throw new Error(`Could not find the file ${path} in container ${name}`);
     return typeof file.content === 'string' ? Buffer.from(file.content) : file.content;
   }
 
-  async readFolder(name: string, path: string): Promise<Readable> {
+  async readFolder(ref: OnOneEngine, path: string): Promise<Readable> {
+    const name = nameOf(ref);
     await this.record('readFolder', `${name}:${path}`);
     const folder = path.replace(/\/+$/, '');
     const top = folder.slice(folder.lastIndexOf('/') + 1);

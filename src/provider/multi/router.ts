@@ -1,16 +1,19 @@
 import type { Readable } from 'node:stream';
 import {
   type ArchiveEntry,
+  type EngineNodes,
   type ExecResult,
   type NetworkSpec,
   type NetworkSummary,
   type NodeSpec,
   type NodeSummary,
+  type NodeRef,
+  type ResourceRef,
+  type PublishedPort,
   type Provider,
-  type RegistrySpec,
-  type RegistryState,
   type SingleEngine,
 } from '../provider.js';
+import { concurrently } from '../../util/concurrent.js';
 import { SwarmCoordinator, type RemoteEngine } from './swarm.js';
 
 export { EngineMismatchError, type RemoteEngine } from './swarm.js';
@@ -32,12 +35,14 @@ function isMissingNetwork(error: unknown): boolean {
 
 /**
  * One cluster on several Docker engines behind the Provider interface: the
- * pipeline asks as it would ask one engine. Node calls go to the engine the
- * node lives on (named in its NodeSpec when created, found by asking each
- * engine otherwise), listings are the union of every engine's, images are
- * built on the local engine and shared from it, and the cluster network is an
- * attachable swarm overlay managed from the local engine. The swarm itself is
- * `span`'s (a SwarmCoordinator): create joins the engines before it makes the
+ * pipeline asks as it would ask one engine. Node, volume and network calls go
+ * to the engine their reference names (a NodePlan or a NodeSummary carries
+ * it: undefined is the engine kc runs on, any other name one of the
+ * remotes, and an unknown name is an error, never a guess); listings are the
+ * union of every engine's, each item with its engine; images are built on
+ * the local engine and shared from it; the cluster network is an attachable
+ * swarm overlay managed from the local engine. The swarm itself is `span`'s
+ * (a SwarmCoordinator): create joins the engines before it makes the
  * network, delete releases them after it removed it.
  */
 export class MultiEngine implements Provider {
@@ -45,8 +50,6 @@ export class MultiEngine implements Provider {
   private readonly remotes: RemoteEngine[];
   /** The swarm the cluster network spans: joined by create, released by delete. */
   readonly span: SwarmCoordinator;
-  /** Container and volume (names and ids) → the engine that has them. */
-  private readonly where = new Map<string, Provider>();
 
   constructor(private readonly options: MultiEngineOptions) {
     this.local = options.local;
@@ -54,28 +57,17 @@ export class MultiEngine implements Provider {
     this.span = new SwarmCoordinator(options.local, options.remotes, options.localAddress);
   }
 
-  private get all(): Provider[] {
-    return [this.local, ...this.remotes.map((r) => r.provider)];
+  /** Every engine, by the name references give it (undefined: the local one). */
+  private get named(): { name: string | undefined; provider: Provider }[] {
+    return [{ name: undefined, provider: this.local }, ...this.remotes];
   }
 
-  private engineNamed(name: string | undefined): Provider {
-    if (name === undefined) return this.local;
-    const remote = this.remotes.find((r) => r.name === name);
-    if (!remote) throw new Error(`internal: no engine named "${name}" (known: ${this.remotes.map((r) => r.name).join(', ')})`);
+  /** The engine a reference names. */
+  private engineOf(ref: ResourceRef): Provider {
+    if (ref.engine === undefined) return this.local;
+    const remote = this.remotes.find((r) => r.name === ref.engine);
+    if (!remote) throw new Error(`internal: ${ref.name} is on engine "${ref.engine}", which this cluster does not have (its engines: local, ${this.remotes.map((r) => r.name).join(', ')})`);
     return remote.provider;
-  }
-
-  /** The engine a container or volume is on: remembered, or found by asking each engine. */
-  private async engineOf(idOrName: string): Promise<Provider> {
-    const known = this.where.get(idOrName);
-    if (known) return known;
-    for (const engine of this.all) {
-      if (await engine.inspectNode(idOrName)) {
-        this.where.set(idOrName, engine);
-        return engine;
-      }
-    }
-    return this.local;
   }
 
   // --- the engines ------------------------------------------------------------------
@@ -102,53 +94,24 @@ export class MultiEngine implements Provider {
 
   /** Every engine's subnets, swarm overlays included: a new cluster network must overlap none of them. */
   async usedSubnets(): Promise<string[]> {
-    const all = await Promise.all(this.all.map((e) => e.usedSubnets()));
+    const all = await concurrently(this.named, (e) => e.provider.usedSubnets());
     return [...new Set(all.flat())];
   }
 
+  /** Every engine's networks, once each (an overlay is listed by every engine it reaches: the first, the local one, keeps it). */
   async listNetworks(labels: Record<string, string>): Promise<NetworkSummary[]> {
     const seen = new Map<string, NetworkSummary>();
-    for (const engine of this.all) {
-      for (const network of await engine.listNetworks(labels)) {
-        if (seen.has(network.id)) continue;
-        seen.set(network.id, network);
-        this.where.set(network.id, engine);
+    for (const { name, provider } of this.named) {
+      for (const network of await provider.listNetworks(labels)) {
+        if (!seen.has(network.id)) seen.set(network.id, name === undefined ? network : { ...network, engine: name });
       }
     }
     return [...seen.values()];
   }
 
-  /** Removes a network where it lives (the swarm stays: `span.release` is delete's next call). */
-  async removeNetwork(idOrName: string): Promise<void> {
-    const engine = this.where.get(idOrName);
-    if (engine) await engine.removeNetwork(idOrName);
-    else for (const e of this.all) await e.removeNetwork(idOrName);
-  }
-
-  // --- the registry: always on the engine kc runs on (the cluster network reaches it there) ---
-
-  registryState(name: string): Promise<RegistryState | undefined> {
-    return this.local.registryState(name);
-  }
-
-  createRegistry(spec: RegistrySpec): Promise<void> {
-    return this.local.createRegistry(spec);
-  }
-
-  startRegistry(name: string): Promise<void> {
-    return this.local.startRegistry(name);
-  }
-
-  attachRegistry(name: string, network: string, ip: string): Promise<void> {
-    return this.local.attachRegistry(name, network, ip);
-  }
-
-  detachRegistry(name: string, network: string): Promise<void> {
-    return this.local.detachRegistry(name, network);
-  }
-
-  removeRegistry(name: string): Promise<void> {
-    return this.local.removeRegistry(name);
+  /** Removes a network on its engine (the swarm stays: `span.release` is delete's next call). */
+  async removeNetwork(network: ResourceRef): Promise<void> {
+    await this.engineOf(network).removeNetwork(network);
   }
 
   // --- nodes ---------------------------------------------------------------------------
@@ -159,8 +122,7 @@ export class MultiEngine implements Provider {
    * and repeated (the issue saw about 5 s once).
    */
   async createNode(spec: NodeSpec, filesBeforeBoot: readonly ArchiveEntry[] = []): Promise<void> {
-    const engine = this.engineNamed(spec.engine);
-    this.where.set(spec.name, engine);
+    const engine = this.engineOf(spec);
     const attempts = this.options.createAttempts ?? 20;
     const pause = this.options.pause ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
     for (let attempt = 1; ; attempt++) {
@@ -169,81 +131,87 @@ export class MultiEngine implements Provider {
         return;
       } catch (error) {
         if (!isMissingNetwork(error) || attempt >= attempts) throw error;
-        await engine.removeNode(spec.name);
+        await engine.removeNode(spec);
         await pause(500);
       }
     }
   }
 
+  /** Every engine's nodes, each with its engine. */
   async listNodes(labels: Record<string, string>): Promise<NodeSummary[]> {
     const all: NodeSummary[] = [];
-    const named = [{ name: undefined, provider: this.local }, ...this.remotes];
-    for (const { name, provider } of named) {
-      for (const container of await provider.listNodes(labels)) {
-        this.where.set(container.id, provider);
-        this.where.set(container.name, provider);
-        all.push(name === undefined ? container : { ...container, engine: name });
-      }
+    for (const { name, provider } of this.named) {
+      for (const container of await provider.listNodes(labels)) all.push(name === undefined ? container : { ...container, engine: name });
     }
     return all;
   }
 
-  async startNode(name: string): Promise<void> {
-    return (await this.engineOf(name)).startNode(name);
-  }
-
-  async stopNode(name: string, timeoutSeconds?: number): Promise<void> {
-    return (await this.engineOf(name)).stopNode(name, timeoutSeconds);
-  }
-
-  async removeNode(idOrName: string): Promise<void> {
-    return (await this.engineOf(idOrName)).removeNode(idOrName);
-  }
-
-  async listVolumes(labels: Record<string, string>): Promise<string[]> {
-    const all: string[] = [];
-    for (const engine of this.all) {
-      for (const volume of await engine.listVolumes(labels)) {
-        this.where.set(`volume:${volume}`, engine);
-        all.push(volume);
+  /** Each engine asked on its own: one that does not answer is named, with why, and the others still listed. */
+  async listNodesByEngine(labels: Record<string, string>): Promise<EngineNodes[]> {
+    return concurrently(this.named, async ({ name, provider }): Promise<EngineNodes> => {
+      try {
+        const nodes = await provider.listNodes(labels);
+        return { engine: name, nodes: name === undefined ? nodes : nodes.map((n) => ({ ...n, engine: name })) };
+      } catch (error) {
+        return { engine: name, unreachable: (error as Error).message };
       }
+    });
+  }
+
+  async startNode(node: NodeRef): Promise<void> {
+    return this.engineOf(node).startNode(node);
+  }
+
+  async stopNode(node: NodeRef, timeoutSeconds?: number): Promise<void> {
+    return this.engineOf(node).stopNode(node, timeoutSeconds);
+  }
+
+  async removeNode(node: NodeRef): Promise<void> {
+    return this.engineOf(node).removeNode(node);
+  }
+
+  async listVolumes(labels: Record<string, string>): Promise<ResourceRef[]> {
+    const all: ResourceRef[] = [];
+    for (const { name, provider } of this.named) {
+      for (const volume of await provider.listVolumes(labels)) all.push(name === undefined ? volume : { ...volume, engine: name });
     }
     return all;
   }
 
-  async removeVolume(name: string): Promise<void> {
-    const engine = this.where.get(`volume:${name}`);
-    if (engine) return engine.removeVolume(name);
-    for (const e of this.all) await e.removeVolume(name);
+  async removeVolume(volume: ResourceRef): Promise<void> {
+    return this.engineOf(volume).removeVolume(volume);
   }
 
-  async inspectNode(idOrName: string): Promise<object | undefined> {
-    return (await this.engineOf(idOrName)).inspectNode(idOrName);
+  async inspectNode(node: NodeRef): Promise<object | undefined> {
+    return this.engineOf(node).inspectNode(node);
   }
 
-  async nodeLogs(idOrName: string): Promise<string> {
-    return (await this.engineOf(idOrName)).nodeLogs(idOrName);
+  async publishedPorts(node: NodeRef): Promise<PublishedPort[]> {
+    return this.engineOf(node).publishedPorts(node);
   }
 
-  async memoryUsageBytes(idOrName: string): Promise<number> {
-    return (await this.engineOf(idOrName)).memoryUsageBytes(idOrName);
+  async nodeLogs(node: NodeRef): Promise<string> {
+    return this.engineOf(node).nodeLogs(node);
   }
 
-  async exec(node: string, command: string[], input?: string | Readable): Promise<ExecResult> {
-    return (await this.engineOf(node)).exec(node, command, input);
+  async memoryUsageBytes(node: NodeRef): Promise<number> {
+    return this.engineOf(node).memoryUsageBytes(node);
   }
 
-
-  async copyFiles(node: string, files: readonly ArchiveEntry[]): Promise<void> {
-    return (await this.engineOf(node)).copyFiles(node, files);
+  async exec(node: NodeRef, command: string[], input?: string | Readable): Promise<ExecResult> {
+    return this.engineOf(node).exec(node, command, input);
   }
 
-  async readFile(node: string, path: string): Promise<Buffer> {
-    return (await this.engineOf(node)).readFile(node, path);
+  async copyFiles(node: NodeRef, files: readonly ArchiveEntry[]): Promise<void> {
+    return this.engineOf(node).copyFiles(node, files);
   }
 
-  async readFolder(node: string, path: string): Promise<Readable> {
-    return (await this.engineOf(node)).readFolder(node, path);
+  async readFile(node: NodeRef, path: string): Promise<Buffer> {
+    return this.engineOf(node).readFile(node, path);
+  }
+
+  async readFolder(node: NodeRef, path: string): Promise<Readable> {
+    return this.engineOf(node).readFolder(node, path);
   }
 
   /** Probes run on the local engine (the one that builds the images they use). */

@@ -138,11 +138,11 @@ export class SwarmCoordinator implements EngineSpan {
       await remote.provider.leaveSwarm(false);
       gone.add(swarm.nodeId);
       // The bridge swarm mode gave it: nothing else uses it once the engine left.
-      await remote.provider.removeNetwork('docker_gwbridge').catch(() => undefined);
+      await remote.provider.removeNetwork({ name: 'docker_gwbridge' }).catch(() => undefined);
     }
     const others = nodes.filter((n) => n.id !== manager.nodeId && !gone.has(n.id) && n.state !== 'down');
     if (!manager.createdByKc || others.length > 0) return;
     await this.local.leaveSwarm(true);
-    await this.local.removeNetwork('docker_gwbridge').catch(() => undefined);
+    await this.local.removeNetwork({ name: 'docker_gwbridge' }).catch(() => undefined);
   }
 }
