@@ -11,23 +11,26 @@ import { certificateInventory, daysLeft } from '../pki/inventory.js';
 import { existingState } from '../cluster/ops/kubeconfig.js';
 import { checkedName } from './delete-cluster.js';
 import { engineForCluster } from './engines.js';
-import { engine, type GlobalOptions } from './options.js';
+import { engine, printTable, type GlobalOptions, type ListingOptions } from './options.js';
 import { counted } from '../util/words.js';
 
-interface GetClustersArgs extends GlobalOptions {
+interface GetClustersArgs extends GlobalOptions, ListingOptions {
   json: boolean;
 }
+
+/** `--no-headers`: tab-separated values even on a terminal (they always are when piped). */
+const NO_HEADERS = { headers: { type: 'boolean', default: true, describe: 'A header row on a terminal (--no-headers: tab-separated values only, as when piped)' } } as const;
 
 export const getClustersCommand: CommandModule<GlobalOptions, GetClustersArgs> = {
   command: 'clusters',
   describe: 'List kc clusters: whether each is running, stopped or partial, its nodes, and whether its add-ons are ready',
-  builder: (yargs) => yargs.option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+  builder: (yargs) => yargs.option('json', { type: 'boolean', default: false, describe: 'Print JSON' }).options(NO_HEADERS),
   handler: async (args) => {
     const clusters = await listClusters(engine(), engineForCluster);
     if (args.json) process.stdout.write(`${JSON.stringify(clusters)}\n`);
     else if (clusters.length === 0) process.stderr.write('No kc clusters found.\n');
-    // Tab-separated, name first: `kc get clusters | cut -f1` lists the names.
-    else process.stdout.write(`${clusters.map((c) => [c.name, c.status, counted(c.nodes, 'node'), describeAddons(c.addons)].join('\t').trimEnd()).join('\n')}\n`);
+    // Name first: `kc get clusters | cut -f1` lists the names.
+    else printTable(args, ['NAME', 'STATUS', 'NODES', 'ADD-ONS'], clusters.map((c) => [c.name, c.status, counted(c.nodes, 'node'), describeAddons(c.addons)]));
     // An engine that did not answer: named with why, on stderr (the table stays one line per cluster).
     for (const c of args.json ? [] : clusters) {
       for (const u of c.unreachable ?? []) {
@@ -37,7 +40,7 @@ export const getClustersCommand: CommandModule<GlobalOptions, GetClustersArgs> =
   },
 };
 
-interface GetNodesArgs extends GlobalOptions {
+interface GetNodesArgs extends GlobalOptions, ListingOptions {
   name: string;
   json: boolean;
 }
@@ -48,7 +51,8 @@ export const getNodesCommand: CommandModule<GlobalOptions, GetNodesArgs> = {
   builder: (yargs) =>
     yargs
       .option('name', { type: 'string', default: DEFAULT_CLUSTER_NAME, describe: 'Cluster name' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+      .option('json', { type: 'boolean', default: false, describe: 'Print JSON' })
+      .options(NO_HEADERS),
   handler: async (args) => {
     const name = checkedName(args.name);
     const containers = await (await engineForCluster(name)).listNodes({ [LABEL_CLUSTER]: name });
@@ -65,11 +69,11 @@ export const getNodesCommand: CommandModule<GlobalOptions, GetNodesArgs> = {
       process.stderr.write(`No nodes found for cluster "${name}".\n`);
       return;
     }
-    process.stdout.write(`${nodes.map((n) => `${n.name}\t${n.role}\t${n.status}\t${n.ip}\t${n.engine}`).join('\n')}\n`);
+    printTable(args, ['NAME', 'ROLE', 'STATUS', 'ADDRESS', 'ENGINE'], nodes.map((n) => [n.name, n.role, n.status, n.ip, n.engine]));
   },
 };
 
-interface GetCertificatesArgs extends GlobalOptions {
+interface GetCertificatesArgs extends GlobalOptions, ListingOptions {
   name: string;
   json: boolean;
 }
@@ -80,7 +84,8 @@ export const getCertificatesCommand: CommandModule<GlobalOptions, GetCertificate
   builder: (yargs) =>
     yargs
       .option('name', { type: 'string', default: DEFAULT_CLUSTER_NAME, describe: 'Cluster name' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+      .option('json', { type: 'boolean', default: false, describe: 'Print JSON' })
+      .options(NO_HEADERS),
   handler: async (args) => {
     const state = await existingState(checkedName(args.name));
     const now = new Date();
@@ -93,8 +98,7 @@ export const getCertificatesCommand: CommandModule<GlobalOptions, GetCertificate
       process.stdout.write(`${JSON.stringify(entries)}\n`);
       return;
     }
-    // Tab-separated, soonest to expire first: name, subject, expiry, days left, nodes, use.
-    const lines = entries.map((e) => [e.name, e.subject, e.notAfter.slice(0, 10), `${e.daysLeft}d`, e.nodes.join(','), e.use].join('\t'));
-    process.stdout.write(`${lines.join('\n')}\n`);
+    // Soonest to expire first.
+    printTable(args, ['NAME', 'SUBJECT', 'EXPIRES', 'LEFT', 'NODES', 'USE'], entries.map((e) => [e.name, e.subject, e.notAfter.slice(0, 10), `${e.daysLeft}d`, e.nodes.join(','), e.use]));
   },
 };

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { DockerEngine } from '../provider/docker/engine.js';
 import { UsageError } from '../util/errors.js';
+import { formatTable } from '../util/table.js';
 import { listenForInterrupts } from '../util/interrupt.js';
 import { createProgress, type Progress, type Verbosity } from '../util/progress.js';
 
@@ -51,3 +52,14 @@ export async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>
 }
 
 export { UsageError };
+
+/** `--no-headers` of the `kc get` listings. */
+export interface ListingOptions {
+  headers: boolean;
+}
+
+/** Prints a listing: a header row and lined-up columns on a terminal, tab-separated values elsewhere (see formatTable). */
+export function printTable(options: ListingOptions, headers: readonly string[], rows: readonly (readonly string[])[]): void {
+  const forPeople = options.headers && Boolean(process.stdout.isTTY);
+  process.stdout.write(`${formatTable(headers, rows, forPeople)}\n`);
+}
