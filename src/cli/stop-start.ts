@@ -6,6 +6,7 @@ import { checkedName } from './delete-cluster.js';
 import { enginesForCluster } from './engines.js';
 import { checkedWaitSeconds, engine, interruptible, progressFor, UsageError, type GlobalOptions } from './options.js';
 import { counted } from '../util/words.js';
+import { describeAddons } from '../cluster/kube/addons.js';
 import { certificateInventory, expiryWarning } from '../pki/inventory.js';
 import { loadState } from '../state/cluster-state.js';
 
@@ -52,6 +53,10 @@ function command(verb: 'stop' | 'start', run: (options: StopStartOptions) => Pro
           progress.info(`   \`${result.settled.command}\` had stopped part-way: its change to ${result.settled.subject} was ${result.settled.outcome === 'done' ? 'finished' : 'taken back'}.`);
         }
         if (result.unfinished) progress.info(`   Still to do: ${result.unfinished}.`);
+        if (result.addons && result.addons.length > 0) {
+          const starting = result.addons.some((a) => a.status !== 'ready');
+          progress.info(`   add-ons: ${describeAddons(result.addons)}${starting ? ' (kc get clusters shows when they are ready)' : ''}`);
+        }
         if (verb === 'start') await warnOfExpiry(cluster);
       }
     },

@@ -11,6 +11,7 @@ import type { Progress } from '../../util/progress.js';
 import { waitForApiServer, waitForCoreDns, waitForEtcd, waitForKubeRouter, waitForNodesReady } from '../kube/waits.js';
 import { runsKubeRouter } from '../../components/index.js';
 import { hostApiOf, type ApiProbe } from '../kube/api.js';
+import { addonStatuses, type AddonStatus } from '../kube/addons.js';
 import { waitForBoot } from '../node/units.js';
 import { readCluster, statusesNow, unfinishedChange, type ClusterNow } from '../ops/status.js';
 import { counted } from '../../util/words.js';
@@ -52,6 +53,8 @@ export interface StopStartResult {
   settled?: Settled;
   /** A start: a rollout (an upgrade, a rotation) that stopped part-way, and the command that finishes it. */
   unfinished?: string;
+  /** A start: whether each add-on serves yet, read live as create reads it. */
+  addons?: AddonStatus[];
 }
 
 /** The node a stopped command was moving (joining, leaving, being replaced), if any: it may have a container, or none. */
@@ -190,10 +193,13 @@ async function startNodes(options: StopStartOptions, cluster: ClusterNow): Promi
     note(`${counted(workers.length, 'worker')} Ready`);
   });
   const unfinished = unfinishedChange({ ...cluster, state, plan: state.plan });
+  // Read live, as create reads them: right after a start the Pod objects still say what they said before the stop.
+  const addons = await addonStatuses(api, state.plan);
   return {
     nodes: allNodes(state.plan).length,
     seconds: (Date.now() - started) / 1000,
     unchanged: nodes.length - stopped.length,
+    addons,
     ...(settled ? { settled } : {}),
     ...(unfinished ? { unfinished } : {}),
   };
