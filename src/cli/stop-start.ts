@@ -33,7 +33,7 @@ function command(verb: 'stop' | 'start', run: (options: StopStartOptions) => Pro
     command: 'cluster',
     describe:
       verb === 'stop'
-        ? 'Stop a cluster (workers, then masters, then the lb): its data, addresses and API port stay'
+        ? 'Stop a cluster (every node at once): its data, addresses and API port stay'
         : 'Start a stopped cluster and wait until it is usable again',
     builder: (yargs) =>
       yargs

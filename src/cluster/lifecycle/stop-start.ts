@@ -34,14 +34,15 @@ export interface StopStartOptions {
 const STOP_TIMEOUT_SECONDS = 30;
 
 /**
- * Stop order: workers first (their pods and kubelets stop while the API is
- * still there to hear of it), then every master at once (etcd's members all
- * stop together, none is left alone without a quorum for long), then the lb.
- * Every write etcd acknowledged is on a majority's disk already, so this is
- * about a quiet shutdown, not about data.
+ * Every node stops at once: the stop takes as long as the slowest node, not
+ * the sum of role groups (measured: workers 5.6 s, CoreDNS's 5 s lameduck;
+ * masters 8.9 s, an API server draining its watches; then the lb). A node
+ * does not need another to stop first: etcd's members all stop together
+ * anyway, every write it acknowledged is on a majority's disk already, and
+ * kubelets report nothing on their way down.
  */
-export function stopOrder(plan: ClusterPlan): NodePlan[][] {
-  return [plan.workers, plan.masters, [plan.lb]].filter((group) => group.length > 0);
+export function stopOrder(plan: ClusterPlan): NodePlan[] {
+  return allNodes(plan);
 }
 
 export interface StopStartResult {
@@ -75,9 +76,9 @@ function nodesWithContainers(cluster: ClusterNow): NodePlan[] {
 }
 
 /**
- * `kc stop cluster`: stops every node container, in stopOrder (a node a
- * stopped command was adding with its role); a stopped cluster keeps its
- * data, addresses and host port. Ctrl-C stops it between groups.
+ * `kc stop cluster`: stops every node container at once (stopOrder; a node
+ * a stopped command was adding too); a stopped cluster keeps its data,
+ * addresses and host port. Ctrl-C before it begins stops it there.
  */
 export async function stopCluster(options: Omit<StopStartOptions, 'registries'>): Promise<StopStartResult> {
   return withClusterLock(options.cluster, async () => {
@@ -85,15 +86,14 @@ export async function stopCluster(options: Omit<StopStartOptions, 'registries'>)
     const cluster = await readCluster(options.engine, options.cluster);
     let unchanged = 0;
     try {
-      for (const group of stopOrder(planWithMoving(cluster))) {
-        stopIfInterrupted(options.signal);
-        const running = group.filter((n) => cluster.containers.get(n.name)?.state === 'running');
-        unchanged += group.length - running.length;
-        await options.progress.step(`Stopping ${group.map((n) => n.name).join(', ')}`, async (note) => {
-          await concurrently(running, (n) => options.engine.stopNode(n, STOP_TIMEOUT_SECONDS));
-          note(running.length === group.length ? 'stopped' : `${running.length} were running`);
-        });
-      }
+      stopIfInterrupted(options.signal);
+      const nodes = stopOrder(planWithMoving(cluster));
+      const running = nodes.filter((n) => cluster.containers.get(n.name)?.state === 'running');
+      unchanged = nodes.length - running.length;
+      await options.progress.step(`Stopping ${counted(running.length, 'node')}`, async (note) => {
+        await concurrently(running, (n) => options.engine.stopNode(n, STOP_TIMEOUT_SECONDS));
+        note(unchanged === 0 ? running.map((n) => n.name).join(', ') : `${counted(unchanged, 'node')} stopped already`);
+      });
     } catch (error) {
       throw await stoppedPartWay('stop', error, options.engine, cluster);
     }
