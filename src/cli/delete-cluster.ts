@@ -24,7 +24,7 @@ export function checkedName(name: string, field = '--name'): string {
 
 function deletedSummary(result: Awaited<ReturnType<typeof deleteCluster>>): string {
   const summary = result.containers + result.networks === 0 && !result.state ? 'nothing to delete' : counted(result.containers, 'container');
-  const registry = result.registry === 'removed' ? ['the registry, its last user'] : result.registry === 'kept' ? ['the registry stays for other clusters'] : [];
+  const registry = result.registry === 'removed' ? ["the registry's container, its last user (its images stay: kc delete registry removes them)"] : result.registry === 'kept' ? ['the registry stays for other clusters'] : [];
   return [summary, ...registry, ...result.warnings].join('; ');
 }
 

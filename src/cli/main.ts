@@ -9,6 +9,7 @@ import { createClusterCommand } from './create-cluster.js';
 import { deleteClusterCommand, deleteClustersCommand } from './delete-cluster.js';
 import { exportLogsCommand } from './export-logs.js';
 import { getCertificatesCommand, getClustersCommand, getNodesCommand } from './get.js';
+import { deleteRegistryCommand, getRegistriesCommand } from './registry.js';
 import { exportKubeconfigCommand, exportKubectlCommand, getKubeconfigCommand } from './kubeconfig.js';
 import { loadDockerImageCommand, loadImageArchiveCommand, loadRegistryCommand } from './load.js';
 import { UsageError, withGlobalOptions } from './options.js';
@@ -44,17 +45,24 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .command('create', 'Create a cluster, or add nodes to one', (y) =>
       y.command(createClusterCommand).command(createNodeCommand).demandCommand(1, 'Say what to create: kc create cluster or kc create node'),
     )
-    .command('delete', 'Delete clusters, or remove nodes from one', (y) =>
+    .command('delete', 'Delete clusters, nodes, or a registry and its images', (y) =>
       y
         .command(deleteClusterCommand)
         .command(deleteClustersCommand)
+        .command(deleteRegistryCommand)
         .command(deleteNodeCommand)
-        .demandCommand(1, 'Say what to delete: kc delete cluster, kc delete clusters or kc delete node'),
+        .demandCommand(1, 'Say what to delete: kc delete cluster, kc delete clusters, kc delete node or kc delete registry'),
     )
     .command('stop', 'Stop a cluster, keeping its data', (y) => y.command(stopClusterCommand).demandCommand(1, 'Say what to stop: kc stop cluster'))
     .command('start', 'Start a stopped cluster', (y) => y.command(startClusterCommand).demandCommand(1, 'Say what to start: kc start cluster'))
-    .command('get', 'List clusters, nodes, kubeconfigs', (y) =>
-      y.command(getClustersCommand).command(getNodesCommand).command(getKubeconfigCommand).command(getCertificatesCommand).demandCommand(1, 'Say what to get: clusters, nodes, kubeconfig or certificates'),
+    .command('get', 'List clusters, nodes, kubeconfigs, certificates, registries', (y) =>
+      y
+        .command(getClustersCommand)
+        .command(getNodesCommand)
+        .command(getKubeconfigCommand)
+        .command(getCertificatesCommand)
+        .command(getRegistriesCommand)
+        .demandCommand(1, 'Say what to get: clusters, nodes, kubeconfig, certificates or registries'),
     )
     .command('export', 'Export kubeconfigs, kubectl and logs', (y) =>
       y.command(exportKubeconfigCommand).command(exportKubectlCommand).command(exportLogsCommand).demandCommand(1, 'Say what to export: kc export kubeconfig, kc export kubectl or kc export logs'),

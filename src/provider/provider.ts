@@ -364,8 +364,22 @@ export interface Registries {
   attachRegistry(name: string, network: string, ip: string): Promise<void>;
   /** Detaches it from a network; not attached is fine. */
   detachRegistry(name: string, network: string): Promise<void>;
-  /** Removes the container and its data volume; absent is fine. */
+  /** Removes the container; its data volume stays for the next registry of that port. Absent is fine. */
   removeRegistry(name: string): Promise<void>;
+  /** The data volumes of registries (labelled LABEL_REGISTRY), with a container or without one. */
+  listRegistryData(): Promise<RegistryData[]>;
+  /** Removes a registry's data volume (its images); absent is fine. The container must be gone. */
+  removeRegistryData(name: string): Promise<void>;
+}
+
+/** A registry's images: the volume they are on, and how much of the disk they take. */
+export interface RegistryData {
+  /** The registry's name (its container's, when it has one): the volume is `<name>-data`. */
+  name: string;
+  port: number;
+  volume: string;
+  /** What the engine reports the volume uses; undefined when it does not say. */
+  sizeBytes: number | undefined;
 }
 
 /**

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ClusterExistsError } from '../../src/cluster/create/network.js';
 import { CreateStepError } from '../../src/cluster/create/create.js';
 import { deleteCluster } from '../../src/cluster/ops/delete.js';
+import { deleteRegistry, registryViews } from '../../src/cluster/registry/registry.js';
 import { defaultClusterSpec, DEFAULT_NODE_IMAGE } from '../../src/config/defaults.js';
 import type { ClusterSpec } from '../../src/config/types.js';
 import { FakeEngine } from '../../src/provider/fake/engine.js';
@@ -255,6 +256,20 @@ describe('the registry beside the clusters', () => {
     expect([...(engine.registries.get('kc-registry-5001')?.networks.keys() ?? [])]).toEqual(['kc-reg-b']);
     expect(await deleteCluster({ engine, registries: engine, name: 'reg-b' })).toMatchObject({ registry: 'removed' });
     expect(engine.isEmpty()).toBe(true);
+    // The registry's container went with its last cluster; its images stay for the next cluster on that port.
+    engine.registryDataBytes.set('kc-registry-5001-data', 3 * 1024 ** 2);
+    expect(await registryViews(engine)).toEqual([{ port: 5001, status: 'data only', clusters: [], sizeBytes: 3 * 1024 ** 2, volume: 'kc-registry-5001-data' }]);
+    await create(engine, specNamed('reg-c'));
+    expect(engine.calls.filter((c) => c === 'createRegistry kc-registry-5001')).toHaveLength(2);
+    expect(engine.volumes.has('kc-registry-5001-data')).toBe(true);
+    expect((await registryViews(engine))[0]).toMatchObject({ status: 'running', clusters: ['reg-c'] });
+    // kc delete registry: refused while a cluster uses it, naming it; afterwards the images go too.
+    await expect(deleteRegistry(engine, 5001)).rejects.toThrow('the registry on localhost:5001 is used by cluster reg-c: delete it first (kc delete clusters reg-c), or keep the registry');
+    expect(engine.volumes.has('kc-registry-5001-data')).toBe(true);
+    await deleteCluster({ engine, registries: engine, name: 'reg-c' });
+    expect(await deleteRegistry(engine, 5001)).toMatchObject({ port: 5001, status: 'data only' });
+    expect(engine.volumes.size).toBe(0);
+    expect(await deleteRegistry(engine, 5001)).toBeUndefined();
   }, 60_000);
 
   it('refuses a registry port another program holds before it creates anything, naming the port and the fixes', async () => {

@@ -3,12 +3,13 @@
  * (`kc-registry-5001` serves `localhost:5001`), shared by every cluster that
  * uses that port, as k3d shares its registries. Each cluster's network gets
  * it at a fixed address, where the nodes' containerd pulls from
- * (components/containerd.ts). It goes with the last cluster that uses it.
+ * (components/containerd.ts). Its container goes with the last cluster that
+ * uses it; its images stay until `kc delete registry`.
  */
 import { createServer } from 'node:net';
 import { REGISTRY_IMAGE } from '../../artifacts/manifest.js';
 import type { ClusterSpec } from '../../config/types.js';
-import { registryAddress, registryName, type ClusterPlan } from '../../model/plan.js';
+import { networkName, registryAddress, registryName, type ClusterPlan } from '../../model/plan.js';
 import { LABEL_REGISTRY, type Registries } from '../../provider/provider.js';
 import { withRegistryLock } from '../../state/lock.js';
 import { UsageError } from '../../util/errors.js';
@@ -74,8 +75,10 @@ async function attach(engine: Registries, plan: ClusterPlan): Promise<string> {
 
 /**
  * Takes the registry off a cluster's network (a network with a container on
- * it cannot be removed), and removes it with its images once no cluster
- * network is left on it. Absent is fine: delete runs twice, or after a failed create.
+ * it cannot be removed), and removes its container once no cluster network is
+ * left on it. Its images stay on its data volume for the next cluster of that
+ * port: a delete and create again need not push everything again (`kc delete
+ * registry` removes them). Absent is fine: delete runs twice, or after a failed create.
  */
 export function detachClusterRegistry(engine: Pick<Registries, 'registryState' | 'detachRegistry' | 'removeRegistry'>, port: number, network: string): Promise<'kept' | 'removed' | 'absent'> {
   return withRegistryLock(port, () => detach(engine, port, network));
@@ -92,3 +95,61 @@ async function detach(engine: Pick<Registries, 'registryState' | 'detachRegistry
   return 'removed';
 }
 
+
+/** A registry as `kc get registries` shows it: its port, whether it runs, the clusters on it, its images' size. */
+export interface RegistryView {
+  port: number;
+  /** `running`, `stopped`, or `data only` (no container: its last cluster is gone, its images kept). */
+  status: 'running' | 'stopped' | 'data only';
+  /** The clusters whose networks it is on, by name. */
+  clusters: string[];
+  /** Its data volume's size as the engine reports it; undefined when unknown or there is none. */
+  sizeBytes: number | undefined;
+  volume: string | undefined;
+}
+
+/** The cluster a network kc made belongs to (`kc-dev` → `dev`); undefined for another network. */
+function clusterOfNetwork(network: string): string | undefined {
+  const prefix = networkName('');
+  return network.startsWith(prefix) ? network.slice(prefix.length) : undefined;
+}
+
+/** Every registry kc runs or keeps the images of, by port: its container and its data volume together. */
+export async function registryViews(engine: Pick<Registries, 'listRegistries' | 'listRegistryData'>): Promise<RegistryView[]> {
+  const [containers, data] = [await engine.listRegistries(), await engine.listRegistryData()];
+  const ports = [...new Set([...containers.map((c) => c.port), ...data.map((d) => d.port)])].sort((a, b) => a - b);
+  return ports.map((port) => {
+    const container = containers.find((c) => c.port === port);
+    const volume = data.find((d) => d.port === port);
+    return {
+      port,
+      status: container ? (container.running ? 'running' : 'stopped') : 'data only',
+      clusters: (container?.networks ?? []).flatMap((n) => clusterOfNetwork(n) ?? []).sort(),
+      sizeBytes: volume?.sizeBytes,
+      volume: volume?.volume,
+    };
+  });
+}
+
+/**
+ * `kc delete registry`: removes the registry of a port (its container, if
+ * one is left) and its images. Refused while a cluster uses it: its pods pull
+ * from it. Returns what went.
+ */
+export function deleteRegistry(engine: Pick<Registries, 'listRegistries' | 'listRegistryData' | 'removeRegistry' | 'removeRegistryData'>, port: number): Promise<RegistryView | undefined> {
+  return withRegistryLock(port, async () => {
+    const view = (await registryViews(engine)).find((r) => r.port === port);
+    if (!view) return undefined;
+    if (view.clusters.length > 0) {
+      const names = view.clusters.join(', ');
+      throw new UsageError(
+        `the registry on localhost:${port} is used by cluster${view.clusters.length === 1 ? '' : 's'} ${names}: ` +
+          `delete ${view.clusters.length === 1 ? 'it' : 'them'} first (kc delete clusters ${names}), or keep the registry`,
+      );
+    }
+    const name = registryName(port);
+    await engine.removeRegistry(name);
+    await engine.removeRegistryData(name);
+    return view;
+  });
+}

@@ -26,6 +26,7 @@ import {
   type RegistrySpec,
   type RegistryState,
   type RegistrySummary,
+  type RegistryData,
   type SingleEngine,
 } from '../provider.js';
 import { apiOlderThan, EngineTooOldError, MIN_API_VERSION, type EngineRef } from '../engine-failure.js';
@@ -418,10 +419,31 @@ export class DockerEngine implements SingleEngine {
 
   async removeRegistry(name: string): Promise<void> {
     try {
-      await this.client.getContainer(name).remove({ force: true, v: true });
+      // Not `v: true`: the named data volume outlives the container.
+      await this.client.getContainer(name).remove({ force: true });
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
+  }
+
+  async listRegistryData(): Promise<RegistryData[]> {
+    const volumes = (await this.client.listVolumes({ filters: { label: [LABEL_REGISTRY] } })).Volumes ?? [];
+    if (volumes.length === 0) return [];
+    // The engine reckons volume sizes only in its disk-usage report (docker system df).
+    const usage = (await this.client.df()) as { Volumes?: { Name: string; UsageData?: { Size?: number } }[] };
+    const sizes = new Map((usage.Volumes ?? []).map((v) => [v.Name, v.UsageData?.Size]));
+    return volumes.map((v) => {
+      const size = sizes.get(v.Name);
+      return {
+        name: v.Name.replace(/-data$/, ''),
+        port: Number(v.Labels?.[LABEL_REGISTRY]),
+        volume: v.Name,
+        sizeBytes: size !== undefined && size >= 0 ? size : undefined,
+      };
+    });
+  }
+
+  async removeRegistryData(name: string): Promise<void> {
     await this.removeVolume(`${name}-data`);
   }
 

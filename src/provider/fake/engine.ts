@@ -23,6 +23,7 @@ import {
   type RegistrySpec,
   type RegistryState,
   type RegistrySummary,
+  type RegistryData,
   type SingleEngine,
   type SwarmJoin,
   type SwarmNode,
@@ -114,7 +115,9 @@ export class FakeEngine implements SingleEngine {
 
   /** Nothing left: no network, node or volume. */
   isEmpty(): boolean {
-    return this.networks.size === 0 && this.nodes.size === 0 && this.volumes.size === 0 && this.registries.size === 0;
+    // A registry's data volume outlives its clusters by design (kc delete registry removes it): not a leftover.
+    const volumes = [...this.volumes.values()].filter((labels) => labels[LABEL_REGISTRY] === undefined);
+    return this.networks.size === 0 && this.nodes.size === 0 && volumes.length === 0 && this.registries.size === 0;
   }
 
   private async record(method: keyof SingleEngine, first?: string, detail?: string): Promise<void> {
@@ -221,6 +224,21 @@ export class FakeEngine implements SingleEngine {
   async removeRegistry(name: string): Promise<void> {
     await this.record('removeRegistry', name);
     this.registries.delete(name);
+  }
+
+  /** Bytes a registry's data volume holds, as a test says (the engine's disk-usage report). */
+  readonly registryDataBytes = new Map<string, number>();
+
+  async listRegistryData(): Promise<RegistryData[]> {
+    await this.record('listRegistryData');
+    return [...this.volumes]
+      .filter(([, labels]) => labels[LABEL_REGISTRY] !== undefined)
+      .map(([volume, labels]) => ({ name: volume.replace(/-data$/, ''), port: Number(labels[LABEL_REGISTRY]), volume, sizeBytes: this.registryDataBytes.get(volume) }));
+  }
+
+  async removeRegistryData(name: string): Promise<void> {
+    await this.record('removeRegistryData', name);
+    if (this.registries.has(name)) throw new Error(`volume ${name}-data is in use by container ${name}`);
     this.volumes.delete(`${name}-data`);
   }
 
