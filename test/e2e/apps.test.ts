@@ -5,14 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_REGISTRY_PORT } from '../../src/config/defaults.js';
+import { DEFAULT_NODE_IMAGE, DEFAULT_REGISTRY_PORT } from '../../src/config/defaults.js';
 import { loadBalancerRange, registryName } from '../../src/model/plan.js';
 import { DockerEngine } from '../../src/provider/docker/engine.js';
 import { execOrThrow, LABEL_CLUSTER } from '../../src/provider/provider.js';
 import { loadState } from '../../src/state/cluster-state.js';
 import { waitUntil } from '../../src/util/poll.js';
 import { buildWebImage, clusterResources, helmFor, helmPath, httpGet, kubectlFor } from './cluster-helpers.js';
-import { expectOk, kc, testClusterName } from './helpers.js';
+import { E2E_NODE_IMAGE, expectOk, kc, testClusterName } from './helpers.js';
 
 /**
  * A typical application chart on a default cluster with nothing installed by
@@ -192,7 +192,7 @@ describe('an application chart on a default cluster: storage, a load balancer, m
     await expectOk(['delete', 'cluster', '--name', BARE, '--kubeconfig', bareConfig]);
   }, 600_000);
 
-  it('kc delete cluster takes the volumes with it, and the registry when no other cluster uses it', async () => {
+  it('kc delete cluster takes the volumes with it, and the registry\'s container when no other cluster uses it, keeping its images', async () => {
     // Two workers' containerd and local-path volumes.
     expect((await clusterResources(NAME)).volumes).toBe(4);
     const registry = registryName(DEFAULT_REGISTRY_PORT);
@@ -203,5 +203,12 @@ describe('an application chart on a default cluster: storage, a load balancer, m
     const after = await engine.registryState(registry);
     if (others.length === 0) expect(after).toBeUndefined();
     else expect(after?.networks).not.toContain(`kc-${NAME}`);
+    // Its images stay on its volume for the next cluster on the port: what this test pushed is there.
+    const listed = JSON.parse(await expectOk(['get', 'registries', '--json']).then((r) => r.stdout)) as { port: number; status: string; sizeBytes?: number }[];
+    expect(listed.find((r) => r.port === DEFAULT_REGISTRY_PORT)).toMatchObject({ status: others.length === 0 ? 'data only' : 'running' });
+    const repositories = await execFileAsync('docker', [
+      'run', '--rm', '--entrypoint', 'ls', '-v', `${registry}-data:/registry:ro`, E2E_NODE_IMAGE ?? DEFAULT_NODE_IMAGE, '/registry/docker/registry/v2/repositories',
+    ]);
+    expect(repositories.stdout.split('\n')).toEqual(expect.arrayContaining(['kc-web', 'ghcr.io', 'docker.io']));
   }, 180_000);
 });
