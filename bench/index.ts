@@ -24,6 +24,8 @@
  * round trip between their pod bridges (VXLAN across engines, a bridge on one).
  * `upgrade`: KC_BENCH_RUNS times, the default shape made on the previous minor
  * and upgraded to the newest: total and per node (bench/upgrade.ts).
+ * `stopstart`: the default cluster, KC_BENCH_RUNS rounds of kc stop and kc
+ * start, and until a LoadBalancer Service answers again (bench/stopstart.ts).
  * `lifecycle`: on one cluster (2 masters, 1 worker), KC_BENCH_RUNS rounds of
  * add a worker, add a master, remove both, stop, start, snapshot save and
  * restore, rotate certificates (bench/lifecycle.ts).
@@ -53,6 +55,7 @@ import { nthAddress, parseCidr } from '../src/util/ipv4.js';
 import { buildNodeImage } from '../src/image/node-image.js';
 import { createProgress } from '../src/util/progress.js';
 import { benchLifecycle } from './lifecycle.js';
+import { benchStopStart } from './stopstart.js';
 import { benchUpgrade } from './upgrade.js';
 import { formatSpread, runCount, spreadByKey, type Spread } from './stats.js';
 import { concurrently } from '../src/util/concurrent.js';
@@ -71,7 +74,7 @@ const SHAPES: Record<string, Partial<ClusterSpec>> = {
 };
 
 /** Shapes measured by a code path of their own rather than benchCreate. */
-const SPECIAL_SHAPES = ['lifecycle', 'upgrade'];
+const SPECIAL_SHAPES = ['lifecycle', 'upgrade', 'stopstart'];
 
 const PREFIX = process.env.KC_BENCH_PREFIX || 'bench';
 const NODE_IMAGE = process.env.KC_BENCH_NODE_IMAGE || undefined;
@@ -267,8 +270,11 @@ async function main(): Promise<void> {
       ? await benchLifecycle({ engine, cluster: `${PREFIX}-lifecycle`, kubeconfigPath: kubeconfig, nodeImage: NODE_IMAGE, rounds: RUNS })
       : undefined;
     const upgrade = shapes.includes('upgrade') ? await benchUpgrade({ engine, progress, cluster: `${PREFIX}-upgrade`, kubeconfigPath: kubeconfig, runs: RUNS }) : undefined;
+    const stopStart = shapes.includes('stopstart')
+      ? await benchStopStart({ engine, cluster: `${PREFIX}-stopstart`, kubeconfigPath: kubeconfig, nodeImage: NODE_IMAGE, rounds: RUNS })
+      : undefined;
     const nodeImage = { tag: image.tag, warmBuildSeconds: imageSeconds, sizeMB: Math.round(image.sizeBytes / 1e6) };
-    process.stdout.write(`${JSON.stringify({ nodeImage, shapes: reports, lifecycle, upgrade }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ nodeImage, shapes: reports, lifecycle, upgrade, stopStart }, null, 2)}\n`);
     process.stdout.write(`\nnode image ${image.tag}: ${nodeImage.sizeMB} MB, warm build ${imageSeconds.toFixed(1)}s\n`);
     // Other work on the machine slows every step: say how busy it was.
     process.stdout.write(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores\n`);
@@ -276,6 +282,10 @@ async function main(): Promise<void> {
     if (lifecycle) {
       process.stdout.write(`\nlifecycle (2 masters + 1 worker): ${RUNS} rounds${' '.repeat(8)}   min median    max (s)\n`);
       for (const [operation, s] of Object.entries(spreadByKey(lifecycleRuns(lifecycle)))) process.stdout.write(`  ${operation.padEnd(38)} ${formatSpread(s)}\n`);
+    }
+    if (stopStart) {
+      process.stdout.write(`\nstopstart (the default cluster): ${stopStart.length} rounds${' '.repeat(10)}   min median    max (s)\n`);
+      for (const [part, s] of Object.entries(spreadByKey(stopStart))) process.stdout.write(`  ${part.padEnd(38)} ${formatSpread(s)}\n`);
     }
     if (upgrade) {
       process.stdout.write(`\nupgrade ${upgrade.from} to ${upgrade.to} (2 masters + 2 workers): ${upgrade.runs.length} runs   min median    max (s)\n`);
