@@ -9,7 +9,7 @@ import { run } from '../util/exec.js';
 import { importArchive, loadDockerImages, workerNodes } from '../cluster/ops/load.js';
 import { checkedName } from './delete-cluster.js';
 import { engineForCluster } from './engines.js';
-import { engine, progressFor, UsageError, type GlobalOptions } from './options.js';
+import { checkedRegistryPort, engine, progressFor, UsageError, type GlobalOptions } from './options.js';
 import { counted } from '../util/words.js';
 
 interface LoadArgs extends GlobalOptions {
@@ -75,11 +75,7 @@ interface LoadRegistryArgs extends GlobalOptions {
 
 /** The registry port: --registry-port, else the named cluster's, else kc's default. */
 async function registryPortFor(args: LoadRegistryArgs): Promise<number> {
-  if (args['registry-port'] !== undefined) {
-    const port = args['registry-port'];
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--registry-port ${String(port)} is not a port number: give one from 1 to 65535, e.g. --registry-port 5001`);
-    return port;
-  }
+  if (args['registry-port'] !== undefined) return checkedRegistryPort(args['registry-port']);
   const state = await loadState(checkedName(args.name));
   if (state && !state.plan.spec.addons.registry) {
     throw new UsageError(`cluster "${args.name}" runs without the registry add-on: create one with it, or name a registry with --registry-port`);

@@ -63,3 +63,11 @@ export function printTable(options: ListingOptions, headers: readonly string[], 
   const forPeople = options.headers && Boolean(process.stdout.isTTY);
   process.stdout.write(`${formatTable(headers, rows, forPeople)}\n`);
 }
+
+/** A `--registry-port`: a TCP port, or a usage error showing one. */
+export function checkedRegistryPort(port: number): number {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`--registry-port ${String(port)} is not a port number: give one from 1 to 65535, e.g. --registry-port 5001`);
+  }
+  return port;
+}

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { DEFAULT_REGISTRY_PORT } from '../config/defaults.js';
 import { deleteRegistry, registryViews } from '../cluster/registry/registry.js';
-import { engine, printTable, progressFor, UsageError, type GlobalOptions, type ListingOptions } from './options.js';
+import { checkedRegistryPort, engine, printTable, progressFor, type GlobalOptions, type ListingOptions } from './options.js';
 
 /** A size for people: 12.3 MiB. */
 function mib(bytes: number | undefined): string {
@@ -44,10 +44,7 @@ export const deleteRegistryCommand: CommandModule<GlobalOptions, DeleteRegistryA
       .option('registry-port', { type: 'number', default: DEFAULT_REGISTRY_PORT, describe: 'The registry to remove, by its host port' })
       .option('all', { type: 'boolean', default: false, describe: 'Every registry no cluster uses' }),
   handler: async (args) => {
-    const port = args['registry-port'];
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new UsageError(`--registry-port ${String(port)} is not a port number: give one from 1 to 65535, e.g. --registry-port ${DEFAULT_REGISTRY_PORT}`);
-    }
+    const port = checkedRegistryPort(args['registry-port']);
     const docker = engine();
     const progress = progressFor(args);
     const ports = args.all ? (await registryViews(docker)).filter((r) => r.clusters.length === 0).map((r) => r.port) : [port];
