@@ -187,7 +187,7 @@ describe('an application chart on a default cluster: storage, a load balancer, m
     expect(await bare(['get', 'storageclass', '-o', 'name'])).toBe('');
     expect(await bare(['get', 'apiservice', '-o', 'name'])).not.toContain('metrics.k8s.io');
     expect(await bare(['get', 'namespaces', '-o', 'name'])).not.toContain('metallb-system');
-    expect(await engine.listVolumes({ [LABEL_CLUSTER]: BARE })).toEqual([`${BARE}-worker-0-containerd`]);
+    expect((await engine.listVolumes({ [LABEL_CLUSTER]: BARE })).map((v) => v.name)).toEqual([`${BARE}-worker-0-containerd`]);
     expect((await engine.registryState(registryName(DEFAULT_REGISTRY_PORT)))?.networks ?? []).not.toContain(`kc-${BARE}`);
     await expectOk(['delete', 'cluster', '--name', BARE, '--kubeconfig', bareConfig]);
   }, 600_000);
