@@ -22,7 +22,7 @@ export interface PodImage {
 }
 
 /** The artifacts that become pod images rather than files on the node's PATH. */
-export const POD_IMAGE_ARTIFACTS: ReadonlySet<string> = new Set(['pause', 'coredns', 'local-path-provisioner', 'metrics-server', 'metallb']);
+export const POD_IMAGE_ARTIFACTS: ReadonlySet<string> = new Set(['pause', 'coredns', 'local-path-provisioner', 'metrics-server', 'metallb', 'traefik']);
 
 /** The pod images a node image of one release carries. */
 export function podImageList(release: KubernetesRelease): PodImage[] {
@@ -40,6 +40,7 @@ export function podImageList(release: KubernetesRelease): PodImage[] {
     { name: 'metrics-server', tag: tags.metricsServer, artifact: 'metrics-server', binary: 'metrics-server' },
     { name: 'metallb-controller', tag: tags.metallbController, artifact: 'metallb', binary: 'controller' },
     { name: 'metallb-speaker', tag: tags.metallbSpeaker, artifact: 'metallb', binary: 'speaker' },
+    { name: 'traefik', tag: tags.traefik, artifact: 'traefik', binary: 'traefik' },
   ];
 }
 

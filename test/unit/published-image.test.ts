@@ -51,7 +51,7 @@ describe('pod images on a machine where a registry answers', () => {
     const { produced, text } = await build(engine);
     expect(produced).toEqual(['kubernetes', 'etcd', 'containerd', 'runc', 'cni-plugins', 'crictl', 'kube-router']);
     expect(engine.calls.filter((c) => c.startsWith('buildImage'))).toEqual(['buildImage kc/node:v1.37.2']);
-    expect(text).toMatch(/✓ Upstream pod images \(pulled pause, coredns, local-path-provisioner, metrics-server, metallb-controller, metallb-speaker\)/);
+    expect(text).toMatch(/✓ Upstream pod images \(pulled pause, coredns, local-path-provisioner, metrics-server, metallb-controller, metallb-speaker, traefik\)/);
     // The decision comes first: no pull after an artifact was produced.
     expect(engine.calls.findIndex((c) => c.startsWith('tryPull'))).toBeLessThan(engine.calls.findIndex((c) => c.startsWith('buildImage')));
   });
@@ -60,11 +60,11 @@ describe('pod images on a machine where a registry answers', () => {
     const engine = new FakeEngine({ images: ['debian:bookworm-slim'], pullable: [POD_IMAGES.pause, POD_IMAGES.coredns, POD_IMAGES.metricsServer] });
     const { produced, text } = await build(engine);
     expect(produced).toEqual([
-      'kubernetes', 'etcd', 'containerd', 'runc', 'cni-plugins', 'crictl', 'kube-router', 'local-path-provisioner (source)', 'metallb (source)',
+      'kubernetes', 'etcd', 'containerd', 'runc', 'cni-plugins', 'crictl', 'kube-router', 'local-path-provisioner (source)', 'metallb (source)', 'traefik',
     ]);
-    expect(text).toContain('Upstream pod images (pulled pause, coredns, metrics-server; kc builds local-path-provisioner, metallb-controller, metallb-speaker (no registry serves them))');
+    expect(text).toContain('Upstream pod images (pulled pause, coredns, metrics-server; kc builds local-path-provisioner, metallb-controller, metallb-speaker, traefik (no registry serves them))');
     expect(engine.calls.filter((c) => c.startsWith('buildImage')).sort()).toEqual(
-      ['kc/node:v1.37.2', POD_IMAGES.localPathProvisioner, POD_IMAGES.metallbController, POD_IMAGES.metallbSpeaker].map((t) => `buildImage ${t}`).sort(),
+      ['kc/node:v1.37.2', POD_IMAGES.localPathProvisioner, POD_IMAGES.metallbController, POD_IMAGES.metallbSpeaker, POD_IMAGES.traefik].map((t) => `buildImage ${t}`).sort(),
     );
   });
 
