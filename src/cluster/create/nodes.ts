@@ -3,6 +3,7 @@ import { allNodes } from '../../model/plan.js';
 import { counted } from '../../util/words.js';
 import { bootNode } from '../node/boot.js';
 import type { Secured, Step } from './context.js';
+import { describeIngressPorts } from './ingress-ports.js';
 
 /**
  * Creates every node container with all its files in place, and starts them
@@ -21,6 +22,7 @@ export const startNodes: Step<Secured, void> = {
     );
     const failed = results.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
-    note(`${counted(plan.masters.length, 'master')}, ${counted(plan.workers.length, 'worker')}, lb on ${plan.spec.apiServerAddress}:${apiServerHostPort}`);
+    const ingress = plan.spec.addons.ingress ? `, ingress on ${describeIngressPorts(plan.spec.ingressPorts)}` : '';
+    note(`${counted(plan.masters.length, 'master')}, ${counted(plan.workers.length, 'worker')}, lb on ${plan.spec.apiServerAddress}:${apiServerHostPort}${ingress}`);
   },
 };

@@ -135,7 +135,12 @@ async function joinWorker(ctx: JoinContext, old: ClusterPlan, worker: NodePlan, 
     const others = allNodes(plan).filter((n) => n.name !== worker.name);
     undo.push('restoring the pod routes', () => refreshPodRoutes(engine, old, others, worker.podSubnet));
     await refreshPodRoutes(engine, plan, others);
-    note(`${counted(others.length, 'node')} ${others.length === 1 ? 'routes' : 'route'} ${worker.podSubnet ?? ''} to ${worker.ip}`);
+    // The ingress's HAProxy backends are the workers (components/haproxy.ts).
+    if (plan.spec.addons.ingress) {
+      undo.push("restoring HAProxy's ingress backends", () => reloadHaproxy(engine, old));
+      await reloadHaproxy(engine, plan);
+    }
+    note(`${counted(others.length, 'node')} ${others.length === 1 ? 'routes' : 'route'} ${worker.podSubnet ?? ''} to ${worker.ip}${plan.spec.addons.ingress ? ', an ingress backend' : ''}`);
   });
   await step(`Waiting for ${worker.name} to be Ready`, async (note) => {
     await waitForNodesReady(ctx.api, [worker.name], ctx.deadline, { onTimeout: kubeletJournal });

@@ -119,7 +119,9 @@ async function removeWorker(options: Removal, cluster: ClusterNow, worker: NodeP
     // Nodes that run: a stopped one is also removed by this command (checkTargets refuses any other), and runs no command.
     const others = allNodes(next.plan).filter((n) => cluster.statusOf(n) === 'running');
     await refreshPodRoutes(engine, next.plan, others, worker.podSubnet);
-    note(`${counted(others.length, 'node')} no longer ${others.length === 1 ? 'routes' : 'route'} ${worker.podSubnet ?? ''}`);
+    // The ingress's HAProxy backends are the workers (components/haproxy.ts).
+    if (next.plan.spec.addons.ingress && others.includes(next.plan.lb)) await reloadHaproxy(engine, next.plan);
+    note(`${counted(others.length, 'node')} no longer ${others.length === 1 ? 'routes' : 'route'} ${worker.podSubnet ?? ''}${next.plan.spec.addons.ingress ? ', nor sends it ingress traffic' : ''}`);
   });
   return next;
 }
