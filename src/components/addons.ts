@@ -7,7 +7,7 @@ import { LOCAL_PATH_NAMESPACE, localPathStorageManifest } from './local-path-sto
 import { METALLB_CONTROLLER, METALLB_CRDS, METALLB_NAMESPACE, metallbManifest, metallbPoolManifest } from './metallb.js';
 import { metricsServerManifest } from './metrics-server.js';
 import { apiServerToKubeletRbac } from './rbac.js';
-import { GATEWAY_API_CRDS, TRAEFIK_NAMESPACE, traefikGatewayManifest, traefikManifest } from './traefik.js';
+import { GATEWAY_API_CRDS, gatewayApiCrds, TRAEFIK_NAMESPACE, traefikGatewayManifest, traefikManifest } from './traefik.js';
 import type { ClusterPlan } from '../model/plan.js';
 
 /** The add-ons that run in the cluster (the registry runs beside it, see cluster/registry). */
@@ -38,13 +38,18 @@ const MANIFESTS: Record<InClusterAddon, (plan: ClusterPlan) => string> = {
 
 /** Custom resources an add-on needs, applied once the CRDs they are instances of are established. */
 export interface CustomResources {
+  /**
+   * CRDs applied here rather than in addonManifests(), off create's path (see
+   * applyAddonResources): the Gateway API's 1.2 MB take the API servers seconds.
+   */
+  definitions?: string;
   crds: string[];
   manifest: string;
 }
 
 const CUSTOM_RESOURCES: Partial<Record<InClusterAddon, (plan: ClusterPlan) => CustomResources>> = {
   loadBalancer: (plan) => ({ crds: METALLB_CRDS, manifest: metallbPoolManifest(plan) }),
-  ingress: () => ({ crds: GATEWAY_API_CRDS, manifest: traefikGatewayManifest() }),
+  ingress: () => ({ definitions: gatewayApiCrds().documents, crds: GATEWAY_API_CRDS, manifest: traefikGatewayManifest() }),
 };
 
 /** What goes in after addonManifests(): the add-ons' own configuration, as custom resources. */

@@ -167,7 +167,13 @@ function service(): object {
   };
 }
 
-/** The namespace, the Gateway API's CRDs, RBAC, Traefik and its IngressClass: applied with the other add-ons. */
+/**
+ * The namespace, RBAC, Traefik and its IngressClass: applied with the other
+ * add-ons. The Gateway API's CRDs come after, with the GatewayClass (see
+ * components/addons.ts): Traefik's informers wait for them (a list of a kind
+ * not served yet is retried), and the 1.2 MB of schemas are then applied
+ * while create waits for the nodes rather than before.
+ */
 export function traefikManifest(plan: ClusterPlan): string {
   const image = podImagesFor(requireRelease(plan.spec.kubernetesVersion)).traefik;
   const documents: object[] = [
@@ -183,7 +189,7 @@ export function traefikManifest(plan: ClusterPlan): string {
       spec: { controller: 'traefik.io/ingress-controller' },
     },
   ];
-  return [gatewayApiCrds().documents, ...documents.map((doc) => stringify(doc))].join('---\n');
+  return documents.map((doc) => stringify(doc)).join('---\n');
 }
 
 /**

@@ -5,6 +5,7 @@ import { forkReplaces, renderBuildModule } from '../../src/artifacts/source.js';
 import { specFromArgs, specFromFlags } from '../../src/cli/create-cluster.js';
 import { addonCustomResources, addonManifests, addonNamespaces } from '../../src/components/addons.js';
 import { renderHaproxyConfig } from '../../src/components/haproxy.js';
+import { applyAddonResources } from '../../src/cluster/kube/addons.js';
 import { DEFAULT_GATEWAY, GATEWAY_API_CRDS, gatewayApiCrds, INGRESS_CLASS, INGRESS_NODE_PORTS, TRAEFIK_NAMESPACE } from '../../src/components/traefik.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
 import { resolveClusterSpec } from '../../src/config/resolve.js';
@@ -85,7 +86,11 @@ describe('the ingress add-on: Traefik for Ingress and the Gateway API', () => {
   it('installs the Gateway API standard channel at the pinned version, serving every version Traefik asks for', () => {
     // The vendored file is the pinned module's (scripts/vendor-gateway-api-crds.sh): its header and every CRD say so.
     expect(gatewayApiCrds().version).toBe(GATEWAY_API_VERSION);
-    const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition' && o.metadata.name.endsWith('.gateway.networking.k8s.io'));
+    // Applied with the GatewayClass, after the add-ons' stream: not in it.
+    expect(objects.some((o) => o.metadata.name.endsWith('.gateway.networking.k8s.io'))).toBe(false);
+    const definitions = objectsIn(addonCustomResources(planWith()).find((r) => r.crds.includes(GATEWAY_API_CRDS[0] ?? ''))?.definitions ?? '');
+    expect(definitions.length).toBe(12);
+    const crds = definitions.filter((o) => o.kind === 'CustomResourceDefinition' && o.metadata.name.endsWith('.gateway.networking.k8s.io'));
     expect(crds.map((c) => c.metadata.name).sort()).toEqual(
       ['backendtlspolicies', 'gatewayclasses', 'gateways', 'grpcroutes', 'httproutes', 'listenersets', 'referencegrants', 'tcproutes', 'tlsroutes', 'udproutes']
         .map((kind) => `${kind}.gateway.networking.k8s.io`),
@@ -93,7 +98,7 @@ describe('the ingress add-on: Traefik for Ingress and the Gateway API', () => {
     for (const crd of crds) {
       expect(crd.metadata.annotations).toMatchObject({ 'gateway.networking.k8s.io/bundle-version': GATEWAY_API_VERSION, 'gateway.networking.k8s.io/channel': 'standard' });
     }
-    expect(find(objects, 'ValidatingAdmissionPolicy', 'safe-upgrades.gateway.networking.k8s.io')).toBeDefined();
+    expect(find(definitions, 'ValidatingAdmissionPolicy', 'safe-upgrades.gateway.networking.k8s.io')).toBeDefined();
     // Traefik v3.6 watches these kinds at these versions (pkg/provider/kubernetes/gateway/client.go).
     const served = (name: string) =>
       ((crds.find((c) => c.metadata.name === `${name}.gateway.networking.k8s.io`)?.spec?.versions ?? []) as Array<{ name: string; served: boolean }>)
@@ -103,10 +108,10 @@ describe('the ingress add-on: Traefik for Ingress and the Gateway API', () => {
     expect(served('referencegrants')).toContain('v1beta1');
   });
 
-  it('applies the GatewayClass and a Gateway for every namespace once their CRDs are established', () => {
+  it('applies the Gateway API\'s CRDs, then the GatewayClass and a Gateway for every namespace once those are established', () => {
     const ingress = addonCustomResources(planWith()).find((r) => r.crds.includes('gatewayclasses.gateway.networking.k8s.io'));
     expect(ingress?.crds).toEqual(GATEWAY_API_CRDS);
-    for (const crd of GATEWAY_API_CRDS) expect(find(objects, 'CustomResourceDefinition', crd)).toBeDefined();
+    for (const crd of GATEWAY_API_CRDS) expect(find(objectsIn(ingress?.definitions ?? ''), 'CustomResourceDefinition', crd)).toBeDefined();
     const resources = objectsIn(ingress?.manifest ?? '');
     expect(resources.map((r) => `${r.kind}/${r.metadata.name}`)).toEqual(['GatewayClass/traefik', `Gateway/${DEFAULT_GATEWAY}`]);
     expect(resources[0]?.spec).toMatchObject({ controllerName: 'traefik.io/gateway-controller' });
@@ -114,6 +119,22 @@ describe('the ingress add-on: Traefik for Ingress and the Gateway API', () => {
       gatewayClassName: 'traefik',
       listeners: [{ name: 'web', protocol: 'HTTP', port: 80, allowedRoutes: { namespaces: { from: 'All' } } }],
     });
+  });
+
+  it('has its CRDs applied, waited for, then its GatewayClass, beside MetalLB\'s pool', async () => {
+    const calls: string[] = [];
+    await applyAddonResources(async (args, input) => {
+      const what = input === undefined ? '' : objectsIn(input).map((o) => o.kind).filter((k, i, all) => all.indexOf(k) === i).join('+');
+      calls.push(`${args[0] ?? ''} ${args.filter((a) => a.startsWith('crd/')).join(' ')}${what}`.trim());
+      return '';
+    }, planWith(), 60);
+    const ingress = calls.filter((c) => !c.includes('metallb') && !c.includes('IPAddressPool'));
+    expect(ingress).toEqual([
+      'apply CustomResourceDefinition+ValidatingAdmissionPolicy+ValidatingAdmissionPolicyBinding',
+      'wait crd/gatewayclasses.gateway.networking.k8s.io crd/gateways.gateway.networking.k8s.io',
+      'apply GatewayClass+Gateway',
+    ]);
+    expect(calls).toContain('apply IPAddressPool+L2Advertisement');
   });
 
   it('is left out, with its CRDs and its Gateway, when switched off', () => {

@@ -62,6 +62,8 @@ export async function applyAddons(kubectl: RunKubectl, plan: ClusterPlan): Promi
  * Applies each add-on's custom resources (MetalLB's address pool, the
  * ingress's GatewayClass) once their CRDs are established: in the stream
  * above, kubectl would send them before the API server serves their kind.
+ * CRDs that no workload of the stream needs to start (the Gateway API's) are
+ * applied here first.
  * The first object of a new kind takes the API server about 2 s (it sets up
  * that kind's storage), so create runs this while it waits for the nodes, and
  * the add-ons' at once.
@@ -69,6 +71,7 @@ export async function applyAddons(kubectl: RunKubectl, plan: ClusterPlan): Promi
 export async function applyAddonResources(kubectl: RunKubectl, plan: ClusterPlan, timeoutSeconds: number): Promise<void> {
   await Promise.all(
     addonCustomResources(plan).map(async (resources) => {
+      if (resources.definitions !== undefined) await kubectl(APPLY, resources.definitions);
       await kubectl(['wait', '--for=condition=Established', `--timeout=${Math.max(1, Math.floor(timeoutSeconds))}s`, ...resources.crds.map((crd) => `crd/${crd}`)]);
       await kubectl(APPLY, resources.manifest);
     }),
