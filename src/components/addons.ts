@@ -39,8 +39,9 @@ const MANIFESTS: Record<InClusterAddon, (plan: ClusterPlan) => string> = {
 /** Custom resources an add-on needs, applied once the CRDs they are instances of are established. */
 export interface CustomResources {
   /**
-   * CRDs applied here rather than in addonManifests(), off create's path (see
-   * applyAddonResources): the Gateway API's 1.2 MB take the API servers seconds.
+   * CRDs applied beside addonManifests() rather than in it, by a kubectl of
+   * their own (see cluster/kube/addons.ts applyAddons): the Gateway API's
+   * 1.2 MB take the API servers seconds, which need not hold up the stream.
    */
   definitions?: string;
   crds: string[];

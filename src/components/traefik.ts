@@ -169,10 +169,9 @@ function service(): object {
 
 /**
  * The namespace, RBAC, Traefik and its IngressClass: applied with the other
- * add-ons. The Gateway API's CRDs come after, with the GatewayClass (see
- * components/addons.ts): Traefik's informers wait for them (a list of a kind
- * not served yet is retried), and the 1.2 MB of schemas are then applied
- * while create waits for the nodes rather than before.
+ * add-ons. The Gateway API's CRDs are applied beside that stream, and the
+ * GatewayClass once they are established (see components/addons.ts):
+ * Traefik's informers wait for them (a list of a kind not served yet is retried).
  */
 export function traefikManifest(plan: ClusterPlan): string {
   const image = podImagesFor(requireRelease(plan.spec.kubernetesVersion)).traefik;

@@ -5,7 +5,7 @@ import { forkReplaces, renderBuildModule } from '../../src/artifacts/source.js';
 import { specFromArgs, specFromFlags } from '../../src/cli/create-cluster.js';
 import { addonCustomResources, addonManifests, addonNamespaces } from '../../src/components/addons.js';
 import { renderHaproxyConfig } from '../../src/components/haproxy.js';
-import { applyAddonResources } from '../../src/cluster/kube/addons.js';
+import { applyAddonResources, applyAddons } from '../../src/cluster/kube/addons.js';
 import { DEFAULT_GATEWAY, GATEWAY_API_CRDS, gatewayApiCrds, INGRESS_CLASS, INGRESS_NODE_PORTS, TRAEFIK_NAMESPACE } from '../../src/components/traefik.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
 import { resolveClusterSpec } from '../../src/config/resolve.js';
@@ -86,7 +86,7 @@ describe('the ingress add-on: Traefik for Ingress and the Gateway API', () => {
   it('installs the Gateway API standard channel at the pinned version, serving every version Traefik asks for', () => {
     // The vendored file is the pinned module's (scripts/vendor-gateway-api-crds.sh): its header and every CRD say so.
     expect(gatewayApiCrds().version).toBe(GATEWAY_API_VERSION);
-    // Applied with the GatewayClass, after the add-ons' stream: not in it.
+    // Applied beside the add-ons' stream, by a kubectl of their own: not in it.
     expect(objects.some((o) => o.metadata.name.endsWith('.gateway.networking.k8s.io'))).toBe(false);
     const definitions = objectsIn(addonCustomResources(planWith()).find((r) => r.crds.includes(GATEWAY_API_CRDS[0] ?? ''))?.definitions ?? '');
     expect(definitions.length).toBe(12);
@@ -121,19 +121,19 @@ describe('the ingress add-on: Traefik for Ingress and the Gateway API', () => {
     });
   });
 
-  it('has its CRDs applied, waited for, then its GatewayClass, beside MetalLB\'s pool', async () => {
+  it('has its CRDs applied by a kubectl of their own beside the add-ons\' stream, then its GatewayClass once they are established', async () => {
     const calls: string[] = [];
-    await applyAddonResources(async (args, input) => {
-      const what = input === undefined ? '' : objectsIn(input).map((o) => o.kind).filter((k, i, all) => all.indexOf(k) === i).join('+');
-      calls.push(`${args[0] ?? ''} ${args.filter((a) => a.startsWith('crd/')).join(' ')}${what}`.trim());
+    const record = async (args: string[], input?: string) => {
+      const kinds = input === undefined ? [] : objectsIn(input).map((o) => o.kind).filter((k, i, all) => all.indexOf(k) === i);
+      calls.push(`${args[0] ?? ''} ${args.filter((a) => a.startsWith('crd/')).join(' ')}${kinds.length > 3 ? 'the stream' : kinds.join('+')}`.trim());
       return '';
-    }, planWith(), 60);
+    };
+    await applyAddons(record, planWith());
+    expect(calls.sort()).toEqual(['apply CustomResourceDefinition+ValidatingAdmissionPolicy+ValidatingAdmissionPolicyBinding', 'apply the stream']);
+    calls.length = 0;
+    await applyAddonResources(record, planWith(), 60);
     const ingress = calls.filter((c) => !c.includes('metallb') && !c.includes('IPAddressPool'));
-    expect(ingress).toEqual([
-      'apply CustomResourceDefinition+ValidatingAdmissionPolicy+ValidatingAdmissionPolicyBinding',
-      'wait crd/gatewayclasses.gateway.networking.k8s.io crd/gateways.gateway.networking.k8s.io',
-      'apply GatewayClass+Gateway',
-    ]);
+    expect(ingress).toEqual(['wait crd/gatewayclasses.gateway.networking.k8s.io crd/gateways.gateway.networking.k8s.io', 'apply GatewayClass+Gateway']);
     expect(calls).toContain('apply IPAddressPool+L2Advertisement');
   });
 

@@ -30,7 +30,7 @@ export const waitForReady: Step<Networking, void> = {
         await waitForNodesReady(ctx.api, plan.workers.map((w) => w.name), ctx.deadline);
         await waitForCoreDns(ctx.api, ctx.deadline);
       })(),
-      // The add-ons' own configuration (MetalLB's pool, the Gateway API): its first write takes the API server seconds, spent here in parallel.
+      // The add-ons' own configuration (MetalLB's pool, the GatewayClass): its first write takes the API server seconds, spent here in parallel.
       applyAddonResources(kubectlOnMaster, plan, ctx.deadline.remainingMs() / 1000),
     ]);
     const kubeRouter = runsKubeRouter(plan);
