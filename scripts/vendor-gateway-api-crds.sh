@@ -7,13 +7,8 @@
 # two disagree.
 set -eu
 cd "$(dirname "$0")/.."
-version=$(sed -n "s/^export const GATEWAY_API_VERSION = '\(v[^']*\)';/\1/p" src/artifacts/manifest.ts)
-[ -n "$version" ] || { echo "GATEWAY_API_VERSION not found in src/artifacts/manifest.ts" >&2; exit 1; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-(cd "$work" && go mod init kc.vendor/gateway-api >/dev/null 2>&1)
-dir=$(cd "$work" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/gateway-api@$version" \
-  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Dir))')
+. scripts/pinned-module.sh
+pinned_module GATEWAY_API_VERSION sigs.k8s.io/gateway-api
 out=manifests/gateway-api/standard.yaml
 mkdir -p "$(dirname "$out")"
 {
