@@ -5,13 +5,8 @@
 # test fails while the two disagree.
 set -eu
 cd "$(dirname "$0")/.."
-version=$(sed -n "s/^export const METALLB_VERSION = '\(v[^']*\)';/\1/p" src/artifacts/manifest.ts)
-[ -n "$version" ] || { echo "METALLB_VERSION not found in src/artifacts/manifest.ts" >&2; exit 1; }
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-(cd "$work" && go mod init kc.vendor/metallb >/dev/null 2>&1)
-dir=$(cd "$work" && GOFLAGS=-mod=mod go mod download -json "go.universe.tf/metallb@$version" \
-  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Dir))')
+. scripts/pinned-module.sh
+pinned_module METALLB_VERSION go.universe.tf/metallb
 out=manifests/metallb/crds.yaml
 {
   echo "# MetalLB $version CustomResourceDefinitions, from go.universe.tf/metallb@$version"

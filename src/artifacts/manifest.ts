@@ -97,6 +97,13 @@ export interface GoBuild {
    * gets their security fixes without patching the module.
    */
   raisedDependencies?: Record<string, string>;
+  /**
+   * A module whose go.mod replaces dependencies with forks (`X => Y vN`), as
+   * Traefik's does: Go applies a module's replaces only when it is the main
+   * module, so the build module repeats them (read from that go.mod); without
+   * them the build gets the originals, which lack what the module calls.
+   */
+  forkReplacesOf?: string;
   /** Test packages compiled into a test binary (`go test -c`), mapped to the binary each becomes. */
   testPackages?: Record<string, string>;
   /** -X flags that stamp the version into the binary. */
@@ -501,6 +508,57 @@ const CLOUD_CONTROLLER: Artifact = {
 };
 
 /**
+ * Traefik, the ingress add-on (src/components/traefik.ts): Ingress and the
+ * Gateway API, k3s's choice. v3.6.12, not the newest v3.7.13: every v3.7
+ * release the module proxy serves (v3.7.11 to v3.7.13) fails to build here.
+ * Its go.mod replaces github.com/traefik/traefik/dynamic/ext with a folder of
+ * the repository that is a module of its own, so the module's zip leaves it
+ * out and nothing publishes it; its fork of go-http-auth
+ * (github.com/containous/go-http-auth v0.4.1-0.20260804094822-b975dcaa8c48)
+ * and six DNS SDKs that lego v5 needs (akamai/AkamaiOPEN-edgegrid-golang/v13
+ * v13.4.0, huaweicloud-sdk-go-v3 v0.1.213, nrdcg/oci-go-sdk v1065.124.0,
+ * sacloud-sdk-go v0.1.0, ucloud-sdk-go v0.22.116, yandex-cloud/go-sdk/services/dns
+ * v0.0.94) are refused ("403 Forbidden: This module version is not
+ * available"). v3.6.12 (lego v4) builds with every dependency served. It
+ * speaks Gateway API v1.4 (standard channel: GatewayClass, Gateway,
+ * HTTPRoute, GRPCRoute, ReferenceGrant, BackendTLSPolicy), which the v1.6.3
+ * CRDs below still serve at the versions it asks for.
+ */
+export const TRAEFIK_VERSION = 'v3.6.12';
+
+/**
+ * The Gateway API's CRDs kc installs with the ingress add-on: its standard
+ * channel, vendored into manifests/gateway-api/ by
+ * scripts/vendor-gateway-api-crds.sh from the module at this version.
+ */
+export const GATEWAY_API_VERSION = 'v1.6.3';
+
+const TRAEFIK: Artifact = {
+  name: 'traefik',
+  version: TRAEFIK_VERSION,
+  // Its ACME DNS providers bring hundreds of modules. Measured cold, downloads included: 11.5 min on 2 cores
+  // shared with other builds (10.9 min of CPU), so about 7 on 2 idle ones.
+  sourceBuildMinutes: 7,
+  binaries: ['traefik'],
+  release: [{
+    url: `https://github.com/traefik/traefik/releases/download/${TRAEFIK_VERSION}/traefik_${TRAEFIK_VERSION}_linux_${ARCH}.tar.gz`,
+    checksum: { sha256Url: `https://github.com/traefik/traefik/releases/download/${TRAEFIK_VERSION}/traefik_${TRAEFIK_VERSION}_checksums.txt` },
+    extract: { traefik: 'traefik' },
+  }],
+  source: {
+    kind: 'go',
+    modules: { 'github.com/traefik/traefik/v3': TRAEFIK_VERSION },
+    forkReplacesOf: 'github.com/traefik/traefik/v3',
+    packages: { 'github.com/traefik/traefik/v3/cmd/traefik': 'traefik' },
+    // Upstream's release stamps these two (and a codename its release environment sets, left at the module's default).
+    versionVars: {
+      'github.com/traefik/traefik/v3/pkg/version.Version': TRAEFIK_VERSION.slice(1),
+      'github.com/traefik/traefik/v3/pkg/version.BuildDate': '1970-01-01T00:00:00Z',
+    },
+  },
+};
+
+/**
  * The registry kc runs beside its clusters (`docker push localhost:5001/...`):
  * distribution, the CNCF registry behind Docker Hub's own `registry` image.
  * Not part of the node image: it runs as a container of its own on the host's
@@ -593,6 +651,7 @@ export function artifactsFor(release: KubernetesRelease): Artifact[] {
     METRICS_SERVER,
     METALLB,
     CLOUD_CONTROLLER,
+    TRAEFIK,
   ];
 }
 
@@ -661,6 +720,7 @@ export interface PodImages {
   metallbController: string;
   metallbSpeaker: string;
   cloudController: string;
+  traefik: string;
 }
 
 export function podImagesFor(release: KubernetesRelease): PodImages {
@@ -674,6 +734,8 @@ export function podImagesFor(release: KubernetesRelease): PodImages {
     metallbSpeaker: `quay.io/metallb/speaker:${METALLB_VERSION}`,
     // kc's own: published nowhere, so never pulled (it is in every node image).
     cloudController: `kc.local/cloud-controller:${CLOUD_CONTROLLER_VERSION}`,
+    // Docker Hub's official image (`traefik:v3.6.12`).
+    traefik: `docker.io/library/traefik:${TRAEFIK_VERSION}`,
   };
 }
 

@@ -50,6 +50,19 @@ export function localReplaces(goMod: string): string[] {
   return modules;
 }
 
+/**
+ * The `replace X => Y vN` lines of a go.mod that point at another module (a
+ * fork), as `{ X: 'Y vN' }`; local folders are localReplaces' business.
+ */
+export function forkReplaces(goMod: string): Record<string, string> {
+  const forks: Record<string, string> = {};
+  for (const line of goMod.split('\n')) {
+    const match = /^\s*(?:replace\s+)?(\S+)(?:\s+v\S+)?\s+=>\s+([^\s.][^\s]*)\s+(v\S+)\s*(?:\/\/.*)?$/.exec(line);
+    if (match?.[1] && match[2] && match[3]) forks[match[1]] = `${match[2]} ${match[3]}`;
+  }
+  return forks;
+}
+
 /** The go.mod of the throw-away module that requires what we build, as a dependency. */
 export function renderBuildModule(name: string, goVersion: string, build: GoBuild, replaces: Record<string, string>): string {
   const lines = [`module kc.build/${name}`, '', `go ${goVersion}`, '', 'require ('];
@@ -94,6 +107,14 @@ async function checkCgoTools(build: GoBuild): Promise<void> {
   }
 }
 
+/** The go.mod of a module the build requires (at its version in `modules`), through the module proxy. */
+async function requiredGoMod(artifact: Artifact, module: string, option: string, workDir: string): Promise<string> {
+  const version = artifact.source.kind === 'go' ? artifact.source.modules[module] : undefined;
+  if (!version) throw new Error(`${artifact.name}: ${option} names ${module}, which is not built`);
+  const info = await downloadModule(module, version, workDir);
+  return readFile(info.GoMod ?? '', 'utf8');
+}
+
 async function buildGo(artifact: Artifact, build: GoBuild, binDir: string, options: SourceBuildOptions): Promise<void> {
   const goVersion = (await goEnv('GOVERSION')).replace(/^go/, '');
   if (build.cgo) await checkCgoTools(build);
@@ -101,12 +122,11 @@ async function buildGo(artifact: Artifact, build: GoBuild, binDir: string, optio
   const replaces: Record<string, string> = {};
   if (build.localReplacesAt) {
     const { module, version } = build.localReplacesAt;
-    const parentVersion = build.modules[module];
-    if (!parentVersion) throw new Error(`${artifact.name}: localReplacesAt names ${module}, which is not built`);
-    const info = await downloadModule(module, parentVersion, options.workDir);
-    for (const replaced of localReplaces(await readFile(info.GoMod ?? '', 'utf8'))) {
-      replaces[replaced] = `${replaced} ${version}`;
-    }
+    const goMod = await requiredGoMod(artifact, module, 'localReplacesAt', options.workDir);
+    for (const replaced of localReplaces(goMod)) replaces[replaced] = `${replaced} ${version}`;
+  }
+  if (build.forkReplacesOf) {
+    Object.assign(replaces, forkReplaces(await requiredGoMod(artifact, build.forkReplacesOf, 'forkReplacesOf', options.workDir)));
   }
   await writeFile(join(options.workDir, 'go.mod'), renderBuildModule(artifact.name, goVersion, build, replaces));
   const env: NodeJS.ProcessEnv = {

@@ -4,7 +4,7 @@ import { defaultClusterSpec, nodeImageFor } from '../config/defaults.js';
 import { loadClusterConfig } from '../config/v1alpha1.js';
 import { resolveClusterSpecWithNotes } from '../config/resolve.js';
 import { ADDON_FLAG_NAMES, type Addon, type ClusterSpec, type ClusterSpecInput, type CniMode, type NetworkPolicyMode } from '../config/types.js';
-import { CNI_MODES, NETWORK_POLICY_MODES, ValidationError } from '../config/validate.js';
+import { CNI_MODES, FLAG_LABELS, NETWORK_POLICY_MODES, parseIngressPorts, ValidationError } from '../config/validate.js';
 import { createCluster } from '../cluster/create/create.js';
 import { contextName, defaultKubeconfigPath } from '../state/kubeconfig-file.js';
 import { enginesForSpec } from './engines.js';
@@ -27,6 +27,7 @@ export interface CreateClusterArgs extends GlobalOptions {
   'network-policy'?: NetworkPolicyMode;
   disable?: string[];
   'registry-port'?: number;
+  'ingress-port'?: string;
   retain?: boolean;
   wait?: number;
   kubeconfig?: string;
@@ -40,6 +41,16 @@ function addonsFromFlags(disabled: string[] | undefined): Partial<Record<Addon, 
   if (disabled.length === 0) throw new UsageError(`--disable needs an add-on to leave out: one of ${ADDON_CHOICES.join(', ')}`);
   const entries = Object.entries(ADDON_FLAG_NAMES) as [Addon, string][];
   return Object.fromEntries(entries.filter(([, flagName]) => disabled.includes(flagName)).map(([addon]) => [addon, false]));
+}
+
+/** `--ingress-port 80/443`; a malformed value is the user's to fix (exit 2). */
+function ingressPortsFromFlag(text: string): ClusterSpec['ingressPorts'] {
+  try {
+    return parseIngressPorts(FLAG_LABELS.ingressPorts, text);
+  } catch (error) {
+    if (error instanceof ValidationError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /** The spec fields the user set with flags (undefined for the others). */
@@ -62,6 +73,7 @@ export function specFromFlags(args: CreateClusterArgs): ClusterSpecInput {
     networkPolicy: args['network-policy'],
     addons: addonsFromFlags(args.disable),
     registryPort: args['registry-port'],
+    ingressPorts: args['ingress-port'] === undefined ? undefined : ingressPortsFromFlag(args['ingress-port']),
     retain: args.retain,
     waitSeconds: args.wait,
   };
@@ -106,12 +118,19 @@ export const createClusterCommand: CommandModule<GlobalOptions, CreateClusterArg
         type: 'string',
         array: true,
         choices: ADDON_CHOICES,
-        describe: 'Leave out an add-on (repeat for more): storage (the default StorageClass), metrics-server (kubectl top, HPAs), registry (localhost:<port> for docker push)',
+        describe:
+          'Leave out an add-on (repeat for more): storage (the default StorageClass), metrics-server (kubectl top, HPAs), registry (localhost:<port> for docker push), ' +
+          'load-balancer (addresses for LoadBalancer Services), ingress (Traefik: Ingress and Gateway API)',
       })
       .option('registry-port', {
         type: 'number',
         defaultDescription: String(d.registryPort),
         describe: 'Host port of the registry (docker push localhost:<port>/app:dev); clusters that give the same port share one registry',
+      })
+      .option('ingress-port', {
+        type: 'string',
+        defaultDescription: `${d.ingressPorts.http}/${d.ingressPorts.https}`,
+        describe: 'Host ports (HTTP/HTTPS, on 127.0.0.1) the ingress is published on, e.g. 80/443; 0 picks a free one. A taken port is refused before anything is created',
       })
       .option('retain', { type: 'boolean', defaultDescription: String(d.retain), describe: 'Keep the nodes when creation fails, for debugging' })
       .option('wait', { type: 'number', defaultDescription: String(d.waitSeconds), describe: 'Seconds the cluster may take to come up, counted from when the node image is ready (a first build of the image does not count): one deadline for every wait' })

@@ -7,6 +7,7 @@ import { LOCAL_PATH_NAMESPACE, localPathStorageManifest } from './local-path-sto
 import { METALLB_CONTROLLER, METALLB_CRDS, METALLB_NAMESPACE, metallbManifest, metallbPoolManifest } from './metallb.js';
 import { metricsServerManifest } from './metrics-server.js';
 import { apiServerToKubeletRbac } from './rbac.js';
+import { GATEWAY_API_CRDS, gatewayApiCrds, TRAEFIK_NAMESPACE, traefikGatewayManifest, traefikManifest } from './traefik.js';
 import type { ClusterPlan } from '../model/plan.js';
 
 /** The add-ons that run in the cluster (the registry runs beside it, see cluster/registry). */
@@ -25,22 +26,31 @@ const WORKLOADS: Record<InClusterAddon, Omit<AddonWorkload, 'addon' | 'name'>> =
   storage: { namespace: LOCAL_PATH_NAMESPACE, deployment: 'local-path-provisioner' },
   metricsServer: { namespace: 'kube-system', deployment: 'metrics-server' },
   loadBalancer: { namespace: METALLB_NAMESPACE, deployment: METALLB_CONTROLLER },
+  ingress: { namespace: TRAEFIK_NAMESPACE, deployment: 'traefik' },
 };
 
 const MANIFESTS: Record<InClusterAddon, (plan: ClusterPlan) => string> = {
   storage: localPathStorageManifest,
   metricsServer: metricsServerManifest,
   loadBalancer: metallbManifest,
+  ingress: traefikManifest,
 };
 
 /** Custom resources an add-on needs, applied once the CRDs they are instances of are established. */
 export interface CustomResources {
+  /**
+   * CRDs applied beside addonManifests() rather than in it, by a kubectl of
+   * their own (see cluster/kube/addons.ts applyAddons): the Gateway API's
+   * 1.2 MB take the API servers seconds, which need not hold up the stream.
+   */
+  definitions?: string;
   crds: string[];
   manifest: string;
 }
 
 const CUSTOM_RESOURCES: Partial<Record<InClusterAddon, (plan: ClusterPlan) => CustomResources>> = {
   loadBalancer: (plan) => ({ crds: METALLB_CRDS, manifest: metallbPoolManifest(plan) }),
+  ingress: () => ({ definitions: gatewayApiCrds().documents, crds: GATEWAY_API_CRDS, manifest: traefikGatewayManifest() }),
 };
 
 /** What goes in after addonManifests(): the add-ons' own configuration, as custom resources. */

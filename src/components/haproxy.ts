@@ -1,5 +1,6 @@
 import type { ClusterPlan } from '../model/plan.js';
-import { API_SERVER_PORT } from '../model/plan.js';
+import { API_SERVER_PORT, LB_INGRESS_PORTS } from '../model/plan.js';
+import { INGRESS_NODE_PORTS } from './traefik.js';
 import { PATHS } from './paths.js';
 import type { ComponentBundle } from './types.js';
 import { UNIT } from './units.js';
@@ -58,8 +59,12 @@ const SERVER_CHECKS = 'check check-ssl verify none inter 500ms fastinter 200ms f
  * broken while the others' is not still fails /readyz alone and is routed
  * around as before.
  *
- * Masters joining or leaving change this file; `systemctl reload haproxy`
- * starts new workers on it while the old ones finish their connections.
+ * With the ingress add-on, HAProxy also takes the ingress's traffic
+ * (ingressSections).
+ *
+ * Masters (and, with the ingress, workers) joining or leaving change this
+ * file; `systemctl reload haproxy` starts new workers on it while the old
+ * ones finish their connections.
  */
 export function renderHaproxyConfig(plan: ClusterPlan): string {
   // By fixed address, not by name: no DNS at start or at run time (a master that is down is just a failing check).
@@ -104,7 +109,33 @@ export function renderHaproxyConfig(plan: ClusterPlan): string {
     `  default-server ${SERVER_CHECKS.replace('check check-ssl verify none', 'check')}`,
     ...servers,
     '',
+    ...(plan.spec.addons.ingress ? ingressSections(plan) : []),
   ].join('\n');
+}
+
+/**
+ * The ingress's HTTP and HTTPS, as the lb publishes them on the host
+ * (spec.ingressPorts): forwarded as TCP, untouched (TLS ends at Traefik, with
+ * the client's SNI), to the Traefik Service's NodePorts on every worker,
+ * where kube-proxy takes each connection to a Traefik pod. Workers rather
+ * than one address: a stopped or removed worker is a failed check (a TCP
+ * connect every second), routed around like a master, and nothing depends on
+ * which worker runs Traefik. Why not its LoadBalancer address: that needs the
+ * load-balancer add-on, and MetalLB moves an address off a dead worker only
+ * once the node is NotReady (40 s and more).
+ */
+function ingressSections(plan: ClusterPlan): string[] {
+  const section = (name: 'http' | 'https'): string[] => [
+    `frontend ingress-${name}`,
+    `  bind *:${LB_INGRESS_PORTS[name]}`,
+    `  default_backend ingress-${name}`,
+    '',
+    `backend ingress-${name}`,
+    '  default-server check inter 1s fastinter 200ms fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down',
+    ...plan.workers.map((w) => `  server ${w.name} ${w.ip}:${INGRESS_NODE_PORTS[name]}`),
+    '',
+  ];
+  return [...section('http'), ...section('https')];
 }
 
 export function haproxyBundle(plan: ClusterPlan): ComponentBundle {

@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { podImagesFor } from '../artifacts/manifest.js';
 import { BRIDGE_NAME } from './cni-bridge.js';
 import { cloudControllerManifest } from './cloud-controller.js';
 import { loadBalancerRange, type ClusterPlan } from '../model/plan.js';
-import { projectRoot } from '../util/paths.js';
+import { vendoredManifest, type VendoredManifest } from './vendored.js';
 
 /**
  * MetalLB in layer-2 mode, for Services of `type: LoadBalancer`: the
@@ -177,17 +175,8 @@ function speaker(image: string): object {
   });
 }
 
-/** MetalLB's CRDs as upstream generates them (see scripts/vendor-metallb-crds.sh), read once. */
-let crds: string | undefined;
-export function metallbCrds(): string {
-  crds ??= readFileSync(join(projectRoot(), 'manifests', 'metallb', 'crds.yaml'), 'utf8');
-  return crds;
-}
-
-/** The version the vendored CRDs were generated from (their first line says it). */
-export function vendoredCrdsVersion(): string | undefined {
-  return /^# MetalLB (v\S+) /.exec(metallbCrds())?.[1];
-}
+/** MetalLB's CRDs as upstream generates them (see scripts/vendor-metallb-crds.sh). */
+export const metallbCrds = (): VendoredManifest => vendoredManifest('metallb/crds.yaml');
 
 /** The namespace, CRDs, RBAC, the two workloads and kc's cloud controller: applied with the other add-ons. */
 export function metallbManifest(plan: ClusterPlan): string {
@@ -211,7 +200,7 @@ export function metallbManifest(plan: ClusterPlan): string {
     speaker(images.metallbSpeaker),
   ];
   return [
-    metallbCrds().replace(/^#.*\n/gm, '').replace(/^---\n/, ''),
+    metallbCrds().documents,
     ...documents.map((doc) => stringify(doc)),
     cloudControllerManifest(plan, METALLB_NAMESPACE),
   ].join('---\n');

@@ -18,13 +18,20 @@ export function nodeImageFor(kubernetesVersion: string): string {
 }
 
 /** Every add-on, on. */
-export const DEFAULT_ADDONS: Addons = { storage: true, metricsServer: true, registry: true, loadBalancer: true };
+export const DEFAULT_ADDONS: Addons = { storage: true, metricsServer: true, registry: true, loadBalancer: true, ingress: true };
 
 /** kind's documented local registry port: 5000 is often taken (macOS AirPlay, other registries). */
 export const DEFAULT_REGISTRY_PORT = 5001;
 
 /** The add-ons of a cluster created before kc had any: none (its state says nothing of them). */
-export const NO_ADDONS: Addons = { storage: false, metricsServer: false, registry: false, loadBalancer: false };
+export const NO_ADDONS: Addons = { storage: false, metricsServer: false, registry: false, loadBalancer: false, ingress: false };
+
+/**
+ * Where the ingress's host ports listen: this machine only, as the registry
+ * and (by default) the API server do. The LoadBalancer address serves the
+ * containers on the cluster network.
+ */
+export const INGRESS_LISTEN_ADDRESS = '127.0.0.1';
 
 export function emptyNodeExtras(): NodeExtras {
   return { extraPortMappings: [], extraMounts: [] };
@@ -54,6 +61,7 @@ export function defaultClusterSpec(overrides: Partial<ClusterSpec> = {}): Cluste
     extraArgs: {},
     addons: { ...DEFAULT_ADDONS },
     registryPort: DEFAULT_REGISTRY_PORT,
+    ingressPorts: { http: 0, https: 0 },
     engines: [],
     nodeExtras: { masters: [], workers: [] },
     retain: false,

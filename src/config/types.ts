@@ -73,9 +73,11 @@ export interface NodeExtrasByRole {
  * `metricsServer` the metrics API behind `kubectl top` and HPAs, `registry`
  * a registry on the host (`docker push localhost:5001/app`) that every node
  * pulls from, `loadBalancer` addresses for Services of `type: LoadBalancer`
- * (MetalLB) that the host reaches. CoreDNS is not one of them: a cluster without DNS is not a cluster.
+ * (MetalLB) that the host reaches, `ingress` an Ingress and Gateway API
+ * controller (Traefik) reached on host ports and its LoadBalancer address.
+ * CoreDNS is not one of them: a cluster without DNS is not a cluster.
  */
-export type Addon = 'storage' | 'metricsServer' | 'registry' | 'loadBalancer';
+export type Addon = 'storage' | 'metricsServer' | 'registry' | 'loadBalancer' | 'ingress';
 export type Addons = Record<Addon, boolean>;
 
 /** How `--disable` names each add-on (the config file uses the Addon keys). */
@@ -84,7 +86,14 @@ export const ADDON_FLAG_NAMES: Record<Addon, string> = {
   metricsServer: 'metrics-server',
   registry: 'registry',
   loadBalancer: 'load-balancer',
+  ingress: 'ingress',
 };
+
+/** The host ports the ingress add-on is published on (`--ingress-port 80/443`); 0 picks a free one when the cluster is created. */
+export interface IngressPorts {
+  http: number;
+  https: number;
+}
 
 /** What the user asks for: defaults, the config file and flags resolve to this. */
 export interface ClusterSpec {
@@ -126,6 +135,12 @@ export interface ClusterSpec {
    * port, shared by every cluster that names it (default 5001).
    */
   registryPort: number;
+  /**
+   * The host ports (on 127.0.0.1) the lb publishes the ingress on, HTTP and
+   * HTTPS. 0 (the default) picks a free port when the cluster is created; the
+   * cluster's state keeps the port it got. Read only with the ingress add-on.
+   */
+  ingressPorts: IngressPorts;
   /** Docker engines besides the one kc runs on, that nodes may name (empty by default: every node is local). */
   engines: EngineSpec[];
   /** Extra port mappings and mounts per node; empty lists by default. */

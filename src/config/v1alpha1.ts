@@ -16,8 +16,9 @@
  *     networkPolicy: kube-router | none   # default kube-router with cni bridge, none otherwise
  *     kubeProxyMode: iptables | ipvs | nftables
  *   featureGates: {SomeGate: true}       # for every Kubernetes component (not etcd)
- *   addons: {storage: true, metricsServer: true, registry: true, loadBalancer: true}   # each true by default; false leaves it out
+ *   addons: {storage: true, metricsServer: true, registry: true, loadBalancer: true, ingress: true}   # each true by default; false leaves it out
  *   registryPort: 5001                   # the registry's host port: localhost:5001/image
+ *   ingressPorts: {http: 80, https: 443} # the ingress's host ports on 127.0.0.1; 0 (the default) picks a free one
  *   extraArgs:                           # flags without dashes, per component:
  *     apiserver: {v: "2"}                # apiserver, controllerManager, scheduler, kubelet, kubeProxy, etcd
  *   engines:                             # Docker engines besides the one kc runs on (`local`); see docs/multi-engine.md
@@ -39,7 +40,7 @@ import { posix } from 'node:path';
 import { check, decodeYaml, fail, FieldError, formatPath, optional, readBoolean, readList, readMap, readRecord, readString, type Fields, type Path } from './yaml-decoder.js';
 import { MAX_CONTROL_PLANES, MAX_ENGINES_PER_CLUSTER, MAX_WORKERS } from './limits.js';
 import { emptyNodeExtras, nodeImageFor } from './defaults.js';
-import { LOCAL_ENGINE, type Addon, type ClusterSpec, type ClusterSpecInput, type EngineSpec, type ExtraArgs, type Mount, type NodeExtras, type PortMapping } from './types.js';
+import { LOCAL_ENGINE, type Addon, type ClusterSpec, type ClusterSpecInput, type EngineSpec, type ExtraArgs, type IngressPorts, type Mount, type NodeExtras, type PortMapping } from './types.js';
 import {
   CNI_MODES,
   COMPONENTS,
@@ -54,6 +55,7 @@ import {
   validateControlPlanes,
   validateCount,
   validateImageReference,
+  validateIngressPort,
   validateIpv4,
   validateKubernetesVersion,
   validatePodSubnet,
@@ -93,8 +95,9 @@ export function parseClusterConfig(text: string, source: string): ClusterConfigF
 
 // ---- the config ---------------------------------------------------------
 
-const TOP_KEYS = ['apiVersion', 'kind', 'name', 'controlPlanes', 'workers', 'nodeImage', 'kubernetesVersion', 'networking', 'featureGates', 'extraArgs', 'addons', 'registryPort', 'engines', 'nodes'];
-const ADDON_KEYS: Addon[] = ['storage', 'metricsServer', 'registry', 'loadBalancer'];
+const TOP_KEYS = ['apiVersion', 'kind', 'name', 'controlPlanes', 'workers', 'nodeImage', 'kubernetesVersion', 'networking', 'featureGates', 'extraArgs', 'addons', 'registryPort', 'ingressPorts', 'engines', 'nodes'];
+const ADDON_KEYS: Addon[] = ['storage', 'metricsServer', 'registry', 'loadBalancer', 'ingress'];
+const INGRESS_PORT_KEYS = ['http', 'https'];
 const NETWORKING_KEYS = ['podSubnet', 'serviceSubnet', 'apiServerAddress', 'apiServerPort', 'cni', 'networkPolicy', 'kubeProxyMode'];
 const NODE_KEYS = ['role', 'engine', 'extraPortMappings', 'extraMounts'];
 const ENGINE_KEYS = ['name', 'host', 'advertiseAddress'];
@@ -128,7 +131,15 @@ function readConfig(root: unknown): Parsed {
   if (top.extraArgs !== undefined) put(out, 'extraArgs', readExtraArgs(top.extraArgs), 'extraArgs');
   if (top.addons !== undefined) put(out, 'addons', readAddons(top.addons), 'addons');
   put(out, 'registryPort', optional(['registryPort'], top.registryPort, (f, v) => validateCount(f, v, 1, 65535, '')), 'registryPort');
+  if (top.ingressPorts !== undefined) put(out, 'ingressPorts', readIngressPorts(top.ingressPorts), 'ingressPorts');
   return out;
+}
+
+/** `ingressPorts: {http: 80, https: 443}`; a port left out is 0 (any free one). */
+function readIngressPorts(value: unknown): IngressPorts {
+  const fields = readMap(value, ['ingressPorts'], INGRESS_PORT_KEYS);
+  const port = (key: 'http' | 'https') => optional(['ingressPorts', key], fields[key], validateIngressPort) ?? 0;
+  return { http: port('http'), https: port('https') };
 }
 
 function checkHeader(top: Fields): void {

@@ -1,7 +1,8 @@
 import { releaseOf, supportedVersions } from '../artifacts/manifest.js';
 import { MAX_CONTROL_PLANES, MAX_WORKERS } from './limits.js';
 import { cidrsOverlap, parseCidr, parseIpv4, type Cidr } from '../util/ipv4.js';
-import type { ClusterSpec, CniMode, Component, KubeProxyMode, NetworkPolicyMode, NodeExtras, PortMapping, PortProtocol } from './types.js';
+import type { ClusterSpec, CniMode, Component, IngressPorts, KubeProxyMode, NetworkPolicyMode, NodeExtras, PortMapping, PortProtocol } from './types.js';
+import { INGRESS_LISTEN_ADDRESS } from './defaults.js';
 import { counted } from '../util/words.js';
 import { isImageReference } from '../util/image-ref.js';
 
@@ -146,6 +147,7 @@ export const FLAG_LABELS: FieldLabels = {
   extraArgs: 'extraArgs',
   addons: '--disable',
   registryPort: '--registry-port',
+  ingressPorts: '--ingress-port',
   engines: 'engines',
   nodeExtras: 'nodes',
   retain: '--retain',
@@ -172,6 +174,7 @@ export function validateClusterSpec(spec: ClusterSpec, labels: FieldLabels = FLA
   validateKubernetesVersion(labels.kubernetesVersion, spec.kubernetesVersion);
   validateExtrasFitCounts(spec, labels);
   validateApiPortFree(spec, labels);
+  if (spec.addons.ingress) validateIngressPorts(spec, labels);
   return spec;
 }
 
@@ -226,5 +229,41 @@ function validateApiPortFree(spec: ClusterSpec, labels: FieldLabels): void {
   const all = [...spec.nodeExtras.masters, ...spec.nodeExtras.workers].flatMap((extras) => extras.extraPortMappings);
   if (all.some((mapping) => hostPortsCollide(api, mapping))) {
     throw new ValidationError(labels.apiServerPort, spec.apiServerPort, `an extraPortMappings entry in ${labels.nodeExtras} already uses host port ${spec.apiServerPort}: pick another port (or 0)`);
+  }
+}
+
+/** One ingress host port: 0 (any free one) or a port number. */
+export const validateIngressPort = (field: string, value: unknown): number => validateCount(field, value, 0, 65535, ' (0 picks a free port)');
+
+const INGRESS_PORTS_PATTERN = /^(\d+)\/(\d+)$/;
+
+/** `--ingress-port 80/443`: the HTTP and the HTTPS host port, in that order. */
+export function parseIngressPorts(field: string, text: string): IngressPorts {
+  const match = INGRESS_PORTS_PATTERN.exec(text.trim());
+  if (!match) throw new ValidationError(field, text, 'give the HTTP and the HTTPS host port as HTTP/HTTPS, e.g. 80/443 or 8080/8443 (0/0 picks free ones)');
+  return { http: validateIngressPort(field, Number(match[1])), https: validateIngressPort(field, Number(match[2])) };
+}
+
+/**
+ * The ingress's two host ports (on 127.0.0.1): distinct, and not one the lb,
+ * the registry or a node mapping publishes already. Whether another program
+ * holds them is checked when the cluster is created, before anything is made.
+ */
+function validateIngressPorts(spec: ClusterSpec, labels: FieldLabels): void {
+  const field = labels.ingressPorts;
+  const shown = `${spec.ingressPorts.http}/${spec.ingressPorts.https}`;
+  validateIngressPort(field, spec.ingressPorts.http);
+  validateIngressPort(field, spec.ingressPorts.https);
+  if (spec.ingressPorts.http !== 0 && spec.ingressPorts.http === spec.ingressPorts.https) {
+    throw new ValidationError(field, shown, 'give HTTP and HTTPS different host ports, e.g. 80/443');
+  }
+  const others: Array<{ port: Pick<PortMapping, 'hostPort' | 'listenAddress' | 'protocol'>; owner: string }> = [
+    { port: { hostPort: spec.apiServerPort, listenAddress: spec.apiServerAddress, protocol: 'TCP' }, owner: `the API server (${labels.apiServerPort})` },
+    ...(spec.addons.registry ? [{ port: { hostPort: spec.registryPort, listenAddress: '127.0.0.1', protocol: 'TCP' as const }, owner: `the registry (${labels.registryPort})` }] : []),
+    ...[...spec.nodeExtras.masters, ...spec.nodeExtras.workers].flatMap((extras) => extras.extraPortMappings).map((port) => ({ port, owner: `an extraPortMappings entry in ${labels.nodeExtras}` })),
+  ];
+  for (const hostPort of [spec.ingressPorts.http, spec.ingressPorts.https]) {
+    const clash = others.find(({ port }) => hostPortsCollide({ hostPort, listenAddress: INGRESS_LISTEN_ADDRESS, protocol: 'TCP' }, port));
+    if (clash) throw new ValidationError(field, shown, `${clash.owner} already uses host port ${hostPort}: give the ingress other ports (0/0 picks free ones)`);
   }
 }

@@ -24,7 +24,9 @@ export interface PodImage {
 }
 
 /** The artifacts that become pod images rather than files on the node's PATH. */
-export const POD_IMAGE_ARTIFACTS: ReadonlySet<string> = new Set(['pause', 'coredns', 'local-path-provisioner', 'metrics-server', 'metallb', 'cloud-controller']);
+export const POD_IMAGE_ARTIFACTS: ReadonlySet<string> = new Set([
+  'pause', 'coredns', 'local-path-provisioner', 'metrics-server', 'metallb', 'cloud-controller', 'traefik',
+]);
 
 /** The pod images a node image of one release carries. */
 export function podImageList(release: KubernetesRelease): PodImage[] {
@@ -43,6 +45,7 @@ export function podImageList(release: KubernetesRelease): PodImage[] {
     { name: 'metallb-controller', tag: tags.metallbController, artifact: 'metallb', binary: 'controller' },
     { name: 'metallb-speaker', tag: tags.metallbSpeaker, artifact: 'metallb', binary: 'speaker' },
     { name: 'cloud-controller', tag: tags.cloudController, artifact: 'cloud-controller', binary: 'kc-cloud-controller', ownImage: true },
+    { name: 'traefik', tag: tags.traefik, artifact: 'traefik', binary: 'traefik' },
   ];
 }
 

@@ -7,6 +7,13 @@ import { nodeEngine } from './engines.js';
 /** Port every API server listens on inside the cluster, and HAProxy on the lb node. */
 export const API_SERVER_PORT = 6443;
 
+/**
+ * The ports HAProxy on the lb node takes ingress traffic on (HTTP, HTTPS):
+ * the lb publishes them on the host's ingress ports (spec.ingressPorts) and
+ * forwards them to the ingress controller (components/haproxy.ts).
+ */
+export const LB_INGRESS_PORTS = { http: 80, https: 443 } as const;
+
 export { MAX_CONTROL_PLANES, MAX_WORKERS } from '../config/limits.js';
 
 export interface NodePlan {

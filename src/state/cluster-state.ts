@@ -235,6 +235,8 @@ export function migrateState(raw: unknown, file: string, cluster: string): Clust
     // Written before kc had add-ons, or before it had one of them: the cluster
     // does not run it, and an upgrade must not add it unasked.
     addons: { ...NO_ADDONS, ...(isRecord(plan.spec.addons) ? plan.spec.addons : {}) },
+    // Written before kc had the ingress add-on, which such a cluster does not run (above): no ports of its own.
+    ingressPorts: plan.spec.ingressPorts ?? { http: 0, https: 0 },
   };
   // The release is resolved here, from the version, once: a cluster of a version this kc does not know is no cluster it can change.
   const runs = typeof filled.kubernetesVersion === 'string' ? filled.kubernetesVersion : JSON.stringify(filled.kubernetesVersion);

@@ -74,7 +74,7 @@ describe('an application chart on a default cluster: storage, a load balancer, m
     await helmPath();
     await kc(['delete', 'cluster', '--name', NAME, '--kubeconfig', kubeconfig]);
     const created = await expectOk(['create', 'cluster', '--name', NAME, '--kubeconfig', kubeconfig]);
-    expect(created.stderr).toContain('Installing add-ons (RBAC, CoreDNS, storage, metrics-server, load-balancer, kube-router on 2 workers)');
+    expect(created.stderr).toContain('Installing add-ons (RBAC, CoreDNS, storage, metrics-server, load-balancer, ingress, kube-router on 2 workers)');
     expect(created.stderr).toMatch(/Starting registry \(localhost:5001, [\d.]+\.3 on the cluster network/);
   }, 600_000);
 
@@ -172,21 +172,23 @@ describe('an application chart on a default cluster: storage, a load balancer, m
     // The second replica got a claim of its own.
     expect(await kubectl(['get', 'pvc', `data-${RELEASE}-1`, '-o', 'jsonpath={.status.phase}'])).toBe('Bound');
     expect((await expectOk(['get', 'clusters'])).stdout).toMatch(
-      new RegExp(`^${NAME}\\trunning\\t5 nodes\\tstorage ready, metrics-server ready, load-balancer ready, registry ready$`, 'm'),
+      new RegExp(`^${NAME}\\trunning\\t5 nodes\\tstorage ready, metrics-server ready, load-balancer ready, ingress ready, registry ready$`, 'm'),
     );
   }, 600_000);
 
-  it('leaves the add-ons out when told: no StorageClass, no metrics API, no load balancer, no volume for them', async () => {
+  it('leaves the add-ons out when told: no StorageClass, no metrics API, no load balancer, no ingress, no volume for them', async () => {
     const bareConfig = join(dir, 'bare-kubeconfig');
     const created = await expectOk([
       'create', 'cluster', '--name', BARE, '--control-planes', '1', '--workers', '1', '--disable', 'storage',
-      '--disable', 'metrics-server', '--disable', 'registry', '--disable', 'load-balancer', '--kubeconfig', bareConfig,
+      '--disable', 'metrics-server', '--disable', 'registry', '--disable', 'load-balancer', '--disable', 'ingress', '--kubeconfig', bareConfig,
     ]);
     expect(created.stderr).toContain('Installing add-ons (RBAC, CoreDNS, kube-router on 1 worker)');
     const bare = kubectlFor(bareConfig, `kc-${BARE}`);
     expect(await bare(['get', 'storageclass', '-o', 'name'])).toBe('');
     expect(await bare(['get', 'apiservice', '-o', 'name'])).not.toContain('metrics.k8s.io');
     expect(await bare(['get', 'namespaces', '-o', 'name'])).not.toContain('metallb-system');
+    expect(await bare(['get', 'ingressclass', '-o', 'name'])).toBe('');
+    expect(await bare(['get', 'crd', '-o', 'name'])).not.toContain('gateway.networking.k8s.io');
     expect((await engine.listVolumes({ [LABEL_CLUSTER]: BARE })).map((v) => v.name)).toEqual([`${BARE}-worker-0-containerd`]);
     expect((await engine.registryState(registryName(DEFAULT_REGISTRY_PORT)))?.networks ?? []).not.toContain(`kc-${BARE}`);
     await expectOk(['delete', 'cluster', '--name', BARE, '--kubeconfig', bareConfig]);

@@ -80,7 +80,7 @@ describe('several clusters, config file, get / load / export commands', () => {
     // Name, status, nodes, then the add-ons (each ready or still starting).
     const lines = (await expectOk(['get', 'clusters'])).split('\n');
     for (const name of [FROM_FILE, FROM_FLAGS]) {
-      expect(lines.find((l) => l.startsWith(`${name}\t`))).toMatch(new RegExp(`^${name}\\trunning\\t3 nodes\\tstorage (ready|starting), metrics-server (ready|starting), load-balancer (ready|starting), registry ready$`));
+      expect(lines.find((l) => l.startsWith(`${name}\t`))).toMatch(new RegExp(`^${name}\\trunning\\t3 nodes\\tstorage (ready|starting), metrics-server (ready|starting), load-balancer (ready|starting), ingress (ready|starting), registry ready$`));
     }
     const nodes = JSON.parse(await expectOk(['get', 'nodes', '--name', FROM_FILE, '--json'])) as { name: string; role: string; status: string }[];
     expect(nodes.map((n) => `${n.name}:${n.role}:${n.status}`)).toEqual([

@@ -34,6 +34,7 @@ const CHECKSUM_SHAPES: Record<string, ChecksumShape> = {
   coredns: 'sha256sum', // coredns_<v>_linux_amd64.tgz.sha256
   'kube-router': 'sha256sum', // goreleaser's checksums.txt
   'metrics-server': 'github-api', // no checksum file: GitHub's asset digest
+  traefik: 'sha256sum', // goreleaser's traefik_<v>_checksums.txt
 };
 
 /** Other architectures a multi-file checksum list names before ours, so kc must pick its own line. */

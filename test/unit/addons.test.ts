@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_RELEASE, METALLB_VERSION, podImagesFor } from '../../src/artifacts/manifest.js';
 import { addonCustomResources, addonManifests, enabledAddons } from '../../src/components/addons.js';
 import { addonStatuses } from '../../src/cluster/kube/addons.js';
-import { METALLB_POOL, vendoredCrdsVersion } from '../../src/components/metallb.js';
+import { METALLB_POOL, metallbCrds } from '../../src/components/metallb.js';
 import { localVolumesOn, STORAGE_CLASS, type PersistentVolumeList } from '../../src/components/local-path-storage.js';
 import { specFromFlags } from '../../src/cli/create-cluster.js';
 import { defaultClusterSpec } from '../../src/config/defaults.js';
@@ -72,7 +72,7 @@ describe('the add-ons a cluster runs', () => {
     expect(find(objects, 'DaemonSet', 'speaker')).toMatchObject({ spec: { template: { spec: { hostNetwork: true } } } });
     expect(objects.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name)).toContain('ipaddresspools.metallb.io');
     // The CRDs kc ships are the ones of the MetalLB it builds (scripts/vendor-metallb-crds.sh).
-    expect(vendoredCrdsVersion()).toBe(METALLB_VERSION);
+    expect(metallbCrds().version).toBe(METALLB_VERSION);
     // The pool is applied after the stream, once its CRD is established.
     const [pool] = addonCustomResources(plan);
     expect(pool?.crds).toEqual(['ipaddresspools.metallb.io', 'l2advertisements.metallb.io']);
@@ -103,8 +103,9 @@ describe('the add-ons a cluster runs', () => {
   });
 
   it('leaves out what is switched off, and renders the same stream for the same plan', () => {
-    const plan = planWith({ storage: false, loadBalancer: false });
+    const plan = planWith({ storage: false, loadBalancer: false, ingress: false });
     expect(enabledAddons(plan).map((a) => a.name)).toEqual(['metrics-server']);
+    expect(enabledAddons(planWith()).map((a) => a.name)).toEqual(['storage', 'metrics-server', 'load-balancer', 'ingress']);
     expect(addonCustomResources(plan)).toEqual([]);
     expect(objectsOf(plan).some((o) => o.metadata.namespace === 'metallb-system')).toBe(false);
     const objects = objectsOf(plan);
@@ -120,15 +121,15 @@ describe('switching add-ons off', () => {
   const file = (text: string) => parseClusterConfig(`${HEADER}${text}`, 'apps.yaml');
 
   it('takes addons: from the file and --disable from the flags, one by one', () => {
-    expect(resolveClusterSpec(undefined, {}).addons).toEqual({ storage: true, metricsServer: true, registry: true, loadBalancer: true });
-    expect(resolveClusterSpec(file('addons: {metricsServer: false}\n'), {}).addons).toEqual({ storage: true, metricsServer: false, registry: true, loadBalancer: true });
+    expect(resolveClusterSpec(undefined, {}).addons).toEqual({ storage: true, metricsServer: true, registry: true, loadBalancer: true, ingress: true });
+    expect(resolveClusterSpec(file('addons: {metricsServer: false}\n'), {}).addons).toEqual({ storage: true, metricsServer: false, registry: true, loadBalancer: true, ingress: true });
     // A flag that switches one off leaves the file's choice for the other.
     const both = resolveClusterSpec(file('addons: {metricsServer: false}\n'), specFromFlags({ disable: ['storage'] }));
-    expect(both.addons).toEqual({ storage: false, metricsServer: false, registry: true, loadBalancer: true });
-    expect(resolveClusterSpec(undefined, specFromFlags({ disable: ['metrics-server', 'load-balancer'] })).addons).toEqual({ storage: true, metricsServer: false, registry: true, loadBalancer: false });
+    expect(both.addons).toEqual({ storage: false, metricsServer: false, registry: true, loadBalancer: true, ingress: true });
+    expect(resolveClusterSpec(undefined, specFromFlags({ disable: ['metrics-server', 'load-balancer', 'ingress'] })).addons).toEqual({ storage: true, metricsServer: false, registry: true, loadBalancer: false, ingress: false });
     expect(resolveClusterSpec(file('registryPort: 5002\n'), specFromFlags({ 'registry-port': 5003 })).registryPort).toBe(5003);
     // A bare --disable names nothing: refused rather than read as "leave nothing out".
-    expect(() => specFromFlags({ disable: [] })).toThrow('--disable needs an add-on to leave out: one of storage, metrics-server, registry, load-balancer');
+    expect(() => specFromFlags({ disable: [] })).toThrow('--disable needs an add-on to leave out: one of storage, metrics-server, registry, load-balancer, ingress');
     // A word where a port goes reaches kc as NaN: said as such, not as JSON's null.
     expect(() => resolveClusterSpec(undefined, specFromFlags({ 'registry-port': Number('abc') }))).toThrow(
       '--registry-port: not a number is not valid; use a whole number from 1 to 65535',
@@ -145,21 +146,21 @@ describe('switching add-ons off', () => {
       }
       throw new Error('no error');
     };
-    expect(errorOf('addons:\n  metrics: false\n')).toBe('apps.yaml:4: addons.metrics is not a known key; use one of storage, metricsServer, registry, loadBalancer');
+    expect(errorOf('addons:\n  metrics: false\n')).toBe('apps.yaml:4: addons.metrics is not a known key; use one of storage, metricsServer, registry, loadBalancer, ingress');
     expect(errorOf('registryPort: 70000\n')).toBe('apps.yaml:3: registryPort: 70000 is not valid; use a whole number from 1 to 65535');
     expect(errorOf('addons: {storage: no}\n')).toBe('apps.yaml:3: addons.storage: "no" is not valid; use true or false');
-    expect(errorOf('addons: [storage]\n')).toBe('apps.yaml:3: addons: ["storage"] is not valid; use a mapping with keys storage, metricsServer, registry, loadBalancer');
+    expect(errorOf('addons: [storage]\n')).toBe('apps.yaml:3: addons: ["storage"] is not valid; use a mapping with keys storage, metricsServer, registry, loadBalancer, ingress');
   });
 
   it('gives a cluster made before add-ons none: an upgrade must not add them unasked', () => {
     const plan = planWith();
     const { addons: _addons, ...oldSpec } = plan.spec;
     const old = { schemaVersion: STATE_SCHEMA_VERSION, plan: { ...plan, spec: oldSpec }, pki: { ca: { certPem: 'x' } }, kubeconfigPaths: [] };
-    expect(migrateState(old, 'f.json', 'apps').plan.spec.addons).toEqual({ storage: false, metricsServer: false, registry: false, loadBalancer: false });
-    expect(migrateState({ ...old, plan }, 'f.json', 'apps').plan.spec.addons).toEqual({ storage: true, metricsServer: true, registry: true, loadBalancer: true });
+    expect(migrateState(old, 'f.json', 'apps').plan.spec.addons).toEqual({ storage: false, metricsServer: false, registry: false, loadBalancer: false, ingress: false });
+    expect(migrateState({ ...old, plan }, 'f.json', 'apps').plan.spec.addons).toEqual({ storage: true, metricsServer: true, registry: true, loadBalancer: true, ingress: true });
     // Made before the load balancer: it keeps the add-ons it had, without one.
     const beforeLoadBalancer = { ...plan, spec: { ...plan.spec, addons: { storage: true, metricsServer: true, registry: true } } };
-    expect(migrateState({ ...old, plan: beforeLoadBalancer }, 'f.json', 'apps').plan.spec.addons).toEqual({ storage: true, metricsServer: true, registry: true, loadBalancer: false });
+    expect(migrateState({ ...old, plan: beforeLoadBalancer }, 'f.json', 'apps').plan.spec.addons).toEqual({ storage: true, metricsServer: true, registry: true, loadBalancer: false, ingress: false });
   });
 });
 
@@ -183,7 +184,7 @@ describe('the volumes a worker holds', () => {
 });
 
 describe('whether an add-on serves, read live', () => {
-  const plan = planWith({ storage: false, loadBalancer: false });
+  const plan = planWith({ storage: false, loadBalancer: false, ingress: false });
   const pod = (ready: boolean) => ({ metadata: { name: 'metrics-server-1', uid: 'u1' }, spec: { nodeName: 'apps-worker-0' }, status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] } });
   /** An API server whose Pod objects say Ready (as before a stop), while the kubelet and the metrics API say what `live` says. */
   const api = (live: { kubeletReady: boolean; metrics: number }) => ({

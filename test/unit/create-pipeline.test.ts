@@ -17,6 +17,7 @@ import type { ApiProbe } from '../../src/cluster/kube/api.js';
 import { clusterStateFile, loadState } from '../../src/state/cluster-state.js';
 import { LockBusyError } from '../../src/state/lock.js';
 import { useTemporaryStateDir } from './helpers.js';
+import { UsageError } from '../../src/util/errors.js';
 
 /**
  * The real create pipeline, every step, against the in-memory engine. What
@@ -27,6 +28,7 @@ import { useTemporaryStateDir } from './helpers.js';
 /** The steps of a bridge-network cluster, in the order they must run (Weave's image check is not among them). */
 const BRIDGE_STEPS = [
   'Checking engines',
+  'Checking ingress ports',
   'Ensuring node image',
   'Ensuring registry image',
   'Creating network',
@@ -284,9 +286,65 @@ describe('the registry beside the clusters', () => {
     expect(engine.isEmpty()).toBe(true);
   }, 60_000);
 
+  it('refuses a taken ingress port before it creates anything, or builds a node image, naming the port and the fixes', async () => {
+    const engine = new FakeEngine();
+    let built = false;
+    const failure = await createFakeCluster(engine, specNamed('taken-ingress', { ingressPorts: { http: 8080, https: 8443 } }), join(temporary.dir, 'kubeconfig'), {
+      portIsFree: async (host, port) => !(host === '127.0.0.1' && port === 8443),
+      buildNodeImage: async () => {
+        built = true;
+      },
+    }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(CreateStepError);
+    expect((failure as CreateStepError).step).toBe('Checking ingress ports');
+    expect((failure as CreateStepError).outcome).toBe('nothing-created');
+    expect((failure as CreateStepError).cause).toBeInstanceOf(UsageError);
+    expect((failure as Error).message).toContain("the ingress's HTTPS port 8443 on 127.0.0.1 is taken by another program (or another cluster's ingress)");
+    expect((failure as Error).message).toContain('--ingress-port HTTP/HTTPS');
+    expect((failure as Error).message).toContain('--disable ingress');
+    expect(built).toBe(false);
+    expect(engine.isEmpty()).toBe(true);
+  }, 60_000);
+
+  it('publishes the ingress on the lb: the ports asked for, or free ones picked and recorded in the state', async () => {
+    const engine = newEngine();
+    const asked: number[] = [];
+    await createFakeCluster(engine, specNamed('ingress-fixed', { ingressPorts: { http: 8080, https: 8443 } }), join(temporary.dir, 'kubeconfig'), {
+      portIsFree: async (_host, port) => {
+        asked.push(port);
+        return true;
+      },
+    });
+    expect(asked.filter((port) => port === 8080 || port === 8443)).toEqual([8080, 8443]);
+    const lbPorts = (name: string) => engine.nodes.get(`${name}-lb`)?.spec.ports.filter((p) => p.containerPort !== 6443).map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}`);
+    expect(lbPorts('ingress-fixed')).toEqual(['127.0.0.1:8080->80', '127.0.0.1:8443->443']);
+
+    await create(engine, specNamed('ingress-any'));
+    const pinned = (await loadState('ingress-any'))?.plan.spec.ingressPorts;
+    expect(pinned?.http).toBeGreaterThan(0);
+    expect(pinned?.https).toBeGreaterThan(0);
+    expect(pinned?.http).not.toBe(pinned?.https);
+    expect(lbPorts('ingress-any')).toEqual([`127.0.0.1:${pinned?.http}->80`, `127.0.0.1:${pinned?.https}->443`]);
+    // HAProxy on the lb forwards them to the workers' NodePorts.
+    const haproxy = engine.nodes.get('ingress-any-lb')?.files.get(PATHS.haproxyConfig)?.content.toString() ?? '';
+    expect(haproxy).toMatch(/frontend ingress-https\n {2}bind \*:443\n/);
+    expect(haproxy).toMatch(/ {2}server ingress-any-worker-0 [\d.]+:30443\n/);
+
+    // Without the ingress: no port, no check, no HAProxy section.
+    const none = specNamed('no-ingress', { addons: { ...defaultClusterSpec().addons, ingress: false }, ingressPorts: { http: 8080, https: 8443 } });
+    const result = await createFakeCluster(engine, none, join(temporary.dir, 'kubeconfig'), {
+      portIsFree: async () => {
+        throw new Error('no port of the ingress may be checked');
+      },
+    });
+    expect(Object.keys(result.stepSeconds)).not.toContain('Checking ingress ports');
+    expect(lbPorts('no-ingress')).toEqual([]);
+    expect(engine.nodes.get('no-ingress-lb')?.files.get(PATHS.haproxyConfig)?.content.toString()).not.toContain('frontend ingress');
+  }, 60_000);
+
   it('makes no registry and no hosts file for a cluster without one', async () => {
     const engine = newEngine();
-    await create(engine, specNamed('no-reg', { addons: { storage: true, metricsServer: true, registry: false, loadBalancer: true } }));
+    await create(engine, specNamed('no-reg', { addons: { storage: true, metricsServer: true, registry: false, loadBalancer: true, ingress: true } }));
     expect(engine.registries.size).toBe(0);
     expect(engine.calls.some((c) => c.startsWith('registryState'))).toBe(false);
     expect([...(engine.nodes.get('no-reg-worker-0')?.files.keys() ?? [])].some((p) => p.startsWith('/etc/containerd/certs.d/'))).toBe(false);

@@ -53,7 +53,7 @@ describe('pod images on a machine where a registry answers', () => {
     expect(produced).toEqual(['kubernetes', 'etcd', 'containerd', 'runc', 'cni-plugins', 'crictl', 'kube-router', 'cloud-controller (source)']);
     expect(engine.calls.filter((c) => c.startsWith('buildImage'))).toEqual([`buildImage ${POD_IMAGES.cloudController}`, 'buildImage kc/node:v1.37.2']);
     expect(engine.calls).not.toContain(`tryPull ${POD_IMAGES.cloudController}`);
-    expect(text).toMatch(/✓ Upstream pod images \(pulled pause, coredns, local-path-provisioner, metrics-server, metallb-controller, metallb-speaker; kc builds cloud-controller/);
+    expect(text).toMatch(/✓ Upstream pod images \(pulled pause, coredns, local-path-provisioner, metrics-server, metallb-controller, metallb-speaker, traefik; kc builds cloud-controller/);
     // The decision comes first: no pull after an artifact was produced.
     expect(engine.calls.findIndex((c) => c.startsWith('tryPull'))).toBeLessThan(engine.calls.findIndex((c) => c.startsWith('buildImage')));
   });
@@ -62,13 +62,14 @@ describe('pod images on a machine where a registry answers', () => {
     const engine = new FakeEngine({ images: ['debian:bookworm-slim'], pullable: [POD_IMAGES.pause, POD_IMAGES.coredns, POD_IMAGES.metricsServer] });
     const { produced, text } = await build(engine);
     expect(produced).toEqual([
-      'kubernetes', 'etcd', 'containerd', 'runc', 'cni-plugins', 'crictl', 'kube-router', 'local-path-provisioner (source)', 'metallb (source)', 'cloud-controller (source)',
+      'kubernetes', 'etcd', 'containerd', 'runc', 'cni-plugins', 'crictl', 'kube-router', 'local-path-provisioner (source)', 'metallb (source)', 'cloud-controller (source)', 'traefik',
     ]);
     expect(text).toContain(
-      'Upstream pod images (pulled pause, coredns, metrics-server; kc builds local-path-provisioner, metallb-controller, metallb-speaker, cloud-controller (no registry serves them))',
+      'Upstream pod images (pulled pause, coredns, metrics-server; kc builds local-path-provisioner, metallb-controller, metallb-speaker, cloud-controller, traefik (no registry serves them))',
     );
     expect(engine.calls.filter((c) => c.startsWith('buildImage')).sort()).toEqual(
-      ['kc/node:v1.37.2', POD_IMAGES.localPathProvisioner, POD_IMAGES.metallbController, POD_IMAGES.metallbSpeaker, POD_IMAGES.cloudController].map((t) => `buildImage ${t}`).sort(),
+      ['kc/node:v1.37.2', POD_IMAGES.localPathProvisioner, POD_IMAGES.metallbController, POD_IMAGES.metallbSpeaker, POD_IMAGES.cloudController, POD_IMAGES.traefik]
+        .map((t) => `buildImage ${t}`).sort(),
     );
   });
 

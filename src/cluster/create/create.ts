@@ -16,6 +16,7 @@ import { ensureRegistryImage } from '../../image/registry-image.js';
 import { startControlPlane } from './control-plane.js';
 import { checkEngines } from './engines.js';
 import { ensureNodeImage } from './ensure-node-image.js';
+import { chooseIngressPorts } from './ingress-ports.js';
 import { startEtcd } from './etcd.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { ClusterExistsError, clusterExists, createNetwork } from './network.js';
@@ -146,7 +147,7 @@ class StepRunner {
 /**
  * Creates a cluster, as the only kc process working on this cluster name. The
  * steps run in this order: checks that can fail without touching anything
- * (kernel, images) come before the network, the first thing created; the PKI
+ * (engines, host ports, kernel, images) come before the network, the first thing created; the PKI
  * comes before the nodes, which boot with every file in place and start
  * HAProxy, etcd, the API servers, containerd and the pod network by
  * themselves, all at once; what needs the API server (controller-manager,
@@ -179,7 +180,9 @@ async function createClusterLocked(options: CreateOptions): Promise<CreateResult
   const steps = new StepRunner(input, options.afterStep, options.signal);
 
   await steps.run(checkEngines, input);
-  const imaged = { ...input, ...(await steps.run(ensureNodeImage, input)) };
+  // Before the node image: a taken port must not cost a build first.
+  const ported = input.spec.addons.ingress ? { ...input, ...(await steps.run(chooseIngressPorts, input)) } : input;
+  const imaged = { ...ported, ...(await steps.run(ensureNodeImage, ported)) };
   if (imaged.spec.cni === 'weave') {
     await steps.run(checkWeaveKernel, imaged);
     await steps.run(ensureWeaveImages, imaged);

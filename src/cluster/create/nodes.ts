@@ -4,6 +4,7 @@ import { concurrently } from '../../util/concurrent.js';
 import { counted } from '../../util/words.js';
 import { bootNode } from '../node/boot.js';
 import type { Secured, Step } from './context.js';
+import { describeIngressPorts } from './ingress-ports.js';
 
 /**
  * Creates every node container with all its files in place, and starts them
@@ -18,6 +19,7 @@ export const startNodes: Step<Secured, void> = {
     // Every create settles before a failure is reported: the rollback lists the cluster's containers, and
     // one still being created then would appear after the listing, be left behind and keep the network in use.
     await concurrently(allNodes(plan), async (node) => ctx.progress.detail(await bootNode(ctx.engine, plan, node, apiServerHostPort, bootBundle(plan, node, pki))));
-    note(`${counted(plan.masters.length, 'master')}, ${counted(plan.workers.length, 'worker')}, lb on ${plan.spec.apiServerAddress}:${apiServerHostPort}`);
+    const ingress = plan.spec.addons.ingress ? `, ingress on ${describeIngressPorts(plan.spec.ingressPorts)}` : '';
+    note(`${counted(plan.masters.length, 'master')}, ${counted(plan.workers.length, 'worker')}, lb on ${plan.spec.apiServerAddress}:${apiServerHostPort}${ingress}`);
   },
 };

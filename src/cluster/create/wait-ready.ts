@@ -16,20 +16,22 @@ export const waitForReady: Step<Networking, void> = {
   title: 'Waiting for nodes and CoreDNS',
   async run(ctx, note) {
     const { plan } = ctx;
+    const kubectlOnMaster = (args: string[], input?: string) => kubectl(ctx.engine, plan, args, input);
     if (plan.spec.cni === 'none') {
+      // The API server serves them without a pod network: the add-ons find them when one comes.
+      await applyAddonResources(kubectlOnMaster, plan, ctx.deadline.remainingMs() / 1000);
       note('skipped');
       ctx.progress.info('   --cni none: nodes stay NotReady until you install a pod network (kubectl apply -f <your CNI manifest>)');
       return;
     }
     // Weave first: when it fails, its own logs say why better than NotReady nodes would.
     const weave = ctx.podNetwork.kind === 'weave' ? await waitForWeave(ctx) : undefined;
-    const kubectlOnMaster = (args: string[], input?: string) => kubectl(ctx.engine, plan, args, input);
     await awaitAll([
       (async () => {
         await waitForNodesReady(ctx.api, plan.workers.map((w) => w.name), ctx.deadline);
         await waitForCoreDns(ctx.api, ctx.deadline);
       })(),
-      // The add-ons' own configuration (MetalLB's pool): its first write takes the API server seconds, spent here in parallel.
+      // The add-ons' own configuration (MetalLB's pool, the GatewayClass): its first write takes the API server seconds, spent here in parallel.
       applyAddonResources(kubectlOnMaster, plan, ctx.deadline.remainingMs() / 1000),
     ]);
     const kubeRouter = runsKubeRouter(plan);

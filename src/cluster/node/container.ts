@@ -4,10 +4,10 @@
  * node` and removal all go through here.
  */
 import { freeTcpPort } from '../../util/net.js';
-import { nodeExtrasFor } from '../../config/defaults.js';
+import { INGRESS_LISTEN_ADDRESS, nodeExtrasFor } from '../../config/defaults.js';
 import type { NodeExtras } from '../../config/types.js';
 import { type ArchiveEntry, type Nodes, type NodeSpec, type PublishedPort } from '../../provider/provider.js';
-import { allNodes, API_SERVER_PORT, type ClusterPlan, type NodePlan } from '../../model/plan.js';
+import { allNodes, API_SERVER_PORT, LB_INGRESS_PORTS, type ClusterPlan, type NodePlan } from '../../model/plan.js';
 import { LOCAL_PATH_DIR } from '../../components/local-path-storage.js';
 
 export function containerdVolume(node: NodePlan): string {
@@ -40,11 +40,27 @@ function extrasFor(extras: NodeExtras): Pick<NodeSpec, 'ports' | 'mounts'> {
   };
 }
 
+/**
+ * What the lb publishes on the host: the API server, and with the ingress
+ * add-on HAProxy's ingress ports (components/haproxy.ts) on the host's
+ * ingress ports. The lb lives as long as the cluster: its ports never change.
+ */
+function lbPorts(plan: ClusterPlan, apiServerHostPort: number): PublishedPort[] {
+  const apiServer: PublishedPort = { containerPort: API_SERVER_PORT, protocol: 'tcp', hostIp: plan.spec.apiServerAddress, hostPort: apiServerHostPort };
+  if (!plan.spec.addons.ingress) return [apiServer];
+  const ingress = (name: 'http' | 'https'): PublishedPort => ({
+    containerPort: LB_INGRESS_PORTS[name],
+    protocol: 'tcp',
+    hostIp: INGRESS_LISTEN_ADDRESS,
+    hostPort: plan.spec.ingressPorts[name],
+  });
+  return [apiServer, ingress('http'), ingress('https')];
+}
+
 /** What kc wants of one node; how the engine runs it is the provider's business. */
 function nodeSpec(plan: ClusterPlan, node: NodePlan, apiServerHostPort: number): NodeSpec {
   const extras = extrasFor(nodeExtrasFor(plan.spec, node.role, node.index));
-  const apiServer: PublishedPort[] =
-    node.role === 'lb' ? [{ containerPort: API_SERVER_PORT, protocol: 'tcp', hostIp: plan.spec.apiServerAddress, hostPort: apiServerHostPort }] : [];
+  const lb = node.role === 'lb' ? lbPorts(plan, apiServerHostPort) : [];
   return {
     name: node.name,
     ...(node.engine === undefined ? {} : { engine: node.engine }),
@@ -53,7 +69,7 @@ function nodeSpec(plan: ClusterPlan, node: NodePlan, apiServerHostPort: number):
     image: plan.spec.nodeImage,
     network: plan.network.name,
     ip: node.ip,
-    ports: [...extras.ports, ...apiServer],
+    ports: [...extras.ports, ...lb],
     mounts: extras.mounts,
     volumes: node.role === 'worker' ? workerVolumes(plan, node) : [],
     peers: allNodes(plan).map((peer) => ({ name: peer.name, ip: peer.ip })),

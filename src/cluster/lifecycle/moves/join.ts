@@ -97,7 +97,9 @@ function workerJoinSteps(ctx: JoinContext, worker: NodePlan): MoveStep[] {
       async run(note) {
         const others = allNodes(plan).filter((n) => n.name !== worker.name);
         await refreshPodRoutes(engine, plan, others);
-        note(`${counted(others.length, 'node')} ${others.length === 1 ? 'routes' : 'route'} ${worker.podSubnet ?? ''} to ${worker.ip}`);
+        // The ingress's HAProxy backends are the workers (components/haproxy.ts).
+        if (plan.spec.addons.ingress) await reloadHaproxy(engine, plan);
+        note(`${counted(others.length, 'node')} ${others.length === 1 ? 'routes' : 'route'} ${worker.podSubnet ?? ''} to ${worker.ip}${plan.spec.addons.ingress ? ', an ingress backend' : ''}`);
       },
     },
     {
@@ -166,6 +168,7 @@ async function takeBack(ctx: MoveContext, join: JoinContext, old: ClusterPlan, n
   await removeNodeContainer(engine, node);
   if (node.role === 'worker' && record.step >= WORKER_ROUTED_STEP) {
     await refreshPodRoutes(engine, old, allNodes(old).filter(isRunning), node.podSubnet);
+    if (old.spec.addons.ingress && isRunning(old.lb)) await reloadHaproxy(engine, old);
   }
   return 'undone';
 }

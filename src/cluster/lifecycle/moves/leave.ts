@@ -82,7 +82,9 @@ function workerLeaveSteps(ctx: MoveContext, now: JoinContext, next: ClusterPlan,
         // Nodes that run: a stopped one runs no command, and reads its routes again as it boots.
         const others = allNodes(next).filter(await runningNow(engine, next.spec.name));
         await refreshPodRoutes(engine, next, others, worker.podSubnet);
-        note(`${counted(others.length, 'node')} no longer ${others.length === 1 ? 'routes' : 'route'} ${worker.podSubnet ?? ''}`);
+        // The ingress's HAProxy backends are the workers (components/haproxy.ts); a stopped lb reads them as it boots.
+        if (next.spec.addons.ingress && others.includes(next.lb)) await reloadHaproxy(engine, next);
+        note(`${counted(others.length, 'node')} no longer ${others.length === 1 ? 'routes' : 'route'} ${worker.podSubnet ?? ''}${next.spec.addons.ingress ? ', nor sends it ingress traffic' : ''}`);
       },
     },
   ];
