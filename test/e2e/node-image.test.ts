@@ -61,7 +61,7 @@ describe('the node image', () => {
 
   it('carries the pod images as compressed archives for a registry-less containerd', async () => {
     const listing = await inNode('ls', '/kc/images');
-    const names = ['cloud-controller', 'coredns', 'local-path-provisioner', 'metallb-controller', 'metallb-speaker', 'metrics-server', 'pause'];
+    const names = ['cloud-controller', 'coredns', 'local-path-provisioner', 'metallb-controller', 'metallb-speaker', 'metrics-server', 'pause', 'traefik'];
     expect(listing.split(/\s+/).filter(Boolean).sort()).toEqual(names.map((n) => `${n}.tar.zst`));
     // The tar inside is whole: zstd checks its frame checksums while tar lists the entries.
     expect(await inNode('sh', '-c', 'zstd -dcq /kc/images/pause.tar.zst | tar -t')).toContain('manifest.json');
