@@ -146,7 +146,8 @@ function importImagesScript(pauseImage: string): string {
   return [
     '#!/bin/sh',
     '# kc: imports the pod images baked into the node image into containerd (see kc-import-images.service).',
-    `archives=$(sha256sum ${PATHS.imageArchives}/*.tar.zst 2>/dev/null)`,
+    // The node image lists its archives' digests (node-image/Dockerfile); an image without the list is hashed here.
+    `archives=$(cat ${PATHS.imageArchives}/SHA256SUMS 2>/dev/null || (cd ${PATHS.imageArchives} && sha256sum ./*.tar.zst) 2>/dev/null)`,
     `if [ -n "$archives" ] && [ "$archives" = "$(cat ${IMPORTED_MARK} 2>/dev/null)" ] &&`,
     `  ${PATHS.bin}/ctr --namespace ${CRI_NAMESPACE} images ls -q | grep -qx '${pauseImage}'; then`,
     "  echo 'kc: these pod images are imported already (a restart): nothing to do'",

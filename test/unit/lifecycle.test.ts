@@ -412,6 +412,24 @@ describe('masters, removals and a start on the fake engine', () => {
     expect(Object.keys(state?.pki.kubelets ?? {})).toEqual(['life-worker-1']);
   }, 30_000);
 
+  it('stops every node at once, CoreDNS and the API servers told to quit first, each on its own node before it stops', async () => {
+    const engine = await fakeCluster();
+    commands.length = 0;
+    engine.calls.length = 0;
+    await stopCluster({ engine, progress: silentProgress, cluster: 'life', waitSeconds: 5 });
+    expect(commands.filter((c) => c.includes('pkill') || c.includes('systemctl kill')).sort()).toEqual([
+      'life-master-0: systemctl kill --signal=SIGKILL kube-apiserver.service',
+      'life-master-1: systemctl kill --signal=SIGKILL kube-apiserver.service',
+      'life-worker-0: pkill --signal QUIT --exact coredns',
+    ]);
+    for (const node of ['life-master-0', 'life-worker-0']) {
+      const hurried = engine.calls.findIndex((c) => c.startsWith(`exec ${node}`));
+      expect(hurried, node).toBeGreaterThanOrEqual(0);
+      expect(hurried, node).toBeLessThan(engine.calls.indexOf(`stopNode ${node}`));
+    }
+    expect([...engine.nodes.values()].every((n) => n.state !== 'running')).toBe(true);
+  }, 30_000);
+
   it('counts a kubelet\'s first heartbeat after the start even when it came before kc began to wait for nodes', async () => {
     // On a busy machine the kubelets post their status as soon as the API server answers, and then (nothing changing)
     // only every 5 minutes: here 1.5 s pass between the containers' start and kc's wait for nodes (the boot, then etcd).

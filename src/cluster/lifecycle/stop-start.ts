@@ -1,9 +1,9 @@
 import { allNodes, withNode, type ClusterPlan, type NodePlan } from '../../model/plan.js';
-import type { Provider, Registries } from '../../provider/provider.js';
+import type { NodeExec, Provider, Registries } from '../../provider/provider.js';
 import type { ClusterState } from '../../state/cluster-state.js';
 import { attachClusterRegistry } from '../registry/registry.js';
 import { withClusterLock } from '../../state/lock.js';
-import { concurrently } from '../../util/concurrent.js';
+import { awaitAll, concurrently } from '../../util/concurrent.js';
 import { Deadline } from '../../util/deadline.js';
 import { messageOf } from '../../util/errors.js';
 import { isInterruption, stopIfInterrupted } from '../../util/interrupt.js';
@@ -12,7 +12,10 @@ import { waitForApiServer, waitForCoreDns, waitForEtcd, waitForKubeRouter, waitF
 import { runsKubeRouter } from '../../components/index.js';
 import { hostApiOf, type ApiProbe } from '../kube/api.js';
 import { addonStatuses, type AddonStatus } from '../kube/addons.js';
+import { kubectl } from '../kube/kubectl.js';
+import { releaseStaleLeases } from '../kube/leases.js';
 import { waitForBoot } from '../node/units.js';
+import { UNIT } from '../../components/units.js';
 import { readCluster, statusesNow, unfinishedChange, type ClusterNow } from '../ops/status.js';
 import { counted } from '../../util/words.js';
 import type { MoveContext } from './moves/index.js';
@@ -35,8 +38,7 @@ const STOP_TIMEOUT_SECONDS = 30;
 
 /**
  * Every node stops at once: the stop takes as long as the slowest node, not
- * the sum of role groups (measured: workers 5.6 s, CoreDNS's 5 s lameduck;
- * masters 8.9 s, an API server draining its watches; then the lb). A node
+ * the sum of role groups (each hurried, see HURRY: about 2 s). A node
  * does not need another to stop first: etcd's members all stop together
  * anyway, every write it acknowledged is on a majority's disk already, and
  * kubelets report nothing on their way down.
@@ -91,7 +93,10 @@ export async function stopCluster(options: Omit<StopStartOptions, 'registries'>)
       const running = nodes.filter((n) => cluster.containers.get(n.name)?.state === 'running');
       unchanged = nodes.length - running.length;
       await options.progress.step(`Stopping ${counted(running.length, 'node')}`, async (note) => {
-        await concurrently(running, (n) => options.engine.stopNode(n, STOP_TIMEOUT_SECONDS));
+        await concurrently(running, async (n) => {
+          await hurryStop(options.engine, n);
+          await options.engine.stopNode(n, STOP_TIMEOUT_SECONDS);
+        });
         note(unchanged === 0 ? running.map((n) => n.name).join(', ') : `${counted(unchanged, 'node')} stopped already`);
       });
     } catch (error) {
@@ -99,6 +104,30 @@ export async function stopCluster(options: Omit<StopStartOptions, 'registries'>)
     }
     return { nodes: allNodes(cluster.plan).length, seconds: (Date.now() - started) / 1000, unchanged };
   });
+}
+
+/**
+ * What a node stops at once when the whole cluster stops, rather than by
+ * its graceful shutdown, which serves only clients that are stopping too:
+ * - a worker's CoreDNS answers 5 s more after SIGTERM (its lameduck, so a
+ *   rollout's clients move to another replica first): that was the whole
+ *   of a worker's stop (5.5 s; every other process was gone in 0.4 s), so
+ *   it quits at once (SIGQUIT: CoreDNS's own "exit now");
+ * - a master's API server waits for its watches to drain, up to its
+ *   TimeoutStopSec of 5 s, and its requests hang once the other master's
+ *   etcd has stopped (a master took 9 s). It keeps nothing of its own
+ *   (etcd has every object, and stops gracefully after it), so it is killed.
+ * Every other pod keeps its grace: a database still gets SIGTERM and time.
+ */
+const HURRY: Partial<Record<NodePlan['role'], string[]>> = {
+  worker: ['pkill', '--signal', 'QUIT', '--exact', 'coredns'],
+  master: ['systemctl', 'kill', '--signal=SIGKILL', UNIT.apiServer],
+};
+
+async function hurryStop(engine: NodeExec, node: NodePlan): Promise<void> {
+  const command = HURRY[node.role];
+  // Nothing to hurry (no CoreDNS there, the API server down already) is fine: the stop itself is what matters.
+  if (command) await engine.exec(node, command).catch(() => undefined);
 }
 
 /**
@@ -186,11 +215,16 @@ async function startNodes(options: StopStartOptions, cluster: ClusterNow): Promi
     const workers = state.plan.workers;
     // A Ready from before the stop is stale: only a heartbeat (or a CoreDNS pod Ready) since the containers started counts.
     const fresh = { started: new Set(stopped.map((n) => n.name)), since: startedAt };
-    await waitForNodesReady(api, workers.map((w) => w.name), deadline, { fresh });
     const everyWorkerStarted = workers.every((w) => fresh.started.has(w.name));
-    await waitForCoreDns(api, deadline, everyWorkerStarted ? startedAt : undefined);
-    if (runsKubeRouter(state.plan)) await waitForKubeRouter({ engine, plan: state.plan, deadline });
-    note(`${counted(workers.length, 'worker')} Ready`);
+    // Each wait is for something else (kubelets, CoreDNS, kube-router's rules): all at once, the step takes the longest.
+    const [, , , released] = await awaitAll([
+      waitForNodesReady(api, workers.map((w) => w.name), deadline, { fresh }),
+      waitForCoreDns(api, deadline, everyWorkerStarted ? startedAt : undefined),
+      runsKubeRouter(state.plan) ? waitForKubeRouter({ engine, plan: state.plan, deadline }) : Promise.resolve(),
+      // Best effort: a lease not given back only costs its 15 s.
+      releaseStaleLeases((args) => kubectl(engine, state.plan, args), startedAt).catch((): string[] => []),
+    ]);
+    note(`${counted(workers.length, 'worker')} Ready${released.length > 0 ? `; the leases held before the stop given back: ${released.join(', ')}` : ''}`);
   });
   const unfinished = unfinishedChange({ ...cluster, state, plan: state.plan });
   // Read live, as create reads them: right after a start the Pod objects still say what they said before the stop.
