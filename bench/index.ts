@@ -17,7 +17,8 @@
  *
  * Shapes (KC_BENCH_SHAPES, comma-separated, default `default,small,lifecycle`):
  * `default` (lb + 2 masters + 2 workers), `small` (lb + 1 master + 1 worker),
- * `nopolicy` (default without kube-router), `ha3` (3 masters + 2 workers),
+ * `nopolicy` (default without kube-router), `noingress` (default without the
+ * ingress add-on: what it costs a create), `ha3` (3 masters + 2 workers),
  * `spanning` (the default with its second worker on a second Docker engine,
  * scripts/dev-engine.sh's one-machine simulation, the node image streamed
  * there first). Every shape with two workers also measures the pod network's
@@ -43,7 +44,7 @@ import { runsKubeRouter } from '../src/components/index.js';
 import { KUBE_ROUTER_UNIT } from '../src/components/kube-router.js';
 import { createCluster } from '../src/cluster/create/create.js';
 import { deleteCluster } from '../src/cluster/ops/delete.js';
-import { defaultClusterSpec } from '../src/config/defaults.js';
+import { DEFAULT_ADDONS, defaultClusterSpec } from '../src/config/defaults.js';
 import type { ClusterSpec } from '../src/config/types.js';
 import { enginesForSpec } from '../src/cli/engines.js';
 import { kubectl } from '../src/cluster/kube/kubectl.js';
@@ -69,6 +70,7 @@ const SHAPES: Record<string, Partial<ClusterSpec>> = {
   default: {},
   small: { controlPlanes: 1, workers: 1 },
   nopolicy: { networkPolicy: 'none' },
+  noingress: { addons: { ...DEFAULT_ADDONS, ingress: false } },
   ha3: { controlPlanes: 3 },
   spanning: {},
 };
