@@ -38,8 +38,12 @@ export const DEFAULT_GATEWAY = 'traefik-gateway';
  * The Service's NodePorts, fixed because HAProxy on the lb forwards the
  * host's ingress ports to them. Kubernetes gives them to no other Service;
  * one that asks for them explicitly is refused ("provided port is already allocated").
+ * At the top of the range: Kubernetes keeps its bottom (30000-30085) for
+ * the ports users pick themselves, as kc's own config example does with
+ * 30080 (a NodePort published through extraPortMappings); the ones nobody
+ * asks for come from the top, after create has taken kc's.
  */
-export const INGRESS_NODE_PORTS = { http: 30080, https: 30443 } as const;
+export const INGRESS_NODE_PORTS = { http: 32080, https: 32443 } as const;
 /** Ping (the probes) on the `traefik` entry point, moved off 8080 (upstream's default), which apps often use. */
 const PING_PORT = 9000;
 /** The CRDs the GatewayClass and Gateway need, established before those are applied. */

@@ -62,7 +62,9 @@ describe('the node image', () => {
   it('carries the pod images as compressed archives for a registry-less containerd', async () => {
     const listing = await inNode('ls', '/kc/images');
     const names = ['cloud-controller', 'coredns', 'local-path-provisioner', 'metallb-controller', 'metallb-speaker', 'metrics-server', 'pause', 'traefik'];
-    expect(listing.split(/\s+/).filter(Boolean).sort()).toEqual(names.map((n) => `${n}.tar.zst`));
+    // With the list of their digests, which the boot's import compares with what it imported last.
+    expect(listing.split(/\s+/).filter(Boolean).sort()).toEqual(['SHA256SUMS', ...names.map((n) => `${n}.tar.zst`)]);
+    expect(await inNode('sh', '-c', 'cd /kc/images && sha256sum -c SHA256SUMS')).toContain('./traefik.tar.zst: OK');
     // The tar inside is whole: zstd checks its frame checksums while tar lists the entries.
     expect(await inNode('sh', '-c', 'zstd -dcq /kc/images/pause.tar.zst | tar -t')).toContain('manifest.json');
   });

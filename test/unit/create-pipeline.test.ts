@@ -328,7 +328,7 @@ describe('the registry beside the clusters', () => {
     // HAProxy on the lb forwards them to the workers' NodePorts.
     const haproxy = engine.nodes.get('ingress-any-lb')?.files.get(PATHS.haproxyConfig)?.content.toString() ?? '';
     expect(haproxy).toMatch(/frontend ingress-https\n {2}bind \*:443\n/);
-    expect(haproxy).toMatch(/ {2}server ingress-any-worker-0 [\d.]+:30443\n/);
+    expect(haproxy).toMatch(/ {2}server ingress-any-worker-0 [\d.]+:32443\n/);
 
     // Without the ingress: no port, no check, no HAProxy section.
     const none = specNamed('no-ingress', { addons: { ...defaultClusterSpec().addons, ingress: false }, ingressPorts: { http: 8080, https: 8443 } });
