@@ -43,7 +43,9 @@ apt_install() {
 #            runtime, so a runner that has Docker runs no apt-get at all.
 apparmor_enabled() {
   local enabled=''
-  read -r enabled <"${KC_APPARMOR_ENABLED_FILE:-/sys/module/apparmor/parameters/enabled}" 2>/dev/null || true
+  # Grouped: a kernel without AppArmor has no such file, and bash reports a
+  # failed input redirection before a 2>/dev/null after it takes effect.
+  { read -r enabled <"${KC_APPARMOR_ENABLED_FILE:-/sys/module/apparmor/parameters/enabled}"; } 2>/dev/null || true
   [[ $enabled == Y ]]
 }
 
