@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { podImagesFor, requireRelease } from '../artifacts/manifest.js';
+import { podImagesFor } from '../artifacts/manifest.js';
 import type { ClusterPlan } from '../model/plan.js';
 
 /**
@@ -19,7 +19,7 @@ export const CLOUD_CONTROLLER = 'kc-cloud-controller';
 export const LOAD_BALANCER_CLEANUP_FINALIZER = 'service.kubernetes.io/load-balancer-cleanup';
 
 export function cloudControllerManifest(plan: ClusterPlan, namespace: string): string {
-  const image = podImagesFor(requireRelease(plan.spec.kubernetesVersion)).cloudController;
+  const image = podImagesFor(plan.release).cloudController;
   const labels = { app: CLOUD_CONTROLLER };
   const documents: object[] = [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: CLOUD_CONTROLLER, namespace, labels } },

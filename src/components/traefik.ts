@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { podImagesFor, requireRelease } from '../artifacts/manifest.js';
+import { podImagesFor } from '../artifacts/manifest.js';
 import type { ClusterPlan } from '../model/plan.js';
 import { vendoredManifest, type VendoredManifest } from './vendored.js';
 
@@ -178,7 +178,7 @@ function service(): object {
  * Traefik's informers wait for them (a list of a kind not served yet is retried).
  */
 export function traefikManifest(plan: ClusterPlan): string {
-  const image = podImagesFor(requireRelease(plan.spec.kubernetesVersion)).traefik;
+  const image = podImagesFor(plan.release).traefik;
   const documents: object[] = [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: TRAEFIK_NAMESPACE } },
     ...rbac(),
