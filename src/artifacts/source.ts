@@ -63,10 +63,60 @@ export function forkReplaces(goMod: string): Record<string, string> {
   return forks;
 }
 
+/** The modules a go.mod requires (`require X v` lines and `require ( … )` blocks). */
+export function requiredModules(goMod: string): string[] {
+  const modules: string[] = [];
+  let inBlock = false;
+  for (const line of goMod.split('\n')) {
+    const trimmed = line.trim();
+    if (inBlock && trimmed === ')') inBlock = false;
+    else if (/^require\s*\($/.test(trimmed)) inBlock = true;
+    else {
+      const match = (inBlock ? /^(\S+)\s+v\S+/ : /^require\s+(\S+)\s+v\S+/).exec(trimmed);
+      if (match?.[1]) modules.push(match[1]);
+    }
+  }
+  return modules;
+}
+
+/** What a build module says of the siblings a module replaces with local folders. */
+export interface LocalReplacePins {
+  /** Each sibling replaced by its published twin at the version. */
+  replaces: Record<string, string>;
+  /** Each sibling the module requires, required at that version too. */
+  requires: Record<string, string>;
+}
+
+/**
+ * Points k8s.io/kubernetes's `./staging/...` replaces at their published twins
+ * at `version`, and requires the ones it requires at that version. Without the
+ * requires, Go selects `v0.0.0 => vX` or `vX => vX` for a sibling depending on
+ * what else a build module requires, and -trimpath names source files
+ * module@version, so the same files compile under other build-cache keys: the
+ * conformance suite recompiled about 2,600 of its 2,840 packages that the
+ * Kubernetes binaries had just compiled.
+ */
+export function localReplacePins(goMod: string, version: string): LocalReplacePins {
+  const required = new Set(requiredModules(goMod));
+  const pins: LocalReplacePins = { replaces: {}, requires: {} };
+  for (const sibling of localReplaces(goMod)) {
+    pins.replaces[sibling] = `${sibling} ${version}`;
+    if (required.has(sibling)) pins.requires[sibling] = version;
+  }
+  return pins;
+}
+
 /** The go.mod of the throw-away module that requires what we build, as a dependency. */
-export function renderBuildModule(name: string, goVersion: string, build: GoBuild, replaces: Record<string, string>): string {
+export function renderBuildModule(
+  name: string,
+  goVersion: string,
+  build: GoBuild,
+  replaces: Record<string, string>,
+  pinnedRequires: Record<string, string> = {},
+): string {
   const lines = [`module kc.build/${name}`, '', `go ${goVersion}`, '', 'require ('];
-  for (const [module, version] of Object.entries({ ...build.modules, ...build.raisedDependencies })) lines.push(`\t${module} ${version}`);
+  const requires = { ...pinnedRequires, ...build.modules, ...build.raisedDependencies };
+  for (const [module, version] of Object.entries(requires)) lines.push(`\t${module} ${version}`);
   lines.push(')');
   const replaceEntries = Object.entries(replaces);
   if (replaceEntries.length > 0) {
@@ -76,6 +126,13 @@ export function renderBuildModule(name: string, goVersion: string, build: GoBuil
   }
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * No DWARF from the compiler: -ldflags -w drops it from the binary anyway, but
+ * Go still generates it per package unless told. Measured on CoreDNS with an
+ * empty build cache: 12-17% less compile CPU and a 21% smaller cache.
+ */
+export const GO_GCFLAGS = 'all=-dwarf=false';
 
 /** The -ldflags of a build: stripped, and stamped with the real version. */
 export function goLdflags(build: GoBuild): string {
@@ -120,21 +177,23 @@ async function buildGo(artifact: Artifact, build: GoBuild, binDir: string, optio
   if (build.cgo) await checkCgoTools(build);
   await mkdir(options.workDir, { recursive: true });
   const replaces: Record<string, string> = {};
+  const pinnedRequires: Record<string, string> = {};
   if (build.localReplacesAt) {
     const { module, version } = build.localReplacesAt;
-    const goMod = await requiredGoMod(artifact, module, 'localReplacesAt', options.workDir);
-    for (const replaced of localReplaces(goMod)) replaces[replaced] = `${replaced} ${version}`;
+    const pins = localReplacePins(await requiredGoMod(artifact, module, 'localReplacesAt', options.workDir), version);
+    Object.assign(replaces, pins.replaces);
+    Object.assign(pinnedRequires, pins.requires);
   }
   if (build.forkReplacesOf) {
     Object.assign(replaces, forkReplaces(await requiredGoMod(artifact, build.forkReplacesOf, 'forkReplacesOf', options.workDir)));
   }
-  await writeFile(join(options.workDir, 'go.mod'), renderBuildModule(artifact.name, goVersion, build, replaces));
+  await writeFile(join(options.workDir, 'go.mod'), renderBuildModule(artifact.name, goVersion, build, replaces, pinnedRequires));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     GOFLAGS: '-mod=mod -buildvcs=false',
     CGO_ENABLED: build.cgo ? '1' : '0',
   };
-  const common = ['build', '-trimpath', '-ldflags', goLdflags(build)];
+  const common = ['build', '-trimpath', '-gcflags', GO_GCFLAGS, '-ldflags', goLdflags(build)];
   if (build.tags?.length) common.push('-tags', build.tags.join(','));
   const logFile = join(options.workDir, 'build.log');
   if (build.multiCall) {

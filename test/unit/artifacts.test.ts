@@ -10,7 +10,7 @@ import { artifactByName, artifactsFor, DEFAULT_RELEASE, KUBE_ROUTER_RAISED_DEPEN
 const ARTIFACTS = artifactsFor(DEFAULT_RELEASE);
 import { ChecksumMismatchError, digestFromChecksumFile, fetchRelease, mirrored, ReleaseDownloadError, releaseEnvironment } from '../../src/artifacts/release.js';
 import { resolveArtifact, sourceOrder } from '../../src/artifacts/resolve.js';
-import { defaultBinaryName, goLdflags, localReplaces, renderBuildModule } from '../../src/artifacts/source.js';
+import { defaultBinaryName, goLdflags, localReplacePins, localReplaces, renderBuildModule, requiredModules } from '../../src/artifacts/source.js';
 import { projectRoot } from '../../src/util/paths.js';
 
 const sha256 = (data: string) => createHash('sha256').update(data).digest('hex');
@@ -76,6 +76,33 @@ describe('source builds', () => {
     });
     expect(rendered).toContain('\tk8s.io/kubernetes v1.37.2');
     expect(rendered).toContain('\tk8s.io/api => k8s.io/api v0.37.2');
+  });
+
+  it('requires the staging siblings k8s.io/kubernetes requires at their twins\' version, so every build of that release shares one build cache', () => {
+    const goMod = [
+      'module k8s.io/kubernetes',
+      'require (',
+      '\tgithub.com/onsi/ginkgo/v2 v2.32.0',
+      '\tk8s.io/api v0.0.0',
+      '\tk8s.io/client-go v0.0.0 // indirect',
+      ')',
+      'require k8s.io/kubectl v0.0.0',
+      'replace (',
+      '\tk8s.io/api => ./staging/src/k8s.io/api',
+      '\tk8s.io/client-go => ./staging/src/k8s.io/client-go',
+      '\tk8s.io/kubectl => ./staging/src/k8s.io/kubectl',
+      // Replaced but required by nothing (the proxy may not even serve it): no require line.
+      '\tk8s.io/sample-cli-plugin => ./staging/src/k8s.io/sample-cli-plugin',
+      ')',
+    ].join('\n');
+    expect(requiredModules(goMod)).toEqual(['github.com/onsi/ginkgo/v2', 'k8s.io/api', 'k8s.io/client-go', 'k8s.io/kubectl']);
+    const pins = localReplacePins(goMod, 'v0.37.2');
+    expect(pins.requires).toEqual({ 'k8s.io/api': 'v0.37.2', 'k8s.io/client-go': 'v0.37.2', 'k8s.io/kubectl': 'v0.37.2' });
+    expect(Object.keys(pins.replaces)).toEqual(['k8s.io/api', 'k8s.io/client-go', 'k8s.io/kubectl', 'k8s.io/sample-cli-plugin']);
+    // The suite and the binaries render the same requires for the siblings, whatever else each builds.
+    const suite = renderBuildModule('kubernetes-e2e', '1.26.8', { kind: 'go', modules: { 'k8s.io/kubernetes': 'v1.37.2' }, packages: {} }, pins.replaces, pins.requires);
+    const required = suite.split('\n').filter((line) => /^\t\S+ v\S+$/.test(line)).map((line) => line.trim());
+    expect(required).toEqual(['k8s.io/api v0.37.2', 'k8s.io/client-go v0.37.2', 'k8s.io/kubectl v0.37.2', 'k8s.io/kubernetes v1.37.2']);
   });
 
   it('requires raised dependencies beside the module, so minimal version selection picks their fixed versions', () => {
