@@ -237,7 +237,7 @@ const CNI_PLUGIN_PACKAGE: Record<string, string> = {
 const kubernetesArtifact = (version: string): Artifact => ({
   name: 'kubernetes',
   version,
-  sourceBuildMinutes: 7,
+  sourceBuildMinutes: 5.8,
   binaries: KUBERNETES_BINARIES,
   release: KUBERNETES_BINARIES.map((binary) => k8sRelease(version, binary)),
   source: {
@@ -256,7 +256,7 @@ const kubernetesArtifact = (version: string): Artifact => ({
 const etcdArtifact = (version: string): Artifact => ({
   name: 'etcd',
   version,
-  sourceBuildMinutes: 0.6,
+  sourceBuildMinutes: 0.4,
   // etcdutl: offline snapshot restore (etcd 3.6 took it out of etcdctl).
   binaries: ['etcd', 'etcdctl', 'etcdutl'],
   release: [{
@@ -278,7 +278,7 @@ const etcdArtifact = (version: string): Artifact => ({
 const corednsArtifact = (version: string): Artifact => ({
   name: 'coredns',
   version,
-  sourceBuildMinutes: 1.8,
+  sourceBuildMinutes: 1.5,
   binaries: ['coredns'],
   release: [{
     url: `https://github.com/coredns/coredns/releases/download/${version}/coredns_${version.slice(1)}_linux_${ARCH}.tgz`,
@@ -313,7 +313,7 @@ const pauseArtifact = (release: KubernetesRelease): Artifact => ({
 const CONTAINERD: Artifact = {
   name: 'containerd',
   version: CONTAINERD_VERSION,
-  sourceBuildMinutes: 1.1,
+  sourceBuildMinutes: 0.9,
   binaries: ['containerd', 'containerd-shim-runc-v2', 'ctr'],
   release: [{
     url: `https://github.com/containerd/containerd/releases/download/${CONTAINERD_VERSION}/containerd-${CONTAINERD_VERSION.slice(1)}-linux-${ARCH}.tar.gz`,
@@ -388,7 +388,7 @@ const KUBE_ROUTER: Artifact = {
   // Only its network policy controller runs (src/components/kube-router.ts).
   name: 'kube-router',
   version: KUBE_ROUTER_VERSION,
-  sourceBuildMinutes: 1.4,
+  sourceBuildMinutes: 1.3,
   binaries: ['kube-router'],
   release: [{
     url: `https://github.com/cloudnativelabs/kube-router/releases/download/${KUBE_ROUTER_VERSION}/kube-router_${KUBE_ROUTER_VERSION.slice(1)}_linux_${ARCH}.tar.gz`,
@@ -421,7 +421,7 @@ export const METRICS_SERVER_VERSION = 'v0.8.0';
 const LOCAL_PATH_PROVISIONER: Artifact = {
   name: 'local-path-provisioner',
   version: LOCAL_PATH_PROVISIONER_VERSION,
-  sourceBuildMinutes: 2,
+  sourceBuildMinutes: 0.9,
   binaries: ['local-path-provisioner'],
   release: [],
   source: {
@@ -435,7 +435,7 @@ const LOCAL_PATH_PROVISIONER: Artifact = {
 const METRICS_SERVER: Artifact = {
   name: 'metrics-server',
   version: METRICS_SERVER_VERSION,
-  sourceBuildMinutes: 2,
+  sourceBuildMinutes: 2.1,
   binaries: ['metrics-server'],
   release: [{
     url: `https://github.com/kubernetes-sigs/metrics-server/releases/download/${METRICS_SERVER_VERSION}/metrics-server-linux-${ARCH}`,
@@ -461,7 +461,7 @@ export const METALLB_VERSION = 'v0.15.2';
 const METALLB: Artifact = {
   name: 'metallb',
   version: METALLB_VERSION,
-  sourceBuildMinutes: 1.5,
+  sourceBuildMinutes: 1.2,
   binaries: ['controller', 'speaker'],
   release: [],
   source: {
@@ -487,7 +487,7 @@ export const CLOUD_CONTROLLER_VERSION = `${CLOUD_PROVIDER_VERSION}-kc.1`;
 const CLOUD_CONTROLLER: Artifact = {
   name: 'cloud-controller',
   version: CLOUD_CONTROLLER_VERSION,
-  sourceBuildMinutes: 0.5,
+  sourceBuildMinutes: 0.1,
   binaries: ['kc-cloud-controller'],
   release: [],
   source: {
@@ -538,7 +538,7 @@ const TRAEFIK: Artifact = {
   version: TRAEFIK_VERSION,
   // Its ACME DNS providers bring hundreds of modules. Measured cold, downloads included: 11.5 min on 2 cores
   // shared with other builds (10.9 min of CPU), so about 7 on 2 idle ones.
-  sourceBuildMinutes: 7,
+  sourceBuildMinutes: 4.6,
   binaries: ['traefik'],
   release: [{
     url: `https://github.com/traefik/traefik/releases/download/${TRAEFIK_VERSION}/traefik_${TRAEFIK_VERSION}_linux_${ARCH}.tar.gz`,
@@ -570,7 +570,7 @@ export const REGISTRY_IMAGE = `kc/registry:${REGISTRY_VERSION}`;
 export const REGISTRY_ARTIFACT: Artifact = {
   name: 'registry',
   version: REGISTRY_VERSION,
-  sourceBuildMinutes: 1,
+  sourceBuildMinutes: 0.9,
   binaries: ['registry'],
   release: [{
     url: `https://github.com/distribution/distribution/releases/download/${REGISTRY_VERSION}/registry_${REGISTRY_VERSION.slice(1)}_linux_${ARCH}.tar.gz`,
@@ -594,7 +594,7 @@ export const HELM_VERSION = 'v4.3.2';
 export const HELM_ARTIFACT: Artifact = {
   name: 'helm',
   version: HELM_VERSION,
-  sourceBuildMinutes: 2,
+  sourceBuildMinutes: 1.4,
   binaries: ['helm'],
   release: [{
     url: `https://get.helm.sh/helm-${HELM_VERSION}-linux-${ARCH}.tar.gz`,
@@ -618,7 +618,7 @@ export const ACTIONLINT_VERSION = 'v1.7.12';
 export const ACTIONLINT_ARTIFACT: Artifact = {
   name: 'actionlint',
   version: ACTIONLINT_VERSION,
-  sourceBuildMinutes: 0.5,
+  sourceBuildMinutes: 0.2,
   binaries: ['actionlint'],
   release: [{
     url: `https://github.com/rhysd/actionlint/releases/download/${ACTIONLINT_VERSION}/actionlint_${ACTIONLINT_VERSION.slice(1)}_linux_${ARCH}.tar.gz`,
@@ -668,7 +668,7 @@ export function e2eArtifactsFor(release: KubernetesRelease): Artifact[] {
     {
       name: 'kubernetes-e2e',
       version,
-      sourceBuildMinutes: 6.5,
+      sourceBuildMinutes: 2.2,
       binaries: ['e2e.test', 'ginkgo'],
       release: [{
         url: `https://dl.k8s.io/release/${version}/kubernetes-test-linux-${ARCH}.tar.gz`,
@@ -688,7 +688,7 @@ export function e2eArtifactsFor(release: KubernetesRelease): Artifact[] {
     {
       name: 'e2e-test-binaries',
       version,
-      sourceBuildMinutes: 1,
+      sourceBuildMinutes: 0.2,
       binaries: ['agnhost', 'nnp', 'kube-sample-apiserver', 'consumer', 'consume-cpu'],
       // Published only inside registry images: built from the same module tree.
       release: [],

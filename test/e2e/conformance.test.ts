@@ -40,6 +40,6 @@ describe("Kubernetes' own conformance tests (the CI subset) against a default kc
     expect(code).toBe(0);
     expect(output).toMatch(new RegExp(`^${CI_SUBSET.length} passed, 0 failed, \\d+ skipped$`, 'm'));
     expect(await clusterResources('conformance')).toEqual({ containers: 0, networks: 0, volumes: 0 });
-    // A cold machine first builds the suite from its Go module (about 15 minutes on 2 cores).
+    // A cold machine first builds the suite from its Go module (about 2 minutes on 2 cores after the node image: they share the Go build cache).
   }, 90 * 60_000);
 });

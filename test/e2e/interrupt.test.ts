@@ -129,7 +129,7 @@ const TO = NEWEST?.kubernetes ?? '';
 
 describe(`Ctrl-C in kc upgrade cluster (${FROM} to ${TO}), then the recovery its message names`, () => {
   const NAME = testClusterName('interrupt-up');
-  // The previous minor's node image first (a cold machine builds it from its modules: about 10 minutes on 2 cores).
+  // The previous minor's node image first (a cold machine builds it from its modules: about 5 minutes on 2 cores).
   const kubeconfig = useCluster(NAME, ['--workers', '1', '--kubernetes-version', FROM], () => expectOk(['build', 'node-image', '--kubernetes-version', FROM]), 45);
 
   it('stops while a master is replaced, says where each node is; running the upgrade again finishes it and the rest', async () => {

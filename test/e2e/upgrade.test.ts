@@ -44,7 +44,7 @@ describe(`kc upgrade cluster: ${FROM} to ${TO}`, () => {
     kubeconfig = join(dir, 'kubeconfig');
     kubectl = kubectlFor(kubeconfig, CONTEXT);
     await kc(['delete', 'cluster', '--name', NAME]);
-    // A cold machine builds the previous minor's Kubernetes, etcd and CoreDNS from their modules (about 10 minutes on 2 cores).
+    // A cold machine builds the previous minor's Kubernetes, etcd and CoreDNS from their modules (about 5 minutes on 2 cores).
     await expectOk(['build', 'node-image', '--kubernetes-version', FROM]);
     await expectOk(['create', 'cluster', '--name', NAME, '--kubernetes-version', FROM, '--kubeconfig', kubeconfig]);
   }, 45 * 60_000);

@@ -56,8 +56,8 @@ describe('node image build progress (a first run, as CI logs show it)', () => {
     expect(lines[0]).toBe(' • Ensuring node image ...');
     expect(text).toContain(
       '   8 artifacts not cached yet: kubernetes, pause, coredns, local-path-provisioner, metrics-server, metallb, cloud-controller, traefik; release downloads take a minute or two, ' +
-        'but where no release site answers building them from their Go modules takes about 22 min on 2 cores ' +
-        '(kubernetes ~7 min, traefik ~7 min, local-path-provisioner ~2 min, metrics-server ~2 min, coredns ~2 min, metallb ~2 min), less with more cores. Once cached, later runs take seconds.\n',
+        'but where no release site answers building them from their Go modules takes about 16 min on 2 cores ' +
+        '(kubernetes ~6 min, traefik ~5 min, metrics-server ~2 min, coredns ~2 min, metallb ~1 min), less with more cores. Once cached, later runs take seconds.\n',
     );
     expect(text).toMatch(/\n {3}• kubernetes v1\.37\.2 \.\.\.\n/);
     expect(text).toMatch(/\n {3}✓ kubernetes v1\.37\.2 \(built from Go module\) \d+\.\ds\n/);
@@ -87,8 +87,8 @@ describe('node image build progress (a first run, as CI logs show it)', () => {
 
   it('estimates the whole pinned set at about the measured cold build on 2 cores', () => {
     const all = ['kubernetes', 'etcd', 'containerd', 'runc', 'cni-plugins', 'crictl', 'coredns', 'kube-router', 'pause'].map((name) => artifactByName(name));
-    // Measured in a cold .ci/run: 12m56s for these nine.
-    expect(coldBuildEstimate(all, 'source')).toMatch(/takes about 13 min on 2 cores \(kubernetes ~7 min, coredns ~2 min, kube-router ~1 min, containerd ~1 min\)/);
+    // Measured in a cold .ci/run (December 2026, commit c274e0a): 10m36s for these nine.
+    expect(coldBuildEstimate(all, 'source')).toMatch(/takes about 11 min on 2 cores \(kubernetes ~6 min, coredns ~2 min, kube-router ~1 min\)/);
     expect(coldBuildEstimate([], 'auto')).toBeUndefined();
   });
 });
